@@ -1,0 +1,43 @@
+# One-command setup, run and test. Everything lands in .venv/, data/ and outputs/.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATA   ?= data
+PYTEST_ARGS ?=
+
+.PHONY: setup data browser run test test-fast bench gallery clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+data: $(STAMP)
+	$(PY) -m src.prepare data.root=$(DATA)
+
+# Debian's Chromium and ChromeDriver for the browser tests (installed only when missing).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+run: data
+	$(PY) -m src.run experiment=quick
+
+test: data browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+bench: data
+	$(PY) -m src.bench
+
+gallery: $(STAMP)
+	$(PY) -m src.plots --out outputs/gallery
+
+clean:
+	rm -rf outputs/runs outputs/sweeps outputs/bench .pytest_cache

@@ -1,0 +1,1 @@
+"""Compare activation functions on MNIST: Hydra configs, skorch networks, GridSearchCV, HiPlot."""

@@ -1,0 +1,59 @@
+"""HiPlot parallel-coordinate pages, written offline as one self-contained HTML file."""
+import html
+import math
+
+import hiplot as hip
+
+from .files import atomic_path
+
+HIDDEN_COLUMNS = ["uid", "from_uid"]
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=None):
+    """Write ``rows`` (one dict per line of the plot) as a standalone HiPlot page.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One mapping per line; keys become axes.
+    path : str or Path
+        The HTML file (written atomically).
+    order : list of str, optional
+        Axes from left to right (parameters first, metrics last); other columns follow.
+    color_by : str, optional
+        The column that colours the lines.
+    categorical : iterable of str
+        Columns shown as categories even when their values look numeric.
+    title : str, optional
+        Shown as the page's title.
+
+    Returns
+    -------
+    Path
+    """
+    rows = [{k: _clean(v) for k, v in row.items()} for row in rows]
+    exp = hip.Experiment.from_iterable(rows)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    axes = [c for c in (order or []) if c in columns] + [c for c in columns if c not in (order or [])]
+    exp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": HIDDEN_COLUMNS, "order": axes})
+    exp.display_data(hip.Displays.TABLE).update({"hide": HIDDEN_COLUMNS + ["from_uid"], "order": axes})
+    for name in categorical:
+        if name in exp.parameters_definition:
+            exp.parameters_definition[name].type = hip.ValueType.CATEGORICAL
+    if color_by in columns:
+        exp.colorby = color_by
+    with atomic_path(path) as tmp:
+        page = exp.to_html()
+        if title:
+            page = page.replace("<title>HiPlot</title>", f"<title>{html.escape(str(title))}</title>", 1)
+        tmp.write_text(page, encoding="utf-8")
+    return path
+

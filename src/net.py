@@ -1,0 +1,225 @@
+"""The skorch classifier: tensor-sliced batches, seeded fits, a few small callbacks."""
+import math
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.dataset import ValidSplit
+
+from .errors import UserError
+from .model import MLP
+
+
+def resolve_device(device):
+    """Map ``auto`` to ``cuda`` when a GPU is available, else ``cpu``; check explicit choices."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise UserError(f"unknown device {device!r}; choose one of: auto, cpu, cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UserError("device=cuda was asked for but no CUDA device is available; use device=auto or cpu")
+    return device
+
+
+def _as_tensor(array, device):
+    if isinstance(array, torch.Tensor):
+        return array.to(device)
+    array = np.asarray(array)
+    if not array.flags.writeable:  # joblib's memory-mapped inputs are read-only: copy once
+        array = np.array(array)
+    return torch.from_numpy(array).to(device)
+
+
+def _unwrap(dataset):
+    """Return ``(X, y, indices)`` behind a skorch Dataset or a Subset of one."""
+    indices = None
+    while isinstance(dataset, torch.utils.data.Subset):
+        sub = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
+        indices = sub if indices is None else sub[indices]
+        dataset = dataset.dataset
+    return dataset.X, dataset.y, indices
+
+
+class TensorLoader:
+    """Yield mini-batches by slicing whole tensors, never one ``__getitem__`` per sample.
+
+    skorch builds one per epoch through ``iterator_train`` / ``iterator_valid``. The arrays
+    behind the dataset are turned into tensors once and cached on the dataset object, on the
+    target device, so that a GPU run keeps its data on the GPU.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset or torch.utils.data.Subset
+    batch_size : int
+    shuffle : bool (default=False)
+        Draw a fresh permutation each epoch from torch's global generator (seeded per fit).
+    device : str (default="cpu")
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, device="cpu"):
+        self.dataset, self.batch_size, self.shuffle, self.device = dataset, batch_size, shuffle, device
+        X, y, self.indices = _unwrap(dataset)
+        base = self.dataset
+        while isinstance(base, torch.utils.data.Subset):
+            base = base.dataset
+        cache = getattr(base, "_tensor_cache", None)
+        if cache is None or cache[0] != device:
+            y_tensor = None if y is None else _as_tensor(y, device).long()
+            cache = (device, _as_tensor(X, device), y_tensor)
+            base._tensor_cache = cache
+        _, self.X, self.y = cache
+        self.n = len(self.indices) if self.indices is not None else len(self.X)
+
+    def __len__(self):
+        return math.ceil(self.n / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.n) if self.shuffle else None
+        if self.indices is not None:
+            order = self.indices if order is None else self.indices[order]
+        if order is not None:
+            order = order.to(self.device)
+        for start in range(0, self.n, self.batch_size):
+            if order is None:
+                stop = min(start + self.batch_size, self.n)
+                Xb = self.X[start:stop]
+                yb = self.y[start:stop] if self.y is not None else torch.zeros(len(Xb))
+            else:
+                idx = order[start:start + self.batch_size]
+                Xb = self.X[idx]
+                yb = self.y[idx] if self.y is not None else torch.zeros(len(Xb))
+            yield Xb, yb
+
+
+class RecordLR(Callback):
+    """Record the optimizer's learning rate in the history at the end of every epoch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+class Diverged(RuntimeError):
+    """A fit whose training loss became NaN or infinite."""
+
+
+class StopOnDivergence(Callback):
+    """Stop a fit as soon as its training loss is not finite, raising `Diverged`."""
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "train_loss"]
+        if not math.isfinite(loss):
+            raise Diverged(f"diverged: training loss became {loss} at epoch {len(net.history)}")
+
+
+class Net(NeuralNetClassifier):
+    """skorch's classifier with a seed and a thread count as estimator parameters.
+
+    Both survive ``sklearn.base.clone``, so every fit GridSearchCV makes (in any process)
+    is seeded the same way and uses the intended number of threads.
+
+    Parameters
+    ----------
+    seed : int (default=0)
+        Seeds torch's generator before the module is built: the same seed gives the same
+        initial weights, batch order and history.
+    threads : int, optional
+        ``torch.set_num_threads`` for this fit; None leaves torch's setting alone.
+    """
+
+    def __init__(self, module, *, seed=0, threads=None, **kwargs):
+        super().__init__(module, **kwargs)
+        self.seed = seed
+        self.threads = threads
+
+    def initialize(self):
+        if self.threads:
+            torch.set_num_threads(int(self.threads))
+        torch.manual_seed(self.seed)
+        return super().initialize()
+
+
+def callbacks(early_stopping=None, lr_scheduler=None):
+    """Build the extra callbacks of a fit from plain settings.
+
+    Parameters
+    ----------
+    early_stopping : int, optional
+        Patience in epochs on the validation loss; None disables early stopping.
+    lr_scheduler : mapping, optional
+        ``{"policy": "StepLR", **kwargs}`` for skorch's `LRScheduler`; None disables it.
+
+    Returns
+    -------
+    list of (str, Callback)
+    """
+    out = [("record_lr", RecordLR()), ("divergence", StopOnDivergence())]
+    if early_stopping:
+        out.append(("early_stopping", EarlyStopping(patience=int(early_stopping), monitor="valid_loss")))
+    if lr_scheduler:
+        settings = dict(lr_scheduler)
+        out.append(("lr_scheduler", LRScheduler(policy=settings.pop("policy"), **settings)))
+    return out
+
+
+def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
+             optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
+             valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
+             lr_scheduler=None, verbose=1):
+    """Build the skorch classifier for an `MLP`.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+        Input width and number of classes.
+    hidden, activation, dropout, init
+        Passed to `MLP` (as ``module__*`` parameters, so grids can sweep them).
+    optimizer : callable
+        A ``torch.optim`` class; ``optimizer_kwargs`` become ``optimizer__*`` parameters.
+    lr : float
+    epochs, batch_size : int
+    valid_fraction : float
+        Size of the stratified validation split; 0 trains on everything.
+    seed : int
+    device : {"cpu", "cuda"}
+    threads : int, optional
+    early_stopping : int, optional
+        Patience on the validation loss.
+    lr_scheduler : mapping, optional
+    verbose : int
+        1 prints a line per epoch; 0 is silent.
+
+    Returns
+    -------
+    Net
+    """
+    split = ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
+    extra = {f"optimizer__{k}": v for k, v in (optimizer_kwargs or {}).items()}
+    if not verbose:
+        extra["callbacks__print_log"] = None
+    return Net(
+        MLP,
+        module__n_features=n_features,
+        module__n_classes=n_classes,
+        module__hidden=list(hidden),
+        module__activation=activation,
+        module__dropout=dropout,
+        module__init=init,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=optimizer,
+        lr=lr,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=split,
+        iterator_train=TensorLoader,
+        iterator_train__shuffle=True,
+        iterator_train__device=device,
+        iterator_valid=TensorLoader,
+        iterator_valid__device=device,
+        device=device,
+        seed=seed,
+        threads=threads,
+        callbacks=callbacks(early_stopping, lr_scheduler),
+        verbose=verbose,
+        **extra,
+    )

@@ -1,0 +1,41 @@
+"""Entry point: ``python -m src.run [overrides]`` (add ``-m`` for a Hydra multirun sweep)."""
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
+from . import config, data
+from .errors import UserError
+from .job import guard
+from .net import resolve_device
+from .single import run_single
+
+MODES = {"single": run_single}
+
+
+def run(cfg, out_dir):
+    """Check the config, load the data and run the configured mode; return its objective."""
+    config.check(cfg)
+    net_kwargs = config.net_args(cfg, resolve_device(cfg.device))
+    dataset = data.load(**config.data_args(cfg))
+    return MODES[cfg.mode](dataset, net_kwargs, out_dir, **config.mode_args(cfg))
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg):
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    with guard(out_dir, multirun=HydraConfig.get().mode == RunMode.MULTIRUN):
+        return run(cfg, out_dir)
+
+
+if __name__ == "__main__":
+    try:
+        from .preflight import check_command_line
+
+        check_command_line(sys.argv[1:])
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    main()
