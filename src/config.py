@@ -134,12 +134,23 @@ def mode_args(cfg):
 MODE_ARGS = {"single": lambda cfg: {}}
 
 
-def check(cfg):
-    """Check everything that can be checked before any data is loaded or file written."""
+def validate(cfg):
+    """Check everything that can be checked before any data is loaded or file written.
+
+    Returns
+    -------
+    (dict, dict, dict)
+        Keyword arguments for `src.net.make_net`, `src.data.load` and the mode's function.
+    """
     if cfg.mode not in MODES:
         raise choices_error("mode", cfg.mode, MODES)
-    for target in _targets(cfg):
-        check_target(target)
+    for key in cfg:
+        if key != "hydra":
+            for target in _targets(cfg[key]):
+                check_target(target)
+    from .net import resolve_device
+
+    return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
 
 
 def to_plain(node):

@@ -25,8 +25,9 @@ def guard(out_dir, multirun):
 
     A `UserError` in a single run prints ``error: <message>``, removes the run dir when it
     holds no results, and exits with status 2. In a multirun every failure writes
-    ``status.json`` (``failed`` with the error) into the job's dir and is re-raised, so
-    that Hydra records the job as failed and the other jobs go on.
+    ``status.json`` (``failed`` with the error) into the job's dir and the job ends quietly,
+    so that the other jobs go on and the sweep's summary lists it as a failed row (the sweep
+    then exits non-zero, see `src.sweep`).
     """
     try:
         yield
@@ -36,10 +37,8 @@ def guard(out_dir, multirun):
             _remove_if_no_results(out_dir)
             sys.exit(2)
         write_json(out_dir / STATUS_FILE, {"status": "failed", "error": str(exc)})
-        raise
     except Exception as exc:
         if not multirun:
             raise
         traceback.print_exc()
         write_json(out_dir / STATUS_FILE, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
-        raise

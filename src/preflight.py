@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from .config import validate
 from .errors import UserError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -67,7 +68,7 @@ def check_command_line(argv, config_name="config"):
         The primary config.
     """
     overrides = overrides_of(argv)
-    if not overrides:
+    if overrides is None:
         return
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -87,7 +88,8 @@ def check_command_line(argv, config_name="config"):
         loader = GlobalHydra.instance().config_loader()
         for variant in variants:
             try:
-                compose(config_name=config_name, overrides=variant, return_hydra_config=True)
+                cfg = compose(config_name=config_name, overrides=variant, return_hydra_config=True)
             except Exception as exc:
                 raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
+            validate(cfg)
     GlobalHydra.instance().clear()

@@ -9,7 +9,6 @@ from hydra.types import RunMode
 from . import config, data
 from .errors import UserError
 from .job import guard
-from .net import resolve_device
 from .single import run_single
 
 MODES = {"single": run_single}
@@ -17,10 +16,9 @@ MODES = {"single": run_single}
 
 def run(cfg, out_dir):
     """Check the config, load the data and run the configured mode; return its objective."""
-    config.check(cfg)
-    net_kwargs = config.net_args(cfg, resolve_device(cfg.device))
-    dataset = data.load(**config.data_args(cfg))
-    return MODES[cfg.mode](dataset, net_kwargs, out_dir, **config.mode_args(cfg))
+    net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
+    dataset = data.load(**data_kwargs)
+    return MODES[cfg.mode](dataset, net_kwargs, out_dir, **mode_kwargs)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -15,7 +15,7 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"
 
 def history_frame(net):
     """Return a skorch history as a DataFrame with one row per epoch (known columns first)."""
-    rows = [{k: v for k, v in epoch.items() if k != "batches" and not k.endswith("_best")}
+    rows = [{k: v for k, v in epoch.items() if k != "batches" and not k.endswith(("_best", "_batch_count"))}
             for epoch in net.history]
     frame = pd.DataFrame(rows)
     first = [c for c in HISTORY_COLUMNS if c in frame.columns]

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real Hydra config, composed and shrunk for fast tests."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import open_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = ROOT / "conf"
+DATA_ROOT = ROOT / "data"
+MNIST_READY = (DATA_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu"]
+
+
+def compose_config(overrides=(), shrink=True):
+    """Compose the real config with ``overrides`` (after the fast defaults when ``shrink``)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=(FAST if shrink else []) + list(overrides))
+    with open_dict(cfg):
+        cfg.data.root = str(DATA_ROOT)
+    return cfg
+
+
+@pytest.fixture
+def make_cfg():
+    """Return a function composing the shrunk config with extra overrides."""
+    return compose_config
+
+
+def run_cli(args, cwd=ROOT, timeout=600, module="src.run"):
+    """Run ``python -m <module> args`` and return the CompletedProcess (text output)."""
+    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture
+def cli():
+    """Return `run_cli`."""
+    return run_cli

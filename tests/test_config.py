@@ -1,0 +1,81 @@
+"""Every config group option composes and instantiates; the override checks speak in one line."""
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from src import config
+from src.errors import UserError
+from src.preflight import check_command_line
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+
+def options(group):
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", options("optimizer"))
+def test_every_optimizer_instantiates(make_cfg, name):
+    cfg = make_cfg([f"optimizer={name}"])
+    partial = instantiate(cfg.optimizer)
+    opt = partial([torch.nn.Parameter(torch.zeros(2))])
+    assert isinstance(opt, torch.optim.Optimizer)
+    func, lr, kwargs = config.optimizer_settings(cfg.optimizer)
+    assert func is type(opt) and lr == cfg.optimizer.lr and "lr" not in kwargs
+
+
+@pytest.mark.parametrize("name", options("data"))
+def test_every_dataset_config_composes(make_cfg, name):
+    cfg = make_cfg([f"data={name}"])
+    assert config.data_args(cfg)["name"] == name
+
+
+@pytest.mark.parametrize("name", options("grid"))
+def test_every_grid_composes_and_validates(make_cfg, name):
+    cfg = make_cfg(["mode=grid", f"grid={name}"])
+    net_kwargs, _, mode_kwargs = config.validate(cfg)
+    assert net_kwargs["epochs"] == 2
+
+
+@pytest.mark.parametrize("name", options("experiment"))
+def test_every_experiment_composes_and_validates(make_cfg, name):
+    cfg = make_cfg([f"experiment={name}"], shrink=False)
+    config.validate(cfg)
+
+
+def test_default_config_is_the_origin_notebook_setup(make_cfg):
+    cfg = make_cfg(shrink=False)
+    net_kwargs, data_kwargs, _ = config.validate(cfg)
+    assert net_kwargs["hidden"] == [128, 64] and net_kwargs["epochs"] == 25 and net_kwargs["batch_size"] == 128
+    assert net_kwargs["optimizer"] is torch.optim.SGD and net_kwargs["lr"] == 0.01
+    assert net_kwargs["optimizer_kwargs"] == {"momentum": 0.95}
+    assert data_kwargs["name"] == "mnist" and data_kwargs["standardize"] == "global"
+
+
+@pytest.mark.parametrize("target", ["os.system", "subprocess.Popen", "builtins.eval"])
+def test_targets_outside_the_allow_list_are_refused(make_cfg, target):
+    from omegaconf import open_dict
+
+    cfg = make_cfg()
+    with open_dict(cfg):
+        cfg.optimizer._target_ = target
+    with pytest.raises(UserError, match="refusing to build"):
+        config.validate(cfg)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["optimizer=nope"], "adam, adamw, rmsprop, sgd"),
+    (["data=nope"], "digits, fashion_mnist, mnist"),
+    (["trian.epochs=2"], "trian"),
+    (["-m", "activation=relu,nope"], "nope"),
+])
+def test_command_line_checks_give_one_line(args, needle):
+    with pytest.raises(UserError) as info:
+        check_command_line(args)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_good_sweep_passes_the_checks():
+    check_command_line(["-m", "activation=relu,tanh,selu", "data=digits"])
