@@ -131,7 +131,19 @@ def mode_args(cfg):
     return MODE_ARGS[cfg.mode](cfg)
 
 
-MODE_ARGS = {"single": lambda cfg: {}}
+def grid_args(cfg):
+    """Keyword arguments of `src.search.run_grid`, checked."""
+    from .search import check_grid, make_cv, param_grid
+
+    grid = to_plain(cfg.grid)
+    params = param_grid(grid)
+    check_grid(params, optimizer_settings(cfg.optimizer)[0])
+    make_cv(cfg.cv.folds, cfg.cv.repeats, cfg.seed)
+    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=bool(cfg.cv.refit),
+                n_jobs=n_jobs(cfg.cv.n_jobs), batched=bool(cfg.cv.batched))
+
+
+MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}
 
 
 def validate(cfg):

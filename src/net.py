@@ -1,12 +1,15 @@
 """The skorch classifier: tensor-sliced batches, seeded fits, a few small callbacks."""
 import math
+import time
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
+from skorch.history import History
 
+from . import fit_records
 from .errors import UserError
 from .model import MLP
 
@@ -125,18 +128,50 @@ class Net(NeuralNetClassifier):
         initial weights, batch order and history.
     threads : int, optional
         ``torch.set_num_threads`` for this fit; None leaves torch's setting alone.
+    record_dir : str, optional
+        Keep a record of every fit here (`src.fit_records`): a fit whose record exists is
+        loaded instead of trained, and failures are recorded with their error.
     """
 
-    def __init__(self, module, *, seed=0, threads=None, **kwargs):
+    def __init__(self, module, *, seed=0, threads=None, record_dir=None, **kwargs):
         super().__init__(module, **kwargs)
         self.seed = seed
         self.threads = threads
+        self.record_dir = record_dir
 
     def initialize(self):
         if self.threads:
             torch.set_num_threads(int(self.threads))
         torch.manual_seed(self.seed)
         return super().initialize()
+
+    def fit(self, X, y=None, **fit_params):
+        if not self.record_dir:
+            return super().fit(X, y, **fit_params)
+        key = fit_records.fit_key(self, X, y)
+        found = fit_records.load(self.record_dir, key)
+        if found:
+            record, state = found
+            self.initialize()
+            self.module_.load_state_dict(state)
+            self.history_ = History(record["history"])
+            return self
+        record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
+                  "data": fit_records.data_fingerprint(X, y)}
+        start = time.perf_counter()
+        try:
+            super().fit(X, y, **fit_params)
+        except Exception as exc:
+            history = fit_records.history_rows(self.history_) if hasattr(self, "history_") else []
+            status = "diverged" if isinstance(exc, Diverged) else "failed"
+            fit_records.save(self.record_dir, key, {
+                **record, "status": status, "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+                "fit_seconds": time.perf_counter() - start, "history": history})
+            raise
+        fit_records.save(self.record_dir, key, {
+            **record, "status": "ok", "fit_seconds": time.perf_counter() - start,
+            "history": fit_records.history_rows(self.history_)}, module=self.module_)
+        return self
 
 
 def callbacks(early_stopping=None, lr_scheduler=None):

@@ -9,9 +9,10 @@ from hydra.types import RunMode
 from . import config, data
 from .errors import UserError
 from .job import guard
+from .search import run_grid
 from .single import run_single
 
-MODES = {"single": run_single}
+MODES = {"single": run_single, "grid": run_grid}
 
 
 def run(cfg, out_dir):

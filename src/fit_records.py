@@ -1,0 +1,86 @@
+"""One record per finished fit, so that a killed grid resumes without refitting.
+
+A fit is identified by its parameters and a fingerprint of its training data. When it ends,
+its outcome (status, error, seconds, per-epoch history) is written as JSON and, when it
+succeeded, its weights beside it; both atomically. A later fit with the same key loads the
+weights instead of training. The records also give the per-fold tables their fit times,
+statuses and learning curves.
+"""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .files import atomic_path, write_json
+
+KEY_PARAMS_SKIPPED = ("callbacks", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
+
+
+def data_fingerprint(X, y):
+    """A short digest of a training set: its shape, every label and every 50th row."""
+    X, y = np.asarray(X), np.asarray(y)
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(repr((X.shape, X.dtype.str)).encode())
+    digest.update(np.ascontiguousarray(y).tobytes())
+    digest.update(np.ascontiguousarray(X[::50]).tobytes())
+    return digest.hexdigest()
+
+
+def plain(value):
+    """A parameter value as plain JSON data: classes by name, tuples as lists, others by repr."""
+    if isinstance(value, type):
+        return value.__qualname__
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def fit_params(net):
+    """The parameters of a skorch net that decide what a fit computes, as plain values."""
+    params = net.get_params(deep=False)
+    return {k: plain(v) for k, v in sorted(params.items())
+            if not k.startswith(KEY_PARAMS_SKIPPED) and " at 0x" not in repr(v)}
+
+
+def fit_key(net, X, y):
+    """The record key of fitting ``net`` on ``(X, y)``."""
+    text = json.dumps(fit_params(net), sort_keys=True) + data_fingerprint(X, y)
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def history_rows(history):
+    """A skorch history as JSON-ready rows (batch-level entries dropped)."""
+    return [{k: v for k, v in row.items() if k != "batches" and not k.endswith("_batch_count")}
+            for row in history]
+
+
+def save(record_dir, key, record, module=None):
+    """Write a fit's record (and its module's weights when given) atomically."""
+    record_dir = Path(record_dir)
+    if module is not None:
+        with atomic_path(record_dir / f"{key}.pt") as tmp:
+            torch.save(module.state_dict(), tmp)
+    write_json(record_dir / f"{key}.json", record)
+
+
+def load(record_dir, key):
+    """Return ``(record, state_dict)`` of a finished successful fit, or None."""
+    record_dir = Path(record_dir)
+    meta, weights = record_dir / f"{key}.json", record_dir / f"{key}.pt"
+    if not (meta.exists() and weights.exists()):
+        return None
+    record = json.loads(meta.read_text())
+    if record.get("status") != "ok":
+        return None
+    return record, torch.load(weights, map_location="cpu", weights_only=True)
+
+
+def load_all(record_dir):
+    """Every record in a folder (successful or not), as a list of dicts with their key."""
+    return [{"key": p.stem, **json.loads(p.read_text())} for p in sorted(Path(record_dir).glob("*.json"))]

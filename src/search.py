@@ -1,0 +1,176 @@
+"""Grid mode: scikit-learn's GridSearchCV over a skorch classifier, one row per candidate."""
+import inspect
+import os
+import time
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
+
+from . import activations, tables
+from .errors import UserError
+from .files import write_json
+from .fit_records import data_fingerprint
+from .model import MLP
+from .net import make_net
+from .single import test_scores
+
+GRID_KEYS = {
+    "activation": "module__activation",
+    "hidden": "module__hidden",
+    "dropout": "module__dropout",
+    "init": "module__init",
+    "lr": "lr",
+    "momentum": "optimizer__momentum",
+    "weight_decay": "optimizer__weight_decay",
+    "batch_size": "batch_size",
+    "epochs": "max_epochs",
+}
+SCORING = {"accuracy": "accuracy", "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
+
+
+def _values(key, values):
+    if key == "activation" and values == "all":
+        return activations.available()
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    if key == "activation":
+        return list(dict.fromkeys(activations.label(v) for v in values))
+    return values
+
+
+def param_grid(grid):
+    """Map a grid config (friendly keys, lists of values) to skorch parameter names.
+
+    Parameters
+    ----------
+    grid : mapping
+        E.g. ``{"activation": ["relu", "tanh"], "lr": [0.01, 0.1]}``. Keys are the names in
+        `GRID_KEYS` or skorch parameter names (``optimizer__nesterov``); ``activation: all``
+        means every registered activation.
+
+    Returns
+    -------
+    dict
+        A scikit-learn ``param_grid``.
+    """
+    if not grid:
+        raise UserError("the grid is empty; give at least one parameter, e.g. grid.activation=[relu,tanh]")
+    return {GRID_KEYS.get(key, key): _values(key, values) for key, values in grid.items()}
+
+
+def check_grid(params, optimizer):
+    """Raise `UserError` for a grid parameter that the network does not accept."""
+    module_args = set(inspect.signature(MLP).parameters)
+    optimizer_args = set(inspect.signature(optimizer).parameters)
+    accepted = set(GRID_KEYS.values()) | {"lr", "batch_size", "max_epochs", "seed"}
+    for key in params:
+        prefix, _, name = key.partition("__")
+        ok = (key in accepted or (prefix == "module" and name in module_args)
+              or (prefix == "optimizer" and name in optimizer_args))
+        if not ok:
+            raise UserError(f"grid parameter {key!r} is not accepted by the network; use one of: "
+                            f"{', '.join(sorted(GRID_KEYS))}, module__<MLP argument> or optimizer__<argument>")
+    for size in params.get("module__hidden", []):
+        if not size or any(int(s) <= 0 for s in (size if isinstance(size, (list, tuple)) else [size])):
+            raise UserError(f"grid hidden sizes must be non-empty lists of positive ints, got {size!r}")
+
+
+def make_cv(folds, repeats, seed):
+    """StratifiedKFold (shuffled with ``seed``), or RepeatedStratifiedKFold when ``repeats > 1``."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise UserError(f"cv.folds must be an integer >= 2, got {folds!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise UserError(f"cv.repeats must be an integer >= 1, got {repeats!r}")
+    if repeats == 1:
+        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+
+
+def _check_folds(y, folds, valid_fraction):
+    smallest = int(np.bincount(y).min())
+    if folds > smallest:
+        raise UserError(f"cv.folds={folds} is above the smallest class count ({smallest}) of the training data")
+    per_class_train = smallest - int(np.ceil(smallest / folds))
+    if valid_fraction and per_class_train * valid_fraction < 1:
+        raise UserError(f"the training data ({len(y)} images, smallest class {smallest}) are too few for "
+                        f"{folds} folds and a validation split of {valid_fraction}; use a larger data.subset")
+
+
+def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False):
+    """Cross-validate every candidate of ``grid`` and write the tables and HiPlot pages.
+
+    Parameters
+    ----------
+    dataset : src.data.Dataset
+    net_kwargs : dict
+        Keyword arguments of `src.net.make_net` shared by all candidates.
+    out_dir : Path
+    grid : mapping
+        The grid config (see `param_grid`).
+    folds, repeats : int
+        Stratified K-fold, repeated ``repeats`` times with different shuffles.
+    refit : bool
+        Refit the best candidate (by mean accuracy) on all training data and score it on the
+        test set.
+    n_jobs : int
+        Fits run at once; each then uses ``cores // n_jobs`` threads.
+    batched : bool
+        Reserved for training the folds of a candidate as one stacked model.
+
+    Returns
+    -------
+    float
+        The best mean cross-validated accuracy.
+    """
+    params = param_grid(grid)
+    check_grid(params, net_kwargs["optimizer"])
+    cv = make_cv(folds, repeats, net_kwargs["seed"])
+    _check_folds(dataset.y_train, folds, net_kwargs["valid_fraction"])
+    threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
+    net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
+    net.set_params(record_dir=str(out_dir / "fits"))
+    search = GridSearchCV(net, params, scoring=SCORING, refit="accuracy" if refit else False, cv=cv,
+                          n_jobs=n_jobs, error_score=np.nan, verbose=3)
+    X, y = dataset.X_train, dataset.y_train
+    splits = list(cv.split(X, y))
+    n_candidates = len(list(_grid_iter(params)))
+    print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
+          f"{n_jobs} at a time; {len(y)} training images", flush=True)
+    start = time.perf_counter()
+    search.fit(X, y)
+    meta = {
+        "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
+        "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
+        "swept": list(params), "search_seconds": round(time.perf_counter() - start, 3),
+        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)),
+                    "data": data_fingerprint(X[tr], y[tr])} for tr, te in splits],
+        "refit": None,
+    }
+    if refit and hasattr(search, "best_estimator_"):
+        best = search.best_estimator_
+        meta["refit"] = {"params": {k: tables.plain(v) for k, v in search.best_params_.items()},
+                         **test_scores(best, dataset.X_test, dataset.y_test)}
+    write_json(out_dir / "search.json", meta)
+    write_csv_results(search.cv_results_, out_dir)
+    written = tables.write_grid_tables(out_dir)
+    tables.print_summary(out_dir, written)
+    finite = search.cv_results_["mean_test_accuracy"]
+    return float(np.nanmax(finite)) if np.isfinite(finite).any() else float("nan")
+
+
+def _grid_iter(params):
+    from sklearn.model_selection import ParameterGrid
+
+    return ParameterGrid(params)
+
+
+def write_csv_results(cv_results, out_dir):
+    """Write ``cv_results_`` as ``cv_results.csv`` with parameter values as readable labels."""
+    import pandas as pd
+
+    frame = pd.DataFrame({k: v for k, v in cv_results.items() if k != "params"})
+    for column in [c for c in frame.columns if c.startswith("param_")]:
+        frame[column] = [tables.plain(v) for v in cv_results[column]]
+    frame.insert(0, "label", [tables.candidate_label(p) for p in cv_results["params"]])
+    from .files import write_csv
+
+    return write_csv(out_dir / "cv_results.csv", frame)
