@@ -155,6 +155,7 @@ class Net(NeuralNetClassifier):
             self.initialize()
             self.module_.load_state_dict(state)
             self.history_ = History(record["history"])
+            self.classes_inferred_ = np.unique(np.asarray(y))
             return self
         record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
                   "data": fit_records.data_fingerprint(X, y)}

@@ -1,0 +1,131 @@
+"""Grid mode end to end on digits: GridSearchCV, the tables, HiPlot pages, failures, resume."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.report import rebuild
+from src.run import run
+
+GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=2"]
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory):
+    from tests.conftest import compose_config
+
+    out = tmp_path_factory.mktemp("grid")
+    best = run(compose_config(GRID + ["grid=notebook"]), out)
+    return out, best
+
+
+def test_grid_writes_every_table(grid_dir):
+    out, best = grid_dir
+    cv = pd.read_csv(out / "cv_results.csv")
+    assert sorted(cv["label"]) == ["leaky_relu", "relu", "tanh"]
+    assert {"mean_test_accuracy", "mean_test_balanced_accuracy", "mean_test_log_loss", "rank_test_accuracy"} <= set(cv)
+    folds = pd.read_csv(out / "folds.csv")
+    assert len(folds) == 9 and set(folds["fold"]) == {0, 1, 2}
+    assert (folds["fit_time"] > 0).all() and (folds["status"] == "ok").all() and (folds["epochs"] == 2).all()
+    assert (folds["n_train"] + folds["n_test"] == 1347).all()
+    assert (folds["test_log_loss"] > 0).all()
+    # folds agree with GridSearchCV's own per-split scores
+    relu = cv.set_index("label").loc["relu"]
+    np.testing.assert_allclose(folds[folds.label == "relu"]["test_accuracy"],
+                               [relu[f"split{i}_test_accuracy"] for i in range(3)])
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["rank"].tolist() == [1, 2, 3]
+    assert summary["accuracy_mean"].is_monotonic_decreasing
+    assert summary["accuracy_mean"].iloc[0] == pytest.approx(best)
+    assert np.isfinite(summary["refit_test_accuracy"].iloc[0]) and summary["refit_test_accuracy"].iloc[1:].isna().all()
+    md = (out / "summary.md").read_text()
+    assert "± " in md and all(label in md for label in ("relu", "tanh", "leaky_relu"))
+    meta = json.loads((out / "search.json").read_text())
+    assert meta["refit"]["test_accuracy"] == pytest.approx(summary["refit_test_accuracy"].iloc[0])
+
+
+def test_hiplot_pages_have_parameters_then_metrics(grid_dir):
+    out, _ = grid_dir
+    for name, first, colour in (("hiplot.html", "activation", "mean_test_accuracy"),
+                                ("hiplot_folds.html", "activation", "test_accuracy")):
+        html = (out / name).read_text().replace('\\"', '"')
+        assert f'"colorby": "{colour}"' in html
+        order = html.split('"PARALLEL_PLOT": {"hide": ["uid", "from_uid"], "order": [', 1)[1].split("]", 1)[0]
+        axes = [a.strip().strip('"') for a in order.split(",")]
+        assert axes[0] == first and colour in axes and axes.index(first) < axes.index(colour)
+
+
+def test_report_rebuilds_the_same_tables(grid_dir):
+    out, _ = grid_dir
+    before = (out / "summary.csv").read_text()
+    (out / "summary.csv").unlink()
+    (out / "hiplot.html").unlink()
+    written = rebuild(out)
+    assert (out / "summary.csv").read_text() == before
+    assert written["hiplot"].exists()
+
+
+def test_parametrised_activations_and_extra_settings(make_cfg, tmp_path):
+    cfg = make_cfg(GRID + ["train.epochs=1", 'grid.activation=[leaky_relu,"leaky_relu(negative_slope=0.2)"]',
+                           "+grid.lr=[0.01,0.05]", "cv.refit=false"])
+    run(cfg, tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(summary["label"]) == sorted([
+        "leaky_relu, lr=0.01", "leaky_relu, lr=0.05",
+        "leaky_relu(negative_slope=0.2), lr=0.01", "leaky_relu(negative_slope=0.2), lr=0.05"])
+    assert summary["refit_test_accuracy"].isna().all()
+    assert len(pd.read_csv(tmp_path / "folds.csv")) == 12
+
+
+def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_path):
+    cfg = make_cfg(GRID + ["grid.activation=[relu]", "+grid.lr=[0.01,1000000.0]", "train.epochs=3"])
+    best = run(cfg, tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("label")
+    assert summary.loc["relu, lr=1000000.0", "status"] == "diverged"
+    assert "loss" in summary.loc["relu, lr=1000000.0", "error"]
+    assert summary.loc["relu, lr=0.01", "status"] == "ok" and best > 0.5
+    assert "diverged" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_rerun_reuses_finished_fits(make_cfg, tmp_path):
+    cfg = make_cfg(GRID + ["grid.activation=[relu,tanh]"])
+    run(cfg, tmp_path)
+    records = {p: p.stat().st_mtime_ns for p in (tmp_path / "fits").glob("*.json")}
+    assert len(records) == 7  # 2 candidates x 3 folds + the refit
+    first = pd.read_csv(tmp_path / "folds.csv")
+    run(cfg, tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "fits").glob("*.json")} == records
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "folds.csv"), first)
+
+
+@pytest.mark.slow
+def test_parallel_and_serial_searches_agree(make_cfg, tmp_path):
+    scores = {}
+    for jobs in (1, 2):
+        run(make_cfg(GRID + [f"cv.n_jobs={jobs}", "train.threads=1", "cv.refit=false"]), tmp_path / str(jobs))
+        scores[jobs] = pd.read_csv(tmp_path / str(jobs) / "folds.csv")["test_accuracy"].to_numpy()
+    np.testing.assert_allclose(scores[1], scores[2], atol=1e-12)
+
+
+def test_cli_grid_and_multirun_summaries(cli, tmp_path):
+    done = cli(["mode=grid", "data=digits", "train.epochs=1", "cv.n_jobs=1", f"hydra.run.dir={tmp_path}/grid"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| rank" in done.stdout and "hiplot.html" in done.stdout
+    sweep = cli(["-m", "activation=relu,tanh", "data=digits", "train.epochs=1", "train.verbose=0",
+                 f"hydra.sweep.dir={tmp_path}/sweep"])
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    summary = pd.read_csv(tmp_path / "sweep" / "summary.csv")
+    assert sorted(summary["activation"]) == ["relu", "tanh"] and (summary["status"] == "ok").all()
+    assert (tmp_path / "sweep" / "hiplot.html").exists()
+
+
+def test_multirun_with_a_failing_job_lists_it_and_exits_non_zero(cli, tmp_path):
+    sweep = cli(["-m", "optimizer.lr=0.01,1000000.0", "data=digits", "train.epochs=3", "train.verbose=0",
+                 f"hydra.sweep.dir={tmp_path}"])
+    assert sweep.returncode != 0
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert len(summary) == 2
+    failed = summary[summary["status"] != "ok"]
+    assert len(failed) == 1 and "loss" in failed["error"].iloc[0]
+    assert "failed" in sweep.stderr
