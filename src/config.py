@@ -11,6 +11,7 @@ from .model import INITS
 
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 MODES = ("single", "grid")
+BACKENDS = ("local", "dask")
 
 
 def check_target(target):
@@ -139,8 +140,11 @@ def grid_args(cfg):
     params = param_grid(grid)
     check_grid(params, optimizer_settings(cfg.optimizer)[0])
     make_cv(cfg.cv.folds, cfg.cv.repeats, cfg.seed)
+    if cfg.search.backend not in BACKENDS:
+        raise choices_error("search.backend", cfg.search.backend, BACKENDS)
     return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=bool(cfg.cv.refit),
-                n_jobs=n_jobs(cfg.cv.n_jobs), batched=bool(cfg.cv.batched))
+                n_jobs=n_jobs(cfg.cv.n_jobs), batched=bool(cfg.cv.batched), backend=cfg.search.backend,
+                scheduler=cfg.search.scheduler)
 
 
 MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}

@@ -1,8 +1,10 @@
 """Grid mode: scikit-learn's GridSearchCV over a skorch classifier, one row per candidate."""
+import contextlib
 import inspect
 import os
 import time
 
+import joblib
 import numpy as np
 from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
 
@@ -95,7 +97,31 @@ def _check_folds(y, folds, valid_fraction):
                         f"{folds} folds and a validation split of {valid_fraction}; use a larger data.subset")
 
 
-def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False):
+@contextlib.contextmanager
+def joblib_backend(backend, scheduler=None, n_workers=2):
+    """Run the joblib calls inside on ``backend``: ``local`` processes or a Dask cluster.
+
+    With ``dask`` and no ``scheduler`` address, a LocalCluster of ``n_workers``
+    single-threaded worker processes is started on the loopback interface and closed after.
+    """
+    if backend == "local":
+        yield
+        return
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                 host="127.0.0.1", dashboard_address=None)
+    try:
+        with Client(scheduler or cluster) as client, joblib.parallel_config(backend="dask"):
+            print(f"grid: running on Dask at {client.scheduler.address}", flush=True)
+            yield
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,
+             backend="local", scheduler=None):
     """Cross-validate every candidate of ``grid`` and write the tables and HiPlot pages.
 
     Parameters
@@ -115,6 +141,10 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
         Reserved for training the folds of a candidate as one stacked model.
+    backend : {"local", "dask"}
+        Where the fits run (see `joblib_backend`).
+    scheduler : str, optional
+        Address of a running Dask scheduler.
 
     Returns
     -------
@@ -136,7 +166,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
-    search.fit(X, y)
+    with joblib_backend(backend, scheduler, n_workers=n_jobs):
+        search.fit(X, y)
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
