@@ -45,7 +45,7 @@ def fit_params(net):
     """The parameters of a skorch net that decide what a fit computes, as plain values."""
     params = net.get_params(deep=False)
     return {k: plain(v) for k, v in sorted(params.items())
-            if not k.startswith(KEY_PARAMS_SKIPPED) and " at 0x" not in repr(v)}
+            if not k.startswith(KEY_PARAMS_SKIPPED) and not k.startswith("_") and " at 0x" not in repr(v)}
 
 
 def fit_key(net, X, y):

@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, Strat
 from . import activations, tables
 from .errors import UserError
 from .files import write_json
+from .batched import pretrain as batched_pretrain
 from .fit_records import data_fingerprint
 from .model import MLP
 from .net import make_net
@@ -140,7 +141,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     n_jobs : int
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
-        Reserved for training the folds of a candidate as one stacked model.
+        Train the folds of each candidate as one stacked model first (`src.batched`);
+        GridSearchCV then loads those fits and scores them.
     backend : {"local", "dask"}
         Where the fits run (see `joblib_backend`).
     scheduler : str, optional
@@ -167,6 +169,9 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
+        if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
+                                            n_jobs=n_jobs, threads=threads):
+            search.set_params(n_jobs=1)  # every fit is a load now
         search.fit(X, y)
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),

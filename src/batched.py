@@ -1,0 +1,206 @@
+"""Batched folds: train the K fold models of one candidate as one stacked model.
+
+Every fold model keeps its own weights, its own training rows, its own validation split and
+its own batch order; only the arithmetic is shared: the K mini-batches of a step go through
+batched matrix products (``torch.baddbmm``) in one pass. Each fold starts exactly as the
+plain path would (same seed, same initial weights, same permutation stream), and the loss
+is the sum of the folds' mean losses, so every fold gets the gradient it would get alone.
+
+The trained folds are written as ordinary fit records (`src.fit_records`), keyed as the
+plain fits would be. GridSearchCV then runs as usual: each of its fits finds its record and
+loads the weights instead of training, and it scores the folds itself.
+"""
+import time
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, LRScheduler
+from torch.nn import functional as F
+
+from . import fit_records
+
+
+def stackable(net):
+    """Whether a (configured, unfitted) net can be trained in a stack.
+
+    Activations with parameters (PReLU, learnable Swish) would be shared across the stack,
+    and early stopping or LR schedules act per fit: such candidates take the plain path.
+    """
+    module = net.module(**net.get_params_for("module"))
+    linear = {id(m) for m in module.modules() if isinstance(m, torch.nn.Linear)}
+    has_params = any(p.numel() for m in module.modules() if id(m) not in linear and m is not module
+                     for p in m.parameters(recurse=False))
+    per_fit = any(isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
+    return not has_params and not per_fit
+
+
+def _fold_setup(net, X, y, train_idx):
+    """What the plain path would do for one fold: its split, initial weights and RNG stream."""
+    Xk, yk = X[train_idx], y[train_idx]
+    if net.train_split is not None:
+        ds = net.get_dataset(Xk, yk)
+        tr, va = net.train_split(ds, yk)
+        fit_rows, valid_rows = np.asarray(tr.indices), np.asarray(va.indices)
+    else:
+        fit_rows, valid_rows = np.arange(len(yk)), np.array([], dtype=int)
+    torch.manual_seed(net.seed)
+    module = net.module(**net.get_params_for("module"))
+    generator = torch.Generator()
+    generator.set_state(torch.get_rng_state())
+    train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
+    return dict(key=fit_records.fit_key(net, Xk, yk), n_train=len(yk),
+                data=fit_records.data_fingerprint(Xk, yk), fit=train_idx[torch.as_tensor(fit_rows)],
+                valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)], module=module, generator=generator)
+
+
+def _forward(template, params, h):
+    for name, layer in template.hidden.named_children():
+        if isinstance(layer, torch.nn.Linear):
+            h = torch.baddbmm(params[f"hidden.{name}.bias"].unsqueeze(1), h,
+                              params[f"hidden.{name}.weight"].transpose(1, 2))
+        else:
+            h = layer(h)
+    return torch.baddbmm(params["output.bias"].unsqueeze(1), h, params["output.weight"].transpose(1, 2))
+
+
+def _pad(rows_list, size):
+    """Stack per-fold index tensors, padding short ones by repeating their first row (masked)."""
+    out = torch.zeros(len(rows_list), size, dtype=torch.long)
+    mask = torch.zeros(len(rows_list), size)
+    for k, rows in enumerate(rows_list):
+        n = len(rows)
+        if n:
+            out[k, :n] = rows
+            out[k, n:] = rows[0]
+            mask[k, :n] = 1
+    return out, mask
+
+
+def _evaluate(template, params, X, Y, rows, batch_size, device):
+    """Mean loss and accuracy of each fold on its validation rows."""
+    K = len(rows)
+    loss_sum, correct = torch.zeros(K), torch.zeros(K)
+    longest = max(len(r) for r in rows)
+    template.eval()
+    with torch.no_grad():
+        for start in range(0, longest, batch_size):
+            chunk = [r[start:start + batch_size] for r in rows]
+            idx, mask = _pad(chunk, max(len(c) for c in chunk))
+            xb, yb = X[idx].to(device), Y[idx].to(device)
+            logits = _forward(template, params, xb)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
+            mask = mask.to(device)
+            loss_sum += (loss.view(K, -1) * mask).sum(1).cpu()
+            correct += ((logits.argmax(-1) == yb).float() * mask).sum(1).cpu()
+    n = torch.tensor([max(len(r), 1) for r in rows], dtype=torch.float32)
+    return (loss_sum / n).tolist(), (correct / n).tolist()
+
+
+def train_stacked(net, X, y, train_indices, record_dir):
+    """Train the fold models of one candidate together and write their fit records.
+
+    Parameters
+    ----------
+    net : src.net.Net
+        The candidate: a clone of the base net with the candidate's parameters set.
+    X, y : ndarray
+        The whole training set given to GridSearchCV.
+    train_indices : list of ndarray
+        Each fold's training rows (from the CV splitter).
+    record_dir : str
+        Where the records go.
+
+    Returns
+    -------
+    list of str
+        The record keys written, one per fold.
+    """
+    if net.threads:
+        torch.set_num_threads(int(net.threads))
+    device = torch.device(net.device)
+    folds = [_fold_setup(net, X, y, idx) for idx in train_indices]
+    K = len(folds)
+    template = folds[0]["module"].to(device)
+    names = [n for n, _ in template.named_parameters()]
+    params = {n: torch.stack([dict(f["module"].named_parameters())[n].detach() for f in folds]).to(device)
+              .requires_grad_() for n in names}
+    optimizer = net.optimizer(list(params.values()), lr=net.lr, **net.get_params_for("optimizer"))
+    X_all = torch.from_numpy(np.array(X, dtype=np.float32, copy=not np.asarray(X).flags.writeable))
+    Y_all = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    histories = [[] for _ in range(K)]
+    batch = net.batch_size
+    start_all = time.perf_counter()
+    for epoch in range(1, net.max_epochs + 1):
+        tic = time.perf_counter()
+        orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
+        longest = max(len(o) for o in orders)
+        loss_sum = torch.zeros(K)
+        template.train()
+        for start in range(0, longest, batch):
+            chunk = [o[start:start + batch] for o in orders]
+            idx, mask = _pad(chunk, max(len(c) for c in chunk))
+            xb, yb, mask = X_all[idx].to(device), Y_all[idx].to(device), mask.to(device)
+            counts = mask.sum(1).clamp(min=1)
+            optimizer.zero_grad()
+            logits = _forward(template, params, xb)
+            per_row = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
+            per_fold = (per_row.view(K, -1) * mask).sum(1) / counts
+            per_fold.sum().backward()
+            optimizer.step()
+            loss_sum += (per_fold.detach() * counts).cpu()
+        train_loss = (loss_sum / torch.tensor([len(o) for o in orders], dtype=torch.float32)).tolist()
+        valid_rows = [f["valid"] for f in folds]
+        valid_loss, valid_acc = (_evaluate(template, params, X_all, Y_all, valid_rows, batch, device)
+                                 if len(valid_rows[0]) else ([np.nan] * K, [np.nan] * K))
+        dur = time.perf_counter() - tic
+        for k in range(K):
+            histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
+                                 "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"]})
+    seconds = (time.perf_counter() - start_all) / K
+    keys = []
+    for k, fold in enumerate(folds):
+        key = fold["key"]
+        state = {n: params[n][k].detach().cpu().clone() for n in names}
+        module = fold["module"]
+        module.load_state_dict(state)
+        diverged = not np.all(np.isfinite([h["train_loss"] for h in histories[k]]))
+        record = {"params": fit_records.fit_params(net), "n_train": int(fold["n_train"]),
+                  "data": fold["data"], "fit_seconds": seconds,
+                  "history": histories[k], "batched": K,
+                  "status": "diverged" if diverged else "ok"}
+        if diverged:
+            record["error"] = "Diverged: training loss became nan or inf"
+        fit_records.save(record_dir, key, record, module=None if diverged else module)
+        keys.append(key)
+    return keys
+
+
+def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads=None):
+    """Train every stackable candidate of a grid in stacks, one candidate per task.
+
+    Candidates whose fold records all exist are skipped; the others are trained with
+    `train_stacked`, ``n_jobs`` candidates at a time.
+
+    Returns
+    -------
+    int
+        How many candidates could not be stacked (GridSearchCV trains those fold by fold).
+    """
+    from joblib import Parallel, delayed
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    tasks, plain = [], 0
+    for candidate in ParameterGrid(param_grid):
+        cand = clone(net).set_params(**candidate, threads=threads)
+        if not stackable(cand):
+            plain += 1
+            continue
+        if all(fit_records.load(record_dir, fit_records.fit_key(cand, X[idx], y[idx])) for idx in train_indices):
+            continue
+        tasks.append(cand)
+    if tasks:
+        print(f"grid: training {len(tasks)} candidates with their {len(train_indices)} folds stacked", flush=True)
+        Parallel(n_jobs=min(n_jobs, len(tasks)))(
+            delayed(train_stacked)(cand, X, y, train_indices, record_dir) for cand in tasks)
+    return plain

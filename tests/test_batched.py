@@ -1,0 +1,40 @@
+"""Batched folds give the same fold models as the plain path; records are reused."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from src.batched import stackable
+from src.net import make_net
+from src.run import run
+
+GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=4", "cv.refit=false", "train.threads=1"]
+
+
+def test_batched_folds_agree_fold_for_fold_with_the_plain_path(make_cfg, tmp_path):
+    folds = {}
+    for batched in ("false", "true"):
+        run(make_cfg(GRID + [f"cv.batched={batched}", "grid.activation=[relu,tanh,elu]"]), tmp_path / batched)
+        folds[batched] = pd.read_csv(tmp_path / batched / "folds.csv").sort_values(["label", "split"])
+    plain, stacked = folds["false"], folds["true"]
+    assert len(plain) == len(stacked) == 9
+    np.testing.assert_allclose(stacked["test_accuracy"], plain["test_accuracy"], atol=0.005)
+    np.testing.assert_allclose(stacked["test_log_loss"], plain["test_log_loss"], rtol=1e-3)
+    import json
+    records = [json.loads(p.read_text()) for p in (tmp_path / "true" / "fits").glob("*.json")]
+    assert len(records) == 9 and all(r.get("batched") == 3 for r in records)
+    assert all(len(r["history"]) == 4 for r in records)
+
+
+def test_batched_with_dropout_is_within_noise(make_cfg, tmp_path):
+    means = {}
+    for batched in ("false", "true"):
+        run(make_cfg(GRID + ["train.epochs=8", f"cv.batched={batched}", "grid.activation=[relu]", "model.dropout=0.1"]),
+            tmp_path / batched)
+        means[batched] = pd.read_csv(tmp_path / batched / "summary.csv")["accuracy_mean"].iloc[0]
+    assert abs(means["true"] - means["false"]) < 0.03
+
+
+@pytest.mark.parametrize("activation, expected", [("relu", True), ("prelu", False), ("swish(learnable=True)", False)])
+def test_learnable_activations_take_the_plain_path(activation, expected):
+    assert stackable(make_net(64, 10, activation=activation)) is expected
+    assert stackable(make_net(64, 10, activation=activation, early_stopping=3)) is False
