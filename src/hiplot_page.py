@@ -43,7 +43,9 @@ def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=No
     exp = hip.Experiment.from_iterable(rows)
     columns = list(dict.fromkeys(k for row in rows for k in row))
     axes = [c for c in (order or []) if c in columns] + [c for c in columns if c not in (order or [])]
-    exp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": HIDDEN_COLUMNS, "order": axes})
+    # HiPlot's parallel plot lays out its "order" from right to left: reverse it so that the
+    # first axis given (the parameters) ends up on the left.
+    exp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": HIDDEN_COLUMNS, "order": axes[::-1]})
     exp.display_data(hip.Displays.TABLE).update({"hide": HIDDEN_COLUMNS + ["from_uid"], "order": axes})
     for name in categorical:
         if name in exp.parameters_definition:

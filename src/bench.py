@@ -1,0 +1,242 @@
+"""``python -m src.bench``: the reference grid three ways, timed side by side in one invocation.
+
+The work unit is the origin notebook's search: a 784-128-64-10 MLP, SGD (lr 0.01, momentum
+0.95), batch 128, 3-fold CV over relu, tanh and leaky_relu on the 60,000 MNIST training
+images (9 fits). It is run as:
+
+- ``a``: the project's grid mode as a user runs it (``python -m src.run experiment=notebook``,
+  ``cv.n_jobs=auto``); ``a_batched`` the same with batched folds; ``a_serial`` with
+  ``cv.n_jobs=1`` and batched folds off (the like-for-like comparison with ``c``);
+- ``b``: a naive skorch setup as the notebook wrote it: NeuralNetClassifier with its default
+  DataLoader, numpy arrays in, default callbacks, GridSearchCV with n_jobs=1;
+- ``c``: a hand-written PyTorch loop doing the same 9 fits (same batches, epochs and
+  validation split).
+
+Each part runs in its own process; wall time and the peak memory of its whole process tree
+(proportional set size, sampled twice a second) are measured from outside.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from .files import write_csv, write_text
+
+ACTIVATIONS = ("relu", "tanh", "leaky_relu")
+PARTS = {
+    "a": "project grid mode (n_jobs=auto)",
+    "a_batched": "project grid mode (n_jobs=auto, batched folds)",
+    "a_serial": "project grid mode (n_jobs=1, batched folds off)",
+    "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
+    "c": "hand-written PyTorch loop",
+}
+PROJECT_OVERRIDES = {
+    "a": ["cv.n_jobs=auto", "cv.batched=false"],
+    "a_batched": ["cv.n_jobs=auto", "cv.batched=true"],
+    "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
+}
+
+
+def _tree_pss(proc):
+    total = 0
+    for p in [proc] + proc.children(recursive=True):
+        try:
+            total += p.memory_full_info().pss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def measure(cmd, env=None):
+    """Run ``cmd``; return ``(wall seconds, peak PSS of its process tree in MB, stdout)``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    watched, peak, output = psutil.Process(proc.pid), [0], []
+
+    def sample():
+        while proc.poll() is None:
+            try:
+                peak[0] = max(peak[0], _tree_pss(watched))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for line in proc.stdout:
+        output.append(line)
+    proc.wait()
+    wall = time.perf_counter() - start
+    sampler.join(timeout=2)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{''.join(output[-30:])}")
+    return wall, peak[0] / 2 ** 20, "".join(output)
+
+
+def _cv(seed=0):
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+
+
+def _load(subset):
+    from . import data
+
+    return data.load("mnist", root="data", subset=subset)
+
+
+def naive_skorch(epochs, subset):
+    """Part b in this process: the notebook's setup, scores per activation."""
+    import torch
+    from skorch import NeuralNetClassifier
+    from sklearn.model_selection import GridSearchCV
+    from torch import nn
+
+    class NotebookNet(nn.Module):
+        def __init__(self, activation=nn.ReLU()):
+            super().__init__()
+            self.fc1, self.fc2, self.fc3 = nn.Linear(784, 128), nn.Linear(128, 64), nn.Linear(64, 10)
+            self.activation = activation
+
+        def forward(self, x):
+            return self.fc3(self.activation(self.fc2(self.activation(self.fc1(x)))))
+
+    ds = _load(subset)
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(NotebookNet, max_epochs=epochs, batch_size=128, lr=0.01, criterion=nn.CrossEntropyLoss,
+                              optimizer=torch.optim.SGD, optimizer__momentum=0.95, device="cpu", verbose=0)
+    grid = {"module__activation": [nn.ReLU(), nn.Tanh(), nn.LeakyReLU()]}
+    search = GridSearchCV(net, grid, refit=False, cv=_cv(), scoring="accuracy", n_jobs=1)
+    search.fit(ds.X_train, ds.y_train)
+    return dict(zip(ACTIVATIONS, search.cv_results_["mean_test_score"].tolist())), len(ds.y_train)
+
+
+def torch_loop(epochs, subset):
+    """Part c in this process: a plain training loop over the same folds and validation split."""
+    import torch
+    from sklearn.model_selection import StratifiedShuffleSplit
+    from torch import nn
+    from torch.nn import functional as F
+
+    ds = _load(subset)
+    X, y = torch.from_numpy(ds.X_train), torch.from_numpy(ds.y_train)
+    makers = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU}
+    scores = {}
+    for name in ACTIVATIONS:
+        accs = []
+        for train, test in _cv().split(ds.X_train, ds.y_train):
+            fit_rows, valid_rows = next(StratifiedShuffleSplit(1, test_size=0.2, random_state=0)
+                                        .split(train, ds.y_train[train]))
+            fit_idx, valid_idx = torch.as_tensor(train[fit_rows]), torch.as_tensor(train[valid_rows])
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(784, 128), makers[name](), nn.Linear(128, 64), makers[name](),
+                                  nn.Linear(64, 10))
+            opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.95)
+            for _ in range(epochs):
+                model.train()
+                order = fit_idx[torch.randperm(len(fit_idx))]
+                for start in range(0, len(order), 128):
+                    idx = order[start:start + 128]
+                    opt.zero_grad()
+                    F.cross_entropy(model(X[idx]), y[idx]).backward()
+                    opt.step()
+                model.eval()
+                with torch.no_grad():  # per-epoch validation, as skorch does
+                    logits = torch.cat([model(X[valid_idx[s:s + 128]]) for s in range(0, len(valid_idx), 128)])
+                    F.cross_entropy(logits, y[valid_idx]), (logits.argmax(1) == y[valid_idx]).float().mean()
+            with torch.no_grad():
+                pred = model(X[torch.as_tensor(test)]).argmax(1)
+            accs.append(float((pred == y[torch.as_tensor(test)]).float().mean()))
+        scores[name] = float(np.mean(accs))
+    return scores, len(ds.y_train)
+
+
+WORKERS = {"b": naive_skorch, "c": torch_loop}
+
+
+def _project_part(part, epochs, subset, out_root):
+    run_dir = out_root / f"run_{part}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    cmd = [sys.executable, "-m", "src.run", "experiment=notebook", f"train.epochs={epochs}", "cv.refit=false",
+           f"hydra.run.dir={run_dir}", *PROJECT_OVERRIDES[part]]
+    if subset:
+        cmd.append(f"data.subset={subset}")
+    wall, peak, _ = measure(cmd)
+    summary = pd.read_csv(run_dir / "summary.csv").set_index("label")
+    meta = json.loads((run_dir / "search.json").read_text())
+    return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"]
+
+
+def _worker_part(part, epochs, subset):
+    cmd = [sys.executable, "-m", "src.bench", "--worker", part, "--epochs", str(epochs)]
+    if subset:
+        cmd += ["--subset", str(subset)]
+    wall, peak, out = measure(cmd)
+    result = json.loads(out.strip().splitlines()[-1])
+    return wall, peak, result["scores"], result["n_train"]
+
+
+def run_bench(parts, epochs, subset, out_root):
+    """Run the chosen parts one after another and return the table of figures."""
+    rows = []
+    for part in parts:
+        print(f"bench: {part}: {PARTS[part]} ...", flush=True)
+        runner = _project_part if part in PROJECT_OVERRIDES else None
+        wall, peak, scores, n_train = (runner(part, epochs, subset, out_root) if runner
+                                       else _worker_part(part, epochs, subset))
+        samples = n_train * (2 / 3) * 0.8 * epochs * 3 * len(ACTIVATIONS) / 3
+        rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
+                     "train_samples_per_s": round(samples * 3 / wall), "peak_mem_mb": round(peak),
+                     **{f"cv_acc_{a}": round(scores[a], 4) for a in ACTIVATIONS}})
+        print(f"bench: {part}: {wall:.1f} s, peak {peak:.0f} MB, " +
+              ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
+    table = pd.DataFrame(rows)
+    walls = dict(zip(table["part"], table["wall_s"]))
+    for num, den in (("a", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c")):
+        if num in walls and den in walls:
+            table.loc[table["part"] == num, f"ratio_to_{den}"] = round(walls[num] / walls[den], 3)
+    return table
+
+
+def main(argv=None):
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=25, help="epochs per fit (25 in the notebook)")
+    parser.add_argument("--parts", default="a,a_batched,a_serial,b,c",
+                        help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
+    parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
+    parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        scores, n_train = WORKERS[args.worker](args.epochs, args.subset)
+        print(json.dumps({"scores": scores, "n_train": n_train}))
+        return 0
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        print(f"error: unknown part {unknown[0]!r}; choose from: {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    out_root = Path(args.out)
+    table = run_bench(parts, args.epochs, args.subset, out_root)
+    machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, torch threads default"
+    md = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}; "
+          f"{machine}\n\n{table.to_markdown(index=False)}\n")
+    write_csv(out_root / "bench.csv", table)
+    write_text(out_root / "bench.md", md)
+    print(md)
+    print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
