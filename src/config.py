@@ -123,6 +123,7 @@ def net_args(cfg, device):
         threads=train.threads,
         early_stopping=train.early_stopping,
         lr_scheduler=to_plain(train.lr_scheduler),
+        compile=bool(train.compile),
         verbose=train.verbose,
     )
 
