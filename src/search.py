@@ -155,6 +155,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     """
     params = param_grid(grid)
     check_grid(params, net_kwargs["optimizer"])
+    if net_kwargs["device"] == "cuda":
+        n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
     cv = make_cv(folds, repeats, net_kwargs["seed"])
     _check_folds(dataset.y_train, folds, net_kwargs["valid_fraction"])
     threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
