@@ -145,7 +145,7 @@ def grid_args(cfg):
         raise choices_error("search.backend", cfg.search.backend, BACKENDS)
     return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=bool(cfg.cv.refit),
                 n_jobs=n_jobs(cfg.cv.n_jobs), batched=bool(cfg.cv.batched), backend=cfg.search.backend,
-                scheduler=cfg.search.scheduler)
+                scheduler=cfg.search.scheduler, claim=to_plain(cfg.get("claim")))
 
 
 MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}

@@ -122,7 +122,7 @@ def joblib_backend(backend, scheduler=None, n_workers=2):
 
 
 def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,
-             backend="local", scheduler=None):
+             backend="local", scheduler=None, claim=None):
     """Cross-validate every candidate of ``grid`` and write the tables and HiPlot pages.
 
     Parameters
@@ -147,6 +147,9 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         Where the fits run (see `joblib_backend`).
     scheduler : str, optional
         Address of a running Dask scheduler.
+    claim : list of str, optional
+        A claimed ranking of activations (best first) whose adjacent orderings the
+        summary tests.
 
     Returns
     -------
@@ -182,6 +185,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)),
                     "data": data_fingerprint(X[tr], y[tr])} for tr, te in splits],
         "refit": None,
+        "claim": list(claim) if claim else None,
     }
     if refit and hasattr(search, "best_estimator_"):
         best = search.best_estimator_
