@@ -25,7 +25,7 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 run: data
-	$(PY) -m src.run experiment=quick
+	$(PY) -m src.run experiment=notebook
 
 test: data browser
 	$(PY) -m pytest $(PYTEST_ARGS)
