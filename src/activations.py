@@ -4,12 +4,17 @@ A *spec* names an activation and its parameters. It may be a plain name (``"selu
 (``"leaky_relu(negative_slope=0.2)"``) or a mapping (``{"name": "leaky_relu",
 "negative_slope": 0.2}``). Specs are normalised to a canonical *label*, which is what
 configs, grids, tables and plots carry around: a plain string, cheap to clone and readable.
+Aliases resolve to their canonical name (``softrelu`` -> ``softplus``, ``logistic`` ->
+``sigmoid``, ``swish`` without a non-default ``beta`` or ``learnable`` -> ``silu``), and
+parameters left at their default are dropped, so equal activations get equal labels.
 """
 import ast
+import functools
 import inspect
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -19,7 +24,10 @@ from .errors import UserError, choices_error
 
 
 class ReLUFunction(torch.autograd.Function):
-    """ReLU with a hand-written backward: the gradient passes where the input is positive."""
+    """ReLU with a hand-written backward: the gradient passes where the input is positive.
+
+    At exactly zero the gradient is 0, as for `torch.relu`.
+    """
 
     @staticmethod
     def forward(ctx, x):
@@ -40,7 +48,15 @@ class AutogradReLU(nn.Module):
 
 
 class Swish(nn.Module):
-    """``x * sigmoid(beta * x)``; ``learnable=True`` makes ``beta`` a trained parameter."""
+    """``x * sigmoid(beta * x)``; ``learnable=True`` makes ``beta`` a trained parameter.
+
+    Parameters
+    ----------
+    beta : float (default=1.0)
+        Initial (or fixed) value of ``beta``.
+    learnable : bool (default=False)
+        Train ``beta`` with the network; each module owns its own parameter.
+    """
 
     def __init__(self, beta=1.0, learnable=False):
         super().__init__()
@@ -52,6 +68,9 @@ class Swish(nn.Module):
 
     def forward(self, x):
         return x * torch.sigmoid(self.beta * x)
+
+    def extra_repr(self):
+        return f"beta={float(self.beta):g}, learnable={isinstance(self.beta, nn.Parameter)}"
 
 
 class ThresholdedReLU(nn.Module):
@@ -83,7 +102,18 @@ class CReLU(nn.Module):
 
 
 class PReLU(nn.PReLU):
-    """PReLU with one learnable slope, or one per unit when ``per_unit=True``."""
+    """PReLU with one learnable slope, or one per unit when ``per_unit=True``.
+
+    Parameters
+    ----------
+    per_unit : bool (default=False)
+        One slope per unit of the layer (needs ``width``); otherwise one slope for the layer.
+        Without a ``width`` (e.g. when plotting the function) there is a single slope.
+    init : float (default=0.25)
+        Initial slope for negative inputs.
+    width : int, optional
+        Width of the layer, passed by the model.
+    """
 
     def __init__(self, per_unit=False, init=0.25, width=None):
         super().__init__(num_parameters=width if per_unit and width else 1, init=init)
@@ -96,23 +126,37 @@ class Entry:
     Attributes
     ----------
     factory : callable
-        Builds the module from keyword parameters (and ``width`` when ``wants_width``).
+        Builds the module from keyword parameters (and ``width`` when ``wants_width``). Its
+        keyword parameters and their defaults are the activation's parameters.
     init : str
-        The weight initialisation that ``model.init=auto`` picks for it.
-    bounds : tuple of float, optional
-        Lower and upper bound of a bounded activation (used for saturation diagnostics).
+        The weight initialisation that ``model.init=auto`` picks for it (a key of
+        `src.model.INITS`).
+    bounds : tuple, optional
+        Lower and upper bound of a bounded activation (used for saturation diagnostics);
+        each a number or the name of the parameter that sets it. See `bounds`.
     width_factor : int
         How many outputs it produces per input unit (2 for CReLU).
     wants_width : bool
         Whether the factory takes the layer width (per-unit parameters).
+    smooth : bool
+        Whether it is continuously differentiable everywhere (with default parameters).
+    choices : mapping
+        The allowed values of string parameters.
+    checks : tuple of (callable, str)
+        Conditions on the parameters (all of them, defaults filled in), with the message
+        given when one fails.
+    doc : str
+        A one-line formula.
     """
 
     factory: Callable
     init: str = "default"
-    bounds: Optional[Tuple[float, float]] = None
+    bounds: Optional[Tuple] = None
     width_factor: int = 1
     wants_width: bool = False
     smooth: bool = True
+    choices: Mapping = field(default_factory=dict, compare=False)
+    checks: Tuple = field(default=(), compare=False)
     doc: str = field(default="", compare=False)
 
 
@@ -123,70 +167,173 @@ REGISTRY = {
     "tanh": Entry(nn.Tanh, GLOROT, (-1.0, 1.0), doc="2 sigmoid(2x) - 1"),
     "softsign": Entry(nn.Softsign, GLOROT, (-1.0, 1.0), doc="x / (1 + |x|)"),
     "relu": Entry(nn.ReLU, RELU, smooth=False, doc="max(0, x)"),
-    "relu_autograd": Entry(AutogradReLU, RELU, smooth=False, doc="ReLU with a hand-written backward"),
-    "leaky_relu": Entry(nn.LeakyReLU, RELU, smooth=False, doc="x if x > 0 else negative_slope * x"),
-    "prelu": Entry(PReLU, RELU, wants_width=True, smooth=False, doc="leaky ReLU with a learned slope"),
-    "rrelu": Entry(nn.RReLU, RELU, smooth=False, doc="random slope in [lower, upper]; mean slope in eval"),
+    "relu_autograd": Entry(AutogradReLU, RELU, smooth=False,
+                           doc="max(0, x), with a hand-written autograd backward"),
+    "leaky_relu": Entry(nn.LeakyReLU, RELU, smooth=False, doc="x if x > 0 else negative_slope x"),
+    "prelu": Entry(PReLU, RELU, wants_width=True, smooth=False,
+                   doc="x if x > 0 else a x, a learned (one per layer, or per unit)"),
+    "rrelu": Entry(nn.RReLU, RELU, smooth=False,
+                   checks=((lambda p: p["lower"] <= p["upper"], "lower must be <= upper"),),
+                   doc="x if x >= 0 else a x, a ~ U(lower, upper) in training, (lower + upper) / 2 in eval"),
     "relu6": Entry(nn.ReLU6, RELU, (0.0, 6.0), smooth=False, doc="min(max(0, x), 6)"),
-    "crelu": Entry(CReLU, RELU, width_factor=2, smooth=False, doc="[relu(x), relu(-x)]"),
+    "crelu": Entry(CReLU, RELU, width_factor=2, smooth=False,
+                   doc="[relu(x), relu(-x)] (doubles the layer's width)"),
     "threshold": Entry(ThresholdedReLU, RELU, smooth=False, doc="x if x > theta else 0"),
     "elu": Entry(nn.ELU, DEFAULT, doc="x if x > 0 else alpha (exp(x) - 1)"),
-    "selu": Entry(nn.SELU, LECUN, doc="scale * elu(x, alpha) with fixed scale and alpha"),
-    "celu": Entry(nn.CELU, DEFAULT, doc="max(0, x) + min(0, alpha (exp(x / alpha) - 1))"),
-    "gelu": Entry(nn.GELU, DEFAULT, doc="x Phi(x)"),
+    "selu": Entry(nn.SELU, LECUN, smooth=False,
+                  doc="scale (x if x > 0 else alpha (exp(x) - 1)), scale = 1.0507, alpha = 1.6733"),
+    "celu": Entry(nn.CELU, DEFAULT, checks=((lambda p: p["alpha"] != 0, "alpha must not be 0"),),
+                  doc="max(0, x) + min(0, alpha (exp(x / alpha) - 1))"),
+    "gelu": Entry(nn.GELU, DEFAULT, choices={"approximate": ("none", "tanh")},
+                  doc="x Phi(x), Phi the standard normal CDF (approximate=tanh: its tanh formula)"),
     "silu": Entry(nn.SiLU, DEFAULT, doc="x sigmoid(x)"),
-    "swish": Entry(Swish, DEFAULT, doc="x sigmoid(beta x)"),
+    "swish": Entry(Swish, DEFAULT, doc="x sigmoid(beta x) (learnable=True trains beta)"),
     "mish": Entry(nn.Mish, DEFAULT, doc="x tanh(softplus(x))"),
-    "softplus": Entry(nn.Softplus, DEFAULT, doc="log(1 + exp(beta x)) / beta"),
-    "hardtanh": Entry(nn.Hardtanh, GLOROT, (-1.0, 1.0), smooth=False, doc="clamp(x, min_val, max_val)"),
-    "hardsigmoid": Entry(nn.Hardsigmoid, GLOROT, (0.0, 1.0), smooth=False, doc="clamp(x / 6 + 1 / 2, 0, 1)"),
+    "softplus": Entry(nn.Softplus, DEFAULT, checks=((lambda p: p["beta"] > 0, "beta must be > 0"),),
+                      doc="log(1 + exp(beta x)) / beta (linear where beta x > threshold)"),
+    "hardtanh": Entry(nn.Hardtanh, DEFAULT, ("min_val", "max_val"), smooth=False,
+                      checks=((lambda p: p["min_val"] < p["max_val"], "min_val must be < max_val"),),
+                      doc="min(max(x, min_val), max_val)"),
+    "hardsigmoid": Entry(nn.Hardsigmoid, DEFAULT, (0.0, 1.0), smooth=False, doc="min(max(x / 6 + 1 / 2, 0), 1)"),
     "hardswish": Entry(nn.Hardswish, DEFAULT, smooth=False, doc="x hardsigmoid(x)"),
-    "logsigmoid": Entry(nn.LogSigmoid, DEFAULT, doc="log(sigmoid(x))"),
-    "softshrink": Entry(nn.Softshrink, DEFAULT, smooth=False, doc="x - lambd sign(x) if |x| > lambd else 0"),
-    "hardshrink": Entry(nn.Hardshrink, DEFAULT, smooth=False, doc="x if |x| > lambd else 0"),
+    "logsigmoid": Entry(nn.LogSigmoid, DEFAULT, doc="log(sigmoid(x)) = -softplus(-x)"),
+    "softshrink": Entry(nn.Softshrink, DEFAULT, smooth=False,
+                        checks=((lambda p: p["lambd"] >= 0, "lambd must be >= 0"),),
+                        doc="x - lambd sign(x) if |x| > lambd else 0"),
+    "hardshrink": Entry(nn.Hardshrink, DEFAULT, smooth=False,
+                        checks=((lambda p: p["lambd"] >= 0, "lambd must be >= 0"),),
+                        doc="x if |x| > lambd else 0"),
     "tanhshrink": Entry(nn.Tanhshrink, DEFAULT, doc="x - tanh(x)"),
-    "exponential": Entry(Exponential, DEFAULT, doc="exp(x)"),
+    "exponential": Entry(Exponential, DEFAULT, doc="exp(x) (unbounded gradient: prone to diverge)"),
     "linear": Entry(nn.Identity, DEFAULT, doc="x (no non-linearity: the baseline)"),
 }
 
 ALIASES = {"softrelu": "softplus", "logistic": "sigmoid"}
 
+# Constructor arguments that are not activation parameters: the layer width, in-place
+# operation (never wanted here) and Hardtanh's deprecated spellings of min_val and max_val.
+_NOT_PARAMETERS = ("self", "width", "inplace", "min_value", "max_value")
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
+_WORDS = {"true": True, "false": False, "null": None}
 
 
 def available():
-    """Return the canonical names of every registered activation, sorted."""
+    """Return the canonical names of every registered activation, sorted.
+
+    Returns
+    -------
+    list of str
+        Aliases (see `aliases`) are not listed: they resolve to these names.
+    """
     return sorted(REGISTRY)
 
 
-def _literal(text):
-    lowered = {"true": True, "false": False, "none": None, "null": None}
-    if text.strip().lower() in lowered:
-        return lowered[text.strip().lower()]
-    try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError):
-        return text.strip()
+def aliases(name):
+    """Return the alias names that resolve to the canonical ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A canonical name.
+
+    Returns
+    -------
+    list of str
+        ``swish`` is listed under ``silu``, which it means when given no ``beta``.
+    """
+    found = [alias for alias, target in ALIASES.items() if target == name]
+    return sorted(found + (["swish"] if name == "silu" else []))
 
 
-def _parse_call(text):
-    match = _CALL.match(text)
-    if not match:
-        raise UserError(f"cannot read activation {text!r}; write NAME or NAME(param=value, ...)")
-    name, args = match.group(1), match.group(2)
-    params = {}
-    for part in filter(str.strip, (args or "").split(",")):
-        if "=" not in part:
-            raise UserError(f"activation {text!r}: parameters are written param=value, got {part.strip()!r}")
-        key, value = part.split("=", 1)
-        params[key.strip()] = _literal(value)
-    return name, params
-
-
-def _accepted(name):
+@functools.lru_cache(maxsize=None)
+def _defaults(name):
     signature = inspect.signature(REGISTRY[name].factory)
     return {k: p.default for k, p in signature.parameters.items()
-            if k not in ("self", "width", "inplace") and p.kind is p.POSITIONAL_OR_KEYWORD}
+            if k not in _NOT_PARAMETERS and p.kind is p.POSITIONAL_OR_KEYWORD}
+
+
+def defaults(name):
+    """Return the parameters of a registered activation with their default values.
+
+    Parameters
+    ----------
+    name : str
+        A canonical name.
+
+    Returns
+    -------
+    dict
+    """
+    return dict(_defaults(name))
+
+
+def _literal(text):
+    text = text.strip()
+    if text.lower() in _WORDS:
+        return _WORDS[text.lower()]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _split(spec):
+    """Return the ``(name, params)`` a spec is written with, before any checking."""
+    if isinstance(spec, str):
+        match = _CALL.match(spec)
+        if not match:
+            raise UserError(f"cannot read activation {spec!r}; write NAME or NAME(param=value, ...)")
+        params = {}
+        for part in filter(str.strip, (match.group(2) or "").split(",")):
+            if "=" not in part:
+                raise UserError(f"activation {spec!r}: parameters are written param=value, got {part.strip()!r}")
+            key, value = part.split("=", 1)
+            params[key.strip()] = _literal(value)
+        return match.group(1), params
+    if isinstance(spec, Mapping) and "name" in spec:
+        return str(spec["name"]), {str(k): v for k, v in spec.items() if k != "name"}
+    raise UserError(f"cannot read activation {spec!r}; write NAME, NAME(param=value) or {{name: NAME, ...}}")
+
+
+def _coerce(name, key, value, default, choices):
+    """Check one parameter value against the type of its default; ints become floats."""
+    where = f"activation {name!r}: {key}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise UserError(f"{where} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UserError(f"{where} must be a finite number, got {value!r}")
+        return float(value) if isinstance(default, float) else value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise UserError(f"{where} must be a string, got {value!r}")
+        if key in choices and value not in choices[key]:
+            raise UserError(f"{where} {value!r} is not one of: {', '.join(choices[key])}")
+    return value
+
+
+def _canonical(name, params):
+    """Resolve aliases, check parameters and drop those at their default."""
+    name = name.strip().lower()
+    name = ALIASES.get(name, name)
+    if name not in REGISTRY:
+        raise choices_error("activation", name, list(REGISTRY) + list(ALIASES))
+    item, accepted = REGISTRY[name], _defaults(name)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        valid = f"its parameters: {', '.join(sorted(accepted))}" if accepted else "it takes no parameters"
+        raise UserError(f"activation {name!r} has no parameter {unknown[0]!r}; {valid}")
+    values = {k: _coerce(name, k, v, accepted[k], item.choices) for k, v in params.items()}
+    full = {**accepted, **values}
+    for holds, message in item.checks:
+        if not holds(full):
+            raise UserError(f"activation {_label(name, values)!r}: {message}")
+    kept = {k: v for k, v in values.items() if v != accepted[k]}
+    if name == "swish" and not kept:
+        name = "silu"  # x sigmoid(1 x), with a fixed beta: that is SiLU
+    return name, dict(sorted(kept.items()))
 
 
 def parse(spec):
@@ -200,40 +347,78 @@ def parse(spec):
     Returns
     -------
     (str, dict)
+        The canonical name and the non-default parameters, sorted by name. Integers given
+        for float parameters become floats.
+
+    Raises
+    ------
+    UserError
+        For an unknown name or parameter (naming the valid ones) or a bad value.
     """
-    if isinstance(spec, str):
-        name, params = _parse_call(spec)
-    elif hasattr(spec, "keys") and "name" in spec:
-        params = {k: spec[k] for k in spec.keys() if k != "name"}
-        name = str(spec["name"])
-    else:
-        raise UserError(f"cannot read activation {spec!r}; write NAME, NAME(param=value) or {{name: NAME, ...}}")
-    name = name.lower()
-    if name == "swish" and "beta" not in params and not params.get("learnable"):
-        name = "silu"
-    name = ALIASES.get(name, name)
-    if name not in REGISTRY:
-        raise choices_error("activation", name, list(REGISTRY) + list(ALIASES))
-    accepted = _accepted(name)
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        valid = ", ".join(sorted(accepted)) or "none"
-        raise UserError(f"activation {name!r} has no parameter {unknown[0]!r}; its parameters: {valid}")
-    kept = {k: v for k, v in params.items() if v != accepted[k]}
-    return name, dict(sorted(kept.items()))
+    return _canonical(*_split(spec))
+
+
+def _format(value):
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*", value) and value.lower() not in _WORDS:
+        return value
+    return repr(value)
+
+
+def _label(name, params):
+    if not params:
+        return name
+    return f"{name}({', '.join(f'{k}={_format(v)}' for k, v in sorted(params.items()))})"
 
 
 def label(spec):
-    """Return the canonical, readable label of a spec, e.g. ``leaky_relu(negative_slope=0.2)``."""
-    name, params = parse(spec)
-    if not params:
-        return name
-    return f"{name}({', '.join(f'{k}={v!r}' if isinstance(v, str) else f'{k}={v}' for k, v in params.items())})"
+    """Return the canonical, readable label of a spec.
+
+    Parameters
+    ----------
+    spec : str or mapping
+        Any spec `parse` accepts.
+
+    Returns
+    -------
+    str
+        E.g. ``leaky_relu(negative_slope=0.2)``; ``leaky_relu`` when the slope is the
+        default; ``softplus`` for ``softrelu``. `parse` reads it back to the same activation.
+    """
+    return _label(*parse(spec))
 
 
 def entry(spec):
-    """Return the registry `Entry` of a spec."""
+    """Return the registry `Entry` of a spec.
+
+    Parameters
+    ----------
+    spec : str or mapping
+
+    Returns
+    -------
+    Entry
+    """
     return REGISTRY[parse(spec)[0]]
+
+
+def bounds(spec):
+    """Return the ``(lower, upper)`` bounds of a bounded activation, with its parameters.
+
+    Parameters
+    ----------
+    spec : str or mapping
+
+    Returns
+    -------
+    tuple of float or None
+        None when the activation is not bounded on both sides.
+    """
+    name, params = parse(spec)
+    item = REGISTRY[name]
+    if item.bounds is None:
+        return None
+    full = {**_defaults(name), **params}
+    return tuple(float(full[b] if isinstance(b, str) else b) for b in item.bounds)
 
 
 def build(name, width=None, **params):
@@ -241,24 +426,26 @@ def build(name, width=None, **params):
 
     Parameters
     ----------
-    name : str
+    name : str or mapping
         A registered name or alias, or a full spec such as ``"elu(alpha=0.5)"``.
     width : int, optional
         Width of the layer it follows (used by per-unit parameters such as PReLU's).
     **params
-        Parameters of the activation, e.g. ``negative_slope=0.2``.
+        Parameters of the activation, e.g. ``negative_slope=0.2``; they override those
+        written in ``name``.
 
     Returns
     -------
     torch.nn.Module
+        A new module on every call, so learnable parameters are never shared.
     """
-    base_name, base_params = parse(name)
-    canonical, params = parse({"name": base_name, **base_params, **params}) if params else (base_name, base_params)
+    raw_name, raw_params = _split(name)
+    canonical, kept = _canonical(raw_name, {**raw_params, **params})
     item = REGISTRY[canonical]
-    kwargs = dict(params)
+    kwargs = dict(kept)
     if item.wants_width:
         kwargs["width"] = width
     try:
         return item.factory(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"activation {label(name)!r}: {exc}") from None
+    except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
+        raise UserError(f"activation {_label(canonical, kept)!r}: {exc}") from None

@@ -91,9 +91,15 @@ def n_jobs(value):
 
 def data_args(cfg):
     """Plain keyword arguments for `src.data.load`."""
+    from .data import LOADERS, STANDARDIZERS
+
     subset = cfg.data.subset
     if subset is not None:
         _positive_int(subset, "data.subset")
+    if cfg.data.name not in LOADERS:
+        raise choices_error("dataset", cfg.data.name, LOADERS)
+    if cfg.data.standardize not in STANDARDIZERS:
+        raise choices_error("data.standardize", cfg.data.standardize, STANDARDIZERS)
     return dict(name=cfg.data.name, root=cfg.data.root, subset=subset, standardize=cfg.data.standardize,
                 seed=cfg.seed, download=cfg.data.download)
 

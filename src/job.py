@@ -1,44 +1,354 @@
-"""What happens when a job fails: one line for the user, a failed-status file for sweeps."""
+"""One job of a run or a sweep: its share of the cores, resuming finished work, failures.
+
+A job of a multirun sweep ends with ``status.json`` in its folder: ``ok`` with the hash of
+its config (`config_hash`) and its objective, or ``failed`` / ``diverged`` with the error.
+Re-running a sweep into the same ``hydra.sweep.dir`` skips every job whose config already
+finished there: its own folder's results are kept, or those of another job folder (or of
+the sweep's stash, see `claim`) are brought in, and the stored objective is returned
+without training.
+"""
 import contextlib
+import fcntl
+import hashlib
+import json
+import math
+import os
 import shutil
 import sys
 import traceback
+from pathlib import Path
+
+from omegaconf import OmegaConf, open_dict
 
 from .errors import UserError
-from .files import write_json
+from .files import TMP_PREFIX, write_json
+from .net import Diverged
 
 STATUS_FILE = "status.json"
+RESULT_FILES = ("metrics.json", "summary.csv")  # one of them marks a finished single run / grid
+LOCK_FILE = ".resume.lock"
+STASH_DIR = ".stash"
+KEEP = (".hydra",)  # a job folder's entries that are Hydra's, never results
+# Settings that decide how fast a job runs, not what it computes: left out of the hash, so
+# that a sweep resumed with another launcher or thread count still finds its results.
+EXECUTION_KEYS = ("train.threads", "train.verbose", "cv.n_jobs", "search.backend", "search.scheduler",
+                  "data.download")
+FAILED_OBJECTIVE = {"maximize": -math.inf, "minimize": math.inf}  # what Optuna is told for a failed job
+
+
+def _joblib_share(launcher, cores):
+    n_jobs = launcher.get("n_jobs") or 1
+    at_once = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib's -1: one per core
+    return max(1, cores // at_once)
+
+
+def _submitit_share(launcher, cores):
+    return launcher.get("cpus_per_task") or None
+
+
+# Launcher class name -> the cores one of its jobs may use (None: leave torch's default).
+CORE_SHARES = {
+    "JoblibLauncher": _joblib_share,
+    "LocalLauncher": _submitit_share,
+    "SlurmLauncher": _submitit_share,
+}
+
+
+def available_cores():
+    """The cores this process may run on (its CPU affinity, e.g. a Slurm allocation)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def cores_per_job(launcher, cores):
+    """The cores one job may use so that the jobs a launcher runs at once fit on ``cores``.
+
+    Parameters
+    ----------
+    launcher : mapping
+        The launcher's settings (``hydra.launcher``), with its ``_target_``.
+    cores : int
+        Cores of the machine (or allocation).
+
+    Returns
+    -------
+    int or None
+        ``cores // hydra.launcher.n_jobs`` for the joblib launcher (``-1``: one job per
+        core); ``hydra.launcher.cpus_per_task`` for submitit (local or Slurm) when set; None
+        for any other launcher, or when submitit's ``cpus_per_task`` is null.
+    """
+    name = str(launcher.get("_target_", "")).rpartition(".")[2]
+    share = CORE_SHARES.get(name)
+    return share(launcher, cores) if share else None
+
+
+def share_cores(cfg, cores):
+    """Fit a job into its share of the cores, unless its config already says how.
+
+    A null ``train.threads`` (torch threads of a fit) becomes ``cores``; in grid mode,
+    ``cv.n_jobs: auto`` becomes ``cores`` parallel fits instead of one per core of the
+    machine. The launcher's jobs at once, times their threads, then stay within the cores.
+    """
+    if not cores:
+        return
+    with open_dict(cfg):
+        if cfg.train.threads is None:
+            cfg.train.threads = int(cores)
+        if cfg.mode == "grid" and cfg.cv.n_jobs == "auto":
+            cfg.cv.n_jobs = int(cores)
+
+
+def config_hash(cfg):
+    """A short digest of a job's composed config: what it computes, not where or how fast.
+
+    The ``hydra`` node (output paths, launcher) and `EXECUTION_KEYS` are left out.
+    """
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain.pop("hydra", None)
+    for dotted in EXECUTION_KEYS:
+        *parents, leaf = dotted.split(".")
+        node = plain
+        for parent in parents:
+            node = node.get(parent) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    text = json.dumps(plain, sort_keys=True, default=str)
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def read_status(job_dir):
+    """The ``status.json`` of a job folder as a dict, or None when it has none."""
+    path = Path(job_dir) / STATUS_FILE
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def finished(job_dir, key):
+    """The status of ``job_dir`` if it finished ``ok`` for the config hash ``key``, else None."""
+    status = read_status(job_dir)
+    if (status and status.get("status") == "ok" and status.get("config_hash") == key
+            and any((Path(job_dir) / name).exists() for name in RESULT_FILES)):
+        return status
+    return None
+
+
+@contextlib.contextmanager
+def sweep_lock(sweep_dir):
+    """Hold an exclusive lock on the sweep dir, so that one job at a time claims results."""
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(sweep_dir) / LOCK_FILE, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _results(job_dir):
+    """The entries of a job folder that are results (not Hydra's files or logs), status last."""
+    entries = [p for p in Path(job_dir).iterdir() if p.name not in KEEP and p.suffix != ".log"]
+    return sorted(entries, key=lambda p: (p.name == STATUS_FILE, p.name))
+
+
+def _move(src_dir, dst_dir):
+    """Move every result of ``src_dir`` into ``dst_dir`` (renames; ``status.json`` last)."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    for entry in _results(src_dir):
+        target = dst_dir / entry.name
+        if entry.is_dir() and target.is_dir():
+            _move(entry, target)
+            shutil.rmtree(entry, ignore_errors=True)
+        elif not entry.name.startswith(TMP_PREFIX):
+            os.replace(entry, target)
+
+
+def _link(src_dir, dst_dir):
+    """Bring every result of ``src_dir`` into ``dst_dir`` as hard links (else copies), atomically."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    for entry in _results(src_dir):
+        target = dst_dir / entry.name
+        if entry.is_dir():
+            _link(entry, target)
+        elif not entry.name.startswith(TMP_PREFIX):
+            tmp = dst_dir / f"{TMP_PREFIX}{entry.name}"
+            tmp.unlink(missing_ok=True)
+            try:
+                os.link(entry, tmp)
+            except OSError:  # another file system, or no hard links there
+                shutil.copy2(entry, tmp)
+            os.replace(tmp, target)
+
+
+def _set_aside(job_dir, sweep_dir):
+    """Empty a job folder of results before it computes (or receives) another config's.
+
+    Its ``status.json`` goes first, so that no other job takes these results from now on.
+    Finished results of another config move to ``<sweep>/.stash/<its hash>/``, where a later
+    job of that config finds them; unfinished ones are dropped, except the per-fit records
+    in ``fits/``, which are keyed by their parameters and let a killed grid resume.
+    """
+    status = read_status(job_dir)
+    (job_dir / STATUS_FILE).unlink(missing_ok=True)
+    if status and status.get("status") == "ok" and status.get("config_hash"):
+        stash = Path(sweep_dir) / STASH_DIR / status["config_hash"]
+        if not stash.exists():
+            _move(job_dir, stash)
+            write_json(stash / STATUS_FILE, status)
+    for entry in _results(job_dir):
+        if entry.is_dir() and entry.name != "fits":
+            shutil.rmtree(entry, ignore_errors=True)
+        elif not entry.is_dir():
+            entry.unlink(missing_ok=True)
+
+
+def _other_job_dirs(sweep_dir, job_dir):
+    from .sweep import all_job_dirs
+
+    return [d for d in all_job_dirs(sweep_dir) if d.resolve() != Path(job_dir).resolve()]
+
+
+def claim(job_dir, sweep_dir, key):
+    """Find finished results of the config ``key`` for the job folder ``job_dir``.
+
+    Looked for, in order: the job's own folder, the sweep's stash, the other job folders of
+    the sweep. Found elsewhere, the results are moved (stash) or linked (another job) into
+    ``job_dir``. Not found, ``job_dir`` is emptied of another config's results (`_set_aside`)
+    and the job trains. All of it happens under the sweep's lock.
+
+    Returns
+    -------
+    (dict, Path) or (None, None)
+        The status (with ``objective``) and where the results came from.
+    """
+    job_dir, sweep_dir = Path(job_dir), Path(sweep_dir)
+    with sweep_lock(sweep_dir):
+        status = finished(job_dir, key)
+        if status:
+            return status, job_dir
+        _set_aside(job_dir, sweep_dir)
+        stash = sweep_dir / STASH_DIR / key
+        status = finished(stash, key)
+        if status:
+            _move(stash, job_dir)
+            shutil.rmtree(stash, ignore_errors=True)
+            return status, stash
+        for other in _other_job_dirs(sweep_dir, job_dir):
+            status = finished(other, key)
+            if status:
+                _link(other, job_dir)
+                return status, other
+    return None, None
 
 
 def _remove_if_no_results(out_dir):
     """Delete a run dir that holds nothing but Hydra's config copy and log."""
-    if not out_dir.is_dir():
-        return
-    leftovers = [p for p in out_dir.iterdir() if p.name not in (".hydra",) and p.suffix != ".log"]
-    if not leftovers:
+    if out_dir.is_dir() and not _results(out_dir):
         shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# Exception type -> (status, exit code of a single run, error text); first match wins.
+FAILURES = {
+    UserError: ("failed", 2, _one_line),
+    Diverged: ("diverged", 1, _one_line),
+    Exception: ("failed", 1, lambda exc: f"{type(exc).__name__}: {_one_line(exc)}"),
+}
+
+
+def failure(exc):
+    """``(status, exit code, one-line error)`` of an exception that ended a job."""
+    kind = next(k for k in FAILURES if isinstance(exc, k))
+    status, code, text = FAILURES[kind]
+    return status, code, text(exc)
 
 
 @contextlib.contextmanager
 def guard(out_dir, multirun):
     """Run a job's body; turn failures into one line (single runs) or a status file (sweeps).
 
-    A `UserError` in a single run prints ``error: <message>``, removes the run dir when it
-    holds no results, and exits with status 2. In a multirun every failure writes
-    ``status.json`` (``failed`` with the error) into the job's dir and the job ends quietly,
-    so that the other jobs go on and the sweep's summary lists it as a failed row (the sweep
-    then exits non-zero, see `src.sweep`).
+    In a single run, a `UserError` prints ``error: <message>``, removes the run dir when it
+    holds no results and exits with status 2; a diverged fit (`src.net.Diverged`) prints
+    its line, leaves ``status.json`` saying ``diverged`` and exits with status 1; any other
+    exception is a bug and raises. In a multirun every failure writes ``status.json``
+    (``failed`` or ``diverged``, with the error) and the job ends quietly, so that the other
+    jobs go on and the sweep's summary lists it (the sweep then exits non-zero, see
+    `src.sweep`).
     """
+    out_dir = Path(out_dir)
     try:
         yield
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if not multirun:
-            _remove_if_no_results(out_dir)
-            sys.exit(2)
-        write_json(out_dir / STATUS_FILE, {"status": "failed", "error": str(exc)})
     except Exception as exc:
-        if not multirun:
+        status, code, error = failure(exc)
+        expected = isinstance(exc, (UserError, Diverged))
+        if not multirun and not expected:
             raise
-        traceback.print_exc()
-        write_json(out_dir / STATUS_FILE, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+        if multirun and not expected:
+            traceback.print_exc()
+        print(f"error: {error}", file=sys.stderr)
+        if multirun or status == "diverged":
+            write_json(out_dir / STATUS_FILE, {"status": status, "error": error})
+        else:
+            _remove_if_no_results(out_dir)
+        if not multirun:
+            sys.exit(code)
+
+
+def failed_objective(sweeper):
+    """What a failed job returns: the worst value of an Optuna sweep's direction, else NaN.
+
+    Optuna is then told a value for every trial (its sampler steers away from settings
+    that diverge, and the study has a best trial even when every job failed).
+    """
+    direction = sweeper.get("direction") if sweeper is not None else None
+    name = getattr(direction, "name", direction)
+    return FAILED_OBJECTIVE.get(str(name), math.nan) if isinstance(name, str) else math.nan
+
+
+def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
+    """Run ``task(cfg, out_dir)`` as a single run or one job of a sweep; return its objective.
+
+    Parameters
+    ----------
+    task : callable
+        ``task(cfg, out_dir) -> float``, the job's work (`src.run.run`).
+    cfg : DictConfig
+        The job's composed config (without the ``hydra`` node).
+    out_dir : Path
+        The job's folder.
+    sweep_dir : Path, optional
+        The sweep's root in a multirun; None for a single run. Given, the job first looks
+        for finished results of its config (`claim`) and writes ``status.json`` at the end.
+    launcher, sweeper : mapping, optional
+        ``hydra.launcher`` (its jobs share the cores, `cores_per_job`) and ``hydra.sweeper``
+        (the value a failed job returns, `failed_objective`).
+
+    Returns
+    -------
+    float
+        The task's objective; for a failed job of a sweep, `failed_objective`.
+    """
+    out_dir = Path(out_dir)
+    key = config_hash(cfg)
+    if sweep_dir is not None:
+        status, source = claim(out_dir, sweep_dir, key)
+        if status is not None:
+            where = "" if source == out_dir else f" (taken from {source})"
+            print(f"skipped: {out_dir} already holds the results of this config{where}", flush=True)
+            objective = status.get("objective")
+            return math.nan if objective is None else objective
+    if launcher is not None:
+        share_cores(cfg, cores_per_job(launcher, available_cores()))
+    with guard(out_dir, multirun=sweep_dir is not None):
+        objective = task(cfg, out_dir)
+        objective = math.nan if objective is None else float(objective)
+        if sweep_dir is not None:
+            write_json(out_dir / STATUS_FILE, {"status": "ok", "config_hash": key, "objective": objective})
+        return objective
+    return failed_objective(sweeper)

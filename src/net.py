@@ -139,6 +139,14 @@ class Net(NeuralNetClassifier):
         self.threads = threads
         self.record_dir = record_dir
 
+    def _set_training(self, training=True):
+        # skorch switches train/eval mode on every batch; switching only when the mode
+        # changes saves a walk over every submodule per batch.
+        module = getattr(self, "module_", None)
+        if module is not None and module.training == training and self.criterion_.training == training:
+            return
+        super()._set_training(training)
+
     def initialize(self):
         if self.threads:
             torch.set_num_threads(int(self.threads))
@@ -189,7 +197,9 @@ def callbacks(early_stopping=None, lr_scheduler=None):
     -------
     list of (str, Callback)
     """
-    out = [("record_lr", RecordLR()), ("divergence", StopOnDivergence())]
+    from .diagnostics import Diagnostics
+
+    out = [("record_lr", RecordLR()), ("divergence", StopOnDivergence()), ("diagnostics", Diagnostics())]
     if early_stopping:
         out.append(("early_stopping", EarlyStopping(patience=int(early_stopping), monitor="valid_loss")))
     if lr_scheduler:
@@ -201,7 +211,7 @@ def callbacks(early_stopping=None, lr_scheduler=None):
 def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
              valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
-             lr_scheduler=None, verbose=1):
+             lr_scheduler=None, compile=False, verbose=1):
     """Build the skorch classifier for an `MLP`.
 
     Parameters
@@ -222,6 +232,8 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     early_stopping : int, optional
         Patience on the validation loss.
     lr_scheduler : mapping, optional
+    compile : bool
+        Compile the module with ``torch.compile`` (skorch's ``compile`` option).
     verbose : int
         1 prints a line per epoch; 0 is silent.
 
@@ -256,6 +268,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         seed=seed,
         threads=threads,
         callbacks=callbacks(early_stopping, lr_scheduler),
+        compile=compile,
         verbose=verbose,
         **extra,
     )

@@ -2,13 +2,17 @@
 
 Hydra reports a bad override (an unknown group option, a misspelt key, a grammar error) in
 several lines with a hint about stack traces. Here every value of every override, sweep
-values included, is composed once, and the first problem is reported in one line.
+values included (those of a sweeper config's ``hydra.sweeper.params`` too, and an interval
+by its bounds), is composed and validated once, the output folder is checked, and the first
+problem is reported in one line.
 """
+import os
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
 from .config import validate
 from .errors import UserError
@@ -18,6 +22,7 @@ FLAGS_WITH_VALUE = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--co
                     "--experimental-rerun", "-p", "--package"}
 SKIP_FLAGS = {"-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--version", "--shell-completion",
               "-sc", "--resolve", "--run", "-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir"}
+MULTIRUN_FLAGS = {"-m", "--multirun"}
 
 
 def overrides_of(argv):
@@ -57,8 +62,81 @@ def _options_hint(loader, exc):
     return f"; choose one of: {', '.join(sorted(options))}" if options else ""
 
 
+def _interval_values(override):
+    """Values that stand for an interval sweep (float bounds): its start and a hair below its end."""
+    interval = override.value()
+    start, end = interval.start, interval.end
+    if "log" in interval.tags and not start > 0:
+        raise UserError(f"{override.get_key_element()}: a log-scale interval needs a lower bound > 0, got {start}")
+    return [start, end - (end - start) * 1e-9]
+
+
+def _sweep_values(override):
+    """The values of a sweep override to check, or None for a sweep that cannot be enumerated."""
+    if override.is_interval_sweep():
+        return _interval_values(override)
+    try:
+        return list(override.sweep_string_iterator())
+    except Exception:  # other non-enumerable sweeps: left to the sweeper
+        return None
+
+
+def _variants(parsed):
+    """The override lists to compose: the fixed overrides, then each value of each sweep."""
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
+    variants = [fixed]
+    for override in parsed:
+        if override.is_sweep_override() and not override.is_hydra_override():
+            values = _sweep_values(override)
+            variants += [fixed + [f"{override.get_key_element()}={value}"] for value in values or []]
+    return variants
+
+
+def _parse(overrides, where):
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except Exception as exc:  # Hydra's grammar errors
+        raise UserError(f"cannot read {where}: {_first_line(exc)}") from None
+
+
+def _sweeper_params(cfg, given):
+    """``hydra.sweeper.params`` of a composed config as overrides (those not on the command line)."""
+    params = OmegaConf.select(cfg, "hydra.sweeper.params", default=None) or {}
+    keys = {o.get_key_element() for o in given}
+    return [f"{key}={value}" for key, value in params.items() if key not in keys]
+
+
+def _writable_dir(path, key):
+    """Raise `UserError` unless the folder ``path`` exists or can be created and written."""
+    path = Path(path).absolute()
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{key}={path} cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{key}={path} cannot be created: {existing} is not writable")
+
+
+def _check_sweeper(cfg, parsed):
+    sweeper = str(OmegaConf.select(cfg, "hydra.sweeper._target_", default=""))
+    intervals = [o.get_key_element() for o in parsed if o.is_sweep_override() and o.is_interval_sweep()]
+    if intervals and sweeper.endswith("BasicSweeper"):
+        raise UserError(f"{intervals[0]}: interval sweeps need hydra/sweeper=optuna; the basic sweeper "
+                        f"takes lists, range() and choice()")
+
+
+def _compose(overrides, config_name, loader):
+    try:
+        return compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    except Exception as exc:
+        raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
+
+
 def check_command_line(argv, config_name="config"):
     """Raise `UserError` with one line if any value of any override does not compose.
+
+    Besides the command line's own overrides, the values of ``hydra.sweeper.params`` (a
+    sweeper config's search space) are checked, interval sweeps by their bounds, and the
+    output folder (``hydra.sweep.dir`` with ``-m``, else ``hydra.run.dir``) must be creatable.
 
     Parameters
     ----------
@@ -70,26 +148,19 @@ def check_command_line(argv, config_name="config"):
     overrides = overrides_of(argv)
     if overrides is None:
         return
+    multirun = bool(MULTIRUN_FLAGS & set(argv))
+    parsed = _parse(overrides, "the command line")
+    GlobalHydra.instance().clear()
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except Exception as exc:  # Hydra's grammar errors
-        raise UserError(f"cannot read the command line: {_first_line(exc)}") from None
-    fixed = [o.input_line for o in parsed if not o.is_sweep_override()]
-    variants = [fixed]
-    for override in parsed:
-        if override.is_sweep_override() and not override.is_hydra_override():
-            try:
-                values = list(override.sweep_string_iterator())
-            except Exception:  # interval or other non-enumerable sweeps (Optuna): leave to the sweeper
-                continue
-            variants += [fixed + [f"{override.get_key_element()}={value}"] for value in values]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        loader = GlobalHydra.instance().config_loader()
-        for variant in variants:
-            try:
-                cfg = compose(config_name=config_name, overrides=variant, return_hydra_config=True)
-            except Exception as exc:
-                raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
-            validate(cfg)
-    GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            loader = GlobalHydra.instance().config_loader()
+            base = _compose(_variants(parsed)[0], config_name, loader)
+            multirun = multirun or str(OmegaConf.select(base, "hydra.mode", default="")).endswith("MULTIRUN")
+            out_key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+            _writable_dir(OmegaConf.select(base, out_key), out_key)
+            params = _parse(_sweeper_params(base, parsed), "hydra.sweeper.params") if multirun else []
+            _check_sweeper(base, list(parsed) + list(params))
+            for variant in _variants(list(parsed) + list(params)):
+                validate(_compose(variant, config_name, loader))
+    finally:
+        GlobalHydra.instance().clear()

@@ -7,6 +7,7 @@ import pandas as pd
 
 from .errors import UserError
 from .hiplot_page import write_hiplot
+from .report_page import write_single_report, write_sweep_report
 from .single import HISTORY_COLUMNS
 from .sweep import summarize_sweep
 from .tables import print_summary, write_grid_tables
@@ -15,7 +16,8 @@ from .tables import print_summary, write_grid_tables
 def _single(path):
     history = pd.read_csv(path / "history.csv")
     return {"history_html": write_hiplot(history.to_dict("records"), path / "history.html",
-                                         order=HISTORY_COLUMNS, color_by="valid_acc", title="history")}
+                                         order=HISTORY_COLUMNS, color_by="valid_acc", title="history"),
+            **write_single_report(path)}
 
 
 def _grid(path):
@@ -23,7 +25,7 @@ def _grid(path):
 
 
 def _sweep(path):
-    return summarize_sweep(path)[0]
+    return {**summarize_sweep(path)[0], **write_sweep_report(path)}
 
 
 KINDS = {  # marker file -> rebuild function, most specific first

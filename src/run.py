@@ -8,7 +8,7 @@ from hydra.types import RunMode
 
 from . import config, data
 from .errors import UserError
-from .job import guard
+from .job import run_job
 from .search import run_grid
 from .single import run_single
 
@@ -24,9 +24,12 @@ def run(cfg, out_dir):
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg):
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
-    with guard(out_dir, multirun=HydraConfig.get().mode == RunMode.MULTIRUN):
-        return run(cfg, out_dir)
+    """Run one job: a single run, or one job of a sweep (``-m``), resumable in its sweep dir."""
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    return run_job(run, cfg, Path(hydra_cfg.runtime.output_dir),
+                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None,
+                   launcher=hydra_cfg.launcher, sweeper=hydra_cfg.sweeper)
 
 
 if __name__ == "__main__":

@@ -162,7 +162,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
     cv = make_cv(folds, repeats, net_kwargs["seed"])
     _check_folds(dataset.y_train, folds, net_kwargs["valid_fraction"])
-    threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
+    cores = net_kwargs.get("threads") or os.cpu_count() or 1  # a launcher may have given this job a share
+    threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
     net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
     net.set_params(record_dir=str(out_dir / "fits"))
     search = GridSearchCV(net, params, scoring=SCORING, refit="accuracy" if refit else False, cv=cv,

@@ -1,4 +1,4 @@
-"""A single run: fit one network, score it on the test set, write its history and metrics."""
+"""A single run: fit one network, score it on the test set, write its history, metrics and report."""
 import time
 
 import numpy as np
@@ -6,9 +6,11 @@ import pandas as pd
 import torch
 from sklearn.metrics import log_loss
 
+from .diagnostics import last_values
 from .files import write_csv, write_json
 from .hiplot_page import write_hiplot
 from .net import make_net
+from .report_page import write_single_report
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
 
@@ -40,7 +42,9 @@ def run_single(dataset, net_kwargs, out_dir):
     net_kwargs : dict
         Keyword arguments of `src.net.make_net` (without the data's shape).
     out_dir : Path
-        Receives ``history.csv``, ``history.html`` and ``metrics.json``.
+        Receives ``history.csv`` (with the per-epoch diagnostics of `src.diagnostics`),
+        ``history.html``, ``metrics.json`` (with the last epoch's diagnostics),
+        ``learning_curves.png``, the activation plots and ``report.html``.
 
     Returns
     -------
@@ -66,11 +70,14 @@ def run_single(dataset, net_kwargs, out_dir):
         "init": net.module_.init_scheme,
         "threads": torch.get_num_threads(),
         "status": "ok",
+        **last_values(history.to_dict("records")),
     }
     write_csv(out_dir / "history.csv", history)
     write_hiplot(history.to_dict("records"), out_dir / "history.html", order=HISTORY_COLUMNS,
                  color_by="valid_acc", title=f"history: {metrics['activation']}")
     write_json(out_dir / "metrics.json", metrics)
+    report = write_single_report(out_dir)["report"]
     print(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
-          f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}")
+          f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
+          f"report: {report}")
     return metrics["valid_accuracy"]

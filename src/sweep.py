@@ -10,14 +10,44 @@ from hydra.experimental.callback import Callback
 
 from .files import write_csv, write_text
 from .hiplot_page import write_hiplot
+from .report_page import write_sweep_report
 
 RESULT_FILES = ("metrics.json", "summary.csv", "status.json")
 
 
-def job_dirs(sweep_dir):
-    """The job folders of a sweep (those holding Hydra's ``.hydra/overrides.yaml``), in job order."""
-    dirs = [p.parent.parent for p in Path(sweep_dir).glob("**/.hydra/overrides.yaml") if p.parent.parent != Path(sweep_dir)]
+def all_job_dirs(sweep_dir):
+    """Every job folder of a sweep (those holding Hydra's ``.hydra/overrides.yaml``), in job order.
+
+    Folders under a hidden folder (``.stash``, ``.submitit``) are not jobs.
+    """
+    sweep_dir = Path(sweep_dir)
+    dirs = [p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")]
+    dirs = [d for d in dirs if d != sweep_dir
+            and not any(part.startswith(".") for part in d.relative_to(sweep_dir).parts)]
     return sorted(dirs, key=lambda p: (len(p.parts), int(p.name) if p.name.isdigit() else p.name))
+
+
+def job_dirs(sweep_dir):
+    """The job folders of a sweep, each finished config once (its first folder in job order).
+
+    A sweep re-run into its folder with its jobs numbered differently may leave the results
+    of one config in two folders; the status's ``config_hash`` tells them apart.
+    """
+    seen, jobs = set(), []
+    for job in all_job_dirs(sweep_dir):
+        status = _status(job) or {}
+        key = status.get("config_hash") if status.get("status") == "ok" else None
+        if key is None or key not in seen:
+            jobs.append(job)
+            seen.add(key)
+    return jobs
+
+
+def _status(job_dir):
+    try:
+        return json.loads((job_dir / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
 
 
 def _overrides(job_dir):
@@ -28,10 +58,9 @@ def _overrides(job_dir):
 def job_rows(job_dir):
     """The result rows of one job: its metrics (single run), its candidates (grid) or its failure."""
     base = {"job": str(job_dir.name), **_overrides(job_dir)}
-    if (job_dir / "status.json").exists():
-        status = json.loads((job_dir / "status.json").read_text())
-        if status.get("status") != "ok":
-            return [{**base, "status": status.get("status", "failed"), "error": status.get("error", "")}]
+    status = _status(job_dir)
+    if status is not None and status.get("status") != "ok":
+        return [{**base, "status": status.get("status", "failed"), "error": status.get("error", "")}]
     if (job_dir / "metrics.json").exists():
         metrics = json.loads((job_dir / "metrics.json").read_text())
         return [{**base, **{k: v for k, v in metrics.items() if k != "activation"},
@@ -89,6 +118,7 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config, **kwargs):
         sweep_dir = Path(config.hydra.sweep.dir)
         written, frame = summarize_sweep(sweep_dir)
+        written.update(write_sweep_report(sweep_dir))
         print(Path(written["summary_md"]).read_text())
         for name, path in written.items():
             print(f"{name:>11}: {path}")

@@ -1,15 +1,26 @@
-"""Grid results as pandas tables: per fold, per candidate, and the Markdown summary."""
+"""Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
+
+The per-candidate summary carries the statistics of `src.stats` (corrected confidence
+intervals, tests against the best candidate, the Friedman test and the verdict sentences)
+and the last-epoch diagnostics of `src.diagnostics`, averaged over folds.
+"""
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from . import fit_records
-from .files import write_csv, write_text
+from . import fit_records, stats
+from .diagnostics import diagnostic_columns, is_diagnostic, last_values
+from .files import write_csv, write_json, write_text
 from .hiplot_page import write_hiplot
+from .report_page import write_grid_report
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
+ALPHA = 0.05
+SCORE = "test_accuracy"  # the fold score the statistics compare
+STAT_COLUMNS = ["ci_low", "ci_high", "p_vs_best", "p_holm", "tied_with_best"]
 FRIENDLY = {"module__activation": "activation", "module__hidden": "hidden", "module__dropout": "dropout",
             "module__init": "init", "optimizer__momentum": "momentum", "optimizer__weight_decay": "weight_decay",
             "max_epochs": "epochs"}
@@ -73,13 +84,27 @@ def folds_frame(cv_results, meta, records):
                 "error": record.get("error", "") if failed or record.get("status") not in (None, "ok") else "",
                 "n_train": meta["splits"][split]["n_train"],
                 "n_test": meta["splits"][split]["n_test"],
+                "fit": record.get("key", ""),
+                **last_values(record.get("history", [])),
             })
-    return pd.DataFrame(rows)
+    folds = pd.DataFrame(rows)
+    diag = diagnostic_columns(folds.columns)
+    return folds[[c for c in folds.columns if c not in diag] + diag]
+
+
+def param_columns(folds):
+    """The swept parameters among the columns of a folds table."""
+    return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
 def summary_frame(folds, meta):
-    """One row per candidate, best first: mean and std of each metric, fit time, refit score."""
-    param_cols = [c for c in folds.columns if c not in _FOLD_COLUMNS]
+    """One row per candidate, best first: metrics, statistics, fit time, refit score, diagnostics.
+
+    Each metric gets its mean and std over the splits; the accuracy also gets the columns of
+    `STAT_COLUMNS` (`grid_statistics`), and every diagnostic its mean last-epoch value.
+    """
+    param_cols = param_columns(folds)
+    diag = diagnostic_columns(folds.columns)
     rows = []
     for label, group in folds.groupby("label", sort=False):
         row = {"label": label, **{c: group[c].iloc[0] for c in param_cols}}
@@ -91,50 +116,165 @@ def summary_frame(folds, meta):
         bad = group[group["status"] != "ok"]
         row["status"] = "ok" if bad.empty else bad["status"].iloc[0]
         row["error"] = "" if bad.empty else str(bad["error"].iloc[0])
+        row.update({c: group[c].mean() for c in diag})
         rows.append(row)
-    summary = pd.DataFrame(rows).sort_values("accuracy_mean", ascending=False, na_position="last")
+    summary = pd.DataFrame(rows)
+    summary["_label"] = summary["label"].astype(str)
+    summary = summary.sort_values(["accuracy_mean", "_label"], ascending=[False, True], na_position="last",
+                                  kind="stable").drop(columns="_label")
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
     refit = meta.get("refit") or {}
     best = candidate_label(refit.get("params", {})) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
-    return summary.reset_index(drop=True)
+    table = grid_statistics(folds, summary)[0].rename(columns={"label": "_label"})
+    summary = summary.assign(_label=summary["label"].astype(str))
+    summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
+    at = summary.columns.get_loc("accuracy_std") + 1
+    order = list(summary.columns[:at]) + STAT_COLUMNS
+    order += [c for c in summary.columns if c not in order and c not in diag] + diag
+    return summary[order].reset_index(drop=True)
+
+
+def scored_folds(folds, summary):
+    """The folds table with every score of a candidate that failed on any split set to NaN.
+
+    A candidate with a failed fold has no mean accuracy and ranks last in the summary; the
+    statistics leave it out in the same way.
+    """
+    failed = set(summary.loc[~np.isfinite(summary["accuracy_mean"].astype(float)), "label"])
+    out = folds.copy()
+    out.loc[out["label"].isin(failed), SCORE] = np.nan
+    return out
+
+
+def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
+    """The statistics of a grid's fold accuracies (`src.stats`).
+
+    Parameters
+    ----------
+    folds : pandas.DataFrame
+        The folds table.
+    summary : pandas.DataFrame
+        The per-candidate summary (used to leave out failed candidates).
+    claim : list of str, optional
+        A claimed ranking, best first, tested with `src.stats.ordering_verdict`.
+    alpha : float
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        `src.stats.summarize`'s table, and a JSON-ready dict with ``metric``, ``alpha``,
+        ``friedman`` (``statistic``, ``p``), ``verdict`` (sentences) and ``claim`` (None,
+        or ``order``, ``text`` and ``pairs``).
+    """
+    scored = scored_folds(folds, summary)
+    table = stats.summarize(scored, SCORE, alpha=alpha)
+    statistic, p = stats.friedman(scored, SCORE)
+    result = {"metric": SCORE, "alpha": alpha, "friedman": {"statistic": statistic, "p": p},
+              "verdict": stats.verdict(table, (statistic, p), "cross-validated accuracy", alpha=alpha),
+              "claim": None}
+    if claim:
+        text, pairs = stats.ordering_verdict(table, claim, scored, SCORE, alpha=alpha)
+        result["claim"] = {"order": list(claim), "text": text, "pairs": pairs}
+    return table, result
+
+
+def read_claim(out_dir, meta):
+    """The claimed ranking of a grid: ``claim`` in ``search.json``, else in ``.hydra/config.yaml``.
+
+    A claim is a list of names, best first, or one string such as ``"selu > elu > relu"``.
+    Returns a list of str, or None.
+    """
+    claim = meta.get("claim")
+    config = Path(out_dir) / ".hydra" / "config.yaml"
+    if claim is None and config.exists():
+        claim = (yaml.safe_load(config.read_text()) or {}).get("claim")
+    if isinstance(claim, str):
+        claim = [part.strip() for part in claim.split(">")]
+    return [str(name) for name in claim if str(name).strip()] if claim else None
 
 
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
-                 "n_train", "n_test"} | {f"test_{m}" for m in METRICS}
+                 "n_train", "n_test", "fit"} | {f"test_{m}" for m in METRICS}
 
 
 def _pm(mean, std, digits=4):
     return "failed" if not np.isfinite(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def summary_markdown(summary, meta):
-    """The summary as a Markdown table with a heading line about the search."""
+def _accuracy_cell(row):
+    text = _pm(row["accuracy_mean"], row["accuracy_std"])
+    if np.isfinite(row["accuracy_mean"]) and np.isfinite(row.get("ci_low", np.nan)):
+        text += f" (CI {row['ci_low']:.4f}-{row['ci_high']:.4f})"
+    return text
+
+
+def format_p(p):
+    """A p-value for a table cell: ``0.0123``, ``<0.001`` or empty when there is none."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def versus_best(row):
+    """``best``, ``tied`` (not separated from the best), ``worse`` or empty for a failed candidate."""
+    if row["rank"] == 1 and np.isfinite(row["accuracy_mean"]):
+        return "best"
+    if not np.isfinite(row.get("p_holm", np.nan)):
+        return ""
+    return "tied" if bool(row["tied_with_best"]) else "worse"
+
+
+def summary_markdown(summary, meta, statistics=None):
+    """The summary as a Markdown table with a heading line, then the verdict sentences.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `summary_frame`'s table.
+    meta : dict
+        ``search.json``.
+    statistics : dict, optional
+        `grid_statistics`'s dict: its verdict sentences and claim line follow the table.
+    """
+    level = 1 - (statistics or {}).get("alpha", ALPHA)
     table = pd.DataFrame({
         "rank": summary["rank"],
         "candidate": summary["label"],
-        "accuracy": [_pm(m, s) for m, s in zip(summary["accuracy_mean"], summary["accuracy_std"])],
-        "balanced acc.": [_pm(m, s) for m, s in zip(summary["balanced_accuracy_mean"], summary["balanced_accuracy_std"])],
+        "accuracy": [_accuracy_cell(r) for _, r in summary.iterrows()],
+        "vs best": [versus_best(r) for _, r in summary.iterrows()],
+        "p (Holm)": [format_p(p) for p in summary.get("p_holm", pd.Series(np.nan, index=summary.index))],
+        "balanced acc.": [_pm(m, s) for m, s in zip(summary["balanced_accuracy_mean"],
+                                                     summary["balanced_accuracy_std"])],
         "log loss": [_pm(m, s) for m, s in zip(summary["log_loss_mean"], summary["log_loss_std"])],
         "fit s": [f"{t:.1f}" if np.isfinite(t) else "" for t in summary["fit_time_mean"]],
         "test acc. (refit)": [f"{t:.4f}" if np.isfinite(t) else "" for t in summary["refit_test_accuracy"]],
     })
     head = (f"{meta['dataset']}: {meta['n_train']} training images, {meta['folds']}-fold CV"
-            f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits")
+            f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits "
+            f"with the {level * 100:g}% CI (Nadeau-Bengio corrected); p: corrected paired t-test against the "
+            f"best candidate, Holm-adjusted")
     failed = summary[summary["status"] != "ok"]
     notes = "".join(f"\n- {r.label}: {r.status}: {r.error}" for r in failed.itertuples())
-    return f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
+    text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
+    if statistics:
+        text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
+        if statistics.get("claim"):
+            text += f"\n{statistics['claim']['text']}\n"
+    return text
 
 
-def hiplot_rows(summary, metric_cols):
+def hiplot_rows(summary, params, metric_cols):
     """Rows for the per-candidate HiPlot page: parameters first, metrics last."""
-    params = [c for c in summary.columns if c not in metric_cols and c not in ("label", "status", "error", "rank")]
-    return [{**{p: r[p] for p in params}, **{m: r[m] for m in metric_cols}} for _, r in summary.iterrows()], params
+    return [{**{p: r[p] for p in params}, **{m: r[m] for m in metric_cols}} for _, r in summary.iterrows()]
 
 
 def write_grid_tables(out_dir):
-    """(Re)build ``folds.csv``, ``summary.csv``, ``summary.md`` and the HiPlot pages of a grid dir.
+    """(Re)build the tables, statistics, HiPlot pages, learning curves and report of a grid dir.
 
+    Writes ``folds.csv``, ``summary.csv``, ``summary.md``, ``stats.json`` (Friedman test,
+    verdict sentences and, when the grid has a ``claim``, the test of the claimed ranking),
+    ``hiplot.html``, ``hiplot_folds.html``, ``learning_curves.png`` and ``report.html``.
     Reads ``cv_results.csv``, ``search.json`` and the fit records; trains nothing.
 
     Returns
@@ -148,23 +288,28 @@ def write_grid_tables(out_dir):
     records = _records_by_fit(out_dir, meta["swept"], meta["splits"])
     folds = folds_frame(cv_results, meta, records)
     summary = summary_frame(folds, meta)
+    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta))[1]
     written = {
         "folds": write_csv(out_dir / "folds.csv", folds),
         "summary": write_csv(out_dir / "summary.csv", summary),
-        "summary_md": write_text(out_dir / "summary.md", summary_markdown(summary, meta)),
+        "stats": write_json(out_dir / "stats.json", statistics),
+        "summary_md": write_text(out_dir / "summary.md", summary_markdown(summary, meta, statistics)),
     }
-    metrics = [f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["fit_time_mean", "rank"]
-    metrics = ["accuracy_mean"] + [m for m in metrics if m != "accuracy_mean"]
-    rows, params = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}),
-                               ["mean_test_accuracy"] + metrics[1:])
-    written["hiplot"] = write_hiplot(rows, out_dir / "hiplot.html", order=params + ["mean_test_accuracy"] + metrics[1:],
+    params = param_columns(folds)
+    diag = diagnostic_columns(summary.columns)
+    metrics = (["mean_test_accuracy", "accuracy_std"] + STAT_COLUMNS
+               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")]
+               + ["fit_time_mean", "refit_test_accuracy", "rank"] + diag)
+    rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
+    written["hiplot"] = write_hiplot(rows, out_dir / "hiplot.html", order=params + metrics,
                                      color_by="mean_test_accuracy", categorical=params, title="candidates")
-    fold_params = [c for c in folds.columns if c not in _FOLD_COLUMNS]
     fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
-    fold_rows = folds[fold_params + ["repeat", "fold"] + fold_metrics].to_dict("records")
+    fold_diag = diagnostic_columns(folds.columns)
+    fold_rows = folds[params + ["repeat", "fold"] + fold_metrics + fold_diag].to_dict("records")
     written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / "hiplot_folds.html",
-                                           order=fold_params + ["repeat", "fold"] + fold_metrics,
-                                           color_by="test_accuracy", categorical=fold_params, title="folds")
+                                           order=params + ["repeat", "fold"] + fold_metrics + fold_diag,
+                                           color_by="test_accuracy", categorical=params, title="folds")
+    written.update(write_grid_report(out_dir))
     return written
 
 
@@ -172,4 +317,4 @@ def print_summary(out_dir, written):
     """Print the Markdown summary and where every file went."""
     print(Path(written["summary_md"]).read_text())
     for name, path in written.items():
-        print(f"{name:>13}: {path}")
+        print(f"{name:>15}: {path}")

@@ -52,7 +52,7 @@ def test_hiplot_pages_have_parameters_then_metrics(grid_dir):
         html = (out / name).read_text().replace('\\"', '"')
         assert f'"colorby": "{colour}"' in html
         order = html.split('"PARALLEL_PLOT": {"hide": ["uid", "from_uid"], "order": [', 1)[1].split("]", 1)[0]
-        axes = [a.strip().strip('"') for a in order.split(",")]
+        axes = [a.strip().strip('"') for a in order.split(",")][::-1]  # HiPlot reads it right to left
         assert axes[0] == first and colour in axes and axes.index(first) < axes.index(colour)
 
 

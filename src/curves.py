@@ -1,0 +1,326 @@
+"""Learning curves as PNG: validation accuracy and training loss per epoch.
+
+One figure per single run (its history), per grid (each candidate's mean over its folds and
+repeats with a 95% confidence band) and per sweep (one line per job). Figures are drawn on
+matplotlib's Agg canvas (no display, no pyplot state) and written as ``learning_curves.png``
+beside the results they show.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib import colormaps
+from matplotlib import ticker
+from matplotlib.figure import Figure
+
+from .files import save_figure
+from .stats import confidence_interval
+
+FILE_NAME = "learning_curves.png"
+PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
+LEGEND_INSIDE = 6  # more lines than this and the legend moves beside the plots
+
+
+class PlainLogFormatter(ticker.LogFormatter):
+    """Log-axis labels as plain numbers (0.4, 2) instead of 4e-01 or 2x10^0; the same ticks are labelled."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:.3g}" if super().__call__(x, pos) else ""
+
+
+def colours(n):
+    """``n`` distinguishable colours: tab10, then tab20, then samples of a continuous map."""
+    if n <= 10:
+        return [colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [colormaps["tab20"](i) for i in range(n)]
+    return [colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
+
+
+def _figure(n_lines):
+    outside = n_lines > LEGEND_INSIDE
+    fig = Figure(figsize=(13.5 if outside else 11, 4.6), dpi=110, layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, (_, name, log) in zip(axes, PANELS):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name.replace(" (log scale)", ""))
+        ax.set_title(name)
+        ax.grid(True, alpha=0.3)
+        ax.grid(True, which="minor", axis="y", alpha=0.12)
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        if log:
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(PlainLogFormatter())
+            ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    return fig, axes
+
+
+def _single_epoch_ticks(axes):
+    """Give a one-epoch plot a single integer tick instead of fractional ones."""
+    for ax in axes:
+        xs = np.unique(np.concatenate([np.asarray(line.get_xdata(), dtype=float) for line in ax.get_lines()] or [[]]))
+        if len(xs) == 1:
+            ax.set_xticks(xs)
+            ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
+
+
+def _legend(fig, axes, n_lines):
+    _single_epoch_ticks(axes)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not handles:
+        handles, labels = axes[1].get_legend_handles_labels()
+    if not handles:
+        return
+    if n_lines > LEGEND_INSIDE:
+        fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    else:
+        axes[0].legend(handles, labels, fontsize=9, loc="best")
+
+
+def _markers(x):
+    """Dots on the points of short curves (a one-epoch curve is otherwise invisible)."""
+    return {"marker": "o", "ms": 3} if len(x) <= 30 else {}
+
+
+def _finite(x, y):
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(y) & np.isfinite(x)
+    return x[keep], y[keep]
+
+
+def _epochs(frame):
+    return frame["epoch"] if "epoch" in frame else np.arange(1, len(frame) + 1)
+
+
+def plot_history(history, title):
+    """One fit's curves: validation accuracy, and training loss with validation loss dashed.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        One row per epoch (``epoch``, ``train_loss``, ``valid_loss``, ``valid_acc``).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, (acc_ax, loss_ax) = _figure(1)
+    epochs = _epochs(history)
+    if "valid_acc" in history:
+        acc_ax.plot(*_finite(epochs, history["valid_acc"]), marker="o", ms=3, color="C0", label="validation")
+    else:
+        acc_ax.text(0.5, 0.5, "no validation split", ha="center", va="center", transform=acc_ax.transAxes)
+    for column, style, name in (("train_loss", "-", "training"), ("valid_loss", "--", "validation")):
+        if column in history:
+            x, y = _finite(epochs, history[column])
+            loss_ax.plot(x, np.where(y > 0, y, np.nan), style, marker="o", ms=3, color="C0" if column == "train_loss"
+                         else "C1", label=f"{name} loss")
+    loss_ax.set_title("loss (log scale)")
+    loss_ax.set_ylabel("loss")
+    loss_ax.legend(fontsize=9)
+    _single_epoch_ticks((acc_ax, loss_ax))
+    fig.suptitle(title)
+    return fig
+
+
+def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
+    """Per-epoch mean of ``column`` over fits, with a corrected confidence band.
+
+    Parameters
+    ----------
+    histories : list of pandas.DataFrame
+        One history per fit (fits stopped early simply contribute fewer epochs).
+    column : str
+    n_train, n_test : list of int, optional
+        Training and held-out sizes of each fit's split, for the Nadeau-Bengio corrected
+        interval of `src.stats.confidence_interval` (the tables use the same one). Without
+        them the plain t interval is used.
+    level : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``epoch``, ``mean``, ``low``, ``high``, ``n`` (fits with a finite value).
+    """
+    series = [pd.Series(np.asarray(h[column], dtype=float), index=np.asarray(_epochs(h)))
+              for h in histories if column in h]
+    if not series:
+        return pd.DataFrame(columns=["epoch", "mean", "low", "high", "n"])
+    table = pd.concat(series, axis=1)
+    n_train = np.asarray(n_train if n_train is not None else [1] * len(series), dtype=float)
+    n_test = np.asarray(n_test if n_test is not None else [0] * len(series), dtype=float)
+    rows = []
+    for epoch, values in table.iterrows():
+        mean, low, high = confidence_interval(values.to_numpy(), n_train, n_test, level=level)
+        rows.append({"epoch": epoch, "mean": mean, "low": low, "high": high, "n": int(values.notna().sum())})
+    return pd.DataFrame(rows)
+
+
+def plot_candidates(histories, title, sizes=None):
+    """Each candidate's mean curve over its fits, with a 95% confidence band.
+
+    Parameters
+    ----------
+    histories : dict
+        Candidate label -> list of per-fit history DataFrames, best candidate first.
+    title : str
+    sizes : dict, optional
+        Candidate label -> ``(n_train list, n_test list)`` of its fits, for corrected bands.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = _figure(len(histories))
+    for (label, fits), colour in zip(histories.items(), colours(len(histories))):
+        n_train, n_test = (sizes or {}).get(label, (None, None))
+        for ax, (column, _, log) in zip(axes, PANELS):
+            band = mean_band(fits, column, n_train, n_test)
+            if band.empty:
+                continue
+            x, mean, low, high = (band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))
+            if log:
+                mean, low, high = (np.where(v > 0, v, np.nan) for v in (mean, low, high))
+            ax.plot(x, mean, color=colour, lw=1.6, label=f"{label} (n={len(fits)})", **_markers(x))
+            ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
+    _legend(fig, axes, len(histories))
+    fig.suptitle(f"{title}: mean over folds and repeats, 95% CI band")
+    return fig
+
+
+def plot_jobs(curves, title):
+    """One line per sweep job.
+
+    Parameters
+    ----------
+    curves : dict
+        Job label -> history DataFrame (``epoch``, ``valid_acc``, ``train_loss``).
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = _figure(len(curves))
+    for (label, history), colour in zip(curves.items(), colours(len(curves))):
+        for ax, (column, _, log) in zip(axes, PANELS):
+            if column in history:
+                x, y = _finite(_epochs(history), history[column])
+                ax.plot(x, np.where(y > 0, y, np.nan) if log else y, color=colour, lw=1.6, label=label, **_markers(x))
+    _legend(fig, axes, len(curves))
+    fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# From result folders
+# ---------------------------------------------------------------------------------------
+
+def write_run_curves(run_dir):
+    """Draw ``learning_curves.png`` of a single run from its ``history.csv``; return its path."""
+    run_dir = Path(run_dir)
+    history = pd.read_csv(run_dir / "history.csv")
+    name = ""
+    if (run_dir / "metrics.json").exists():
+        name = json.loads((run_dir / "metrics.json").read_text()).get("activation", "")
+    return save_figure(run_dir / FILE_NAME, plot_history(history, f"{name} learning curves".strip()))
+
+
+def grid_histories(grid_dir):
+    """Each candidate's fold histories from a grid's ``folds.csv`` and fit records.
+
+    Returns
+    -------
+    (dict, dict)
+        Label -> list of history DataFrames, best-ranked candidate first; and label ->
+        ``(n_train list, n_test list)`` of the same fits.
+    """
+    grid_dir = Path(grid_dir)
+    folds = pd.read_csv(grid_dir / "folds.csv", keep_default_na=False, na_values=[""])
+    order = list(pd.read_csv(grid_dir / "summary.csv")["label"].astype(str)) \
+        if (grid_dir / "summary.csv").exists() else list(dict.fromkeys(folds["label"].astype(str)))
+    histories, sizes = {}, {}
+    for label in order:
+        rows = folds[folds["label"].astype(str) == label]
+        fits, n_train, n_test = [], [], []
+        for row in rows.itertuples():
+            path = grid_dir / "fits" / f"{getattr(row, 'fit', '')}.json"
+            if not getattr(row, "fit", "") or not path.exists():
+                continue
+            history = json.loads(path.read_text()).get("history") or []
+            if history:
+                fits.append(pd.DataFrame(history))
+                n_train.append(row.n_train)
+                n_test.append(row.n_test)
+        if fits:
+            histories[label], sizes[label] = fits, (n_train, n_test)
+    return histories, sizes
+
+
+def write_grid_curves(grid_dir):
+    """Draw ``learning_curves.png`` of a grid (every candidate); return its path, or None without histories."""
+    grid_dir = Path(grid_dir)
+    histories, sizes = grid_histories(grid_dir)
+    if not histories:
+        return None
+    return save_figure(grid_dir / FILE_NAME, plot_candidates(histories, "candidates", sizes))
+
+
+def job_overrides(job_dir):
+    """A sweep job's command-line overrides (Hydra's own left out), as ``key=value`` strings."""
+    items = yaml.safe_load((Path(job_dir) / ".hydra" / "overrides.yaml").read_text()) or []
+    return [str(item) for item in items if not str(item).startswith("hydra")]
+
+
+def job_labels(job_dirs):
+    """``"3: activation=relu"`` per job: its number and the overrides that differ between jobs."""
+    overrides = [job_overrides(job_dir) for job_dir in job_dirs]
+    shared = set.intersection(*(set(o) for o in overrides)) if len(overrides) > 1 else set()
+    labels = []
+    for job_dir, items in zip(job_dirs, overrides):
+        shown = [item for item in items if item not in shared]
+        labels.append(f"{Path(job_dir).name}: {', '.join(shown)}" if shown else Path(job_dir).name)
+    return labels
+
+
+def job_curve(job_dir):
+    """A sweep job's curve: a single run's history, or the mean curve of a grid's best candidate.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+    """
+    job_dir = Path(job_dir)
+    if (job_dir / "history.csv").exists():
+        return pd.read_csv(job_dir / "history.csv")
+    if (job_dir / "folds.csv").exists():
+        histories, _ = grid_histories(job_dir)
+        if histories:
+            label, fits = next(iter(histories.items()))
+            curve = {c: mean_band(fits, c).set_index("epoch")["mean"] for c, _, _ in PANELS}
+            frame = pd.DataFrame(curve).rename_axis("epoch").reset_index()
+            frame.attrs["label"] = label
+            return frame
+    return None
+
+
+def write_sweep_curves(sweep_dir, job_dirs):
+    """Draw ``learning_curves.png`` of a sweep, one line per job; return its path, or None.
+
+    Parameters
+    ----------
+    sweep_dir : Path
+    job_dirs : list of Path
+        The job folders, in job order (`src.sweep.job_dirs`).
+    """
+    curves = {}
+    for job_dir, label in zip(job_dirs, job_labels(job_dirs)):
+        curve = job_curve(job_dir)
+        if curve is not None and len(curve):
+            curves[label + (f" (best: {curve.attrs['label']})" if "label" in curve.attrs else "")] = curve
+    if not curves:
+        return None
+    return save_figure(Path(sweep_dir) / FILE_NAME, plot_jobs(curves, "sweep: one line per job"))

@@ -1,0 +1,103 @@
+"""The HTML pages in a real headless Chromium: they load without JavaScript errors and draw their plots."""
+import shutil
+
+import pytest
+
+from src.run import run
+from tests.browser import CHROMIUM, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
+from tests.conftest import compose_config
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (`make browser` installs it)"),
+]
+
+ACTIVATIONS = ["leaky_relu", "relu", "tanh"]
+SCREENSHOT_COPY = "/tmp/hiplot_screenshot.png"
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    """One headless Chromium, with a fresh profile, for every test of this module."""
+    browser = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory):
+    """A grid run on digits: the notebook's three activations, 3 folds, 2 epochs."""
+    out = tmp_path_factory.mktemp("grid")
+    run(compose_config(["mode=grid", "cv.n_jobs=1", "train.epochs=2", "grid=notebook"]), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def single_dir(tmp_path_factory):
+    """A single run on digits (relu, 2 epochs)."""
+    out = tmp_path_factory.mktemp("single")
+    run(compose_config([]), out)
+    return out
+
+
+def drawn_page(driver, path):
+    """Open a HiPlot page, check it logged no errors, and return its `hiplot_state`."""
+    errors = open_page(driver, path, ready=hiplot_drawn)
+    assert errors == [], f"{path.name} logged JavaScript errors: {errors}"
+    state = hiplot_state(driver)
+    assert state["drawn"] > 0 and state["coloured"] > 0, f"{path.name}: no coloured lines drawn: {state}"
+    return state
+
+
+def test_open_page_reports_javascript_errors_but_not_a_missing_favicon(driver, tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text('<html><head><link rel="icon" href="favicon.ico"></head><body>'
+                    '<script>console.error("logged on purpose"); missingFunction();</script></body></html>')
+    errors = open_page(driver, page)
+    assert any("logged on purpose" in e for e in errors)
+    assert any("missingFunction" in e for e in errors)
+    assert not any("favicon" in e for e in errors)
+    clean = tmp_path / "clean.html"
+    clean.write_text("<html><body><p>fine</p></body></html>")
+    assert open_page(driver, clean) == []  # errors of the previous page are not carried over
+
+
+def test_candidates_page_draws_one_line_per_candidate(driver, grid_dir, tmp_path):
+    state = drawn_page(driver, grid_dir / "hiplot.html")
+    assert state["title"] == "candidates"
+    names = [a["name"] for a in state["axes"]]
+    assert {"activation", "mean_test_accuracy", "log_loss_mean", "rank"} <= set(names)
+    assert "uid" not in names and "from_uid" not in names
+    assert sorted(axis(state, "activation")["ticks"]) == ACTIVATIONS
+    assert state["selected"] == [3, 3] and state["entries"] == 3
+    assert sorted(column(state, "activation")) == ACTIVATIONS
+    assert state["columns"][1] == "activation" and "mean_test_accuracy" in state["columns"]
+    shot = tmp_path / "hiplot.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copyfile(shot, SCREENSHOT_COPY)
+
+
+def test_folds_page_draws_one_line_per_fold(driver, grid_dir):
+    state = drawn_page(driver, grid_dir / "hiplot_folds.html")
+    assert state["title"] == "folds"
+    names = [a["name"] for a in state["axes"]]
+    assert {"activation", "fold", "test_accuracy", "test_log_loss", "fit_time"} <= set(names)
+    assert sorted(axis(state, "activation")["ticks"]) == ACTIVATIONS
+    assert state["selected"] == [9, 9] and state["entries"] == 9
+    assert sorted(column(state, "activation")) == sorted(ACTIVATIONS * 3)
+    assert sorted(column(state, "fold")) == ["0", "0", "0", "1", "1", "1", "2", "2", "2"]
+
+
+def test_history_page_draws_one_line_per_epoch(driver, single_dir):
+    state = drawn_page(driver, single_dir / "history.html")
+    assert state["title"] == "history: relu"
+    names = [a["name"] for a in state["axes"]]
+    assert {"epoch", "train_loss", "valid_loss", "valid_acc"} <= set(names)
+    assert state["selected"] == [2, 2] and state["entries"] == 2
+    assert column(state, "epoch") == ["1", "2"]
+
+
+def test_parameters_are_the_leftmost_axes(driver, grid_dir):
+    for name, metric in (("hiplot.html", "mean_test_accuracy"), ("hiplot_folds.html", "test_accuracy")):
+        names = [a["name"] for a in drawn_page(driver, grid_dir / name)["axes"]]
+        assert names[0] == "activation" and names.index("activation") < names.index(metric), (name, names)

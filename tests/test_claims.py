@@ -1,0 +1,93 @@
+"""The claims experiments: their settings, and a one-epoch run on digits ending in a verdict line."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src import config, tables
+
+ROOT = Path(__file__).resolve().parent.parent
+CLAIMS = {
+    "claims_ranking": ["selu", "elu", "leaky_relu", "relu", "tanh", "sigmoid"],
+    "elu_paper": ["elu", "leaky_relu", "relu"],
+    "gelu_paper": ["gelu", "elu", "relu"],
+    "snn_tutorial": ["selu", "relu"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_claim_experiment_composes_with_a_claim_matching_its_grid(make_cfg, name):
+    cfg = make_cfg([f"experiment={name}"], shrink=False)
+    net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
+    assert cfg.mode == "grid" and list(cfg.claim) == CLAIMS[name]
+    assert data_kwargs["name"] == "mnist" and data_kwargs["subset"] is not None  # the reduced version
+    assert mode_kwargs["repeats"] >= 2
+    grid_names = {label.split("(")[0] for label in mode_kwargs["grid"]["activation"]}
+    assert set(CLAIMS[name]) == grid_names
+    readme = (ROOT / "experiments" / "README.md").read_text()
+    assert f"`{name}`" in readme and f"experiment={name}" in readme
+
+
+def test_paper_settings(make_cfg):
+    elu = config.validate(make_cfg(["experiment=elu_paper"], shrink=False))[0]
+    assert elu["hidden"] == [128] * 8 and elu["batch_size"] == 64 and elu["lr"] == 0.01
+    assert elu["optimizer_kwargs"]["momentum"] == 0 and elu["init"] == "kaiming_normal"
+    gelu = config.validate(make_cfg(["experiment=gelu_paper"], shrink=False))[0]
+    assert gelu["hidden"] == [128] * 8 and gelu["batch_size"] == 128 and gelu["optimizer"].__name__ == "Adam"
+    snn, snn_data, _ = config.validate(make_cfg(["experiment=snn_tutorial"], shrink=False))
+    assert snn["hidden"] == [512, 256] and snn["dropout"] == 0.05 and snn["lr"] == 0.001
+    assert snn["optimizer_kwargs"]["momentum"] == 0 and snn["batch_size"] == 128 and snn["init"] == "auto"
+    assert snn_data["standardize"] in ("global", "per_pixel")
+    ranking = config.validate(make_cfg(["experiment=claims_ranking"], shrink=False))[0]
+    assert len(ranking["hidden"]) >= 6 and ranking["init"] == "auto"
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_claim_experiment_runs_and_prints_its_verdict(cli, tmp_path, name):
+    done = cli([f"experiment={name}", "data=digits", "data.subset=null", "train.epochs=1", "cv.n_jobs=1",
+                "cv.folds=2", "cv.repeats=1", "cv.refit=false", "train.verbose=0", "train.threads=1",
+                f"hydra.run.dir={tmp_path}"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    claim = "claim " + " > ".join(n.upper() for n in CLAIMS[name])
+    line = next(line for line in done.stdout.splitlines() if line.startswith(claim))
+    assert "adjacent orderings hold significantly" in line
+    assert line in (tmp_path / "summary.md").read_text()
+    found = json.loads((tmp_path / "stats.json").read_text())["claim"]
+    assert found["order"] == CLAIMS[name] and len(found["pairs"]) == len(CLAIMS[name]) - 1
+    assert all(pair["status"] != "missing" for pair in found["pairs"])
+    assert (tmp_path / "report.html").exists()
+
+
+def _folds(means, splits=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame([{"label": label, "split": s, "n_train": 900, "n_test": 100,
+                          "test_accuracy": mean + rng.normal(0, 0.002)}
+                         for label, mean in means.items() for s in range(splits)])
+
+
+def test_claim_verdict_from_grid_statistics():
+    folds = _folds({"selu": 0.95, "relu": 0.90, "sigmoid": 0.60})
+    summary = pd.DataFrame({"label": ["selu", "relu", "sigmoid"], "accuracy_mean": [0.95, 0.90, 0.60]})
+    table, result = tables.grid_statistics(folds, summary, claim=["relu", "selu", "sigmoid"])
+    assert result["claim"]["text"].startswith("claim RELU > SELU > SIGMOID: 1 of 2 adjacent orderings hold")
+    assert [p["status"] for p in result["claim"]["pairs"]] == ["reversed", "holds"]
+    assert result["verdict"][0].startswith("selu has the highest mean cross-validated accuracy")
+
+
+def test_a_failed_candidate_is_left_out_of_the_statistics():
+    folds = _folds({"selu": 0.95, "relu": 0.90})
+    folds.loc[(folds.label == "relu") & (folds.split == 0), "test_accuracy"] = np.nan
+    summary = pd.DataFrame({"label": ["selu", "relu"], "accuracy_mean": [0.95, np.nan]})
+    table = tables.grid_statistics(folds, summary)[0].set_index("label")
+    assert table.loc["relu", "n_splits"] == 0 and not table.loc["relu", "tied_with_best"]
+
+
+def test_claim_is_read_from_search_json_or_the_hydra_config(tmp_path):
+    assert tables.read_claim(tmp_path, {"claim": ["selu", "relu"]}) == ["selu", "relu"]
+    assert tables.read_claim(tmp_path, {}) is None
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("claim: selu > elu >relu\n")
+    assert tables.read_claim(tmp_path, {}) == ["selu", "elu", "relu"]
+    assert tables.read_claim(tmp_path, {"claim": ["gelu", "relu"]}) == ["gelu", "relu"]

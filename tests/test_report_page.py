@@ -1,0 +1,222 @@
+"""report.html and learning_curves.png for single runs, grids and sweeps; statistics in the grid tables."""
+import html
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from src import curves, stats, tables
+from src.report import rebuild
+from src.report_page import fmt, write_grid_report
+from src.run import run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+VOID = {"meta", "img", "br", "hr", "link", "input", "source", "col", "area", "base", "wbr"}
+
+
+class TagChecker(HTMLParser):
+    """Collects tags and checks that every non-void element is closed in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.tags, self.errors = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"unexpected </{tag}> with {self.stack[-3:]} open")
+        else:
+            self.stack.pop()
+
+
+def check_page(text):
+    """Parse a page; return its tags after asserting it is well formed and script-free."""
+    assert text.startswith("<!DOCTYPE html>")
+    checker = TagChecker()
+    checker.feed(text)
+    checker.close()
+    assert not checker.errors and not checker.stack, (checker.errors, checker.stack)
+    names = [tag for tag, _ in checker.tags]
+    assert "script" not in names and "<script" not in text.lower()
+    assert not any(key.startswith("on") for _, attrs in checker.tags for key in attrs)
+    return checker.tags
+
+
+def _images(tags):
+    return [attrs["src"] for tag, attrs in tags if tag == "img"]
+
+
+# ---------------------------------------------------------------------------------------
+# A crafted grid: hostile labels are escaped
+# ---------------------------------------------------------------------------------------
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def _crafted_grid(out_dir):
+    rng = np.random.default_rng(0)
+    labels = [HOSTILE, "relu", 'tanh "quoted" & <b>']
+    rows = []
+    for c, label in enumerate(labels):
+        for split in range(6):
+            accuracy = 0.9 - 0.02 * c + rng.normal(0, 0.005)
+            rows.append({"label": label, "candidate": c, "activation": label, "split": split, "repeat": split // 3,
+                         "fold": split % 3, "test_accuracy": accuracy, "test_balanced_accuracy": accuracy,
+                         "test_log_loss": 0.3, "fit_time": 1.0, "epochs": 2, "status": "ok", "error": "",
+                         "n_train": 800, "n_test": 400, "fit": "", "layer1_dead": 0.1, "layer1_grad_norm": 0.5,
+                         "output_grad_norm": 0.2})
+    folds = pd.DataFrame(rows)
+    meta = {"dataset": "digits", "n_train": 1200, "n_test": 450, "folds": 3, "repeats": 2, "refit": None,
+            "splits": [{"n_train": 800, "n_test": 400}] * 6}
+    summary = tables.summary_frame(folds, meta)
+    statistics = tables.grid_statistics(folds, summary, claim=["relu", "tanh"])[1]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    folds.to_csv(out_dir / "folds.csv", index=False)
+    (out_dir / "stats.json").write_text(json.dumps(statistics))
+    (out_dir / "search.json").write_text(json.dumps(meta))
+    (out_dir / ".hydra").mkdir()
+    (out_dir / ".hydra" / "config.yaml").write_text(f"mode: grid\nnote: '{HOSTILE}'\n")
+    return summary, statistics
+
+
+def test_labels_and_values_are_escaped(tmp_path):
+    summary, statistics = _crafted_grid(tmp_path)
+    assert summary["label"].iloc[0] == HOSTILE  # the best candidate
+    write_grid_report(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    check_page(page)
+    assert "<script>alert" not in page and "alert(1)</script>" not in page
+    assert html.escape(HOSTILE) in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>" not in page and html.escape('tanh "quoted" & <b>') in page
+    for line in statistics["verdict"]:
+        assert html.escape(line) in page
+    assert html.escape(statistics["claim"]["text"]) in page
+
+
+def test_numbers_in_cells():
+    assert fmt(float("nan")) == "" and fmt(None) == "" and fmt(True) == "yes" and fmt(np.int64(3)) == "3"
+    assert fmt(0.123456) == "0.1235" and fmt(1.5e-6) == "1.500e-06" and fmt("<i>") == "<i>"
+
+
+# ---------------------------------------------------------------------------------------
+# A real grid on digits
+# ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory):
+    from tests.conftest import compose_config
+
+    out = tmp_path_factory.mktemp("grid")
+    run(compose_config(["mode=grid", "cv.n_jobs=1", "train.epochs=2", "grid.activation=[relu,tanh,sigmoid]",
+                        "cv.folds=2", "cv.repeats=2", "model.hidden=[32]"]), out)
+    return out
+
+
+def test_summary_has_the_statistics_of_the_folds(grid):
+    folds = pd.read_csv(grid / "folds.csv")
+    summary = pd.read_csv(grid / "summary.csv")
+    expected = stats.summarize(folds, "test_accuracy").set_index("label")
+    for row in summary.itertuples():
+        assert row.ci_low <= row.accuracy_mean <= row.ci_high
+        for column in ("ci_low", "ci_high", "p_vs_best", "p_holm"):
+            assert getattr(row, column) == pytest.approx(expected.loc[row.label, column], nan_ok=True)
+        assert row.tied_with_best == expected.loc[row.label, "tied_with_best"]
+    assert summary["tied_with_best"].iloc[0] and np.isnan(summary["p_vs_best"].iloc[0])
+    assert (summary["p_holm"].iloc[1:] >= summary["p_vs_best"].iloc[1:]).all()
+    statistics = json.loads((grid / "stats.json").read_text())
+    statistic, p = stats.friedman(folds, "test_accuracy")
+    assert statistics["friedman"] == {"statistic": pytest.approx(statistic), "p": pytest.approx(p)}
+    md = (grid / "summary.md").read_text()
+    assert "CI " in md and "Friedman test" in md and "p (Holm)" in md
+    for line in statistics["verdict"]:
+        assert line in md
+    assert statistics["claim"] is None
+
+
+def test_grid_report_page(grid):
+    page = (grid / "report.html").read_text()
+    tags = check_page(page)
+    images = _images(tags)
+    assert images and all(src.startswith("data:image/png;base64,") for src in images)
+    frames = [attrs["src"] for tag, attrs in tags if tag == "iframe"]
+    assert frames == ["hiplot.html"]
+    for section in ("summary", "verdict", "curves", "diagnostics", "hiplot", "config"):
+        assert f'id="{section}"' in page
+    for label in ("relu", "tanh", "sigmoid"):
+        assert f">{label}<" in page
+    assert "95% CI" in page and "Friedman test" in page and "layer1" in page
+    assert (grid / "learning_curves.png").read_bytes().startswith(PNG)
+
+
+def test_report_rebuilds_the_page_and_curves(grid):
+    (grid / "report.html").unlink()
+    (grid / "learning_curves.png").unlink()
+    written = rebuild(grid)
+    assert written["report"].exists() and written["learning_curves"].exists()
+
+
+def test_grid_curves_average_the_fold_histories(grid):
+    histories, sizes = curves.grid_histories(grid)
+    assert list(histories) == list(pd.read_csv(grid / "summary.csv")["label"])
+    assert all(len(fits) == 4 for fits in histories.values())
+    band = curves.mean_band(histories["relu"], "valid_acc", *sizes["relu"])
+    values = [fit["valid_acc"].iloc[-1] for fit in histories["relu"]]
+    mean, low, high = stats.confidence_interval(values, sizes["relu"][0], sizes["relu"][1])
+    assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
+
+
+def test_mean_band_with_fits_of_different_lengths():
+    fits = [pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.0]}),
+            pd.DataFrame({"epoch": [1, 2], "train_loss": [5.0, 4.0]})]
+    band = curves.mean_band(fits, "train_loss")
+    assert band["mean"].tolist() == [4.0, 3.0, 1.0] and band["n"].tolist() == [2, 2, 1]
+    assert np.isnan(band["low"].iloc[-1])
+
+
+# ---------------------------------------------------------------------------------------
+# Single runs and sweeps
+# ---------------------------------------------------------------------------------------
+
+def test_single_run_report(make_cfg, tmp_path):
+    run(make_cfg(["activation=elu", "model.hidden=[16]"]), tmp_path)
+    assert (tmp_path / "learning_curves.png").read_bytes().startswith(PNG)
+    page = (tmp_path / "report.html").read_text()
+    tags = check_page(page)
+    assert _images(tags)[0].startswith("data:image/png;base64,")
+    assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["history.html"]
+    assert "elu: single run" in page and "test_accuracy" in page and "layer1" in page
+    (tmp_path / "report.html").unlink()
+    assert rebuild(tmp_path)["report"].exists()
+
+
+def _job(job_dir, activation, accuracy):
+    (job_dir / ".hydra").mkdir(parents=True)
+    (job_dir / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"activation={activation}", "data=digits"]))
+    history = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [2.0, 1.0, 0.5], "valid_loss": [2.1, 1.2, 0.7],
+                            "valid_acc": [0.5, 0.7, accuracy], "dur": 0.1, "lr": 0.01,
+                            "layer1_dead": [0.0, 0.1, 0.2], "output_grad_norm": [1.0, 0.5, 0.4]})
+    history.to_csv(job_dir / "history.csv", index=False)
+    (job_dir / "metrics.json").write_text(json.dumps({
+        "activation": activation, "test_accuracy": accuracy, "test_loss": 0.4, "valid_accuracy": accuracy,
+        "status": "ok", "layer1_dead": 0.2, "output_grad_norm": 0.4}))
+
+
+def test_sweep_report(tmp_path):
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    _job(tmp_path / "0", "relu", 0.9)
+    _job(tmp_path / "1", HOSTILE, 0.8)
+    written = rebuild(tmp_path)
+    assert written["learning_curves"].read_bytes().startswith(PNG)
+    page = written["report"].read_text()
+    tags = check_page(page)
+    assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["hiplot.html"]
+    assert "job 0: relu" in page and html.escape(f"job 1: {HOSTILE}") in page and "<script>alert" not in page
+    assert curves.job_labels([tmp_path / "0", tmp_path / "1"]) == ["0: activation=relu", f"1: activation={HOSTILE}"]

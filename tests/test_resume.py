@@ -1,0 +1,154 @@
+"""Resuming a sweep in its folder: finished configs are found by hash and never retrained."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from src.files import TMP_PREFIX, write_json
+from src.job import STASH_DIR, claim, config_hash, run_job
+from src.sweep import job_dirs, sweep_frame
+
+from tests.conftest import ROOT
+
+SWEEP = ["data=digits", "train.verbose=0", "device=cpu"]
+
+
+def test_the_hash_ignores_how_fast_a_job_runs(make_cfg):
+    base = config_hash(make_cfg())
+    assert config_hash(make_cfg(["train.threads=1", "cv.n_jobs=2", "search.backend=dask", "train.verbose=1"])) == base
+    assert config_hash(make_cfg(["optimizer.lr=0.01"])) == base  # the default, given explicitly
+    assert config_hash(make_cfg(["activation=tanh"])) != base
+    assert config_hash(make_cfg(["seed=1"])) != base
+
+
+def fake_job(sweep, num, key, activation, status="ok", files=("metrics.json",)):
+    """A job folder as Hydra and `run_job` leave it."""
+    job = sweep / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"activation={activation}"]))
+    for name in files:
+        write_json(job / name, {"activation": activation, "test_accuracy": 0.5, "status": "ok"})
+    if status:
+        write_json(job / "status.json", {"status": status, "config_hash": key, "objective": 0.5})
+    return job
+
+
+def test_a_job_keeps_its_own_finished_results(tmp_path):
+    job = fake_job(tmp_path, 0, "aaa", "relu")
+    before = (job / "metrics.json").stat().st_mtime_ns
+    status, source = claim(job, tmp_path, "aaa")
+    assert status["objective"] == 0.5 and source == job
+    assert (job / "metrics.json").stat().st_mtime_ns == before
+
+
+def test_renumbered_jobs_swap_their_results_through_the_stash(tmp_path):
+    first, second = fake_job(tmp_path, 0, "aaa", "relu"), fake_job(tmp_path, 1, "bbb", "tanh")
+    status, source = claim(first, tmp_path, "bbb")  # job 0 is now tanh: taken from job 1
+    assert status["config_hash"] == "bbb" and source == second
+    assert json.loads((first / "metrics.json").read_text())["activation"] == "tanh"
+    assert (tmp_path / STASH_DIR / "aaa" / "metrics.json").exists()  # relu set aside, not lost
+    status, source = claim(second, tmp_path, "aaa")  # job 1 is now relu: taken from the stash
+    assert source == tmp_path / STASH_DIR / "aaa"
+    assert json.loads((second / "metrics.json").read_text())["activation"] == "relu"
+    assert not (tmp_path / STASH_DIR / "aaa").exists()
+
+
+def test_unfinished_results_are_dropped_but_fit_records_kept(tmp_path):
+    job = fake_job(tmp_path, 0, "aaa", "relu", status=None, files=("history.csv",))
+    (job / "fits").mkdir()
+    write_json(job / "fits" / "k.json", {"status": "ok"})
+    (job / f"{TMP_PREFIX}x.json").write_text("{")
+    failed = fake_job(tmp_path, 1, "aaa", "relu", status="failed")
+    assert claim(job, tmp_path, "aaa") == (None, None)
+    assert sorted(p.name for p in job.iterdir()) == [".hydra", "fits"]
+    assert claim(failed, tmp_path, "aaa") == (None, None)  # a failed job runs again
+    assert not (failed / "status.json").exists()
+
+
+def test_a_folder_finished_twice_is_summarised_once(tmp_path):
+    fake_job(tmp_path, 0, "aaa", "relu")
+    fake_job(tmp_path, 1, "bbb", "tanh")
+    fake_job(tmp_path, 2, "aaa", "relu")
+    fake_job(tmp_path, 3, None, "selu", status="failed")
+    assert [d.name for d in job_dirs(tmp_path)] == ["0", "1", "3"]
+    assert sweep_frame(tmp_path)["status"].tolist() == ["ok", "ok", "failed"]
+
+
+def test_run_job_skips_a_finished_config_and_returns_its_objective(make_cfg, tmp_path):
+    cfg = make_cfg(["train.epochs=1"])
+    job = tmp_path / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("[]\n")
+    calls = []
+
+    def task(cfg, out_dir):
+        calls.append(out_dir)
+        write_json(out_dir / "metrics.json", {"test_accuracy": 0.9})
+        return 0.75
+
+    assert run_job(task, cfg, job, sweep_dir=tmp_path) == 0.75
+    assert run_job(task, cfg, job, sweep_dir=tmp_path) == 0.75
+    assert len(calls) == 1
+    assert json.loads((job / "status.json").read_text())["config_hash"] == config_hash(cfg)
+
+
+def mtimes(sweep_dir):
+    return {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("[0-9]*/metrics.json")}
+
+
+def test_rerun_with_renumbered_and_new_jobs_trains_only_the_new_one(cli, tmp_path):
+    first = cli(["-m", "activation=relu,tanh", "train.epochs=1", *SWEEP, f"hydra.sweep.dir={tmp_path}"])
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = mtimes(tmp_path)
+    again = cli(["-m", "activation=tanh,relu,selu", "train.epochs=1", *SWEEP, f"hydra.sweep.dir={tmp_path}"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert again.stdout.count("skipped:") == 2
+    after = mtimes(tmp_path)
+    assert after["0"] == before["1"] and after["1"] == before["0"]  # the same files, not retrained
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(summary["activation"]) == ["relu", "selu", "tanh"] and (summary["status"] == "ok").all()
+    assert (summary["activation"] == summary["label"]).all()  # each folder's results match its overrides
+
+
+def intact(path):
+    """Whether a result file is complete: JSON parses, CSV reads, HTML is closed, PNG ends."""
+    checks = {
+        ".json": lambda p: json.loads(p.read_text()) is not None,
+        ".csv": lambda p: pd.read_csv(p) is not None,
+        ".html": lambda p: p.read_text().rstrip().endswith("</html>"),
+        ".png": lambda p: p.read_bytes().endswith(b"IEND\xaeB`\x82"),
+    }
+    return checks.get(path.suffix, lambda p: True)(path)
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_leaves_whole_files_and_resumes_without_retraining(cli, tmp_path):
+    args = ["-m", "activation=relu,tanh,selu,elu", "train.epochs=6", *SWEEP, f"hydra.sweep.dir={tmp_path}"]
+    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not (tmp_path / "0" / "status.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (tmp_path / "0" / "metrics.json").exists() and not (tmp_path / "summary.csv").exists()
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(TMP_PREFIX)]
+    assert [p for p in files if not intact(p)] == []
+    finished = {k: v for k, v in mtimes(tmp_path).items() if (tmp_path / k / "status.json").exists()}
+    assert "0" in finished
+
+    done = cli(args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(summary["activation"]) == ["elu", "relu", "selu", "tanh"] and (summary["status"] == "ok").all()
+    assert {k: v for k, v in mtimes(tmp_path).items() if k in finished} == finished
+    assert done.stdout.count("skipped:") == len(finished)
+    assert list(tmp_path.rglob(f"{TMP_PREFIX}*")) == []
+    assert all(intact(p) for p in tmp_path.rglob("*") if p.is_file())
