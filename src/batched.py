@@ -18,6 +18,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
 from . import fit_records
+from .net import SEEDING_LOCK, shuffle_generator
 
 
 def stackable(net):
@@ -43,10 +44,10 @@ def _fold_setup(net, X, y, train_idx):
         fit_rows, valid_rows = np.asarray(tr.indices), np.asarray(va.indices)
     else:
         fit_rows, valid_rows = np.arange(len(yk)), np.array([], dtype=int)
-    torch.manual_seed(net.seed)
-    module = net.module(**net.get_params_for("module"))
-    generator = torch.Generator()
-    generator.set_state(torch.get_rng_state())
+    with SEEDING_LOCK:
+        torch.manual_seed(net.seed)
+        module = net.module(**net.get_params_for("module"))
+    generator = shuffle_generator(net.seed)
     train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
     return dict(key=fit_records.fit_key(net, Xk, yk), n_train=len(yk),
                 data=fit_records.data_fingerprint(Xk, yk), fit=train_idx[torch.as_tensor(fit_rows)],

@@ -5,8 +5,9 @@ The work unit is the origin notebook's search: a 784-128-64-10 MLP, SGD (lr 0.01
 images (9 fits). It is run as:
 
 - ``a``: the project's grid mode as a user runs it (``python -m src.run experiment=notebook``,
-  ``cv.n_jobs=auto``); ``a_batched`` the same with batched folds; ``a_serial`` with
-  ``cv.n_jobs=1`` and batched folds off (the like-for-like comparison with ``c``);
+  ``cv.n_jobs=auto``); ``a_processes`` with worker processes instead of threads;
+  ``a_batched`` with batched folds; ``a_serial`` with ``cv.n_jobs=1`` and batched folds off
+  (the like-for-like comparison with ``c``);
 - ``b``: a naive skorch setup as the notebook wrote it: NeuralNetClassifier with its default
   DataLoader, numpy arrays in, default callbacks, GridSearchCV with n_jobs=1;
 - ``c``: a hand-written PyTorch loop doing the same 9 fits (same batches, epochs and
@@ -33,15 +34,17 @@ from .files import write_csv, write_text
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
 PARTS = {
-    "a": "project grid mode (n_jobs=auto)",
-    "a_batched": "project grid mode (n_jobs=auto, batched folds)",
-    "a_serial": "project grid mode (n_jobs=1, batched folds off)",
+    "a": "project grid mode as configured (n_jobs=auto: a fit per core, in threads)",
+    "a_processes": "project grid mode, n_jobs=auto in worker processes",
+    "a_batched": "project grid mode, n_jobs=auto, batched folds",
+    "a_serial": "project grid mode, n_jobs=1, batched folds off",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
 PROJECT_OVERRIDES = {
-    "a": ["cv.n_jobs=auto", "cv.batched=false"],
-    "a_batched": ["cv.n_jobs=auto", "cv.batched=true"],
+    "a": [],
+    "a_processes": ["search.backend=local"],
+    "a_batched": ["cv.batched=true"],
     "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
 }
 
@@ -201,7 +204,7 @@ def run_bench(parts, epochs, subset, out_root):
               ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
     table = pd.DataFrame(rows)
     walls = dict(zip(table["part"], table["wall_s"]))
-    for num, den in (("a", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c")):
+    for num, den in (("a", "b"), ("a_processes", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c")):
         if num in walls and den in walls:
             table.loc[table["part"] == num, f"ratio_to_{den}"] = round(walls[num] / walls[den], 3)
     return table
@@ -211,7 +214,7 @@ def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=25, help="epochs per fit (25 in the notebook)")
-    parser.add_argument("--parts", default="a,a_batched,a_serial,b,c",
+    parser.add_argument("--parts", default="a,a_processes,a_batched,a_serial,b,c",
                         help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
     parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
     parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")

@@ -11,7 +11,6 @@ from .model import INITS
 
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 MODES = ("single", "grid")
-BACKENDS = ("local", "dask")
 
 
 def check_target(target):
@@ -141,14 +140,14 @@ def mode_args(cfg):
 
 def grid_args(cfg):
     """Keyword arguments of `src.search.run_grid`, checked."""
-    from .search import check_grid, make_cv, param_grid
+    from .search import JOBLIB_BACKENDS, check_grid, make_cv, param_grid
 
     grid = to_plain(cfg.grid)
     params = param_grid(grid)
     check_grid(params, optimizer_settings(cfg.optimizer)[0])
     make_cv(cfg.cv.folds, cfg.cv.repeats, cfg.seed)
-    if cfg.search.backend not in BACKENDS:
-        raise choices_error("search.backend", cfg.search.backend, BACKENDS)
+    if cfg.search.backend not in JOBLIB_BACKENDS:
+        raise choices_error("search.backend", cfg.search.backend, JOBLIB_BACKENDS)
     return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=bool(cfg.cv.refit),
                 n_jobs=n_jobs(cfg.cv.n_jobs), batched=bool(cfg.cv.batched), backend=cfg.search.backend,
                 scheduler=cfg.search.scheduler, claim=to_plain(cfg.get("claim")))

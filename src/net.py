@@ -1,5 +1,6 @@
 """The skorch classifier: tensor-sliced batches, seeded fits, a few small callbacks."""
 import math
+import threading
 import time
 
 import numpy as np
@@ -56,12 +57,16 @@ class TensorLoader:
     dataset : skorch.dataset.Dataset or torch.utils.data.Subset
     batch_size : int
     shuffle : bool (default=False)
-        Draw a fresh permutation each epoch from torch's global generator (seeded per fit).
+        Draw a fresh permutation each epoch.
     device : str (default="cpu")
+    generator : torch.Generator, optional
+        The fit's own generator for the permutations (so that fits running side by side in
+        threads do not share one random stream); torch's global one when None.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, device="cpu"):
+    def __init__(self, dataset, batch_size, shuffle=False, device="cpu", generator=None):
         self.dataset, self.batch_size, self.shuffle, self.device = dataset, batch_size, shuffle, device
+        self.generator = generator
         X, y, self.indices = _unwrap(dataset)
         base = self.dataset
         while isinstance(base, torch.utils.data.Subset):
@@ -78,7 +83,7 @@ class TensorLoader:
         return math.ceil(self.n / self.batch_size)
 
     def __iter__(self):
-        order = torch.randperm(self.n) if self.shuffle else None
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
         if self.indices is not None:
             order = self.indices if order is None else self.indices[order]
         if order is not None:
@@ -93,6 +98,14 @@ class TensorLoader:
                 Xb = self.X[idx]
                 yb = self.y[idx] if self.y is not None else torch.zeros(len(Xb))
             yield Xb, yb
+
+
+SEEDING_LOCK = threading.Lock()
+
+
+def shuffle_generator(seed):
+    """The generator of a fit's batch order: its own stream, seeded with the fit's seed."""
+    return torch.Generator().manual_seed(int(seed))
 
 
 class RecordLR(Callback):
@@ -150,8 +163,17 @@ class Net(NeuralNetClassifier):
     def initialize(self):
         if self.threads:
             torch.set_num_threads(int(self.threads))
-        torch.manual_seed(self.seed)
-        return super().initialize()
+        with SEEDING_LOCK:  # fits in threads must not interleave between seeding and building
+            torch.manual_seed(self.seed)
+            super().initialize()
+        self.shuffle_generator_ = shuffle_generator(self.seed)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        if training and isinstance(iterator, TensorLoader):
+            iterator.generator = self.shuffle_generator_
+        return iterator
 
     def fit(self, X, y=None, **fit_params):
         if not self.record_dir:

@@ -99,15 +99,19 @@ def _check_folds(y, folds, valid_fraction):
 
 
 @contextlib.contextmanager
-def joblib_backend(backend, scheduler=None, n_workers=2):
-    """Run the joblib calls inside on ``backend``: ``local`` processes or a Dask cluster.
+def _processes(scheduler, n_workers):
+    yield  # joblib's default: loky worker processes, numpy inputs memory-mapped
 
-    With ``dask`` and no ``scheduler`` address, a LocalCluster of ``n_workers``
-    single-threaded worker processes is started on the loopback interface and closed after.
-    """
-    if backend == "local":
+
+@contextlib.contextmanager
+def _threads(scheduler, n_workers):
+    # One process, one copy of torch and of the data; torch releases the GIL in its kernels.
+    with joblib.parallel_config(backend="threading"):
         yield
-        return
+
+
+@contextlib.contextmanager
+def _dask(scheduler, n_workers):
     from dask.distributed import Client, LocalCluster
 
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -119,6 +123,20 @@ def joblib_backend(backend, scheduler=None, n_workers=2):
     finally:
         if cluster is not None:
             cluster.close()
+
+
+JOBLIB_BACKENDS = {"local": _processes, "threads": _threads, "dask": _dask}
+
+
+def joblib_backend(backend, scheduler=None, n_workers=2):
+    """A context in which joblib runs the grid's fits on ``backend``.
+
+    ``local``: worker processes; ``threads``: threads of this process (one copy of torch and
+    of the data in memory); ``dask``: a Dask cluster at ``scheduler``, or, when it is None, a
+    LocalCluster of ``n_workers`` single-threaded worker processes on the loopback interface,
+    closed afterwards.
+    """
+    return JOBLIB_BACKENDS[backend](scheduler, n_workers)
 
 
 def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,

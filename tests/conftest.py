@@ -41,6 +41,17 @@ def run_cli(args, cwd=ROOT, timeout=600, module="src.run"):
 
 
 @pytest.fixture
+def one_thread():
+    """Run small tensors on one torch thread (much faster on a busy 2-core machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def cli():
     """Return `run_cli`."""
     return run_cli

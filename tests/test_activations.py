@@ -17,13 +17,7 @@ SMOOTH_POINTS = [-4.3, -2.6, -1.7, -1.2, -0.7, -0.3, 0.2, 0.35, 0.65, 1.3, 2.4, 
 SELU_LAMBDA, SELU_ALPHA = 1.0507009873554805, 1.6732632423543772
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run these small tensors on one torch thread (much faster on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sigmoid(x):
