@@ -22,7 +22,8 @@ def test_claim_experiment_composes_with_a_claim_matching_its_grid(make_cfg, name
     cfg = make_cfg([f"experiment={name}"], shrink=False)
     net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
     assert cfg.mode == "grid" and list(cfg.claim) == CLAIMS[name]
-    assert data_kwargs["name"] == "mnist" and data_kwargs["subset"] is not None  # the reduced version
+    assert data_kwargs["name"] == "mnist" and data_kwargs["subset"] is None  # reduced: full MNIST,
+    assert net_kwargs["epochs"] <= 10  # fewer epochs
     assert mode_kwargs["repeats"] >= 2
     grid_names = {label.split("(")[0] for label in mode_kwargs["grid"]["activation"]}
     assert set(CLAIMS[name]) == grid_names
