@@ -101,3 +101,31 @@ def test_parameters_are_the_leftmost_axes(driver, grid_dir):
     for name, metric in (("hiplot.html", "mean_test_accuracy"), ("hiplot_folds.html", "test_accuracy")):
         names = [a["name"] for a in drawn_page(driver, grid_dir / name)["axes"]]
         assert names[0] == "activation" and names.index("activation") < names.index(metric), (name, names)
+
+
+REPORT_SECTIONS = ("summary", "verdict", "curves", "activations", "diagnostics", "hiplot", "config")
+
+
+@pytest.mark.parametrize("which", ["grid", "single"])
+def test_report_page_loads_and_shows_its_parts(driver, grid_dir, single_dir, tmp_path, which):
+    from selenium.webdriver.common.by import By
+
+    folder = {"grid": grid_dir, "single": single_dir}[which]
+    errors = open_page(driver, folder / "report.html")
+    assert errors == [], f"report.html logged JavaScript errors: {errors}"
+    for anchor in REPORT_SECTIONS:
+        assert driver.find_elements(By.ID, anchor), f"report.html has no {anchor} section"
+    images = driver.find_elements(By.CSS_SELECTOR, "img")
+    assert len(images) >= 2  # learning curves and at least one activation plot
+    assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+               for img in images), "an image of the report did not load"
+    summary = driver.find_element(By.ID, "summary").text
+    assert "relu" in summary
+    if which == "grid":
+        assert {"leaky_relu", "tanh"} <= set(summary.replace("\n", " ").split())
+        assert "relu" in driver.find_element(By.ID, "verdict").text
+    frame = driver.find_elements(By.CSS_SELECTOR, "#hiplot iframe")
+    assert frame and frame[0].get_attribute("src").endswith((".html",))
+    shot = tmp_path / f"report_{which}.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copyfile(shot, f"/tmp/report_{which}_screenshot.png")
