@@ -37,7 +37,7 @@ class ReLUFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * (x > 0).to(grad_output.dtype)
+        return torch.where(x > 0, grad_output, torch.zeros_like(grad_output))
 
 
 class AutogradReLU(nn.Module):
@@ -147,6 +147,9 @@ class Entry:
         given when one fails.
     doc : str
         A one-line formula.
+    slope : callable, optional
+        The slope on the negative side, from the parameters (defaults filled in), for the
+        He init's gain ``sqrt(2 / (1 + slope**2))``; None means 0 (ReLU's gain).
     """
 
     factory: Callable
@@ -158,6 +161,7 @@ class Entry:
     choices: Mapping = field(default_factory=dict, compare=False)
     checks: Tuple = field(default=(), compare=False)
     doc: str = field(default="", compare=False)
+    slope: Optional[Callable] = field(default=None, compare=False)
 
 
 RELU, GLOROT, LECUN, DEFAULT = "kaiming_normal", "xavier_normal", "lecun_normal", "default"
@@ -169,11 +173,13 @@ REGISTRY = {
     "relu": Entry(nn.ReLU, RELU, smooth=False, doc="max(0, x)"),
     "relu_autograd": Entry(AutogradReLU, RELU, smooth=False,
                            doc="max(0, x), with a hand-written autograd backward"),
-    "leaky_relu": Entry(nn.LeakyReLU, RELU, smooth=False, doc="x if x > 0 else negative_slope x"),
-    "prelu": Entry(PReLU, RELU, wants_width=True, smooth=False,
+    "leaky_relu": Entry(nn.LeakyReLU, RELU, smooth=False, slope=lambda p: p["negative_slope"],
+                         doc="x if x > 0 else negative_slope x"),
+    "prelu": Entry(PReLU, RELU, wants_width=True, smooth=False, slope=lambda p: p["init"],
                    doc="x if x > 0 else a x, a learned (one per layer, or per unit)"),
     "rrelu": Entry(nn.RReLU, RELU, smooth=False,
                    checks=((lambda p: p["lower"] <= p["upper"], "lower must be <= upper"),),
+                   slope=lambda p: (p["lower"] + p["upper"]) / 2,
                    doc="x if x >= 0 else a x, a ~ U(lower, upper) in training, (lower + upper) / 2 in eval"),
     "relu6": Entry(nn.ReLU6, RELU, (0.0, 6.0), smooth=False, doc="min(max(0, x), 6)"),
     "crelu": Entry(CReLU, RELU, width_factor=2, smooth=False,
@@ -419,6 +425,24 @@ def bounds(spec):
         return None
     full = {**_defaults(name), **params}
     return tuple(float(full[b] if isinstance(b, str) else b) for b in item.bounds)
+
+
+def negative_slope(spec):
+    """Return the slope of an activation on the negative side, as the He init needs it.
+
+    Parameters
+    ----------
+    spec : str or mapping
+
+    Returns
+    -------
+    float
+        ``negative_slope`` for leaky_relu, the initial slope for prelu, the mean slope for
+        rrelu, 0 for every other activation.
+    """
+    name, params = parse(spec)
+    item = REGISTRY[name]
+    return 0.0 if item.slope is None else float(item.slope({**_defaults(name), **params}))
 
 
 def build(name, width=None, **params):

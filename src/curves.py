@@ -145,13 +145,14 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     pandas.DataFrame
         ``epoch``, ``mean``, ``low``, ``high``, ``n`` (fits with a finite value).
     """
-    series = [pd.Series(np.asarray(h[column], dtype=float), index=np.asarray(_epochs(h)))
-              for h in histories if column in h]
+    having = [i for i, h in enumerate(histories) if column in h]  # fits that recorded the column
+    series = [pd.Series(np.asarray(histories[i][column], dtype=float), index=np.asarray(_epochs(histories[i])))
+              for i in having]
     if not series:
         return pd.DataFrame(columns=["epoch", "mean", "low", "high", "n"])
     table = pd.concat(series, axis=1)
-    n_train = np.asarray(n_train if n_train is not None else [1] * len(series), dtype=float)
-    n_test = np.asarray(n_test if n_test is not None else [0] * len(series), dtype=float)
+    n_train = np.asarray([n_train[i] for i in having] if n_train is not None else [1] * len(series), dtype=float)
+    n_test = np.asarray([n_test[i] for i in having] if n_test is not None else [0] * len(series), dtype=float)
     rows = []
     for epoch, values in table.iterrows():
         mean, low, high = confidence_interval(values.to_numpy(), n_train, n_test, level=level)

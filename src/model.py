@@ -8,21 +8,24 @@ from . import activations
 from .errors import choices_error
 
 
-def lecun_normal_(weight):
+def lecun_normal_(weight, slope=0.0):
     """LeCun normal init: N(0, 1 / fan_in), as self-normalising networks require."""
     fan_in = weight.shape[1]
     with torch.no_grad():
         return weight.normal_(0.0, 1.0 / math.sqrt(fan_in))
 
 
+# Scheme -> function(weight, slope) filling a Linear weight in place; ``slope`` is the
+# activation's negative-side slope (`src.activations.negative_slope`), which sets the He gain
+# sqrt(2 / (1 + slope**2)); the other schemes do not depend on it.
 INITS = {
     "default": None,
-    "kaiming_normal": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
-    "kaiming_uniform": lambda w: nn.init.kaiming_uniform_(w, nonlinearity="relu"),
-    "xavier_normal": nn.init.xavier_normal_,
-    "xavier_uniform": nn.init.xavier_uniform_,
+    "kaiming_normal": lambda w, slope: nn.init.kaiming_normal_(w, a=slope, nonlinearity="leaky_relu"),
+    "kaiming_uniform": lambda w, slope: nn.init.kaiming_uniform_(w, a=slope, nonlinearity="leaky_relu"),
+    "xavier_normal": lambda w, slope: nn.init.xavier_normal_(w),
+    "xavier_uniform": lambda w, slope: nn.init.xavier_uniform_(w),
     "lecun_normal": lecun_normal_,
-    "orthogonal": nn.init.orthogonal_,
+    "orthogonal": lambda w, slope: nn.init.orthogonal_(w),
 }
 
 
@@ -69,14 +72,14 @@ class MLP(nn.Module):
             width = size * entry.width_factor
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, n_classes)
-        self._initialise(INITS[self.init_scheme])
+        self._initialise(INITS[self.init_scheme], activations.negative_slope(activation))
 
-    def _initialise(self, init_fn):
+    def _initialise(self, init_fn, slope):
         if init_fn is None:
             return
         for layer in self.modules():
             if isinstance(layer, nn.Linear):
-                init_fn(layer.weight)
+                init_fn(layer.weight, slope)
                 nn.init.zeros_(layer.bias)
 
     def forward(self, X):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import activations, curves
+from . import activations, curves, stats
 from .diagnostics import STATS, diagnostic_columns, split_column
 from .files import write_text
 
@@ -310,10 +310,6 @@ def _pm(mean, std):
     return "" if not np.isfinite(mean) else f"{mean:.4f} ± {std:.4f}"
 
 
-def _p(p):
-    return "" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
 def _standing(row):
     if not np.isfinite(_number(row, "accuracy_mean")):
         return "failed"
@@ -339,8 +335,8 @@ def grid_summary_table(summary):
             "accuracy (mean ± std)": _pm(_number(row, "accuracy_mean"), _number(row, "accuracy_std")) or "failed",
             "95% CI": f"{low:.4f} – {high:.4f}" if np.isfinite(low) and np.isfinite(high) else "",
             "vs best": STANDING_TEXT.get(standing, ""),
-            "p vs best": _p(_number(row, "p_vs_best")),
-            "p (Holm)": _p(_number(row, "p_holm")),
+            "p vs best": stats.p_text(_number(row, "p_vs_best")),
+            "p (Holm)": stats.p_text(_number(row, "p_holm")),
             "balanced acc.": _pm(_number(row, "balanced_accuracy_mean"), _number(row, "balanced_accuracy_std")),
             "log loss": _pm(_number(row, "log_loss_mean"), _number(row, "log_loss_std")),
             "fit s": f"{_number(row, 'fit_time_mean'):.1f}" if np.isfinite(_number(row, "fit_time_mean")) else "",

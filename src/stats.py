@@ -321,17 +321,38 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05):
 # Sentences
 # ---------------------------------------------------------------------------------------
 
-def _fmt_p(p, alpha, name="p"):
-    """``p = 0.412`` or ``p < 0.001``; rounding never moves a p-value across ``alpha``."""
-    if not np.isfinite(p):
-        return f"{name} n/a"
+def p_text(p, alpha=0.05):
+    """A p-value as text: ``0.412``, ``0.0496`` or ``<0.001``; empty when there is none.
+
+    Rounding never moves a p-value across ``alpha``: digits are added until the rounded value
+    lies on the same side of it as ``p``.
+
+    Parameters
+    ----------
+    p : float
+    alpha : float (default=0.05)
+
+    Returns
+    -------
+    str
+    """
+    if p is None or not np.isfinite(p):
+        return ""
     if p < 0.001 and alpha >= 0.001:
-        return f"{name} < 0.001"
+        return "<0.001"
     for digits in range(3, 12):
         text = f"{p:.{digits}f}"
         if (float(text) < alpha) == (p < alpha):
-            return f"{name} = {text}"
-    return f"{name} = {p!r}"
+            return text
+    return repr(float(p))
+
+
+def _fmt_p(p, alpha, name="p"):
+    """``p = 0.412`` or ``p < 0.001`` (see `p_text`)."""
+    text = p_text(p, alpha)
+    if not text:
+        return f"{name} n/a"
+    return f"{name} < 0.001" if text == "<0.001" else f"{name} = {text}"
 
 
 def _fmt_range(low, high):
@@ -408,15 +429,23 @@ def verdict(summary, friedman_result, metric, alpha=0.05):
                          f"({_fmt_p(p, alpha, 'Holm-adjusted p')}): the data do not separate them.")
 
     stat, p = friedman_result
+    any_pair = bool((summary["p_holm"].to_numpy(dtype=float) < alpha).any())
+    friedman = (f"Friedman test (splits as blocks, not corrected for their overlapping training sets): "
+                f"chi-square = {stat:.2f}, {_fmt_p(p, alpha)}")
     if not (np.isfinite(stat) and np.isfinite(p)):
         lines.append("The Friedman test was not run (it needs at least 3 candidates "
                      "and 2 splits scored by all of them).")
+    elif p < alpha and any_pair:
+        lines.append(f"{friedman}; the candidates do not all perform alike.")
     elif p < alpha:
-        lines.append(f"Friedman test (splits as blocks): chi-square = {stat:.2f}, "
-                     f"{_fmt_p(p, alpha)}; the candidates do not all perform alike.")
+        lines.append(f"{friedman}; the candidates do not all perform alike, but no candidate is "
+                     f"significantly worse than {best['label']} after the Holm adjustment.")
+    elif any_pair:
+        lines.append(f"{friedman}; not significant at {alpha:g}. It only uses each split's ranking and is "
+                     f"less sensitive than the pairwise tests above, so it does not overrule them.")
     else:
-        lines.append(f"Friedman test (splits as blocks): chi-square = {stat:.2f}, "
-                     f"{_fmt_p(p, alpha)}; no evidence that the candidates differ at all.")
+        lines.append(f"{friedman}; not significant at {alpha:g}: neither it nor the pairwise tests "
+                     f"separate the candidates.")
     return lines
 
 

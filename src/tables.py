@@ -111,7 +111,7 @@ def summary_frame(folds, meta):
         for metric in METRICS:
             values = group[f"test_{metric}"]
             row[f"{metric}_mean"] = values.mean(skipna=False)
-            row[f"{metric}_std"] = values.std(ddof=0, skipna=False)
+            row[f"{metric}_std"] = values.std(ddof=1, skipna=False)
         row["fit_time_mean"] = group["fit_time"].mean()
         bad = group[group["status"] != "ok"]
         row["status"] = "ok" if bad.empty else bad["status"].iloc[0]
@@ -211,9 +211,7 @@ def _accuracy_cell(row):
 
 def format_p(p):
     """A p-value for a table cell: ``0.0123``, ``<0.001`` or empty when there is none."""
-    if p is None or not np.isfinite(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return stats.p_text(p)
 
 
 def versus_best(row):

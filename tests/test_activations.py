@@ -10,7 +10,8 @@ from src import activations
 from src.errors import UserError
 from src.model import MLP, resolve_init
 
-POINTS = [-7.0, -3.2, -1.4, -0.6, -0.2, 0.0, 0.15, 0.45, 0.8, 1.7, 2.6, 4.5, 7.3]
+# -0.5 and 1.0 sit on the thresholds of `threshold`: Keras' ThresholdedReLU is 0 there (x > theta, strictly).
+POINTS = [-7.0, -3.2, -1.4, -0.6, -0.5, -0.2, 0.0, 0.15, 0.45, 0.8, 1.0, 1.7, 2.6, 4.5, 7.3]
 # Away from every kink and jump of the default parameters (0, +-0.5, +-1, +-3, 6) and of
 # the non-default ones checked below (+-0.8, 2, -2, +-1.5).
 SMOOTH_POINTS = [-4.3, -2.6, -1.7, -1.2, -0.7, -0.3, 0.2, 0.35, 0.65, 1.3, 2.4, 4.1, 7.5]
@@ -151,6 +152,12 @@ def test_relu_autograd_matches_torch_relu_forward_and_backward():
         out_ref.backward(grad_out)
         assert torch.equal(mine.grad, ref.grad)
         assert (mine.grad[base == 0] == 0).all()
+    # a non-finite upstream gradient where the input is not positive still gives 0, as torch.relu does
+    x_mine, x_ref = (torch.tensor([-1.0, 0.0, 1.0], requires_grad=True) for _ in range(2))
+    upstream = torch.tensor([float("nan"), float("inf"), 2.0])
+    activations.build("relu_autograd")(x_mine).backward(upstream)
+    torch.relu(x_ref).backward(upstream)
+    assert torch.equal(x_mine.grad, x_ref.grad) and x_mine.grad.tolist() == [0.0, 0.0, 2.0]
     assert isinstance(activations.build("relu_autograd")(torch.ones(1, requires_grad=True)).grad_fn,
                       torch.autograd.function.BackwardCFunction)
 
@@ -233,6 +240,40 @@ def test_selu_with_lecun_normal_keeps_activations_normalised():
     default = MLP(n_features=256, n_classes=10, hidden=[128] * 8, activation="selu", init="default")
     with torch.no_grad():
         assert default.hidden(X).std() < 0.5  # without the recipe the signal fades
+
+
+@pytest.mark.parametrize("spec, init, slope", [
+    ("relu", "kaiming_normal", 0.0),
+    ("leaky_relu(negative_slope=0.5)", "kaiming_normal", 0.5),
+    ("leaky_relu(negative_slope=0.5)", "kaiming_uniform", 0.5),
+    ("prelu(init=0.5)", "kaiming_normal", 0.5),
+    ("rrelu(lower=0.2, upper=0.6)", "kaiming_normal", 0.4),
+    ("selu", "lecun_normal", None),
+    ("tanh", "xavier_normal", None),
+])
+def test_init_scales_the_weights_for_the_activation(spec, init, slope):
+    torch.manual_seed(0)
+    fan_in, fan_out = 1000, 2000
+    weight = MLP(n_features=fan_in, n_classes=10, hidden=[fan_out], activation=spec, init=init).hidden[0].weight
+    expected = {
+        "kaiming_normal": lambda: math.sqrt(2.0 / (1.0 + (slope or 0.0) ** 2)) / math.sqrt(fan_in),
+        "kaiming_uniform": lambda: math.sqrt(2.0 / (1.0 + (slope or 0.0) ** 2)) / math.sqrt(fan_in),
+        "lecun_normal": lambda: 1.0 / math.sqrt(fan_in),
+        "xavier_normal": lambda: math.sqrt(2.0 / (fan_in + fan_out)),
+    }[init]()
+    assert weight.std().item() == pytest.approx(expected, rel=0.02)
+    if slope is not None:
+        assert activations.negative_slope(spec) == pytest.approx(slope)
+
+
+def test_selu_gets_alpha_dropout_and_others_plain_dropout():
+    selu = MLP(n_features=20, n_classes=3, hidden=[16, 8], activation="selu", dropout=0.1)
+    relu = MLP(n_features=20, n_classes=3, hidden=[16, 8], activation="relu", dropout=0.1)
+    assert sum(isinstance(m, nn.AlphaDropout) for m in selu.modules()) == 2
+    assert not any(type(m) is nn.Dropout for m in selu.modules())
+    assert sum(type(m) is nn.Dropout for m in relu.modules()) == 2
+    assert not any(isinstance(m, nn.AlphaDropout) for m in relu.modules())
+    assert not any(isinstance(m, (nn.Dropout, nn.AlphaDropout)) for m in MLP(20, 3, [16], "selu").modules())
 
 
 @pytest.mark.parametrize("spec, scheme", [

@@ -220,3 +220,13 @@ def test_sweep_report(tmp_path):
     assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["hiplot.html"]
     assert "job 0: relu" in page and html.escape(f"job 1: {HOSTILE}") in page and "<script>alert" not in page
     assert curves.job_labels([tmp_path / "0", tmp_path / "1"]) == ["0: activation=relu", f"1: activation={HOSTILE}"]
+
+
+def test_mean_band_skips_fits_without_the_column_and_their_sizes():
+    fits = [pd.DataFrame({"epoch": [1, 2], "valid_acc": [0.5, 0.7]}),
+            pd.DataFrame({"epoch": [1], "train_loss": [2.0]}),  # failed before validating: no valid_acc
+            pd.DataFrame({"epoch": [1, 2], "valid_acc": [0.6, 0.9]})]
+    band = curves.mean_band(fits, "valid_acc", n_train=[90, 10, 90], n_test=[10, 90, 10])
+    mean, low, high = stats.confidence_interval([0.7, 0.9], [90, 90], [10, 10])
+    assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
+    assert band["n"].tolist() == [2, 2]

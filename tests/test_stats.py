@@ -218,9 +218,13 @@ def test_summarize_separates_worse_from_tied(three_way):
     assert worse["p_holm"] < 0.05 and not worse["tied_with_best"]
     # Holm over the two non-best candidates.
     np.testing.assert_allclose(s["p_holm"].iloc[1:], stats.holm(s["p_vs_best"].iloc[1:]))
-    for _, row in s.iterrows():
-        assert row["ci_low"] < row["mean"] < row["ci_high"]
+    for _, row in s.iterrows():  # t(J - 1) quantile times the Nadeau-Bengio corrected standard error
+        values = three_way[row["label"]]
+        half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(values, ddof=1))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
         assert row["n_splits"] == 10
+    assert s.loc[2, "p_vs_best"] == pytest.approx(stats.corrected_ttest(three_way["relu"], three_way["tanh"],
+                                                                         900, 100)[1])
     assert s.loc[0, "mean"] == pytest.approx(np.mean(three_way["relu"]))
     assert s.loc[0, "std"] == pytest.approx(np.std(three_way["relu"], ddof=1))
     assert s.attrs["metric"] == "test_accuracy" and s.attrs["higher_is_better"] is True
@@ -286,6 +290,24 @@ def test_verdict_sentences(three_way):
     assert "failed" in sigmoid and "significantly" not in sigmoid
     assert "Friedman" in lines[-1] and "do not all perform alike" in lines[-1]
     assert text.count("significantly worse") == 1
+
+
+def test_verdict_does_not_let_a_weak_friedman_test_contradict_the_pairwise_tests():
+    rng = np.random.default_rng(1)
+    base = 0.95 + rng.normal(0, 0.01, 3)
+    folds = make_folds({"a": base, "b": base - 0.01 + [0.001, -0.001, 0.0], "c": base - 0.011 + [0.0, 0.001, -0.001]})
+    s = stats.summarize(folds)
+    fr = stats.friedman(folds, "test_accuracy")
+    assert fr[1] >= 0.05 and (s["p_holm"] < 0.05).any()  # 3 splits: Friedman cannot reach 0.05 here
+    lines = stats.verdict(s, fr, "test_accuracy")
+    assert any("significantly worse" in line for line in lines)
+    assert "differ at all" not in lines[-1] and "does not overrule them" in lines[-1]
+
+
+@pytest.mark.parametrize("p, text", [(0.0496, "0.0496"), (0.0504, "0.050"), (0.412, "0.412"), (0.0004, "<0.001"),
+                                     (0.04999999, "0.04999999"), (float("nan"), "")])
+def test_p_values_are_never_rounded_across_alpha(p, text):
+    assert stats.p_text(p) == text
 
 
 def test_verdict_never_claims_unsupported_differences():
