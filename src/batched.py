@@ -11,13 +11,14 @@ plain fits would be. GridSearchCV then runs as usual: each of its fits finds its
 loads the weights instead of training, and it scores the folds itself.
 """
 import time
+import warnings
 
 import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
-from . import fit_records
+from . import diagnostics, fit_records
 from .net import SEEDING_LOCK, shuffle_generator
 
 
@@ -33,6 +34,30 @@ def stackable(net):
                      for p in m.parameters(recurse=False))
     per_fit = any(isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
     return not has_params and not per_fit
+
+
+def _fit_rows(net, y, train_idx):
+    """How many rows each fold trains on (after the net's validation split)."""
+    sizes = []
+    for idx in train_idx:
+        yk = y[idx]
+        if net.train_split is None:
+            sizes.append(len(yk))
+        else:
+            tr, _ = net.train_split(net.get_dataset(np.zeros((len(yk), 1), dtype=np.float32), yk), yk)
+            sizes.append(len(tr))
+    return sizes
+
+
+def same_batch_count(net, y, train_indices):
+    """Whether every fold takes the same number of mini-batches per epoch.
+
+    A fold that ran out of rows before the others would still be moved by the optimizer's
+    momentum (or Adam's state) on the steps it sits out, unlike a fold trained alone; such
+    candidates take the plain path.
+    """
+    counts = {-(-n // net.batch_size) for n in _fit_rows(net, np.asarray(y), train_indices)}
+    return len(counts) == 1
 
 
 def _fold_setup(net, X, y, train_idx):
@@ -77,24 +102,37 @@ def _pad(rows_list, size):
     return out, mask
 
 
-def _evaluate(template, params, X, Y, rows, batch_size, device):
-    """Mean loss and accuracy of each fold on its validation rows."""
+def _evaluate(template, params, X, Y, rows, batch_size):
+    """Mean loss and accuracy of each fold on its validation rows (``X``, ``Y`` on the device)."""
     K = len(rows)
-    loss_sum, correct = torch.zeros(K), torch.zeros(K)
     longest = max(len(r) for r in rows)
+    idx_all, mask_all = _pad(rows, longest)
+    idx_all, mask_all = idx_all.to(X.device), mask_all.to(X.device)
+    loss_sum = torch.zeros(K, device=X.device)
+    correct = torch.zeros(K, device=X.device)
     template.eval()
     with torch.no_grad():
         for start in range(0, longest, batch_size):
-            chunk = [r[start:start + batch_size] for r in rows]
-            idx, mask = _pad(chunk, max(len(c) for c in chunk))
-            xb, yb = X[idx].to(device), Y[idx].to(device)
+            idx, mask = idx_all[:, start:start + batch_size], mask_all[:, start:start + batch_size]
+            xb, yb = X[idx], Y[idx]
             logits = _forward(template, params, xb)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
-            mask = mask.to(device)
-            loss_sum += (loss.view(K, -1) * mask).sum(1).cpu()
-            correct += ((logits.argmax(-1) == yb).float() * mask).sum(1).cpu()
-    n = torch.tensor([max(len(r), 1) for r in rows], dtype=torch.float32)
+            loss_sum += (loss.view(K, -1) * mask).sum(1)
+            correct += ((logits.argmax(-1) == yb).float() * mask).sum(1)
+    n = torch.tensor([max(len(r), 1) for r in rows], dtype=torch.float32, device=X.device)
     return (loss_sum / n).tolist(), (correct / n).tolist()
+
+
+def _diagnostics(folds, params, names, probes):
+    """Each fold's `src.diagnostics.measure` on its probe batch, with its current weights."""
+    found = []
+    for k, fold in enumerate(folds):
+        module = fold["module"]
+        with torch.no_grad():
+            for name, parameter in module.named_parameters():
+                parameter.copy_(params[name][k])
+        found.append(diagnostics.measure(module, *probes[k], F.cross_entropy))
+    return found
 
 
 def train_stacked(net, X, y, train_indices, record_dir):
@@ -121,26 +159,36 @@ def train_stacked(net, X, y, train_indices, record_dir):
     device = torch.device(net.device)
     folds = [_fold_setup(net, X, y, idx) for idx in train_indices]
     K = len(folds)
-    template = folds[0]["module"].to(device)
+    for fold in folds:
+        fold["module"].to(device)
+    template = folds[0]["module"]
     names = [n for n, _ in template.named_parameters()]
-    params = {n: torch.stack([dict(f["module"].named_parameters())[n].detach() for f in folds]).to(device)
+    params = {n: torch.stack([dict(f["module"].named_parameters())[n].detach() for f in folds]).clone()
               .requires_grad_() for n in names}
     optimizer = net.optimizer(list(params.values()), lr=net.lr, **net.get_params_for("optimizer"))
-    X_all = torch.from_numpy(np.array(X, dtype=np.float32, copy=not np.asarray(X).flags.writeable))
-    Y_all = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    with warnings.catch_warnings():  # a read-only memory map is only read here: no copy needed
+        warnings.simplefilter("ignore", UserWarning)
+        X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
+    Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
+    probes = []
+    for fold in folds:  # the rows the plain path's Diagnostics callback would pick
+        rows = fold["fit"][torch.as_tensor(diagnostics.probe_rows(len(fold["fit"]), seed=0))].to(device)
+        probes.append((X_all[rows], Y_all[rows]))
     histories = [[] for _ in range(K)]
     batch = net.batch_size
+    sizes = torch.tensor([len(f["fit"]) for f in folds], dtype=torch.float32, device=device)
     start_all = time.perf_counter()
     for epoch in range(1, net.max_epochs + 1):
         tic = time.perf_counter()
         orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
         longest = max(len(o) for o in orders)
-        loss_sum = torch.zeros(K)
+        idx_all, mask_all = _pad(orders, longest)
+        idx_all, mask_all = idx_all.to(device), mask_all.to(device)
+        loss_sum = torch.zeros(K, device=device)
         template.train()
         for start in range(0, longest, batch):
-            chunk = [o[start:start + batch] for o in orders]
-            idx, mask = _pad(chunk, max(len(c) for c in chunk))
-            xb, yb, mask = X_all[idx].to(device), Y_all[idx].to(device), mask.to(device)
+            idx, mask = idx_all[:, start:start + batch], mask_all[:, start:start + batch]
+            xb, yb = X_all[idx], Y_all[idx]
             counts = mask.sum(1).clamp(min=1)
             optimizer.zero_grad()
             logits = _forward(template, params, xb)
@@ -148,21 +196,23 @@ def train_stacked(net, X, y, train_indices, record_dir):
             per_fold = (per_row.view(K, -1) * mask).sum(1) / counts
             per_fold.sum().backward()
             optimizer.step()
-            loss_sum += (per_fold.detach() * counts).cpu()
-        train_loss = (loss_sum / torch.tensor([len(o) for o in orders], dtype=torch.float32)).tolist()
+            loss_sum += per_fold.detach() * counts
+        train_loss = (loss_sum / sizes).tolist()
         valid_rows = [f["valid"] for f in folds]
-        valid_loss, valid_acc = (_evaluate(template, params, X_all, Y_all, valid_rows, batch, device)
+        valid_loss, valid_acc = (_evaluate(template, params, X_all, Y_all, valid_rows, batch)
                                  if len(valid_rows[0]) else ([np.nan] * K, [np.nan] * K))
         dur = time.perf_counter() - tic
+        measured = _diagnostics(folds, params, names, probes)
         for k in range(K):
             histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
-                                 "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"]})
+                                 "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
+                                 **measured[k]})
     seconds = (time.perf_counter() - start_all) / K
     keys = []
     for k, fold in enumerate(folds):
         key = fold["key"]
         state = {n: params[n][k].detach().cpu().clone() for n in names}
-        module = fold["module"]
+        module = fold["module"].cpu()
         module.load_state_dict(state)
         diverged = not np.all(np.isfinite([h["train_loss"] for h in histories[k]]))
         record = {"params": fit_records.fit_params(net), "n_train": int(fold["n_train"]),
@@ -194,7 +244,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads
     tasks, plain = [], 0
     for candidate in ParameterGrid(param_grid):
         cand = clone(net).set_params(**candidate, threads=threads)
-        if not stackable(cand):
+        if not (stackable(cand) and same_batch_count(cand, y, train_indices)):
             plain += 1
             continue
         if all(fit_records.load(record_dir, fit_records.fit_key(cand, X[idx], y[idx])) for idx in train_indices):

@@ -38,6 +38,7 @@ PARTS = {
     "a_processes": "project grid mode, n_jobs=auto in worker processes",
     "a_batched": "project grid mode, n_jobs=auto, batched folds",
     "a_serial": "project grid mode, n_jobs=1, batched folds off",
+    "a_compiled": "project grid mode, n_jobs=1, batched folds off, torch.compile",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
@@ -46,6 +47,7 @@ PROJECT_OVERRIDES = {
     "a_processes": ["search.backend=local"],
     "a_batched": ["cv.batched=true"],
     "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
+    "a_compiled": ["cv.n_jobs=1", "cv.batched=false", "train.compile=true"],
 }
 
 
@@ -97,15 +99,37 @@ def _load(subset):
     return data.load("mnist", root="data", subset=subset)
 
 
-def naive_skorch(epochs, subset):
-    """Part b in this process: the notebook's setup, scores per activation."""
+def naive_skorch(epochs, subset, device="cpu"):
+    """Part b in this process: the notebook's setup, scores per activation.
+
+    As the notebook wrote it: its MLP with one activation instance shared by the layers, its
+    hand-written autograd ReLU (the backward clones the gradient and zeroes it where the input
+    is negative) for relu and PyTorch's own tanh and LeakyReLU, skorch's defaults otherwise.
+    """
     import torch
     from skorch import NeuralNetClassifier
     from sklearn.model_selection import GridSearchCV
     from torch import nn
 
+    class NotebookReLUFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            grad = grad_output.clone()
+            grad[x < 0] = 0
+            return grad
+
+    class NotebookReLU(nn.Module):
+        def forward(self, x):
+            return NotebookReLUFunction.apply(x)
+
     class NotebookNet(nn.Module):
-        def __init__(self, activation=nn.ReLU()):
+        def __init__(self, activation=NotebookReLU()):
             super().__init__()
             self.fc1, self.fc2, self.fc3 = nn.Linear(784, 128), nn.Linear(128, 64), nn.Linear(64, 10)
             self.activation = activation
@@ -116,14 +140,14 @@ def naive_skorch(epochs, subset):
     ds = _load(subset)
     torch.manual_seed(0)
     net = NeuralNetClassifier(NotebookNet, max_epochs=epochs, batch_size=128, lr=0.01, criterion=nn.CrossEntropyLoss,
-                              optimizer=torch.optim.SGD, optimizer__momentum=0.95, device="cpu", verbose=0)
-    grid = {"module__activation": [nn.ReLU(), nn.Tanh(), nn.LeakyReLU()]}
+                              optimizer=torch.optim.SGD, optimizer__momentum=0.95, device=device, verbose=0)
+    grid = {"module__activation": [NotebookReLU(), nn.Tanh(), nn.LeakyReLU()]}
     search = GridSearchCV(net, grid, refit=False, cv=_cv(), scoring="accuracy", n_jobs=1)
     search.fit(ds.X_train, ds.y_train)
     return dict(zip(ACTIVATIONS, search.cv_results_["mean_test_score"].tolist())), len(ds.y_train)
 
 
-def torch_loop(epochs, subset):
+def torch_loop(epochs, subset, device="cpu"):
     """Part c in this process: a plain training loop over the same folds and validation split."""
     import torch
     from sklearn.model_selection import StratifiedShuffleSplit
@@ -131,7 +155,7 @@ def torch_loop(epochs, subset):
     from torch.nn import functional as F
 
     ds = _load(subset)
-    X, y = torch.from_numpy(ds.X_train), torch.from_numpy(ds.y_train)
+    X, y = torch.from_numpy(ds.X_train).to(device), torch.from_numpy(ds.y_train).to(device)
     makers = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU}
     scores = {}
     for name in ACTIVATIONS:
@@ -139,14 +163,15 @@ def torch_loop(epochs, subset):
         for train, test in _cv().split(ds.X_train, ds.y_train):
             fit_rows, valid_rows = next(StratifiedShuffleSplit(1, test_size=0.2, random_state=0)
                                         .split(train, ds.y_train[train]))
-            fit_idx, valid_idx = torch.as_tensor(train[fit_rows]), torch.as_tensor(train[valid_rows])
+            fit_idx = torch.as_tensor(train[fit_rows], device=device)
+            valid_idx = torch.as_tensor(train[valid_rows], device=device)
             torch.manual_seed(0)
             model = nn.Sequential(nn.Linear(784, 128), makers[name](), nn.Linear(128, 64), makers[name](),
-                                  nn.Linear(64, 10))
+                                  nn.Linear(64, 10)).to(device)
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.95)
             for _ in range(epochs):
                 model.train()
-                order = fit_idx[torch.randperm(len(fit_idx))]
+                order = fit_idx[torch.randperm(len(fit_idx)).to(device)]
                 for start in range(0, len(order), 128):
                     idx = order[start:start + 128]
                     opt.zero_grad()
@@ -157,8 +182,9 @@ def torch_loop(epochs, subset):
                     logits = torch.cat([model(X[valid_idx[s:s + 128]]) for s in range(0, len(valid_idx), 128)])
                     F.cross_entropy(logits, y[valid_idx]), (logits.argmax(1) == y[valid_idx]).float().mean()
             with torch.no_grad():
-                pred = model(X[torch.as_tensor(test)]).argmax(1)
-            accs.append(float((pred == y[torch.as_tensor(test)]).float().mean()))
+                test_idx = torch.as_tensor(test, device=device)
+                pred = model(X[test_idx]).argmax(1)
+            accs.append(float((pred == y[test_idx]).float().mean()))
         scores[name] = float(np.mean(accs))
     return scores, len(ds.y_train)
 
@@ -166,11 +192,11 @@ def torch_loop(epochs, subset):
 WORKERS = {"b": naive_skorch, "c": torch_loop}
 
 
-def _project_part(part, epochs, subset, out_root):
+def _project_part(part, epochs, subset, out_root, device):
     run_dir = out_root / f"run_{part}"
     shutil.rmtree(run_dir, ignore_errors=True)
     cmd = [sys.executable, "-m", "src.run", "experiment=notebook", f"train.epochs={epochs}", "cv.refit=false",
-           f"hydra.run.dir={run_dir}", *PROJECT_OVERRIDES[part]]
+           f"device={device}", f"hydra.run.dir={run_dir}", *PROJECT_OVERRIDES[part]]
     if subset:
         cmd.append(f"data.subset={subset}")
     wall, peak, _ = measure(cmd)
@@ -179,8 +205,8 @@ def _project_part(part, epochs, subset, out_root):
     return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"]
 
 
-def _worker_part(part, epochs, subset):
-    cmd = [sys.executable, "-m", "src.bench", "--worker", part, "--epochs", str(epochs)]
+def _worker_part(part, epochs, subset, out_root, device):
+    cmd = [sys.executable, "-m", "src.bench", "--worker", part, "--epochs", str(epochs), "--device", device]
     if subset:
         cmd += ["--subset", str(subset)]
     wall, peak, out = measure(cmd)
@@ -188,23 +214,33 @@ def _worker_part(part, epochs, subset):
     return wall, peak, result["scores"], result["n_train"]
 
 
-def run_bench(parts, epochs, subset, out_root):
-    """Run the chosen parts one after another and return the table of figures."""
+def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None):
+    """Run the chosen parts one after another and return the table of figures.
+
+    ``on_row(table)`` is called after every part with the table so far (to keep what was
+    measured if a later part fails).
+    """
     rows = []
     for part in parts:
         print(f"bench: {part}: {PARTS[part]} ...", flush=True)
-        runner = _project_part if part in PROJECT_OVERRIDES else None
-        wall, peak, scores, n_train = (runner(part, epochs, subset, out_root) if runner
-                                       else _worker_part(part, epochs, subset))
+        runner = _project_part if part in PROJECT_OVERRIDES else _worker_part
+        wall, peak, scores, n_train = runner(part, epochs, subset, out_root, device)
         samples = n_train * (2 / 3) * 0.8 * epochs * 3 * len(ACTIVATIONS) / 3
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
                      "train_samples_per_s": round(samples * 3 / wall), "peak_mem_mb": round(peak),
                      **{f"cv_acc_{a}": round(scores[a], 4) for a in ACTIVATIONS}})
         print(f"bench: {part}: {wall:.1f} s, peak {peak:.0f} MB, " +
               ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
-    table = pd.DataFrame(rows)
+        if on_row is not None:
+            on_row(_with_ratios(pd.DataFrame(rows)))
+    return _with_ratios(pd.DataFrame(rows))
+
+
+def _with_ratios(table):
+    """Add the wall-time ratios between parts that were both run."""
     walls = dict(zip(table["part"], table["wall_s"]))
-    for num, den in (("a", "b"), ("a_processes", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c")):
+    for num, den in (("a", "b"), ("a_processes", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c"),
+                     ("a_compiled", "c")):
         if num in walls and den in walls:
             table.loc[table["part"] == num, f"ratio_to_{den}"] = round(walls[num] / walls[den], 3)
     return table
@@ -214,31 +250,55 @@ def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=25, help="epochs per fit (25 in the notebook)")
-    parser.add_argument("--parts", default="a,a_processes,a_batched,a_serial,b,c",
+    parser.add_argument("--parts", default="a,a_processes,a_batched,a_serial,a_compiled,b,c",
                         help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
     parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
     parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")
+    parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda, for every part")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from .errors import UserError
+    from .net import resolve_device
+
+    try:
+        device = resolve_device(args.device)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.worker:
-        scores, n_train = WORKERS[args.worker](args.epochs, args.subset)
+        scores, n_train = WORKERS[args.worker](args.epochs, args.subset, device)
         print(json.dumps({"scores": scores, "n_train": n_train}))
         return 0
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
-    if unknown:
-        print(f"error: unknown part {unknown[0]!r}; choose from: {', '.join(PARTS)}", file=sys.stderr)
+    problem = (f"unknown part {unknown[0]!r}; choose from: {', '.join(PARTS)}" if unknown else
+               "no part to run" if not parts else
+               f"--epochs must be > 0, got {args.epochs}" if args.epochs <= 0 else
+               f"--subset must be > 0, got {args.subset}" if args.subset is not None and args.subset <= 0 else None)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     out_root = Path(args.out)
-    table = run_bench(parts, args.epochs, args.subset, out_root)
-    machine = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, torch threads default"
-    md = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}; "
-          f"{machine}\n\n{table.to_markdown(index=False)}\n")
-    write_csv(out_root / "bench.csv", table)
-    write_text(out_root / "bench.md", md)
-    print(md)
+    machine = (f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, device {device}"
+               + (f" ({torch_device_name(device)})" if device == "cuda" else ""))
+    title = f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}; {machine}"
+
+    def write(table):
+        write_csv(out_root / "bench.csv", table)
+        return write_text(out_root / "bench.md", f"{title}\n\n{table.to_markdown(index=False)}\n")
+
+    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write)
+    write(table)
+    print(f"{title}\n\n{table.to_markdown(index=False)}\n")
     print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")
     return 0
+
+
+def torch_device_name(device):
+    """The GPU's name for the table's title."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,5 @@
 """From a composed Hydra config to checked, plain arguments (and one-line errors)."""
 import importlib
-import os
 
 import hydra
 from omegaconf import OmegaConf
@@ -84,7 +83,9 @@ def check_dropout(dropout):
 def n_jobs(value):
     """Resolve ``cv.n_jobs``: ``auto`` is one process per core, else a positive int."""
     if value == "auto":
-        return os.cpu_count() or 1
+        from .job import available_cores
+
+        return available_cores()
     return _positive_int(value, "cv.n_jobs")
 
 

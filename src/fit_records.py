@@ -15,7 +15,7 @@ import torch
 
 from .files import atomic_path, write_json
 
-KEY_PARAMS_SKIPPED = ("callbacks", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
+KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
 
 def data_fingerprint(X, y):
@@ -29,23 +29,39 @@ def data_fingerprint(X, y):
 
 
 def plain(value):
-    """A parameter value as plain JSON data: classes by name, tuples as lists, others by repr."""
-    if isinstance(value, type):
-        return value.__qualname__
+    """A parameter value as plain JSON data.
+
+    Classes and functions by name, tuples as lists, estimator-like objects (skorch callbacks)
+    by their class and ``get_params``, other objects whose repr is only an address (skorch's
+    ``ValidSplit``) by their class and public attributes, the rest by repr.
+    """
+    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in sorted(value.items())}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if hasattr(value, "get_params"):
+        return {"class": type(value).__qualname__, **plain(value.get_params(deep=False))}
+    if " at 0x" in repr(value) and hasattr(value, "__dict__"):
+        return {"class": type(value).__qualname__,
+                **plain({k: v for k, v in vars(value).items() if not k.startswith("_")})}
     return repr(value)
 
 
 def fit_params(net):
     """The parameters of a skorch net that decide what a fit computes, as plain values."""
     params = net.get_params(deep=False)
-    return {k: plain(v) for k, v in sorted(params.items())
-            if not k.startswith(KEY_PARAMS_SKIPPED) and not k.startswith("_") and " at 0x" not in repr(v)}
+    values = {k: plain(v) for k, v in sorted(params.items())
+              if not k.startswith(KEY_PARAMS_SKIPPED) and not k.startswith("_")}
+    unnamed = [k for k, v in values.items() if " at 0x" in json.dumps(v)]
+    if unnamed:  # an address would make the key differ between identical fits, or hide a setting
+        raise ValueError(f"cannot identify the fit parameters {unnamed}: their values are only addresses")
+    return values
 
 
 def fit_key(net, X, y):
@@ -65,7 +81,7 @@ def save(record_dir, key, record, module=None):
     record_dir = Path(record_dir)
     if module is not None:
         with atomic_path(record_dir / f"{key}.pt") as tmp:
-            torch.save(module.state_dict(), tmp)
+            torch.save(getattr(module, "_orig_mod", module).state_dict(), tmp)  # compiled: the inner module
     write_json(record_dir / f"{key}.json", record)
 
 

@@ -125,7 +125,7 @@ class StopOnDivergence(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not math.isfinite(loss):
-            raise Diverged(f"diverged: training loss became {loss} at epoch {len(net.history)}")
+            raise Diverged(f"training loss became {loss} at epoch {len(net.history)}")
 
 
 class Net(NeuralNetClassifier):
@@ -183,7 +183,7 @@ class Net(NeuralNetClassifier):
         if found:
             record, state = found
             self.initialize()
-            self.module_.load_state_dict(state)
+            getattr(self.module_, "_orig_mod", self.module_).load_state_dict(state)  # compiled: the inner module
             self.history_ = History(record["history"])
             self.classes_inferred_ = np.unique(np.asarray(y))
             return self

@@ -1,20 +1,22 @@
 """Grid mode: scikit-learn's GridSearchCV over a skorch classifier, one row per candidate."""
 import contextlib
 import inspect
-import os
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
 
-from . import activations, tables
+from . import activations, fit_records, tables
 from .errors import UserError
 from .files import write_json
 from .batched import pretrain as batched_pretrain
 from .fit_records import data_fingerprint
 from .model import MLP
-from .net import make_net
+from .job import available_cores
+from .net import Diverged, make_net
 from .single import test_scores
 
 GRID_KEYS = {
@@ -178,14 +180,17 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     check_grid(params, net_kwargs["optimizer"])
     if net_kwargs["device"] == "cuda":
         n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
+    if net_kwargs.get("compile") and backend == "threads" and n_jobs > 1:
+        backend = "local"  # torch.compile is not safe from several threads of one process
     cv = make_cv(folds, repeats, net_kwargs["seed"])
     _check_folds(dataset.y_train, folds, net_kwargs["valid_fraction"])
-    cores = net_kwargs.get("threads") or os.cpu_count() or 1  # a launcher may have given this job a share
+    cores = net_kwargs.get("threads") or available_cores()  # a launcher may have given this job a share
     threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
     net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
     net.set_params(record_dir=str(out_dir / "fits"))
-    search = GridSearchCV(net, params, scoring=SCORING, refit="accuracy" if refit else False, cv=cv,
-                          n_jobs=n_jobs, error_score=np.nan, verbose=3)
+    # The refit is done below, after the search, with every core (the base net has one thread per fit).
+    search = GridSearchCV(net, params, scoring=SCORING, refit=False, cv=cv, n_jobs=n_jobs, error_score=np.nan,
+                          verbose=3)
     X, y = dataset.X_train, dataset.y_train
     splits = list(cv.split(X, y))
     n_candidates = len(list(_grid_iter(params)))
@@ -196,7 +201,12 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
                                             n_jobs=n_jobs, threads=threads):
             search.set_params(n_jobs=1)  # every fit is a load now
-        search.fit(X, y)
+        try:
+            search.fit(X, y)
+        except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not
+            if "fits failed" not in str(exc):
+                raise
+            raise all_failed(out_dir / "fits") from None
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
@@ -206,9 +216,15 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         "refit": None,
         "claim": list(claim) if claim else None,
     }
-    if refit and hasattr(search, "best_estimator_"):
-        best = search.best_estimator_
-        meta["refit"] = {"params": {k: tables.plain(v) for k, v in search.best_params_.items()},
+    scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
+    if refit and np.isfinite(scores).any():
+        best_params = search.cv_results_["params"][int(np.nanargmax(scores))]
+        print(f"grid: refitting {tables.candidate_label(best_params)} on all {len(y)} training images", flush=True)
+        best = clone(net).set_params(**best_params, threads=cores)
+        tic = time.perf_counter()
+        best.fit(X, y)
+        meta["refit"] = {"params": {k: tables.plain(v) for k, v in best_params.items()},
+                         "fit_seconds": round(time.perf_counter() - tic, 3),
                          **test_scores(best, dataset.X_test, dataset.y_test)}
     write_json(out_dir / "search.json", meta)
     write_csv_results(search.cv_results_, out_dir)
@@ -216,6 +232,16 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     tables.print_summary(out_dir, written)
     finite = search.cv_results_["mean_test_accuracy"]
     return float(np.nanmax(finite)) if np.isfinite(finite).any() else float("nan")
+
+
+def all_failed(record_dir):
+    """The error to raise when every fit of a grid failed: `Diverged` when they all diverged."""
+    records = fit_records.load_all(record_dir) if Path(record_dir).is_dir() else []
+    statuses = {r.get("status") for r in records}
+    first = next((r.get("error") for r in records if r.get("error")), "no fit record was written")
+    if statuses == {"diverged"}:
+        return Diverged(f"every fit of the grid diverged (first: {first})")
+    return RuntimeError(f"every fit of the grid failed (first error: {first})")
 
 
 def _grid_iter(params):

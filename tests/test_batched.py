@@ -38,3 +38,29 @@ def test_batched_with_dropout_is_within_noise(make_cfg, tmp_path):
 def test_learnable_activations_take_the_plain_path(activation, expected):
     assert stackable(make_net(64, 10, activation=activation)) is expected
     assert stackable(make_net(64, 10, activation=activation, early_stopping=3)) is False
+
+
+def test_batched_folds_record_the_same_diagnostics_as_the_plain_path(make_cfg, tmp_path):
+    import json
+
+    histories = {}
+    for batched in ("false", "true"):
+        run(make_cfg(GRID + [f"cv.batched={batched}", "grid.activation=[tanh]"]), tmp_path / batched)
+        records = sorted((json.loads(p.read_text()) for p in (tmp_path / batched / "fits").glob("*.json")),
+                         key=lambda r: r["data"])
+        histories[batched] = [pd.DataFrame(r["history"]) for r in records]
+    assert len(histories["true"]) == len(histories["false"]) == 3
+    for plain, stacked in zip(histories["false"], histories["true"]):
+        for column in ("layer1_dead", "layer1_saturated", "layer2_mean", "layer2_std", "layer1_grad_norm",
+                       "output_grad_norm"):
+            assert column in stacked, column
+            np.testing.assert_allclose(stacked[column], plain[column], rtol=0.05, atol=0.02, err_msg=column)
+
+
+def test_folds_with_different_batch_counts_take_the_plain_path():
+    from src.batched import same_batch_count
+
+    net = make_net(4, 2, batch_size=10, valid_fraction=0.0)
+    y = np.arange(40) % 2
+    assert same_batch_count(net, y, [np.arange(20), np.arange(20, 40)])
+    assert not same_batch_count(net, y, [np.arange(20), np.arange(19, 40)])  # 20 rows: 2 batches; 21 rows: 3

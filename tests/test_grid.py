@@ -88,6 +88,15 @@ def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_
     assert "diverged" in (tmp_path / "summary.md").read_text()
 
 
+def test_a_grid_whose_every_fit_diverges_says_so_in_one_line(cli, tmp_path):
+    done = cli(["data=digits", "mode=grid", "cv.n_jobs=1", "train.epochs=2", "train.verbose=0", "device=cpu",
+                "grid.activation=[relu]", "optimizer.lr=1000000.0", "cv.refit=false", f"hydra.run.dir={tmp_path}"])
+    assert done.returncode != 0
+    assert "every fit of the grid diverged" in done.stderr and "Traceback" not in done.stderr
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "diverged"
+    assert not (tmp_path / "summary.csv").exists()
+
+
 def test_a_rerun_reuses_finished_fits(make_cfg, tmp_path):
     cfg = make_cfg(GRID + ["grid.activation=[relu,tanh]"])
     run(cfg, tmp_path)
