@@ -43,7 +43,10 @@ def optimizer_settings(opt_cfg):
     passed `check_target`); the bound keywords become ``optimizer__*`` parameters so that
     a grid can sweep them like any other skorch parameter.
     """
-    check_target(opt_cfg.get("_target_"))
+    target = opt_cfg.get("_target_")
+    check_target(target)
+    if not str(target).startswith("torch.optim."):
+        raise UserError(f"optimizer._target_ must be a torch.optim class, got {target!r}")
     partial = hydra.utils.instantiate(opt_cfg)
     kwargs = dict(partial.keywords)
     lr = kwargs.pop("lr", None)

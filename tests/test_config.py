@@ -65,6 +65,16 @@ def test_targets_outside_the_allow_list_are_refused(make_cfg, target):
         config.validate(cfg)
 
 
+def test_an_optimizer_must_be_a_torch_optim_class(make_cfg):
+    from omegaconf import open_dict
+
+    cfg = make_cfg()
+    with open_dict(cfg):  # inside the project's own modules, but not an optimizer
+        cfg.optimizer._target_ = "src.files.write_text"
+    with pytest.raises(UserError, match="torch.optim class"):
+        config.validate(cfg)
+
+
 @pytest.mark.parametrize("args, needle", [
     (["optimizer=nope"], "adam, adamw, rmsprop, sgd"),
     (["data=nope"], "digits, fashion_mnist, mnist"),
