@@ -207,7 +207,7 @@ class Diagnostics(Callback):
         self.probe_ = None
         self.seconds_ = []
         self._fallback = (X, y)
-        n_layers = len(layer_pairs(net.module_))
+        n_layers = len(layer_pairs(getattr(net.module_, "_orig_mod", net.module_)))
         hidden = {f"layer{k}_{stat}" for k in range(1, n_layers + 1) for stat in STATS}
         for _, callback in net.callbacks_:  # keep the printed log to the usual columns
             if isinstance(callback, PrintLog):
@@ -229,7 +229,8 @@ class Diagnostics(Callback):
         if self.probe_ is None:
             self.probe_ = self._probe(net, dataset_train)
         X, y = self.probe_
-        values = measure(net.module_, X, y, lambda logits, target: net.get_loss(logits, target, X=X, training=False))
+        module = getattr(net.module_, "_orig_mod", net.module_)  # compiled code would skip the forward hooks
+        values = measure(module, X, y, lambda logits, target: net.get_loss(logits, target, X=X, training=False))
         for name, value in values.items():
             net.history.record(name, value)
         self.seconds_.append(time.perf_counter() - start)

@@ -64,3 +64,24 @@ def test_folds_with_different_batch_counts_take_the_plain_path():
     y = np.arange(40) % 2
     assert same_batch_count(net, y, [np.arange(20), np.arange(20, 40)])
     assert not same_batch_count(net, y, [np.arange(20), np.arange(19, 40)])  # 20 rows: 2 batches; 21 rows: 3
+
+
+@pytest.mark.slow
+def test_compiled_fits_record_diagnostics_and_reload_their_weights(tmp_path):
+    """train.compile: the diagnostics see the layers, and a fit record reloads into the compiled module."""
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
+    y = np.arange(300) % 3
+    fitted = {}
+    for activation in ("relu", "tanh"):
+        net = make_net(16, 3, hidden=[8], activation=activation, epochs=2, verbose=0, compile=True, threads=1)
+        net.set_params(record_dir=str(tmp_path))
+        net.fit(X, y)
+        history = pd.DataFrame(net.history.to_list())
+        assert {"layer1_dead", "layer1_mean", "output_grad_norm"} <= set(history.columns)
+        fitted[activation] = net
+    again = make_net(16, 3, hidden=[8], activation="tanh", epochs=2, verbose=0, compile=True, threads=1)
+    again.set_params(record_dir=str(tmp_path)).fit(X, y)  # found in the records: loaded, not trained
+    with torch.no_grad():
+        np.testing.assert_allclose(again.predict_proba(X), fitted["tanh"].predict_proba(X), rtol=1e-5)
