@@ -207,6 +207,8 @@ def train_stacked(net, X, y, train_indices, record_dir):
             histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
                                  "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
                                  **measured[k]})
+        if not np.isfinite(train_loss).any():
+            break  # every fold diverged: nothing left to learn
     seconds = (time.perf_counter() - start_all) / K
     keys = []
     for k, fold in enumerate(folds):

@@ -125,7 +125,7 @@ class StopOnDivergence(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not math.isfinite(loss):
-            raise Diverged(f"training loss became {loss} at epoch {len(net.history)}")
+            raise Diverged(f"diverged: training loss became {loss} at epoch {len(net.history)}")
 
 
 class Net(NeuralNetClassifier):

@@ -240,7 +240,8 @@ def all_failed(record_dir):
     statuses = {r.get("status") for r in records}
     first = next((r.get("error") for r in records if r.get("error")), "no fit record was written")
     if statuses == {"diverged"}:
-        return Diverged(f"every fit of the grid diverged (first: {first})")
+        first = first.removeprefix("Diverged: ").removeprefix("diverged: ")
+        return Diverged(f"diverged: every fit of the grid diverged (first: {first})")
     return RuntimeError(f"every fit of the grid failed (first error: {first})")
 
 
