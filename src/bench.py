@@ -4,17 +4,22 @@ The work unit is the origin notebook's search: a 784-128-64-10 MLP, SGD (lr 0.01
 0.95), batch 128, 3-fold CV over relu, tanh and leaky_relu on the 60,000 MNIST training
 images (9 fits). It is run as:
 
-- ``a``: the project's grid mode as a user runs it (``python -m src.run experiment=notebook``,
-  ``cv.n_jobs=auto``); ``a_processes`` with worker processes instead of threads;
-  ``a_batched`` with batched folds; ``a_serial`` with ``cv.n_jobs=1`` and batched folds off
-  (the like-for-like comparison with ``c``);
-- ``b``: a naive skorch setup as the notebook wrote it: NeuralNetClassifier with its default
-  DataLoader, numpy arrays in, default callbacks, GridSearchCV with n_jobs=1;
+- ``a``: the project's grid mode as a user runs it (``python -m src.run experiment=notebook``:
+  batched folds, ``cv.n_jobs=auto``); ``a_plain`` with batched folds off; ``a_processes``
+  with worker processes instead of threads; ``a_serial`` with ``cv.n_jobs=1`` and batched
+  folds off (the like-for-like comparison with ``c``); ``a_compiled`` as ``a_serial`` with
+  ``train.compile=true``;
+- ``b``: a naive skorch setup as the notebook wrote it: its MLP and hand-written autograd
+  ReLU, NeuralNetClassifier with its default DataLoader, numpy arrays in, default callbacks,
+  GridSearchCV with n_jobs=1;
 - ``c``: a hand-written PyTorch loop doing the same 9 fits (same batches, epochs and
   validation split).
 
-Each part runs in its own process; wall time and the peak memory of its whole process tree
-(proportional set size, sampled twice a second) are measured from outside.
+Each part runs in its own process, on the same device (``--device``); wall time and the peak
+memory of its whole process tree are measured from outside. Memory is the proportional set
+size (resident pages, a page shared by n processes counted 1/n in each), sampled twice a
+second, so that worker processes sharing torch's libraries and the memory-mapped data are
+not counted several times over.
 """
 import argparse
 import json
@@ -34,9 +39,9 @@ from .files import write_csv, write_text
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
 PARTS = {
-    "a": "project grid mode as configured (n_jobs=auto: a fit per core, in threads)",
-    "a_processes": "project grid mode, n_jobs=auto in worker processes",
-    "a_batched": "project grid mode, n_jobs=auto, batched folds",
+    "a": "project grid mode as configured (batched folds, n_jobs=auto in threads)",
+    "a_plain": "project grid mode, n_jobs=auto in threads, batched folds off",
+    "a_processes": "project grid mode, n_jobs=auto in worker processes, batched folds off",
     "a_serial": "project grid mode, n_jobs=1, batched folds off",
     "a_compiled": "project grid mode, n_jobs=1, batched folds off, torch.compile",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
@@ -44,11 +49,13 @@ PARTS = {
 }
 PROJECT_OVERRIDES = {
     "a": [],
-    "a_processes": ["search.backend=local"],
-    "a_batched": ["cv.batched=true"],
+    "a_plain": ["cv.batched=false"],
+    "a_processes": ["search.backend=local", "cv.batched=false"],
     "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
     "a_compiled": ["cv.n_jobs=1", "cv.batched=false", "train.compile=true"],
 }
+RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a", "c"), ("a_serial", "c"), ("a_compiled", "c"),
+          ("a_compiled", "a_serial"))
 
 
 def _tree_pss(proc):
@@ -239,8 +246,7 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None):
 def _with_ratios(table):
     """Add the wall-time ratios between parts that were both run."""
     walls = dict(zip(table["part"], table["wall_s"]))
-    for num, den in (("a", "b"), ("a_processes", "b"), ("a_batched", "b"), ("a", "c"), ("a_serial", "c"),
-                     ("a_compiled", "c")):
+    for num, den in RATIOS:
         if num in walls and den in walls:
             table.loc[table["part"] == num, f"ratio_to_{den}"] = round(walls[num] / walls[den], 3)
     return table
@@ -250,7 +256,7 @@ def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=25, help="epochs per fit (25 in the notebook)")
-    parser.add_argument("--parts", default="a,a_processes,a_batched,a_serial,a_compiled,b,c",
+    parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
     parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
     parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")
