@@ -135,7 +135,7 @@ def _diagnostics(folds, params, names, probes):
     return found
 
 
-def train_stacked(net, X, y, train_indices, record_dir):
+def train_stacked(net, X, y, train_indices, record_dir, label=None):
     """Train the fold models of one candidate together and write their fit records.
 
     Parameters
@@ -148,6 +148,8 @@ def train_stacked(net, X, y, train_indices, record_dir):
         Each fold's training rows (from the CV splitter).
     record_dir : str
         Where the records go.
+    label : str, optional
+        The candidate's name in the progress line printed after every epoch (none when None).
 
     Returns
     -------
@@ -207,6 +209,10 @@ def train_stacked(net, X, y, train_indices, record_dir):
             histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
                                  "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
                                  **measured[k]})
+        if label is not None:
+            accs = np.asarray(valid_acc, dtype=float)
+            print(f"  {label}: epoch {epoch}/{net.max_epochs}, train loss {np.nanmean(train_loss):.4f}, valid acc "
+                  f"{np.nanmean(accs):.4f} (folds {np.nanmin(accs):.4f}-{np.nanmax(accs):.4f}), {dur:.1f}s", flush=True)
         if not np.isfinite(train_loss).any():
             break  # every fold diverged: nothing left to learn
     seconds = (time.perf_counter() - start_all) / K
@@ -243,6 +249,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads
     from sklearn.base import clone
     from sklearn.model_selection import ParameterGrid
 
+    from .tables import candidate_label
+
     tasks, plain = [], 0
     for candidate in ParameterGrid(param_grid):
         cand = clone(net).set_params(**candidate, threads=threads)
@@ -251,9 +259,9 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads
             continue
         if all(fit_records.load(record_dir, fit_records.fit_key(cand, X[idx], y[idx])) for idx in train_indices):
             continue
-        tasks.append(cand)
+        tasks.append((cand, candidate_label(candidate)))
     if tasks:
         print(f"grid: training {len(tasks)} candidates with their {len(train_indices)} folds stacked", flush=True)
         Parallel(n_jobs=min(n_jobs, len(tasks)))(
-            delayed(train_stacked)(cand, X, y, train_indices, record_dir) for cand in tasks)
+            delayed(train_stacked)(cand, X, y, train_indices, record_dir, label) for cand, label in tasks)
     return plain
