@@ -123,7 +123,7 @@ def _evaluate(template, params, X, Y, rows, batch_size):
     return (loss_sum / n).tolist(), (correct / n).tolist()
 
 
-def _diagnostics(folds, params, names, probes):
+def _diagnostics(folds, params, probes):
     """Each fold's `src.diagnostics.measure` on its probe batch, with its current weights."""
     found = []
     for k, fold in enumerate(folds):
@@ -173,8 +173,10 @@ def train_stacked(net, X, y, train_indices, record_dir, label=None):
         X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
     probes = []
-    for fold in folds:  # the rows the plain path's Diagnostics callback would pick
-        rows = fold["fit"][torch.as_tensor(diagnostics.probe_rows(len(fold["fit"]), seed=0))].to(device)
+    callback = next((cb for _, cb in (net.callbacks or []) if isinstance(cb, diagnostics.Diagnostics)), None)
+    for fold in folds if callback is not None else []:  # the rows the plain path's callback would pick
+        chosen = diagnostics.probe_rows(len(fold["fit"]), callback.probe_size, callback.seed)
+        rows = fold["fit"][torch.as_tensor(chosen)].to(device)
         probes.append((X_all[rows], Y_all[rows]))
     histories = [[] for _ in range(K)]
     batch = net.batch_size
@@ -204,15 +206,17 @@ def train_stacked(net, X, y, train_indices, record_dir, label=None):
         valid_loss, valid_acc = (_evaluate(template, params, X_all, Y_all, valid_rows, batch)
                                  if len(valid_rows[0]) else ([np.nan] * K, [np.nan] * K))
         dur = time.perf_counter() - tic
-        measured = _diagnostics(folds, params, names, probes)
+        measured = _diagnostics(folds, params, probes) if probes else [{}] * K
         for k in range(K):
             histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
                                  "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
                                  **measured[k]})
         if label is not None:
             accs = np.asarray(valid_acc, dtype=float)
-            print(f"  {label}: epoch {epoch}/{net.max_epochs}, train loss {np.nanmean(train_loss):.4f}, valid acc "
-                  f"{np.nanmean(accs):.4f} (folds {np.nanmin(accs):.4f}-{np.nanmax(accs):.4f}), {dur:.1f}s", flush=True)
+            valid = (f", valid acc {np.mean(accs):.4f} (folds {np.min(accs):.4f}-{np.max(accs):.4f})"
+                     if np.isfinite(accs).all() else "")
+            print(f"  {label}: epoch {epoch}/{net.max_epochs}, train loss {np.mean(train_loss):.4f}{valid}, "
+                  f"{dur:.1f}s", flush=True)
         if not np.isfinite(train_loss).any():
             break  # every fold diverged: nothing left to learn
     seconds = (time.perf_counter() - start_all) / K

@@ -2,6 +2,7 @@
 import importlib
 
 import hydra
+import torch
 from omegaconf import OmegaConf
 
 from . import activations
@@ -45,8 +46,10 @@ def optimizer_settings(opt_cfg):
     """
     target = opt_cfg.get("_target_")
     check_target(target)
-    if not str(target).startswith("torch.optim."):
-        raise UserError(f"optimizer._target_ must be a torch.optim class, got {target!r}")
+    module, _, name = str(target).rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    if not (module.startswith("torch.optim") and isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise UserError(f"optimizer._target_ must be a torch.optim optimizer class, got {target!r}")
     partial = hydra.utils.instantiate(opt_cfg)
     kwargs = dict(partial.keywords)
     lr = kwargs.pop("lr", None)

@@ -45,8 +45,9 @@ def plain(value):
         return value.item()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    if hasattr(value, "get_params"):
-        return {"class": type(value).__qualname__, **plain(value.get_params(deep=False))}
+    if hasattr(value, "get_params"):  # settings only: skorch callbacks also list private run-time state
+        return {"class": type(value).__qualname__,
+                **plain({k: v for k, v in value.get_params(deep=False).items() if not k.startswith("_")})}
     if " at 0x" in repr(value) and hasattr(value, "__dict__"):
         return {"class": type(value).__qualname__,
                 **plain({k: v for k, v in vars(value).items() if not k.startswith("_")})}
@@ -64,9 +65,9 @@ def fit_params(net):
     return values
 
 
-def fit_key(net, X, y):
-    """The record key of fitting ``net`` on ``(X, y)``."""
-    text = json.dumps(fit_params(net), sort_keys=True) + data_fingerprint(X, y)
+def fit_key(net, X, y, fingerprint=None):
+    """The record key of fitting ``net`` on ``(X, y)`` (or on data of the given `data_fingerprint`)."""
+    text = json.dumps(fit_params(net), sort_keys=True) + (fingerprint or data_fingerprint(X, y))
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 

@@ -207,12 +207,17 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
             if "fits failed" not in str(exc):
                 raise
             raise all_failed(out_dir / "fits") from None
+    fingerprints = [data_fingerprint(X[tr], y[tr]) for tr, _ in splits]
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
         "swept": list(params), "search_seconds": round(time.perf_counter() - start, 3),
-        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)),
-                    "data": data_fingerprint(X[tr], y[tr])} for tr, te in splits],
+        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
+                   for (tr, te), fingerprint in zip(splits, fingerprints)],
+        # the records of this search's fits, so that records of other configs in fits/ are never mixed in
+        "fit_keys": {tables.candidate_label(candidate): [
+            fit_records.fit_key(clone(net).set_params(**candidate), None, None, fingerprint)
+            for fingerprint in fingerprints] for candidate in search.cv_results_["params"]},
         "refit": None,
         "claim": list(claim) if claim else None,
     }

@@ -47,8 +47,21 @@ def candidate_label(params):
     return ", ".join(parts) or "default"
 
 
-def _records_by_fit(out_dir, swept, splits):
-    """Map (label, split) to the fit record of that fold."""
+def _records_by_fit(out_dir, swept, splits, fit_keys=None):
+    """Map (label, split) to the fit record of that fold.
+
+    ``fit_keys`` (``{label: [key per split]}``, from ``search.json``) names the records of
+    the search exactly; without it (older results) records are matched by their data and
+    parameters.
+    """
+    if fit_keys is not None:
+        found = {}
+        for label, keys in fit_keys.items():
+            for split, key in enumerate(keys):
+                path = Path(out_dir) / "fits" / f"{key}.json"
+                if path.exists():
+                    found[(label, split)] = {"key": key, **json.loads(path.read_text())}
+        return found
     split_of = {s["data"]: i for i, s in enumerate(splits)}
     found = {}
     for record in fit_records.load_all(Path(out_dir) / "fits"):
@@ -283,7 +296,7 @@ def write_grid_tables(out_dir):
     out_dir = Path(out_dir)
     meta = json.loads((out_dir / "search.json").read_text())
     cv_results = pd.read_csv(out_dir / "cv_results.csv")
-    records = _records_by_fit(out_dir, meta["swept"], meta["splits"])
+    records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
     folds = folds_frame(cv_results, meta, records)
     summary = summary_frame(folds, meta)
     statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta))[1]

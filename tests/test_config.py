@@ -65,13 +65,14 @@ def test_targets_outside_the_allow_list_are_refused(make_cfg, target):
         config.validate(cfg)
 
 
-def test_an_optimizer_must_be_a_torch_optim_class(make_cfg):
+@pytest.mark.parametrize("target", ["src.files.write_text", "torch.optim.lr_scheduler.StepLR"])
+def test_an_optimizer_must_be_a_torch_optim_optimizer(make_cfg, target):
     from omegaconf import open_dict
 
     cfg = make_cfg()
-    with open_dict(cfg):  # inside the project's own modules, but not an optimizer
-        cfg.optimizer._target_ = "src.files.write_text"
-    with pytest.raises(UserError, match="torch.optim class"):
+    with open_dict(cfg):  # allowed modules, but not optimizers
+        cfg.optimizer._target_ = target
+    with pytest.raises(UserError, match="torch.optim optimizer class"):
         config.validate(cfg)
 
 

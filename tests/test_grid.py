@@ -138,3 +138,23 @@ def test_multirun_with_a_failing_job_lists_it_and_exits_non_zero(cli, tmp_path):
     failed = summary[summary["status"] != "ok"]
     assert len(failed) == 1 and "loss" in failed["error"].iloc[0]
     assert "failed" in sweep.stderr
+
+
+def test_a_fit_key_does_not_change_when_the_net_is_fitted():
+    from src import fit_records
+    from src.net import make_net
+
+    X = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+    y = np.arange(60) % 3
+    net = make_net(8, 3, hidden=[4], epochs=1, verbose=0)
+    before = fit_records.fit_key(net, X, y)
+    net.fit(X, y)
+    assert fit_records.fit_key(net, X, y) == before
+
+
+def test_records_of_another_config_in_the_same_dir_are_not_mixed_in(make_cfg, tmp_path):
+    for epochs in (2, 3, 2):  # the last run reuses the records of the first; those of the second stay beside them
+        run(make_cfg(GRID + ["grid.activation=[relu,tanh]", "cv.refit=false", f"train.epochs={epochs}"]), tmp_path)
+        folds = pd.read_csv(tmp_path / "folds.csv")
+        assert (folds["epochs"] == epochs).all(), folds[["label", "split", "epochs"]]
+    assert len(list((tmp_path / "fits").glob("*.json"))) == 12
