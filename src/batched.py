@@ -74,8 +74,9 @@ def _fold_setup(net, X, y, train_idx):
         module = net.module(**net.get_params_for("module"))
     generator = shuffle_generator(net.seed)
     train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
-    return dict(key=fit_records.fit_key(net, Xk, yk), n_train=len(yk),
-                data=fit_records.data_fingerprint(Xk, yk), fit=train_idx[torch.as_tensor(fit_rows)],
+    fingerprint = fit_records.data_fingerprint(Xk, yk)
+    return dict(key=fit_records.fit_key(net, Xk, yk, fingerprint), n_train=len(yk),
+                data=fingerprint, fit=train_idx[torch.as_tensor(fit_rows)],
                 valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)], module=module, generator=generator)
 
 
@@ -238,11 +239,12 @@ def train_stacked(net, X, y, train_indices, record_dir, label=None):
     return keys
 
 
-def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads=None):
+def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads=None, fingerprints=None):
     """Train every stackable candidate of a grid in stacks, one candidate per task.
 
     Candidates whose fold records all exist are skipped; the others are trained with
-    `train_stacked`, ``n_jobs`` candidates at a time.
+    `train_stacked`, ``n_jobs`` candidates at a time. ``fingerprints`` are the folds'
+    `src.fit_records.data_fingerprint` values when the caller has them (else computed here).
 
     Returns
     -------
@@ -255,13 +257,16 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads
 
     from .tables import candidate_label
 
+    if fingerprints is None:
+        fingerprints = [fit_records.data_fingerprint(X[idx], y[idx]) for idx in train_indices]
     tasks, plain = [], 0
     for candidate in ParameterGrid(param_grid):
         cand = clone(net).set_params(**candidate, threads=threads)
         if not (stackable(cand) and same_batch_count(cand, y, train_indices)):
             plain += 1
             continue
-        if all(fit_records.load(record_dir, fit_records.fit_key(cand, X[idx], y[idx])) for idx in train_indices):
+        if all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
+               for fingerprint in fingerprints):
             continue
         tasks.append((cand, candidate_label(candidate)))
     if tasks:

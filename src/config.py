@@ -14,13 +14,19 @@ MODES = ("single", "grid")
 
 
 def check_target(target):
-    """Refuse a ``_target_`` outside torch.optim, torch.nn and this project's modules."""
+    """Refuse a ``_target_`` outside torch.optim, torch.nn and this project's modules.
+
+    Returns
+    -------
+    object
+        What the target names (a class or function).
+    """
     if not isinstance(target, str) or not target.startswith(ALLOWED_TARGETS):
         raise UserError(f"refusing to build {target!r} from a config: _target_ must start with "
                         f"one of {', '.join(ALLOWED_TARGETS)}")
     module, _, attr = target.rpartition(".")
     try:
-        getattr(importlib.import_module(module), attr)
+        return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError):
         raise UserError(f"_target_ {target!r} does not exist") from None
 
@@ -45,10 +51,8 @@ def optimizer_settings(opt_cfg):
     a grid can sweep them like any other skorch parameter.
     """
     target = opt_cfg.get("_target_")
-    check_target(target)
-    module, _, name = str(target).rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    if not (module.startswith("torch.optim") and isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+    cls = check_target(target)
+    if not (target.startswith("torch.optim.") and isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         raise UserError(f"optimizer._target_ must be a torch.optim optimizer class, got {target!r}")
     partial = hydra.utils.instantiate(opt_cfg)
     kwargs = dict(partial.keywords)

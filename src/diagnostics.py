@@ -28,6 +28,7 @@ from skorch.callbacks import Callback, PrintLog
 from torch import nn
 
 from . import activations
+from .model import uncompiled
 
 PROBE_SIZE = 256
 PROBE_FRACTION = 32  # the probe is at most 1/32 of the training split ...
@@ -207,7 +208,7 @@ class Diagnostics(Callback):
         self.probe_ = None
         self.seconds_ = []
         self._fallback = (X, y)
-        n_layers = len(layer_pairs(getattr(net.module_, "_orig_mod", net.module_)))
+        n_layers = len(layer_pairs(uncompiled(net.module_)))
         hidden = {f"layer{k}_{stat}" for k in range(1, n_layers + 1) for stat in STATS}
         for _, callback in net.callbacks_:  # keep the printed log to the usual columns
             if isinstance(callback, PrintLog):
@@ -229,8 +230,9 @@ class Diagnostics(Callback):
         if self.probe_ is None:
             self.probe_ = self._probe(net, dataset_train)
         X, y = self.probe_
-        module = getattr(net.module_, "_orig_mod", net.module_)  # compiled code would skip the forward hooks
-        values = measure(module, X, y, lambda logits, target: net.get_loss(logits, target, X=X, training=False))
+        # the module itself: compiled code would skip the forward hooks
+        values = measure(uncompiled(net.module_), X, y,
+                         lambda logits, target: net.get_loss(logits, target, X=X, training=False))
         for name, value in values.items():
             net.history.record(name, value)
         self.seconds_.append(time.perf_counter() - start)

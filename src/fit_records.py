@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .files import atomic_path, write_json
+from .model import uncompiled
 
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
@@ -82,7 +83,7 @@ def save(record_dir, key, record, module=None):
     record_dir = Path(record_dir)
     if module is not None:
         with atomic_path(record_dir / f"{key}.pt") as tmp:
-            torch.save(getattr(module, "_orig_mod", module).state_dict(), tmp)  # compiled: the inner module
+            torch.save(uncompiled(module).state_dict(), tmp)
     write_json(record_dir / f"{key}.json", record)
 
 

@@ -29,6 +29,11 @@ INITS = {
 }
 
 
+def uncompiled(module):
+    """The module itself, or the one inside when ``torch.compile`` wrapped it."""
+    return getattr(module, "_orig_mod", module)
+
+
 def resolve_init(init, activation):
     """Return the init scheme name: ``init`` itself, or the activation's recipe for ``"auto"``."""
     if init == "auto":

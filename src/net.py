@@ -12,7 +12,7 @@ from skorch.history import History
 
 from . import fit_records
 from .errors import UserError
-from .model import MLP
+from .model import MLP, uncompiled
 
 
 def resolve_device(device):
@@ -183,7 +183,7 @@ class Net(NeuralNetClassifier):
         if found:
             record, state = found
             self.initialize()
-            getattr(self.module_, "_orig_mod", self.module_).load_state_dict(state)  # compiled: the inner module
+            uncompiled(self.module_).load_state_dict(state)
             self.history_ = History(record["history"])
             self.classes_inferred_ = np.unique(np.asarray(y))
             return self

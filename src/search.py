@@ -197,9 +197,10 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
+    fingerprints = [data_fingerprint(X[tr], y[tr]) for tr, _ in splits]
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
-                                            n_jobs=n_jobs, threads=threads):
+                                            n_jobs=n_jobs, threads=threads, fingerprints=fingerprints):
             search.set_params(n_jobs=1)  # every fit is a load now
         try:
             search.fit(X, y)
@@ -207,7 +208,6 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
             if "fits failed" not in str(exc):
                 raise
             raise all_failed(out_dir / "fits") from None
-    fingerprints = [data_fingerprint(X[tr], y[tr]) for tr, _ in splits]
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
