@@ -1,15 +1,28 @@
-"""Batched folds: train the K fold models of one candidate as one stacked model.
+"""Batched fits: train the fold models of one or more candidates as one stacked model.
 
-Every fold model keeps its own weights, its own training rows, its own validation split and
-its own batch order; only the arithmetic is shared: the K mini-batches of a step go through
-batched matrix products (``torch.baddbmm``) in one pass. Each fold starts exactly as the
-plain path would (same seed, same initial weights, same permutation stream), and the loss
-is the sum of the folds' mean losses, so every fold gets the gradient it would get alone.
+Candidates of a grid that differ only in their activation, init or dropout (same layer
+sizes, optimizer settings, batch size, epochs and seed) are trained together with all their
+folds: C candidates x F folds = K *members*. Every member keeps its own weights, its own
+training rows, its own validation split and its own batch order; only the arithmetic is
+shared:
 
-The trained folds are written as ordinary fit records (`src.fit_records`), keyed as the
+- the candidates of one fold see the same mini-batches (a fit's batch order and validation
+  split follow its seed, which they share), so the first layer is one wide product per fold,
+  against the C candidates' first-layer weights side by side;
+- the later layers are batched matrix products (``torch.baddbmm``) over all K members;
+- each candidate's activation (and dropout) is applied to its own slice of the stack.
+
+Each member starts exactly as the plain path would (same seed, same initial weights, same
+permutation stream), and the loss is the sum of the members' mean losses, so every member
+gets the gradient it would get alone. Weights are stacked as ``(in, out)`` matrices, the
+layout whose gradient the batched product writes without a transposed copy.
+
+The trained members are written as ordinary fit records (`src.fit_records`), keyed as the
 plain fits would be. GridSearchCV then runs as usual: each of its fits finds its record and
 loads the weights instead of training, and it scores the folds itself.
 """
+import inspect
+import json
 import time
 import warnings
 
@@ -20,6 +33,12 @@ from torch.nn import functional as F
 
 from . import diagnostics, fit_records
 from .net import SEEDING_LOCK, shuffle_generator
+
+# Parameters in which candidates of one stack may differ: they change a member's start and
+# its activations, not the shapes or the schedule of the arithmetic.
+FREE_IN_STACK = ("module__activation", "module__init", "module__dropout")
+# Optimizers with a fused kernel for a whole stack's update (an elementwise rule, like the others).
+FUSED = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
 
 
 def stackable(net):
@@ -36,17 +55,25 @@ def stackable(net):
     return not has_params and not per_fit
 
 
-def _fit_rows(net, y, train_idx):
-    """How many rows each fold trains on (after the net's validation split)."""
-    sizes = []
-    for idx in train_idx:
-        yk = y[idx]
-        if net.train_split is None:
-            sizes.append(len(yk))
-        else:
-            tr, _ = net.train_split(net.get_dataset(np.zeros((len(yk), 1), dtype=np.float32), yk), yk)
-            sizes.append(len(tr))
-    return sizes
+def _linears(module):
+    return [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
+
+
+def stack_key(net):
+    """Candidates with equal keys can share one stack: the same settings but for `FREE_IN_STACK`
+    and the same layer shapes."""
+    params = {k: v for k, v in fit_records.fit_params(net).items() if k not in FREE_IN_STACK}
+    shapes = [list(layer.weight.shape) for layer in _linears(net.module(**net.get_params_for("module")))]
+    return json.dumps([params, shapes], sort_keys=True)
+
+
+def _split_rows(net, y, train_idx):
+    """A fold's fit and validation rows (positions in ``train_idx``), as the net's train split makes them."""
+    yk = y[train_idx]
+    if net.train_split is None:
+        return np.arange(len(yk)), np.array([], dtype=int)
+    tr, va = net.train_split(net.get_dataset(np.zeros((len(yk), 1), dtype=np.float32), yk), yk)
+    return np.asarray(tr.indices), np.asarray(va.indices)
 
 
 def same_batch_count(net, y, train_indices):
@@ -56,38 +83,123 @@ def same_batch_count(net, y, train_indices):
     momentum (or Adam's state) on the steps it sits out, unlike a fold trained alone; such
     candidates take the plain path.
     """
-    counts = {-(-n // net.batch_size) for n in _fit_rows(net, np.asarray(y), train_indices)}
+    y = np.asarray(y)
+    counts = {-(-len(_split_rows(net, y, idx)[0]) // net.batch_size) for idx in train_indices}
     return len(counts) == 1
 
 
-def _fold_setup(net, X, y, train_idx):
-    """What the plain path would do for one fold: its split, initial weights and RNG stream."""
-    Xk, yk = X[train_idx], y[train_idx]
-    if net.train_split is not None:
-        ds = net.get_dataset(Xk, yk)
-        tr, va = net.train_split(ds, yk)
-        fit_rows, valid_rows = np.asarray(tr.indices), np.asarray(va.indices)
-    else:
-        fit_rows, valid_rows = np.arange(len(yk)), np.array([], dtype=int)
+def _fold_setup(net, y, train_idx, fingerprint):
+    """What the plain path would do for one fold: its rows and its batch-order stream."""
+    fit_rows, valid_rows = _split_rows(net, y, train_idx)
+    train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
+    return dict(n_train=len(train_idx), data=fingerprint, fit=train_idx[torch.as_tensor(fit_rows, dtype=torch.long)],
+                valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)],
+                generator=shuffle_generator(net.seed))
+
+
+def _build(net):
+    """The net's module with the weights the plain path would start from."""
     with SEEDING_LOCK:
         torch.manual_seed(net.seed)
-        module = net.module(**net.get_params_for("module"))
-    generator = shuffle_generator(net.seed)
-    train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
-    fingerprint = fit_records.data_fingerprint(Xk, yk)
-    return dict(key=fit_records.fit_key(net, Xk, yk, fingerprint), n_train=len(yk),
-                data=fingerprint, fit=train_idx[torch.as_tensor(fit_rows)],
-                valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)], module=module, generator=generator)
+        return net.module(**net.get_params_for("module"))
 
 
-def _forward(template, params, h):
-    for name, layer in template.hidden.named_children():
+def _segments(module):
+    """The layers after each hidden Linear of an `MLP` (activation, dropout), one list per Linear."""
+    segments = []
+    for layer in module.hidden.children():
         if isinstance(layer, torch.nn.Linear):
-            h = torch.baddbmm(params[f"hidden.{name}.bias"].unsqueeze(1), h,
-                              params[f"hidden.{name}.weight"].transpose(1, 2))
+            segments.append([])
         else:
-            h = layer(h)
-    return torch.baddbmm(params["output.bias"].unsqueeze(1), h, params["output.weight"].transpose(1, 2))
+            segments[-1].append(layer)
+    return segments
+
+
+def _apply(layers, h):
+    for layer in layers:
+        h = layer(h)
+    return h
+
+
+class _FirstLayer(torch.autograd.Function):
+    """``bias + x @ weight`` per fold, for inputs that need no gradient.
+
+    The weight gradient is taken fold by fold with ``torch.mm`` (about a quarter faster on
+    the CPU than one batched product with a transposed operand), and no input gradient is
+    computed.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x)
+        return torch.baddbmm(bias, x, weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        grad_weight = grad.new_empty(x.shape[0], x.shape[2], grad.shape[2])
+        for f in range(x.shape[0]):
+            torch.mm(x[f].t(), grad[f], out=grad_weight[f])
+        return None, grad_weight, grad.sum(1, keepdim=True)
+
+
+def _forward(weights, biases, segments, x):
+    """Logits of every member, ``(C * F, batch, classes)``, for the folds' inputs ``x`` ``(F, batch, in)``."""
+    C = len(segments)
+    h = (_FirstLayer.apply(x, weights[0], biases[0]) if torch.is_grad_enabled() and not x.requires_grad
+         else torch.baddbmm(biases[0], x, weights[0]))
+    # candidate c's columns of every fold (made contiguous: some kernels are slow on strided views)
+    parts = [part.contiguous() for part in h.split(h.shape[-1] // C, dim=-1)] if C > 1 else [h]
+    if len(weights) == 1:  # no hidden layer: the candidates' logits side by side
+        return torch.cat(parts) if C > 1 else h
+    for i in range(1, len(weights)):
+        parts = [_apply(segments[c][i - 1], part) for c, part in enumerate(parts)]
+        h = torch.baddbmm(biases[i], torch.cat(parts) if C > 1 else parts[0], weights[i])
+        parts = h.chunk(C)
+    return h
+
+
+class Stack:
+    """The weights of K = C x F members, stacked; member ``m = c * F + f`` is candidate c on fold f."""
+
+    def __init__(self, modules, n_folds, device):
+        self.modules, self.F, self.C = modules, n_folds, len(modules) // n_folds
+        layers = [_linears(m) for m in modules]
+        first = [[layers[c * self.F + f][0] for c in range(self.C)] for f in range(self.F)]
+        weights = [torch.stack([torch.cat([lin.weight.detach().t() for lin in row], 1) for row in first])]
+        biases = [torch.stack([torch.cat([lin.bias.detach() for lin in row]) for row in first]).unsqueeze(1)]
+        for i in range(1, len(layers[0])):
+            weights.append(torch.stack([member[i].weight.detach().t() for member in layers]))
+            biases.append(torch.stack([member[i].bias.detach() for member in layers]).unsqueeze(1))
+        self.weights = [w.to(device).contiguous().requires_grad_() for w in weights]
+        self.biases = [b.to(device).contiguous().requires_grad_() for b in biases]
+        self.segments = [_segments(modules[c * self.F]) for c in range(self.C)]
+
+    def parameters(self):
+        return [p for pair in zip(self.weights, self.biases) for p in pair]
+
+    def train(self, mode=True):
+        for c in range(self.C):
+            self.modules[c * self.F].train(mode)
+
+    def __call__(self, x):
+        return _forward(self.weights, self.biases, self.segments, x)
+
+    def member_module(self, m):
+        """Member ``m``'s own module, holding its current weights (on the CPU side it was built on)."""
+        c, f = divmod(m, self.F)
+        module = self.modules[m]
+        with torch.no_grad():
+            for i, layer in enumerate(_linears(module)):
+                if i == 0:
+                    width = layer.weight.shape[0]
+                    weight = self.weights[0][f][:, c * width:(c + 1) * width]
+                    bias = self.biases[0][f, 0, c * width:(c + 1) * width]
+                else:
+                    weight, bias = self.weights[i][m], self.biases[i][m, 0]
+                layer.weight.copy_(weight.t())
+                layer.bias.copy_(bias)
+        return module
 
 
 def _pad(rows_list, size):
@@ -103,72 +215,115 @@ def _pad(rows_list, size):
     return out, mask
 
 
-def _evaluate(template, params, X, Y, rows, batch_size):
-    """Mean loss and accuracy of each fold on its validation rows (``X``, ``Y`` on the device)."""
-    K = len(rows)
+def _batches(X, Y, rows, batch_size, device):
+    """Yield ``(x, y, mask, counts)`` per step: every fold's next mini-batch of ``rows``, stacked.
+
+    Folds with fewer rows are padded; ``mask`` marks their real rows (None when no fold
+    is padded) and ``counts`` is each fold's number of real rows in the step.
+    """
     longest = max(len(r) for r in rows)
     idx_all, mask_all = _pad(rows, longest)
-    idx_all, mask_all = idx_all.to(X.device), mask_all.to(X.device)
+    padded = any(len(r) < longest for r in rows)
+    idx_all, mask_all = idx_all.to(device), mask_all.to(device)
+    buffer = X.new_empty(len(rows) * min(batch_size, longest), X.shape[1])  # reused: no fresh pages per step
+    for start in range(0, longest, batch_size):
+        idx = idx_all[:, start:start + batch_size]
+        mask = mask_all[:, start:start + batch_size] if padded else None
+        counts = mask.sum(1) if padded else torch.full((len(rows),), float(idx.shape[1]), device=device)
+        xb = torch.index_select(X, 0, idx.reshape(-1), out=buffer[:idx.numel()])
+        yield xb.view(*idx.shape, -1), Y[idx], mask, counts
+
+
+def _member_losses(logits, yb, mask, C):
+    """Each member's summed cross-entropy over its batch rows, and whether each prediction is right.
+
+    ``logits`` is ``(C * F, batch, classes)``; ``yb`` and ``mask`` are ``(F, batch)``, shared by
+    the C candidates (broadcast, not copied).
+    """
+    K, batch, classes = logits.shape
+    log_p = torch.log_softmax(logits, -1).view(C, K // C, batch, classes)
+    target = yb.view(1, *yb.shape, 1).expand(C, *yb.shape, 1)
+    per_row = -log_p.gather(-1, target).squeeze(-1)
+    if mask is not None:
+        per_row = per_row * mask
+    return per_row.sum(-1).view(K)
+
+
+def _evaluate(stack, X, Y, rows, batch_size):
+    """Mean loss and accuracy of each member on its fold's validation rows."""
+    K = stack.C * stack.F
     loss_sum = torch.zeros(K, device=X.device)
     correct = torch.zeros(K, device=X.device)
-    template.eval()
+    stack.train(False)
     with torch.no_grad():
-        for start in range(0, longest, batch_size):
-            idx, mask = idx_all[:, start:start + batch_size], mask_all[:, start:start + batch_size]
-            xb, yb = X[idx], Y[idx]
-            logits = _forward(template, params, xb)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
-            loss_sum += (loss.view(K, -1) * mask).sum(1)
-            correct += ((logits.argmax(-1) == yb).float() * mask).sum(1)
-    n = torch.tensor([max(len(r), 1) for r in rows], dtype=torch.float32, device=X.device)
+        for xb, yb, mask, _ in _batches(X, Y, rows, batch_size, X.device):
+            logits = stack(xb)
+            loss_sum += _member_losses(logits, yb, mask, stack.C)
+            right = (logits.argmax(-1).view(stack.C, *yb.shape) == yb).float()
+            correct += (right if mask is None else right * mask).sum(-1).view(K)
+    n = torch.tensor([max(len(r), 1) for r in rows] * stack.C, dtype=torch.float32, device=X.device)
     return (loss_sum / n).tolist(), (correct / n).tolist()
 
 
-def _diagnostics(folds, params, probes):
-    """Each fold's `src.diagnostics.measure` on its probe batch, with its current weights."""
-    found = []
-    for k, fold in enumerate(folds):
-        module = fold["module"]
-        with torch.no_grad():
-            for name, parameter in module.named_parameters():
-                parameter.copy_(params[name][k])
-        found.append(diagnostics.measure(module, *probes[k], F.cross_entropy))
-    return found
+def _optimizer(net, params, device):
+    kwargs = net.get_params_for("optimizer")
+    if (net.optimizer in FUSED and "fused" in inspect.signature(net.optimizer).parameters
+            and "fused" not in kwargs and "foreach" not in kwargs and device.type in ("cpu", "cuda")):
+        kwargs["fused"] = True
+    return net.optimizer(params, lr=net.lr, **kwargs)
 
 
-def train_stacked(net, X, y, train_indices, record_dir, label=None):
-    """Train the fold models of one candidate together and write their fit records.
+def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
+    accs = np.asarray(valid_acc, dtype=float).reshape(len(labels), F_).mean(1)
+    valid = ""
+    if np.isfinite(accs).all():
+        shown = (", ".join(f"{label} {acc:.4f}" for label, acc in zip(labels, accs)) if len(labels) <= 4 else
+                 f"{labels[int(np.argmax(accs))]} {accs.max():.4f} best, {labels[int(np.argmin(accs))]} "
+                 f"{accs.min():.4f} worst")
+        valid = f", valid acc {shown}"
+    name = labels[0] if len(labels) == 1 else f"{len(labels)} candidates"
+    print(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s",
+          flush=True)
+
+
+def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None):
+    """Train the fold models of one or more candidates together and write their fit records.
 
     Parameters
     ----------
-    net : src.net.Net
-        The candidate: a clone of the base net with the candidate's parameters set.
+    nets : list of src.net.Net
+        The candidates (clones of the base net with their parameters set), all with the same
+        `stack_key`; a single net is taken as a list of one.
     X, y : ndarray
         The whole training set given to GridSearchCV.
     train_indices : list of ndarray
         Each fold's training rows (from the CV splitter).
     record_dir : str
         Where the records go.
-    label : str, optional
-        The candidate's name in the progress line printed after every epoch (none when None).
+    labels : list of str, optional
+        The candidates' names in the progress line printed after every epoch (none when None).
+    fingerprints : list of str, optional
+        The folds' `src.fit_records.data_fingerprint` values (computed when None).
 
     Returns
     -------
     list of str
-        The record keys written, one per fold.
+        The record keys written, candidate by candidate, fold by fold.
     """
+    nets = [nets] if not isinstance(nets, (list, tuple)) else list(nets)
+    net = nets[0]
     if net.threads:
         torch.set_num_threads(int(net.threads))
     device = torch.device(net.device)
-    folds = [_fold_setup(net, X, y, idx) for idx in train_indices]
-    K = len(folds)
-    for fold in folds:
-        fold["module"].to(device)
-    template = folds[0]["module"]
-    names = [n for n, _ in template.named_parameters()]
-    params = {n: torch.stack([dict(f["module"].named_parameters())[n].detach() for f in folds]).clone()
-              .requires_grad_() for n in names}
-    optimizer = net.optimizer(list(params.values()), lr=net.lr, **net.get_params_for("optimizer"))
+    y = np.asarray(y)
+    if fingerprints is None:
+        fingerprints = [fit_records.data_fingerprint(X[idx], y[idx]) for idx in train_indices]
+    folds = [_fold_setup(net, y, idx, fp) for idx, fp in zip(train_indices, fingerprints)]
+    F_, C = len(folds), len(nets)
+    K = C * F_
+    modules = [_build(cand).to(device) for cand in nets for _ in folds]
+    stack = Stack(modules, F_, device)
+    optimizer = _optimizer(net, stack.parameters(), device)
     with warnings.catch_warnings():  # a read-only memory map is only read here: no copy needed
         warnings.simplefilter("ignore", UserWarning)
         X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
@@ -180,57 +335,45 @@ def train_stacked(net, X, y, train_indices, record_dir, label=None):
         rows = fold["fit"][torch.as_tensor(chosen)].to(device)
         probes.append((X_all[rows], Y_all[rows]))
     histories = [[] for _ in range(K)]
-    batch = net.batch_size
-    sizes = torch.tensor([len(f["fit"]) for f in folds], dtype=torch.float32, device=device)
+    sizes = torch.tensor([len(f["fit"]) for f in folds] * C, dtype=torch.float32, device=device)
     start_all = time.perf_counter()
     for epoch in range(1, net.max_epochs + 1):
         tic = time.perf_counter()
         orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
-        longest = max(len(o) for o in orders)
-        idx_all, mask_all = _pad(orders, longest)
-        idx_all, mask_all = idx_all.to(device), mask_all.to(device)
         loss_sum = torch.zeros(K, device=device)
-        template.train()
-        for start in range(0, longest, batch):
-            idx, mask = idx_all[:, start:start + batch], mask_all[:, start:start + batch]
-            xb, yb = X_all[idx], Y_all[idx]
-            counts = mask.sum(1).clamp(min=1)
+        stack.train(True)
+        for xb, yb, mask, counts in _batches(X_all, Y_all, orders, net.batch_size, device):
             optimizer.zero_grad()
-            logits = _forward(template, params, xb)
-            per_row = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1), reduction="none")
-            per_fold = (per_row.view(K, -1) * mask).sum(1) / counts
-            per_fold.sum().backward()
+            summed = _member_losses(stack(xb), yb, mask, C)
+            (summed.view(C, F_) / counts.clamp(min=1)).sum().backward()
             optimizer.step()
-            loss_sum += per_fold.detach() * counts
+            loss_sum += summed.detach()
         train_loss = (loss_sum / sizes).tolist()
         valid_rows = [f["valid"] for f in folds]
-        valid_loss, valid_acc = (_evaluate(template, params, X_all, Y_all, valid_rows, batch)
+        eval_batch = net.get_params_for("iterator_valid").get("batch_size", net.batch_size)
+        valid_loss, valid_acc = (_evaluate(stack, X_all, Y_all, valid_rows, eval_batch)
                                  if len(valid_rows[0]) else ([np.nan] * K, [np.nan] * K))
         dur = time.perf_counter() - tic
-        measured = _diagnostics(folds, params, probes) if probes else [{}] * K
-        for k in range(K):
-            histories[k].append({"epoch": epoch, "train_loss": train_loss[k], "valid_loss": valid_loss[k],
-                                 "valid_acc": valid_acc[k], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
-                                 **measured[k]})
-        if label is not None:
-            accs = np.asarray(valid_acc, dtype=float)
-            valid = (f", valid acc {np.mean(accs):.4f} (folds {np.min(accs):.4f}-{np.max(accs):.4f})"
-                     if np.isfinite(accs).all() else "")
-            print(f"  {label}: epoch {epoch}/{net.max_epochs}, train loss {np.mean(train_loss):.4f}{valid}, "
-                  f"{dur:.1f}s", flush=True)
+        measured = ([diagnostics.measure(stack.member_module(m), *probes[m % F_], F.cross_entropy) for m in range(K)]
+                    if probes else [{}] * K)
+        for m in range(K):
+            histories[m].append({"epoch": epoch, "train_loss": train_loss[m], "valid_loss": valid_loss[m],
+                                 "valid_acc": valid_acc[m], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
+                                 **measured[m]})
+        if labels is not None:
+            _progress(labels, epoch, net.max_epochs, train_loss, valid_acc, F_, dur)
         if not np.isfinite(train_loss).any():
-            break  # every fold diverged: nothing left to learn
+            break  # every member diverged: nothing left to learn
     seconds = (time.perf_counter() - start_all) / K
     keys = []
-    for k, fold in enumerate(folds):
-        key = fold["key"]
-        state = {n: params[n][k].detach().cpu().clone() for n in names}
-        module = fold["module"].cpu()
-        module.load_state_dict(state)
-        diverged = not np.all(np.isfinite([h["train_loss"] for h in histories[k]]))
-        record = {"params": fit_records.fit_params(net), "n_train": int(fold["n_train"]),
+    for m in range(K):
+        cand, fold = nets[m // F_], folds[m % F_]
+        key = fit_records.fit_key(cand, None, None, fold["data"])
+        module = stack.member_module(m).cpu()
+        diverged = not np.all(np.isfinite([h["train_loss"] for h in histories[m]]))
+        record = {"params": fit_records.fit_params(cand), "n_train": int(fold["n_train"]),
                   "data": fold["data"], "fit_seconds": seconds,
-                  "history": histories[k], "batched": K,
+                  "history": histories[m], "batched": K,
                   "status": "diverged" if diverged else "ok"}
         if diverged:
             record["error"] = "Diverged: training loss became nan or inf"
@@ -239,11 +382,12 @@ def train_stacked(net, X, y, train_indices, record_dir, label=None):
     return keys
 
 
-def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads=None, fingerprints=None):
-    """Train every stackable candidate of a grid in stacks, one candidate per task.
+def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1, fingerprints=None):
+    """Train every stackable candidate of a grid in stacks.
 
-    Candidates whose fold records all exist are skipped; the others are trained with
-    `train_stacked`, ``n_jobs`` candidates at a time. ``fingerprints`` are the folds'
+    Candidates whose fold records all exist are skipped; the others are grouped by
+    `stack_key` and each group is trained as one stack with `train_stacked`, up to
+    ``n_jobs`` stacks at a time, sharing ``cores`` threads. ``fingerprints`` are the folds'
     `src.fit_records.data_fingerprint` values when the caller has them (else computed here).
 
     Returns
@@ -259,18 +403,24 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, threads
 
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X[idx], y[idx]) for idx in train_indices]
-    tasks, plain = [], 0
+    groups, plain = {}, 0
     for candidate in ParameterGrid(param_grid):
-        cand = clone(net).set_params(**candidate, threads=threads)
+        cand = clone(net).set_params(**candidate)
         if not (stackable(cand) and same_batch_count(cand, y, train_indices)):
             plain += 1
             continue
         if all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
                for fingerprint in fingerprints):
             continue
-        tasks.append((cand, candidate_label(candidate)))
-    if tasks:
-        print(f"grid: training {len(tasks)} candidates with their {len(train_indices)} folds stacked", flush=True)
-        Parallel(n_jobs=min(n_jobs, len(tasks)))(
-            delayed(train_stacked)(cand, X, y, train_indices, record_dir, label) for cand, label in tasks)
+        groups.setdefault(stack_key(cand), []).append((cand, candidate_label(candidate)))
+    if groups:
+        workers = min(n_jobs, len(groups))
+        threads = max(1, cores // workers)
+        n = sum(len(group) for group in groups.values())
+        print(f"grid: training {n} candidates x {len(train_indices)} folds in {len(groups)} "
+              f"stack{'s' if len(groups) > 1 else ''}, {workers} at a time with {threads} threads each", flush=True)
+        Parallel(n_jobs=workers)(
+            delayed(train_stacked)([cand.set_params(threads=threads) for cand, _ in group], X, y, train_indices,
+                                   record_dir, [label for _, label in group], fingerprints)
+            for group in groups.values())
     return plain

@@ -2,11 +2,14 @@
 
 Everything is loaded once into numpy arrays (float32 features, int64 labels). They stay numpy
 so that joblib can memory-map them into worker processes instead of copying them per fit;
-the network turns them into tensors without copying.
+the network turns them into tensors without copying. (Scaling and standardizing run as
+torch operations on the same memory.)
 """
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.model_selection import train_test_split
 
 from .errors import UserError, choices_error
@@ -64,15 +67,17 @@ LOADERS = {
 }
 
 
+# Standardizers work in place on float32 tensors (torch's kernels use every core; numpy's
+# would take several times as long on MNIST's 47 million pixels).
 def _standardize_global(X_train, X_test):
-    mean, std = X_train.mean(), X_train.std()
-    return (X_train - mean) / std, (X_test - mean) / std
+    mean, std = X_train.mean(), X_train.std(correction=0)
+    return X_train.sub_(mean).div_(std), X_test.sub_(mean).div_(std)
 
 
 def _standardize_per_pixel(X_train, X_test):
-    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    mean, std = X_train.mean(dim=0), X_train.std(dim=0, correction=0)
     std[std == 0] = 1.0
-    return (X_train - mean) / std, (X_test - mean) / std
+    return X_train.sub_(mean).div_(std), X_test.sub_(mean).div_(std)
 
 
 STANDARDIZERS = {
@@ -123,8 +128,14 @@ def load(name, root="data", subset=None, standardize="global", seed=0, download=
     X_train, y_train, X_test, y_test, scale = LOADERS[name](root, download)
     if subset is not None:
         X_train, y_train = stratified_subset(X_train, y_train, int(subset), seed)
-    X_train = np.asarray(X_train, dtype=np.float32) / np.float32(scale)
-    X_test = np.asarray(X_test, dtype=np.float32) / np.float32(scale)
-    X_train, X_test = STANDARDIZERS[standardize](X_train, X_test)
-    return Dataset(name, np.ascontiguousarray(X_train, dtype=np.float32), np.asarray(y_train, dtype=np.int64),
-                   np.ascontiguousarray(X_test, dtype=np.float32), np.asarray(y_test, dtype=np.int64))
+    X_train, X_test = STANDARDIZERS[standardize](_scaled(X_train, scale), _scaled(X_test, scale))
+    return Dataset(name, X_train.numpy(), np.asarray(y_train, dtype=np.int64),
+                   X_test.numpy(), np.asarray(y_test, dtype=np.int64))
+
+
+def _scaled(X, scale):
+    """``X / scale`` as a new contiguous float32 tensor (``X`` itself is left alone)."""
+    X = np.ascontiguousarray(X)
+    with warnings.catch_warnings():  # a read-only array is only read here
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(X).to(torch.float32, copy=True).div_(float(scale))

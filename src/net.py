@@ -101,6 +101,9 @@ class TensorLoader:
 
 
 SEEDING_LOCK = threading.Lock()
+# Rows per batch when only predicting (validation split, scoring): no gradient, so large
+# batches cost no accuracy and save the per-batch overhead.
+EVAL_BATCH_SIZE = 2048
 
 
 def shuffle_generator(seed):
@@ -286,6 +289,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         iterator_train__device=device,
         iterator_valid=TensorLoader,
         iterator_valid__device=device,
+        iterator_valid__batch_size=max(batch_size, EVAL_BATCH_SIZE),
         device=device,
         seed=seed,
         threads=threads,

@@ -160,7 +160,8 @@ def check_command_line(argv, config_name="config"):
             _writable_dir(OmegaConf.select(base, out_key), out_key)
             params = _parse(_sweeper_params(base, parsed), "hydra.sweeper.params") if multirun else []
             _check_sweeper(base, list(parsed) + list(params))
-            for variant in _variants(list(parsed) + list(params)):
-                validate(_compose(variant, config_name, loader))
+            variants = _variants(list(parsed) + list(params))
+            for i, variant in enumerate(variants):  # the first is ``base`` itself when no sweeper adds params
+                validate(base if i == 0 and not params else _compose(variant, config_name, loader))
     finally:
         GlobalHydra.instance().clear()

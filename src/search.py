@@ -161,7 +161,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     n_jobs : int
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
-        Train the folds of each candidate as one stacked model first (`src.batched`);
+        Train the folds of the candidates as stacked models first (`src.batched`: one
+        stack for all candidates that differ only in activation, init or dropout);
         GridSearchCV then loads those fits and scores them.
     backend : {"local", "dask"}
         Where the fits run (see `joblib_backend`).
@@ -200,8 +201,8 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     fingerprints = [data_fingerprint(X[tr], y[tr]) for tr, _ in splits]
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
-                                            n_jobs=n_jobs, threads=threads, fingerprints=fingerprints):
-            search.set_params(n_jobs=1)  # every fit is a load now
+                                            n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
+            search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
         try:
             search.fit(X, y)
         except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not

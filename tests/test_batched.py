@@ -21,7 +21,7 @@ def test_batched_folds_agree_fold_for_fold_with_the_plain_path(make_cfg, tmp_pat
     np.testing.assert_allclose(stacked["test_log_loss"], plain["test_log_loss"], rtol=1e-3)
     import json
     records = [json.loads(p.read_text()) for p in (tmp_path / "true" / "fits").glob("*.json")]
-    assert len(records) == 9 and all(r.get("batched") == 3 for r in records)
+    assert len(records) == 9 and all(r.get("batched") == 9 for r in records)  # 3 candidates x 3 folds
     assert all(len(r["history"]) == 4 for r in records)
 
 
@@ -85,3 +85,71 @@ def test_compiled_fits_record_diagnostics_and_reload_their_weights(tmp_path):
     again.set_params(record_dir=str(tmp_path)).fit(X, y)  # found in the records: loaded, not trained
     with torch.no_grad():
         np.testing.assert_allclose(again.predict_proba(X), fitted["tanh"].predict_proba(X), rtol=1e-5)
+
+
+def _digits_folds(n_folds=3):
+    from sklearn.model_selection import StratifiedKFold
+
+    from src import data
+
+    ds = data.load("digits")
+    return ds.X_train, ds.y_train, [tr for tr, _ in StratifiedKFold(n_folds, shuffle=True, random_state=0)
+                                    .split(ds.X_train, ds.y_train)]
+
+
+def _records(record_dir, keys):
+    import torch
+
+    from src import fit_records
+
+    found = [fit_records.load(record_dir, key) for key in keys]
+    assert all(found), "every member writes its record"
+    return [(record, {k: v.clone() for k, v in state.items()}) for record, state in found]
+
+
+@pytest.mark.parametrize("hidden", [[32, 16], [32]])
+def test_candidates_stacked_together_match_each_stacked_alone(tmp_path, one_thread, hidden):
+    """Several candidates in one stack (shared first-layer product) train as they would one by one."""
+    from src.batched import train_stacked
+
+    X, y, folds = _digits_folds()
+    specs = [("relu", "auto", 0.0), ("tanh", "xavier_uniform", 0.0), ("elu", "auto", 0.0)]
+    nets = [make_net(64, 10, hidden=hidden, activation=a, init=i, dropout=d, epochs=3, verbose=0)
+            for a, i, d in specs]
+    together = _records(tmp_path / "together", train_stacked(nets, X, y, folds, str(tmp_path / "together")))
+    alone = []
+    for net in nets:
+        alone += _records(tmp_path / "alone", train_stacked([net], X, y, folds, str(tmp_path / "alone")))
+    assert len(together) == len(alone) == 9
+    assert {r["batched"] for r, _ in together} == {9} and {r["batched"] for r, _ in alone} == {3}
+    for (rec_t, state_t), (rec_a, state_a) in zip(together, alone):
+        assert rec_t["params"] == rec_a["params"] and rec_t["data"] == rec_a["data"]
+        for name in state_a:
+            np.testing.assert_allclose(state_t[name].numpy(), state_a[name].numpy(), rtol=1e-4, atol=1e-5,
+                                       err_msg=name)
+        np.testing.assert_allclose([h["valid_loss"] for h in rec_t["history"]],
+                                   [h["valid_loss"] for h in rec_a["history"]], rtol=1e-4)
+
+
+def test_a_grid_over_activation_and_lr_trains_one_stack_per_lr(make_cfg, tmp_path, capsys):
+    import json
+
+    run(make_cfg(GRID + ["cv.batched=true", "train.epochs=2", "grid.activation=[relu,tanh]", "+grid.lr=[0.01,0.1]"]),
+        tmp_path)
+    out = capsys.readouterr().out
+    assert "training 4 candidates x 3 folds in 2 stacks" in out
+    records = [json.loads(p.read_text()) for p in (tmp_path / "fits").glob("*.json")]
+    assert len(records) == 12 and {r["batched"] for r in records} == {6}  # 2 activations x 3 folds per lr
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert len(summary) == 4 and summary["accuracy_mean"].between(0.1, 1.0).all()
+
+
+def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
+    from src.batched import stack_key
+
+    base = make_net(64, 10, hidden=[32, 16])
+    assert stack_key(base) == stack_key(make_net(64, 10, hidden=[32, 16], activation="tanh", init="xavier_normal",
+                                                 dropout=0.2))
+    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], lr=0.1))
+    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 8]))
+    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], seed=1))
