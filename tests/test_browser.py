@@ -81,7 +81,9 @@ def test_folds_page_draws_one_line_per_fold(driver, grid_dir):
     state = drawn_page(driver, grid_dir / "hiplot_folds.html")
     assert state["title"] == "folds"
     names = [a["name"] for a in state["axes"]]
-    assert {"activation", "fold", "test_accuracy", "test_log_loss", "fit_time"} <= set(names)
+    assert {"activation", "fold", "test_accuracy", "test_log_loss"} <= set(names)
+    # the 9 folds trained as one stack share its time: HiPlot keeps a constant column off the plot
+    assert "fit_time" in state["columns"]
     assert sorted(axis(state, "activation")["ticks"]) == ACTIVATIONS
     assert state["selected"] == [9, 9] and state["entries"] == 9
     assert sorted(column(state, "activation")) == sorted(ACTIVATIONS * 3)
