@@ -21,7 +21,6 @@ The trained members are written as ordinary fit records (`src.fit_records`), key
 plain fits would be. GridSearchCV then runs as usual: each of its fits finds its record and
 loads the weights instead of training, and it scores the folds itself.
 """
-import inspect
 import json
 import time
 import warnings
@@ -37,8 +36,6 @@ from .net import SEEDING_LOCK, shuffle_generator
 # Parameters in which candidates of one stack may differ: they change a member's start and
 # its activations, not the shapes or the schedule of the arithmetic.
 FREE_IN_STACK = ("module__activation", "module__init", "module__dropout")
-# Optimizers with a fused kernel for a whole stack's update (an elementwise rule, like the others).
-FUSED = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
 
 
 def stackable(net):
@@ -265,14 +262,6 @@ def _evaluate(stack, X, Y, rows, batch_size):
     return (loss_sum / n).tolist(), (correct / n).tolist()
 
 
-def _optimizer(net, params, device):
-    kwargs = net.get_params_for("optimizer")
-    if (net.optimizer in FUSED and "fused" in inspect.signature(net.optimizer).parameters
-            and "fused" not in kwargs and "foreach" not in kwargs and device.type in ("cpu", "cuda")):
-        kwargs["fused"] = True
-    return net.optimizer(params, lr=net.lr, **kwargs)
-
-
 def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
     accs = np.asarray(valid_acc, dtype=float).reshape(len(labels), F_).mean(1)
     valid = ""
@@ -323,7 +312,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     K = C * F_
     modules = [_build(cand).to(device) for cand in nets for _ in folds]
     stack = Stack(modules, F_, device)
-    optimizer = _optimizer(net, stack.parameters(), device)
+    optimizer = net.optimizer(stack.parameters(), lr=net.lr, **net.get_params_for("optimizer"))
     with warnings.catch_warnings():  # a read-only memory map is only read here: no copy needed
         warnings.simplefilter("ignore", UserWarning)
         X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)

@@ -111,7 +111,8 @@ def naive_skorch(epochs, subset, device="cpu"):
 
     As the notebook wrote it: its MLP with one activation instance shared by the layers, its
     hand-written autograd ReLU (the backward clones the gradient and zeroes it where the input
-    is negative) for relu and PyTorch's own tanh and LeakyReLU, skorch's defaults otherwise.
+    is negative) for relu and PyTorch's own tanh and LeakyReLU, skorch's defaults otherwise
+    (its epoch table printed, as in the notebook).
     """
     import torch
     from skorch import NeuralNetClassifier
@@ -144,7 +145,7 @@ def naive_skorch(epochs, subset, device="cpu"):
     ds = _load(subset)
     torch.manual_seed(0)
     net = NeuralNetClassifier(NotebookNet, max_epochs=epochs, batch_size=128, lr=0.01, criterion=nn.CrossEntropyLoss,
-                              optimizer=torch.optim.SGD, optimizer__momentum=0.95, device=device, verbose=0)
+                              optimizer=torch.optim.SGD, optimizer__momentum=0.95, device=device)
     grid = {"module__activation": [NotebookReLU(), nn.Tanh(), nn.LeakyReLU()]}
     search = GridSearchCV(net, grid, refit=False, cv=_cv(), scoring="accuracy", n_jobs=1)
     search.fit(ds.X_train, ds.y_train)

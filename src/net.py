@@ -95,8 +95,8 @@ class TensorLoader:
                 yb = self.y[start:stop] if self.y is not None else torch.zeros(len(Xb))
             else:
                 idx = order[start:start + self.batch_size]
-                Xb = self.X[idx]
-                yb = self.y[idx] if self.y is not None else torch.zeros(len(Xb))
+                Xb = self.X.index_select(0, idx)  # about twice as fast as X[idx] for rows of a matrix
+                yb = self.y.index_select(0, idx) if self.y is not None else torch.zeros(len(Xb))
             yield Xb, yb
 
 
