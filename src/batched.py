@@ -212,11 +212,12 @@ def _pad(rows_list, size):
     return out, mask
 
 
-def _batches(X, Y, rows, batch_size, device):
+def _batches(X, Y, rows, batch_size, device, reuse=True):
     """Yield ``(x, y, mask, counts)`` per step: every fold's next mini-batch of ``rows``, stacked.
 
     Folds with fewer rows are padded; ``mask`` marks their real rows (None when no fold
-    is padded) and ``counts`` is each fold's number of real rows in the step.
+    is padded) and ``counts`` is each fold's number of real rows in the step. With ``reuse``
+    every ``x`` is gathered into the same buffer, valid until the next step.
     """
     longest = max(len(r) for r in rows)
     idx_all, mask_all = _pad(rows, longest)
@@ -227,7 +228,7 @@ def _batches(X, Y, rows, batch_size, device):
         idx = idx_all[:, start:start + batch_size]
         mask = mask_all[:, start:start + batch_size] if padded else None
         counts = mask.sum(1) if padded else torch.full((len(rows),), float(idx.shape[1]), device=device)
-        xb = torch.index_select(X, 0, idx.reshape(-1), out=buffer[:idx.numel()])
+        xb = torch.index_select(X, 0, idx.reshape(-1), out=buffer[:idx.numel()] if reuse else None)
         yield xb.view(*idx.shape, -1), Y[idx], mask, counts
 
 
@@ -246,19 +247,19 @@ def _member_losses(logits, yb, mask, C):
     return per_row.sum(-1).view(K)
 
 
-def _evaluate(stack, X, Y, rows, batch_size):
-    """Mean loss and accuracy of each member on its fold's validation rows."""
+def _evaluate(stack, batches, sizes):
+    """Mean loss and accuracy of each member on its fold's validation ``batches`` (``sizes`` rows per fold)."""
     K = stack.C * stack.F
-    loss_sum = torch.zeros(K, device=X.device)
-    correct = torch.zeros(K, device=X.device)
+    loss_sum = torch.zeros(K, device=sizes.device)
+    correct = torch.zeros(K, device=sizes.device)
     stack.train(False)
     with torch.no_grad():
-        for xb, yb, mask, _ in _batches(X, Y, rows, batch_size, X.device):
+        for xb, yb, mask, _ in batches:
             logits = stack(xb)
             loss_sum += _member_losses(logits, yb, mask, stack.C)
             right = (logits.argmax(-1).view(stack.C, *yb.shape) == yb).float()
             correct += (right if mask is None else right * mask).sum(-1).view(K)
-    n = torch.tensor([max(len(r), 1) for r in rows] * stack.C, dtype=torch.float32, device=X.device)
+    n = sizes.clamp(min=1).repeat(stack.C)
     return (loss_sum / n).tolist(), (correct / n).tolist()
 
 
@@ -325,6 +326,12 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         probes.append((X_all[rows], Y_all[rows]))
     histories = [[] for _ in range(K)]
     sizes = torch.tensor([len(f["fit"]) for f in folds] * C, dtype=torch.float32, device=device)
+    # the validation rows never change: gathered once, not every epoch
+    valid_rows = [f["valid"] for f in folds]
+    valid_sizes = torch.tensor([len(r) for r in valid_rows], dtype=torch.float32, device=device)
+    eval_batch = net.get_params_for("iterator_valid").get("batch_size", net.batch_size)
+    valid_batches = (list(_batches(X_all, Y_all, valid_rows, eval_batch, device, reuse=False))
+                     if len(valid_rows[0]) else [])
     start_all = time.perf_counter()
     for epoch in range(1, net.max_epochs + 1):
         tic = time.perf_counter()
@@ -338,10 +345,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
             optimizer.step()
             loss_sum += summed.detach()
         train_loss = (loss_sum / sizes).tolist()
-        valid_rows = [f["valid"] for f in folds]
-        eval_batch = net.get_params_for("iterator_valid").get("batch_size", net.batch_size)
-        valid_loss, valid_acc = (_evaluate(stack, X_all, Y_all, valid_rows, eval_batch)
-                                 if len(valid_rows[0]) else ([np.nan] * K, [np.nan] * K))
+        valid_loss, valid_acc = (_evaluate(stack, valid_batches, valid_sizes) if valid_batches
+                                 else ([np.nan] * K, [np.nan] * K))
         dur = time.perf_counter() - tic
         measured = ([diagnostics.measure(stack.member_module(m), *probes[m % F_], F.cross_entropy) for m in range(K)]
                     if probes else [{}] * K)
