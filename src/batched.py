@@ -307,7 +307,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     device = torch.device(net.device)
     y = np.asarray(y)
     if fingerprints is None:
-        fingerprints = [fit_records.data_fingerprint(X[idx], y[idx]) for idx in train_indices]
+        fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
     folds = [_fold_setup(net, y, idx, fp) for idx, fp in zip(train_indices, fingerprints)]
     F_, C = len(folds), len(nets)
     K = C * F_
@@ -396,7 +396,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
     from .tables import candidate_label
 
     if fingerprints is None:
-        fingerprints = [fit_records.data_fingerprint(X[idx], y[idx]) for idx in train_indices]
+        fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
     groups, plain = {}, 0
     for candidate in ParameterGrid(param_grid):
         cand = clone(net).set_params(**candidate)

@@ -19,13 +19,17 @@ from .model import uncompiled
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
 
-def data_fingerprint(X, y):
-    """A short digest of a training set: its shape, every label and every 50th row."""
+def data_fingerprint(X, y, rows=None):
+    """A short digest of a training set: its shape, every label and every 50th row.
+
+    With ``rows``, the digest of ``(X[rows], y[rows])``, without copying those rows out.
+    """
     X, y = np.asarray(X), np.asarray(y)
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(repr((X.shape, X.dtype.str)).encode())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    digest.update(np.ascontiguousarray(X[::50]).tobytes())
+    digest.update(repr(((len(rows),) + X.shape[1:], X.dtype.str)).encode())
+    digest.update(np.ascontiguousarray(y[rows]).tobytes())
+    digest.update(np.ascontiguousarray(X[rows[::50]]).tobytes())
     return digest.hexdigest()
 
 

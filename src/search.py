@@ -198,7 +198,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
-    fingerprints = [data_fingerprint(X[tr], y[tr]) for tr, _ in splits]
+    fingerprints = [data_fingerprint(X, y, tr) for tr, _ in splits]
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):

@@ -158,3 +158,13 @@ def test_records_of_another_config_in_the_same_dir_are_not_mixed_in(make_cfg, tm
         folds = pd.read_csv(tmp_path / "folds.csv")
         assert (folds["epochs"] == epochs).all(), folds[["label", "split", "epochs"]]
     assert len(list((tmp_path / "fits").glob("*.json"))) == 12
+
+
+def test_a_fingerprint_of_rows_is_that_of_the_rows_copied_out():
+    from src.fit_records import data_fingerprint
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(500, 7)).astype(np.float32), rng.integers(0, 3, 500)
+    rows = rng.permutation(500)[:320]
+    assert data_fingerprint(X, y, rows) == data_fingerprint(X[rows], y[rows])
+    assert data_fingerprint(X, y, rows) != data_fingerprint(X, y, rows[::-1])
