@@ -304,6 +304,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     net = nets[0]
     if net.threads:
         torch.set_num_threads(int(net.threads))
+    torch.set_float32_matmul_precision(net.matmul_precision)
     device = torch.device(net.device)
     y = np.asarray(y)
     if fingerprints is None:

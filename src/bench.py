@@ -8,7 +8,7 @@ images (9 fits). It is run as:
   batched folds, ``cv.n_jobs=auto``); ``a_plain`` with batched folds off; ``a_processes``
   with worker processes instead of threads; ``a_serial`` with ``cv.n_jobs=1`` and batched
   folds off (the like-for-like comparison with ``c``); ``a_compiled`` as ``a_serial`` with
-  ``train.compile=true``;
+  ``train.compile=true``; ``a_medium`` as ``a`` with ``train.matmul_precision=medium``;
 - ``b``: a naive skorch setup as the notebook wrote it: its MLP and hand-written autograd
   ReLU, NeuralNetClassifier with its default DataLoader, numpy arrays in, default callbacks,
   GridSearchCV with n_jobs=1;
@@ -44,6 +44,7 @@ PARTS = {
     "a_processes": "project grid mode, n_jobs=auto in worker processes, batched folds off",
     "a_serial": "project grid mode, n_jobs=1, batched folds off",
     "a_compiled": "project grid mode, n_jobs=1, batched folds off, torch.compile",
+    "a_medium": "project grid mode as configured, train.matmul_precision=medium (TF32/bfloat16 products)",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
@@ -53,9 +54,10 @@ PROJECT_OVERRIDES = {
     "a_processes": ["search.backend=local", "cv.batched=false"],
     "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
     "a_compiled": ["cv.n_jobs=1", "cv.batched=false", "train.compile=true"],
+    "a_medium": ["train.matmul_precision=medium"],
 }
-RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a", "c"), ("a_serial", "c"), ("a_compiled", "c"),
-          ("a_compiled", "a_serial"))
+RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
+          ("a_compiled", "c"), ("a_compiled", "a_serial"))
 
 
 def _tree_pss(proc):

@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from . import activations
 from .errors import UserError, choices_error
 from .model import INITS
+from .net import MATMUL_PRECISIONS
 
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 MODES = ("single", "grid")
@@ -123,6 +124,8 @@ def net_args(cfg, device):
         raise UserError(f"train.valid_fraction must be in [0, 1), got {valid_fraction}")
     if cfg.model.init != "auto" and cfg.model.init not in INITS:
         raise choices_error("model.init", cfg.model.init, list(INITS) + ["auto"])
+    if train.matmul_precision not in MATMUL_PRECISIONS:
+        raise choices_error("train.matmul_precision", train.matmul_precision, MATMUL_PRECISIONS)
     return dict(
         hidden=check_hidden(cfg.model.hidden),
         activation=activations.label(to_plain(cfg.activation)),
@@ -140,6 +143,7 @@ def net_args(cfg, device):
         early_stopping=train.early_stopping,
         lr_scheduler=to_plain(train.lr_scheduler),
         compile=bool(train.compile),
+        matmul_precision=train.matmul_precision,
         verbose=train.verbose,
     )
 

@@ -101,6 +101,9 @@ class TensorLoader:
 
 
 SEEDING_LOCK = threading.Lock()
+# torch.set_float32_matmul_precision's settings: "highest" keeps float32 products; "high" and
+# "medium" allow TF32 or bfloat16 products where the hardware has them (GPUs, CPUs with AMX).
+MATMUL_PRECISIONS = ("highest", "high", "medium")
 # Rows per batch when only predicting (validation split, scoring): no gradient, so large
 # batches cost no accuracy and save the per-batch overhead.
 EVAL_BATCH_SIZE = 2048
@@ -147,13 +150,16 @@ class Net(NeuralNetClassifier):
     record_dir : str, optional
         Keep a record of every fit here (`src.fit_records`): a fit whose record exists is
         loaded instead of trained, and failures are recorded with their error.
+    matmul_precision : {"highest", "high", "medium"} (default="highest")
+        ``torch.set_float32_matmul_precision`` for this fit (process-wide while it runs).
     """
 
-    def __init__(self, module, *, seed=0, threads=None, record_dir=None, **kwargs):
+    def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", **kwargs):
         super().__init__(module, **kwargs)
         self.seed = seed
         self.threads = threads
         self.record_dir = record_dir
+        self.matmul_precision = matmul_precision
 
     def _set_training(self, training=True):
         # skorch switches train/eval mode on every batch; switching only when the mode
@@ -166,6 +172,7 @@ class Net(NeuralNetClassifier):
     def initialize(self):
         if self.threads:
             torch.set_num_threads(int(self.threads))
+        torch.set_float32_matmul_precision(self.matmul_precision)
         with SEEDING_LOCK:  # fits in threads must not interleave between seeding and building
             torch.manual_seed(self.seed)
             super().initialize()
@@ -236,7 +243,7 @@ def callbacks(early_stopping=None, lr_scheduler=None):
 def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
              valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
-             lr_scheduler=None, compile=False, verbose=1):
+             lr_scheduler=None, compile=False, matmul_precision="highest", verbose=1):
     """Build the skorch classifier for an `MLP`.
 
     Parameters
@@ -259,6 +266,8 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     lr_scheduler : mapping, optional
     compile : bool
         Compile the module with ``torch.compile`` (skorch's ``compile`` option).
+    matmul_precision : {"highest", "high", "medium"}
+        See `Net`; part of every fit's record key.
     verbose : int
         1 prints a line per epoch; 0 is silent.
 
@@ -295,6 +304,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         threads=threads,
         callbacks=callbacks(early_stopping, lr_scheduler),
         compile=compile,
+        matmul_precision=matmul_precision,
         verbose=verbose,
         **extra,
     )

@@ -121,6 +121,7 @@ PREFLIGHT_CASES = {
     "dropout of 1": (["model.dropout=1.0"], "model.dropout"),
     "negative dropout": (["model.dropout=-0.1"], "model.dropout"),
     "validation fraction above 1": (["train.valid_fraction=1.5"], "train.valid_fraction"),
+    "unknown matmul precision": (["train.matmul_precision=fast"], "highest, medium"),
     "a single fold": (["mode=grid", "cv.folds=1"], "cv.folds"),
     "no parallel fits": (["mode=grid", "cv.n_jobs=0"], "cv.n_jobs"),
     "an empty subset": (["data.subset=0"], "data.subset"),

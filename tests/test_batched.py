@@ -153,3 +153,27 @@ def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
     assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], lr=0.1))
     assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 8]))
     assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], seed=1))
+
+
+def test_medium_matmul_precision_is_its_own_fit_and_scores_within_noise(make_cfg, tmp_path):
+    """train.matmul_precision=medium: keyed apart from float32 fits, accuracies within noise."""
+    import json
+
+    import torch
+
+    means = {}
+    try:
+        for precision in ("highest", "medium"):
+            run(make_cfg(GRID + ["train.epochs=6", "grid.activation=[relu,tanh]",
+                                 f"train.matmul_precision={precision}"]), tmp_path / precision)
+            assert torch.get_float32_matmul_precision() == precision  # the stack set it for its fits
+            means[precision] = pd.read_csv(tmp_path / precision / "summary.csv").set_index("label")["accuracy_mean"]
+            keys = {p.stem for p in (tmp_path / precision / "fits").glob("*.json")}
+            params = {json.loads(p.read_text())["params"]["matmul_precision"]
+                      for p in (tmp_path / precision / "fits").glob("*.json")}
+            assert len(keys) == 6 and params == {precision}
+            means[precision + "_keys"] = keys
+    finally:
+        torch.set_float32_matmul_precision("highest")
+    assert not means["highest_keys"] & means["medium_keys"]
+    assert (means["medium"] - means["highest"]).abs().max() < 0.03
