@@ -223,12 +223,12 @@ def _batches(X, Y, rows, batch_size, device, reuse=True):
     idx_all, mask_all = _pad(rows, longest)
     padded = any(len(r) < longest for r in rows)
     idx_all, mask_all = idx_all.to(device), mask_all.to(device)
-    buffer = X.new_empty(len(rows) * min(batch_size, longest), X.shape[1])  # reused: no fresh pages per step
+    buffer = X.new_empty(len(rows) * min(batch_size, longest), X.shape[1]) if reuse else None  # no fresh pages per step
     for start in range(0, longest, batch_size):
         idx = idx_all[:, start:start + batch_size]
         mask = mask_all[:, start:start + batch_size] if padded else None
         counts = mask.sum(1) if padded else torch.full((len(rows),), float(idx.shape[1]), device=device)
-        xb = torch.index_select(X, 0, idx.reshape(-1), out=buffer[:idx.numel()] if reuse else None)
+        xb = torch.index_select(X, 0, idx.reshape(-1), out=None if buffer is None else buffer[:idx.numel()])
         yield xb.view(*idx.shape, -1), Y[idx], mask, counts
 
 

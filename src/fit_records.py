@@ -22,7 +22,8 @@ KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_
 def data_fingerprint(X, y, rows=None):
     """A short digest of a training set: its shape, every label and every 50th row.
 
-    With ``rows``, the digest of ``(X[rows], y[rows])``, without copying those rows out.
+    With ``rows`` (integer indices, as CV splitters give), the digest of ``(X[rows], y[rows])``,
+    without copying those rows out.
     """
     X, y = np.asarray(X), np.asarray(y)
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
