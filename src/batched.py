@@ -73,21 +73,30 @@ def _split_rows(net, y, train_idx):
     return np.asarray(tr.indices), np.asarray(va.indices)
 
 
-def same_batch_count(net, y, train_indices):
+def fold_rows(net, y, train_indices):
+    """Each fold's ``(fit rows, validation rows)`` from `_split_rows`.
+
+    The same for every candidate of a grid (the train split is not a grid parameter), so a
+    grid computes them once.
+    """
+    y = np.asarray(y)
+    return [_split_rows(net, y, idx) for idx in train_indices]
+
+
+def same_batch_count(net, y, train_indices, rows=None):
     """Whether every fold takes the same number of mini-batches per epoch.
 
     A fold that ran out of rows before the others would still be moved by the optimizer's
     momentum (or Adam's state) on the steps it sits out, unlike a fold trained alone; such
-    candidates take the plain path.
+    candidates take the plain path. ``rows`` are the folds' `fold_rows` when known.
     """
-    y = np.asarray(y)
-    counts = {-(-len(_split_rows(net, y, idx)[0]) // net.batch_size) for idx in train_indices}
-    return len(counts) == 1
+    rows = fold_rows(net, y, train_indices) if rows is None else rows
+    return len({-(-len(fit) // net.batch_size) for fit, _ in rows}) == 1
 
 
-def _fold_setup(net, y, train_idx, fingerprint):
+def _fold_setup(net, train_idx, fingerprint, rows):
     """What the plain path would do for one fold: its rows and its batch-order stream."""
-    fit_rows, valid_rows = _split_rows(net, y, train_idx)
+    fit_rows, valid_rows = rows
     train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
     return dict(n_train=len(train_idx), data=fingerprint, fit=train_idx[torch.as_tensor(fit_rows, dtype=torch.long)],
                 valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)],
@@ -233,7 +242,7 @@ def _batches(X, Y, rows, batch_size, device, reuse=True):
 
 
 def _member_losses(logits, yb, mask, C):
-    """Each member's summed cross-entropy over its batch rows, and whether each prediction is right.
+    """Each member's cross-entropy summed over its real batch rows.
 
     ``logits`` is ``(C * F, batch, classes)``; ``yb`` and ``mask`` are ``(F, batch)``, shared by
     the C candidates (broadcast, not copied).
@@ -276,7 +285,7 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
           flush=True)
 
 
-def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None):
+def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None):
     """Train the fold models of one or more candidates together and write their fit records.
 
     Parameters
@@ -294,6 +303,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         The candidates' names in the progress line printed after every epoch (none when None).
     fingerprints : list of str, optional
         The folds' `src.fit_records.data_fingerprint` values (computed when None).
+    rows : list, optional
+        The folds' `fold_rows` (computed when None).
 
     Returns
     -------
@@ -309,7 +320,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     y = np.asarray(y)
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
-    folds = [_fold_setup(net, y, idx, fp) for idx, fp in zip(train_indices, fingerprints)]
+    rows = fold_rows(net, y, train_indices) if rows is None else rows
+    folds = [_fold_setup(net, idx, fp, r) for idx, fp, r in zip(train_indices, fingerprints, rows)]
     F_, C = len(folds), len(nets)
     K = C * F_
     modules = [_build(cand).to(device) for cand in nets for _ in folds]
@@ -398,10 +410,11 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
 
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
+    rows = fold_rows(net, y, train_indices)
     groups, plain = {}, 0
     for candidate in ParameterGrid(param_grid):
         cand = clone(net).set_params(**candidate)
-        if not (stackable(cand) and same_batch_count(cand, y, train_indices)):
+        if not (stackable(cand) and same_batch_count(cand, y, train_indices, rows)):
             plain += 1
             continue
         if all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
@@ -416,6 +429,6 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
               f"stack{'s' if len(groups) > 1 else ''}, {workers} at a time with {threads} threads each", flush=True)
         Parallel(n_jobs=workers)(
             delayed(train_stacked)([cand.set_params(threads=threads) for cand, _ in group], X, y, train_indices,
-                                   record_dir, [label for _, label in group], fingerprints)
+                                   record_dir, [label for _, label in group], fingerprints, rows)
             for group in groups.values())
     return plain

@@ -13,7 +13,6 @@ from . import activations, fit_records, tables
 from .errors import UserError
 from .files import write_json
 from .batched import pretrain as batched_pretrain
-from .fit_records import data_fingerprint
 from .model import MLP
 from .job import available_cores
 from .net import Diverged, make_net
@@ -198,7 +197,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
-    fingerprints = [data_fingerprint(X, y, tr) for tr, _ in splits]
+    fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
