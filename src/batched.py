@@ -31,7 +31,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
 from . import diagnostics, fit_records
-from .net import SEEDING_LOCK, shuffle_generator
+from .net import SEEDING_LOCK, shuffle_generator, with_fused
 
 # Parameters in which candidates of one stack may differ: they change a member's start and
 # its activations, not the shapes or the schedule of the arithmetic.
@@ -150,19 +150,24 @@ class _FirstLayer(torch.autograd.Function):
 
 
 def _forward(weights, biases, segments, x):
-    """Logits of every member, ``(C * F, batch, classes)``, for the folds' inputs ``x`` ``(F, batch, in)``."""
+    """Logits of every member, ``(C * F, classes, batch)``, for the folds' inputs ``x`` ``(F, batch, in)``.
+
+    Classes come before rows: the softmax over 10 classes then runs along a middle dimension,
+    which the CPU kernels vectorize over the rows (about ten times faster than along a last
+    dimension of 10, for the price of one small transposed copy).
+    """
     C = len(segments)
     h = (_FirstLayer.apply(x, weights[0], biases[0]) if torch.is_grad_enabled() and not x.requires_grad
          else torch.baddbmm(biases[0], x, weights[0]))
     # candidate c's columns of every fold (made contiguous: some kernels are slow on strided views)
     parts = [part.contiguous() for part in h.split(h.shape[-1] // C, dim=-1)] if C > 1 else [h]
     if len(weights) == 1:  # no hidden layer: the candidates' logits side by side
-        return torch.cat(parts) if C > 1 else h
+        h = torch.cat(parts) if C > 1 else h
     for i in range(1, len(weights)):
         parts = [_apply(segments[c][i - 1], part) for c, part in enumerate(parts)]
         h = torch.baddbmm(biases[i], torch.cat(parts) if C > 1 else parts[0], weights[i])
         parts = h.chunk(C)
-    return h
+    return h.transpose(1, 2).contiguous()
 
 
 class Stack:
@@ -244,13 +249,13 @@ def _batches(X, Y, rows, batch_size, device, reuse=True):
 def _member_losses(logits, yb, mask, C):
     """Each member's cross-entropy summed over its real batch rows.
 
-    ``logits`` is ``(C * F, batch, classes)``; ``yb`` and ``mask`` are ``(F, batch)``, shared by
-    the C candidates (broadcast, not copied).
+    ``logits`` is ``(C * F, classes, batch)`` (`_forward`); ``yb`` and ``mask`` are ``(F, batch)``,
+    shared by the C candidates (broadcast, not copied).
     """
-    K, batch, classes = logits.shape
-    log_p = torch.log_softmax(logits, -1).view(C, K // C, batch, classes)
-    target = yb.view(1, *yb.shape, 1).expand(C, *yb.shape, 1)
-    per_row = -log_p.gather(-1, target).squeeze(-1)
+    K, classes, batch = logits.shape
+    log_p = torch.log_softmax(logits, 1).view(C, K // C, classes, batch)
+    target = yb.view(1, yb.shape[0], 1, batch).expand(C, yb.shape[0], 1, batch)
+    per_row = -log_p.gather(2, target).squeeze(2)
     if mask is not None:
         per_row = per_row * mask
     return per_row.sum(-1).view(K)
@@ -266,7 +271,7 @@ def _evaluate(stack, batches, sizes):
         for xb, yb, mask, _ in batches:
             logits = stack(xb)
             loss_sum += _member_losses(logits, yb, mask, stack.C)
-            right = (logits.argmax(-1).view(stack.C, *yb.shape) == yb).float()
+            right = (logits.argmax(1).view(stack.C, *yb.shape) == yb).float()
             correct += (right if mask is None else right * mask).sum(-1).view(K)
     n = sizes.clamp(min=1).repeat(stack.C)
     return (loss_sum / n).tolist(), (correct / n).tolist()
@@ -326,7 +331,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     K = C * F_
     modules = [_build(cand).to(device) for cand in nets for _ in folds]
     stack = Stack(modules, F_, device)
-    optimizer = net.optimizer(stack.parameters(), lr=net.lr, **net.get_params_for("optimizer"))
+    settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
+    optimizer = net.optimizer(stack.parameters(), **settings)
     with warnings.catch_warnings():  # a read-only memory map is only read here: no copy needed
         warnings.simplefilter("ignore", UserWarning)
         X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)

@@ -29,6 +29,7 @@ from torch import nn
 
 from . import activations
 from .model import uncompiled
+from .rows import resolve
 
 PROBE_SIZE = 256
 PROBE_FRACTION = 32  # the probe is at most 1/32 of the training split ...
@@ -165,7 +166,8 @@ def _rows(array, rows, device, dtype=None):
     if isinstance(array, torch.Tensor):
         out = array[torch.as_tensor(rows)]
     else:
-        out = torch.from_numpy(np.ascontiguousarray(np.asarray(array)[rows]))
+        base, index = resolve(array)  # the rows of a `Rows` view are picked from its matrix
+        out = torch.from_numpy(np.ascontiguousarray(np.asarray(base)[rows if index is None else index[rows]]))
     return out.to(device=device, dtype=dtype) if dtype is not None else out.to(device)
 
 

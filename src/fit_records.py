@@ -15,6 +15,7 @@ import torch
 
 from .files import atomic_path, write_json
 from .model import uncompiled
+from .rows import resolve
 
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
@@ -23,14 +24,17 @@ def data_fingerprint(X, y, rows=None):
     """A short digest of a training set: its shape, every label and every 50th row.
 
     With ``rows`` (integer indices, as CV splitters give), the digest of ``(X[rows], y[rows])``,
-    without copying those rows out.
+    without copying those rows out; ``X`` may be a `src.rows.Rows` (the same digest as the
+    array of its rows).
     """
+    X, index = resolve(X)
     X, y = np.asarray(X), np.asarray(y)
-    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    rows = np.arange(len(X) if index is None else len(index)) if rows is None else np.asarray(rows)
+    x_rows = rows if index is None else index[rows]
     digest = hashlib.blake2b(digest_size=12)
     digest.update(repr(((len(rows),) + X.shape[1:], X.dtype.str)).encode())
     digest.update(np.ascontiguousarray(y[rows]).tobytes())
-    digest.update(np.ascontiguousarray(X[rows[::50]]).tobytes())
+    digest.update(np.ascontiguousarray(X[x_rows[::50]]).tobytes())
     return digest.hexdigest()
 
 

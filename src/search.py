@@ -16,6 +16,7 @@ from .batched import pretrain as batched_pretrain
 from .model import MLP
 from .job import available_cores
 from .net import Diverged, make_net
+from .rows import Rows
 from .single import test_scores
 
 GRID_KEYS = {
@@ -203,7 +204,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
             search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
         try:
-            search.fit(X, y)
+            search.fit(Rows(X), y)  # every fit's rows are gathered from X, not copied out of it
         except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not
             if "fits failed" not in str(exc):
                 raise
