@@ -271,7 +271,8 @@ def _evaluate(stack, batches, sizes):
         for xb, yb, mask, _ in batches:
             logits = stack(xb)
             loss_sum += _member_losses(logits, yb, mask, stack.C)
-            right = (logits.argmax(1).view(stack.C, *yb.shape) == yb).float()
+            # max(1).indices: argmax over a middle dimension is about 15 times slower on the CPU
+            right = (logits.max(1).indices.view(stack.C, *yb.shape) == yb).float()
             correct += (right if mask is None else right * mask).sum(-1).view(K)
     n = sizes.clamp(min=1).repeat(stack.C)
     return (loss_sum / n).tolist(), (correct / n).tolist()

@@ -7,6 +7,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 from sklearn.base import clone
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, make_scorer
 from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
 
 from . import activations, fit_records, tables
@@ -30,7 +31,28 @@ GRID_KEYS = {
     "batch_size": "batch_size",
     "epochs": "max_epochs",
 }
-SCORING = {"accuracy": "accuracy", "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss"}
+
+
+def _predicted(proba):
+    """Class predictions from ``predict_proba`` output (a vector: the positive class of two)."""
+    proba = np.asarray(proba)
+    return (proba > 0.5).astype(int) if proba.ndim == 1 else proba.argmax(axis=1)
+
+
+def _accuracy(y_true, proba):
+    return accuracy_score(y_true, _predicted(proba))
+
+
+def _balanced_accuracy(y_true, proba):
+    return balanced_accuracy_score(y_true, _predicted(proba))
+
+
+# Every metric reads the fold's class probabilities: scikit-learn keeps one result per
+# response method while scoring a fold, so the test rows go through the net once, not once
+# for ``predict`` and again for ``predict_proba``.
+SCORING = {"accuracy": make_scorer(_accuracy, response_method="predict_proba"),
+           "balanced_accuracy": make_scorer(_balanced_accuracy, response_method="predict_proba"),
+           "log_loss": make_scorer(log_loss, greater_is_better=False, response_method="predict_proba")}
 
 
 def _values(key, values):

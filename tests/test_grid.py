@@ -168,3 +168,33 @@ def test_a_fingerprint_of_rows_is_that_of_the_rows_copied_out():
     rows = rng.permutation(500)[:320]
     assert data_fingerprint(X, y, rows) == data_fingerprint(X[rows], y[rows])
     assert data_fingerprint(X, y, rows) != data_fingerprint(X, y, rows[::-1])
+
+
+@pytest.mark.parametrize("n_classes", [3, 2])
+def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatch, n_classes):
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+
+    from src.net import Net, make_net
+    from src.search import SCORING
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(150, 6)).astype(np.float32), np.arange(150) % n_classes
+    calls = []
+    original = Net.predict_proba
+
+    def predict_proba(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    monkeypatch.setattr(Net, "predict_proba", predict_proba)
+    scored = {}
+    for name, scoring in (("ours", SCORING), ("builtin", {"accuracy": "accuracy", "log_loss": "neg_log_loss",
+                                                          "balanced_accuracy": "balanced_accuracy"})):
+        calls.clear()
+        net = make_net(6, n_classes, hidden=[5], epochs=2, verbose=0, threads=1)
+        scored[name] = cross_validate(net, X, y, cv=StratifiedKFold(3), scoring=scoring)
+        scored[name + "_calls"] = [n for n in calls if n == 50]  # (not the epochs' cached validation scoring)
+    assert len(scored["ours_calls"]) == 3      # one pass over each test fold
+    assert len(scored["builtin_calls"]) == 6   # predict, then predict_proba
+    for metric in ("accuracy", "balanced_accuracy", "log_loss"):
+        np.testing.assert_array_equal(scored["ours"][f"test_{metric}"], scored["builtin"][f"test_{metric}"])
