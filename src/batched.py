@@ -127,18 +127,27 @@ def _apply(layers, h):
     return h
 
 
-class _FirstLayer(torch.autograd.Function):
-    """``bias + x @ weight`` per fold, for inputs that need no gradient.
+def _per_fold(x, weight, bias):
+    """``bias + x @ weight`` fold by fold: on the CPU, separate products are 10 to 30% faster
+    than one batched product at these shapes."""
+    out = x.new_empty(x.shape[0], x.shape[1], weight.shape[2])
+    for f in range(x.shape[0]):
+        torch.addmm(bias[f], x[f], weight[f], out=out[f])
+    return out
 
-    The weight gradient is taken fold by fold with ``torch.mm`` (about a quarter faster on
-    the CPU than one batched product with a transposed operand), and no input gradient is
+
+class _FirstLayer(torch.autograd.Function):
+    """`_per_fold` for inputs that need no gradient.
+
+    The weight gradient is also taken fold by fold with ``torch.mm`` (about a quarter faster
+    on the CPU than one batched product with a transposed operand), and no input gradient is
     computed.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x)
-        return torch.baddbmm(bias, x, weight)
+        return _per_fold(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad):
@@ -157,8 +166,12 @@ def _forward(weights, biases, segments, x):
     dimension of 10, for the price of one small transposed copy).
     """
     C = len(segments)
-    h = (_FirstLayer.apply(x, weights[0], biases[0]) if torch.is_grad_enabled() and not x.requires_grad
-         else torch.baddbmm(biases[0], x, weights[0]))
+    if not torch.is_grad_enabled():
+        h = _per_fold(x, weights[0], biases[0])
+    elif not x.requires_grad:
+        h = _FirstLayer.apply(x, weights[0], biases[0])
+    else:
+        h = torch.baddbmm(biases[0], x, weights[0])
     # candidate c's columns of every fold (made contiguous: some kernels are slow on strided views)
     parts = [part.contiguous() for part in h.split(h.shape[-1] // C, dim=-1)] if C > 1 else [h]
     if len(weights) == 1:  # no hidden layer: the candidates' logits side by side

@@ -221,25 +221,41 @@ def _worker_part(part, epochs, subset, out_root, device):
     return wall, peak, result["scores"], result["n_train"]
 
 
-def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None):
+def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1):
     """Run the chosen parts one after another and return the table of figures.
 
-    ``on_row(table)`` is called after every part with the table so far (to keep what was
-    measured if a later part fails).
+    With ``repeat`` > 1 the whole sequence runs that many times in turn (a, b, c, a, b, c,
+    ...), so that a slow spell of a shared machine falls on every part alike; the table
+    gives each part's median wall time (and every run's in ``wall_s_runs``), its highest
+    peak memory and the accuracies of its last run. ``on_row(table)`` is called after every
+    part with the table so far (to keep what was measured if a later part fails).
     """
+    runs = {}
+    for turn in range(1, repeat + 1):
+        for part in parts:
+            which = f" (run {turn}/{repeat})" if repeat > 1 else ""
+            print(f"bench: {part}{which}: {PARTS[part]} ...", flush=True)
+            runner = _project_part if part in PROJECT_OVERRIDES else _worker_part
+            wall, peak, scores, n_train = runner(part, epochs, subset, out_root, device)
+            runs.setdefault(part, []).append((wall, peak, scores, n_train))
+            print(f"bench: {part}{which}: {wall:.1f} s, peak {peak:.0f} MB, " +
+                  ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
+            if on_row is not None:
+                on_row(_table(runs, epochs, repeat))
+    return _table(runs, epochs, repeat)
+
+
+def _table(runs, epochs, repeat):
+    """One row per part from its runs ``[(wall, peak, scores, n_train), ...]``, with the ratios."""
     rows = []
-    for part in parts:
-        print(f"bench: {part}: {PARTS[part]} ...", flush=True)
-        runner = _project_part if part in PROJECT_OVERRIDES else _worker_part
-        wall, peak, scores, n_train = runner(part, epochs, subset, out_root, device)
+    for part, done in runs.items():
+        wall = float(np.median([run[0] for run in done]))
+        _, _, scores, n_train = done[-1]
         samples = n_train * (2 / 3) * 0.8 * epochs * 3 * len(ACTIVATIONS) / 3
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
-                     "train_samples_per_s": round(samples * 3 / wall), "peak_mem_mb": round(peak),
+                     **({"wall_s_runs": " ".join(f"{run[0]:.1f}" for run in done)} if repeat > 1 else {}),
+                     "train_samples_per_s": round(samples * 3 / wall), "peak_mem_mb": round(max(r[1] for r in done)),
                      **{f"cv_acc_{a}": round(scores[a], 4) for a in ACTIVATIONS}})
-        print(f"bench: {part}: {wall:.1f} s, peak {peak:.0f} MB, " +
-              ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
-        if on_row is not None:
-            on_row(_with_ratios(pd.DataFrame(rows)))
     return _with_ratios(pd.DataFrame(rows))
 
 
@@ -259,6 +275,8 @@ def main(argv=None):
     parser.add_argument("--parts", default=",".join(PARTS),
                         help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
     parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the parts this many times in turn and report each part's median wall time")
     parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda, for every part")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -280,20 +298,22 @@ def main(argv=None):
     problem = (f"unknown part {unknown[0]!r}; choose from: {', '.join(PARTS)}" if unknown else
                "no part to run" if not parts else
                f"--epochs must be > 0, got {args.epochs}" if args.epochs <= 0 else
-               f"--subset must be > 0, got {args.subset}" if args.subset is not None and args.subset <= 0 else None)
+               f"--subset must be > 0, got {args.subset}" if args.subset is not None and args.subset <= 0 else
+               f"--repeat must be > 0, got {args.repeat}" if args.repeat <= 0 else None)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     out_root = Path(args.out)
     machine = (f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, device {device}"
                + (f" ({torch_device_name(device)})" if device == "cuda" else ""))
-    title = f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}; {machine}"
+    title = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}"
+             f"{f', median of {args.repeat} runs in turn' if args.repeat > 1 else ''}; {machine}")
 
     def write(table):
         write_csv(out_root / "bench.csv", table)
         return write_text(out_root / "bench.md", f"{title}\n\n{table.to_markdown(index=False)}\n")
 
-    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write)
+    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat)
     write(table)
     print(f"{title}\n\n{table.to_markdown(index=False)}\n")
     print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")

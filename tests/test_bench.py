@@ -10,6 +10,7 @@ from tests.conftest import MNIST_READY
     (["--subset", "-5"], "--subset must be > 0"),
     (["--parts", "a,zzz"], "unknown part 'zzz'"),
     (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--repeat", "0"], "--repeat must be > 0"),
 ])
 def test_bad_options_get_one_line(cli, args, needle, tmp_path):
     done = cli([*args, "--out", str(tmp_path)], module="src.bench")
@@ -34,3 +35,17 @@ def test_three_setups_side_by_side(cli, tmp_path):
     assert table.loc["c", "train_samples_per_s"] == pytest.approx(900 * 2 / 3 * 0.8 * 9 / table.loc["c", "wall_s"],
                                                                 rel=0.02)
     assert "| a " in (tmp_path / "bench.md").read_text()
+
+
+def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
+    from src.bench import _table
+
+    scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
+    runs = {"a": [(30.0, 900, scores, 60000), (36.0, 950, scores, 60000), (31.0, 920, {**scores, "relu": 0.91}, 60000)],
+            "b": [(100.0, 800, scores, 60000), (120.0, 800, scores, 60000), (104.0, 810, scores, 60000)]}
+    table = _table(runs, epochs=25, repeat=3).set_index("part")
+    assert table.loc["a", "wall_s"] == 31.0 and table.loc["b", "wall_s"] == 104.0
+    assert table.loc["a", "wall_s_runs"] == "30.0 36.0 31.0"
+    assert table.loc["a", "peak_mem_mb"] == 950 and table.loc["a", "cv_acc_relu"] == 0.91  # the last run's scores
+    assert table.loc["a", "ratio_to_b"] == round(31.0 / 104.0, 3)
+    assert "wall_s_runs" not in _table({"a": runs["a"][:1]}, epochs=25, repeat=1)
