@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: setup data browser run test test-fast bench gallery clean
 
@@ -34,7 +35,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 bench: data
-	$(PY) -m src.bench
+	$(PY) -m src.bench $(BENCH_ARGS)
 
 gallery: $(STAMP)
 	$(PY) -m src.plots --out outputs/gallery

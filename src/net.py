@@ -33,7 +33,7 @@ def with_fused(optimizer, kwargs):
     """``kwargs`` with ``fused=True`` added where ``optimizer`` has a fused kernel and none was chosen.
 
     A fused step updates each parameter in one pass instead of one pass per operation: SGD's
-    step is bit-identical and about 40% faster on the notebook's network; Adam's differs
+    step is bit-identical and about a third faster on the notebook's network; Adam's differs
     in the last bit. An explicit ``fused``, ``foreach`` or ``differentiable`` is left alone.
 
     Parameters

@@ -54,6 +54,10 @@ class Rows:
         out = np.asarray(self.base)[self.index]
         return out if dtype is None else out.astype(dtype, copy=False)
 
+    def __sizeof__(self):
+        # the matrix counts: Dask's joblib backend scatters an argument once only when it looks large
+        return object.__sizeof__(self) + self.base.nbytes + self.index.nbytes
+
     def __repr__(self):
         return f"Rows({len(self.index)} of {len(self.base)})"
 

@@ -1,4 +1,6 @@
 """Rows views: scikit-learn's splits of the training matrix, never copied out of it."""
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -25,6 +27,7 @@ def test_rows_index_like_the_array_they_view(data):
     np.testing.assert_array_equal(np.asarray(rows[np.array([True, False, False, True])]), X[[5, 3]])
     np.testing.assert_array_equal(rows[2], X[200])
     np.testing.assert_array_equal(rows[:, 4], X[[5, 3, 200, 3], 4])
+    assert sys.getsizeof(Rows(X)) > X.nbytes  # large enough for Dask to scatter it once, not copy it per task
     with pytest.raises(TypeError, match="integers"):
         Rows(X, np.array([0.5]))
 
