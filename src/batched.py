@@ -397,14 +397,18 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         cand, fold = nets[m // F_], folds[m % F_]
         key = fit_records.fit_key(cand, None, None, fold["data"])
         module = stack.member_module(m).cpu()
-        diverged = not np.all(np.isfinite([h["train_loss"] for h in histories[m]]))
+        history = histories[m]
+        bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
+        if bad:  # as the plain path records it: stopped at the first epoch whose loss is not finite
+            history = history[:bad[0] + 1]
         record = {"params": fit_records.fit_params(cand), "n_train": int(fold["n_train"]),
                   "data": fold["data"], "fit_seconds": seconds,
-                  "history": histories[m], "batched": K,
-                  "status": "diverged" if diverged else "ok"}
-        if diverged:
-            record["error"] = "Diverged: training loss became nan or inf"
-        fit_records.save(record_dir, key, record, module=None if diverged else module)
+                  "history": history, "batched": K,
+                  "status": "diverged" if bad else "ok"}
+        if bad:
+            record["error"] = (f"Diverged: diverged: training loss became {history[-1]['train_loss']} "
+                               f"at epoch {len(history)}")
+        fit_records.save(record_dir, key, record, module=None if bad else module)
         keys.append(key)
     return keys
 

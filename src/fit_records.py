@@ -96,14 +96,16 @@ def save(record_dir, key, record, module=None):
     write_json(record_dir / f"{key}.json", record)
 
 
+def outcome(record_dir, key):
+    """The record of a fit (whatever its status), or None when there is none."""
+    meta = Path(record_dir) / f"{key}.json"
+    return json.loads(meta.read_text()) if meta.exists() else None
+
+
 def load(record_dir, key):
     """Return ``(record, state_dict)`` of a finished successful fit, or None."""
-    record_dir = Path(record_dir)
-    meta, weights = record_dir / f"{key}.json", record_dir / f"{key}.pt"
-    if not (meta.exists() and weights.exists()):
-        return None
-    record = json.loads(meta.read_text())
-    if record.get("status") != "ok":
+    record, weights = outcome(record_dir, key), Path(record_dir) / f"{key}.pt"
+    if record is None or record.get("status") != "ok" or not weights.exists():
         return None
     return record, torch.load(weights, map_location="cpu", weights_only=True)
 

@@ -238,6 +238,11 @@ class Net(NeuralNetClassifier):
             self.history_ = History(record["history"])
             self.classes_inferred_ = np.unique(np.asarray(y))
             return self
+        earlier = fit_records.outcome(self.record_dir, key)
+        if earlier is not None and earlier.get("status") == "diverged":
+            # a finished outcome too: the same seed on the same data diverges again (a stack's
+            # diverged member is not trained a second time, fit by fit)
+            raise Diverged(earlier["error"].removeprefix("Diverged: "))
         record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
                   "data": fit_records.data_fingerprint(X, y)}
         start = time.perf_counter()

@@ -86,6 +86,13 @@ def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_
     assert "loss" in summary.loc["relu, lr=1000000.0", "error"]
     assert summary.loc["relu, lr=0.01", "status"] == "ok" and best > 0.5
     assert "diverged" in (tmp_path / "summary.md").read_text()
+    from src import fit_records
+    diverged = [r for r in fit_records.load_all(tmp_path / "fits") if r["status"] == "diverged"]
+    assert len(diverged) == 3
+    for record in diverged:  # the stack's records, not trained again fit by fit
+        assert record["batched"] == 3 and "at epoch" in record["error"]
+        assert not np.isfinite(record["history"][-1]["train_loss"])
+        assert np.isfinite([h["train_loss"] for h in record["history"][:-1]]).all()
 
 
 def test_a_grid_whose_every_fit_diverges_says_so_in_one_line(cli, tmp_path):
