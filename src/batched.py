@@ -23,7 +23,6 @@ loads the weights instead of training, and it scores the folds itself.
 """
 import json
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -31,7 +30,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
 from . import diagnostics, fit_records
-from .net import SEEDING_LOCK, shuffle_generator, with_fused
+from .net import SEEDING_LOCK, as_tensor, shuffle_generator, with_fused
 
 # Parameters in which candidates of one stack may differ: they change a member's start and
 # its activations, not the shapes or the schedule of the arithmetic.
@@ -166,12 +165,7 @@ def _forward(weights, biases, segments, x):
     dimension of 10, for the price of one small transposed copy).
     """
     C = len(segments)
-    if not torch.is_grad_enabled():
-        h = _per_fold(x, weights[0], biases[0])
-    elif not x.requires_grad:
-        h = _FirstLayer.apply(x, weights[0], biases[0])
-    else:
-        h = torch.baddbmm(biases[0], x, weights[0])
+    h = _FirstLayer.apply(x, weights[0], biases[0])
     # candidate c's columns of every fold (made contiguous: some kernels are slow on strided views)
     parts = [part.contiguous() for part in h.split(h.shape[-1] // C, dim=-1)] if C > 1 else [h]
     if len(weights) == 1:  # no hidden layer: the candidates' logits side by side
@@ -347,9 +341,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     stack = Stack(modules, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
-    with warnings.catch_warnings():  # a read-only memory map is only read here: no copy needed
-        warnings.simplefilter("ignore", UserWarning)
-        X_all = torch.as_tensor(np.asarray(X, dtype=np.float32)).to(device)
+    X_all = as_tensor(np.asarray(X, dtype=np.float32), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
     probes = []
     callback = next((cb for _, cb in (net.callbacks or []) if isinstance(cb, diagnostics.Diagnostics)), None)

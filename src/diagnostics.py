@@ -29,6 +29,7 @@ from torch import nn
 
 from . import activations
 from .model import uncompiled
+from .net import dataset_arrays
 from .rows import resolve
 
 PROBE_SIZE = 256
@@ -152,16 +153,6 @@ def _grad_norm(linear, grad_of):
     return torch.stack(squares).sum().sqrt() if squares else torch.tensor(float("nan"), device=linear.weight.device)
 
 
-def _arrays(dataset):
-    """``(X, y, row indices or None)`` behind a skorch Dataset or a Subset of one."""
-    indices = None
-    while isinstance(dataset, torch.utils.data.Subset):
-        sub = np.asarray(dataset.indices)
-        indices = sub if indices is None else sub[indices]
-        dataset = dataset.dataset
-    return dataset.X, dataset.y, indices
-
-
 def _rows(array, rows, device, dtype=None):
     if isinstance(array, torch.Tensor):
         out = array[torch.as_tensor(rows)]
@@ -218,7 +209,7 @@ class Diagnostics(Callback):
 
     def _probe(self, net, dataset_train):
         if dataset_train is not None:
-            X, y, indices = _arrays(dataset_train)
+            X, y, indices = dataset_arrays(dataset_train)
         else:
             (X, y), indices = self._fallback, None
         n = len(indices) if indices is not None else len(X)

@@ -56,7 +56,9 @@ def with_fused(optimizer, kwargs):
     return {**kwargs, "fused": True} if accepts else kwargs
 
 
-def _as_tensor(array, device):
+def as_tensor(array, device):
+    """``array`` as a tensor on ``device``, sharing its memory where it can (a read-only memory
+    map included: it is only read)."""
     if isinstance(array, torch.Tensor):
         return array.to(device)
     with warnings.catch_warnings():  # a read-only array (joblib's memory maps) is only read here: no copy
@@ -64,7 +66,7 @@ def _as_tensor(array, device):
         return torch.from_numpy(np.asarray(array)).to(device)
 
 
-def _unwrap(dataset):
+def dataset_arrays(dataset):
     """Return ``(X, y, indices)`` behind a skorch Dataset or a Subset of one.
 
     ``indices`` (a tensor, or None for all rows) are positions in ``X`` and ``y``; ``X`` may be
@@ -100,15 +102,15 @@ class TensorLoader:
     def __init__(self, dataset, batch_size, shuffle=False, device="cpu", generator=None):
         self.dataset, self.batch_size, self.shuffle, self.device = dataset, batch_size, shuffle, device
         self.generator = generator
-        X, y, self.indices = _unwrap(dataset)
+        X, y, self.indices = dataset_arrays(dataset)
         X, x_rows = resolve(X)  # the rows of a shared matrix are gathered from it, never copied out
         base = self.dataset
         while isinstance(base, torch.utils.data.Subset):
             base = base.dataset
         cache = getattr(base, "_tensor_cache", None)
         if cache is None or cache[0] != device:
-            y_tensor = None if y is None else _as_tensor(y, device).long()
-            cache = (device, _as_tensor(X, device), y_tensor)
+            y_tensor = None if y is None else as_tensor(y, device).long()
+            cache = (device, as_tensor(X, device), y_tensor)
             base._tensor_cache = cache
         _, self.X, self.y = cache
         self.x_rows = None if x_rows is None else torch.as_tensor(x_rows, dtype=torch.long, device=device)
