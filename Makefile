@@ -7,7 +7,7 @@ DATA   ?= data
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup data browser run test test-fast bench gallery clean
+.PHONY: setup data browser run test test-fast test-portable bench gallery clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,15 @@ test: data browser
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# The fast tests again under the CPU kernels of other machines: torch's portable ``default``
+# kernels and its AVX2 ones (an AMD EPYC's; an AVX-512 Xeon runs its own by default).
+CAPABILITIES ?= default avx2
+test-portable: data
+	@for cap in $(CAPABILITIES); do \
+	  echo "== ATEN_CPU_CAPABILITY=$$cap"; \
+	  ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS) || exit 1; \
+	done
 
 bench: data
 	$(PY) -m src.bench $(BENCH_ARGS)
