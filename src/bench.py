@@ -103,7 +103,7 @@ def _cv(seed=0):
 
 
 def _load(subset):
-    from . import data
+    from .data import datasets as data
 
     return data.load("mnist", root="data", subset=subset)
 
@@ -117,11 +117,11 @@ def naive_skorch(epochs, subset, device="cpu"):
     (its epoch table printed, as in the notebook).
     """
     import torch
-    from skorch import NeuralNetClassifier
     from sklearn.model_selection import GridSearchCV
+    from skorch import NeuralNetClassifier
     from torch import nn
 
-    from .activations import ReLUFunction
+    from .model.activations import ReLUFunction
 
     class NotebookReLUFunction(ReLUFunction):  # the same forward, the notebook's backward
         @staticmethod
@@ -282,7 +282,7 @@ def main(argv=None):
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from .errors import UserError
-    from .net import resolve_device
+    from .training.net import resolve_device
 
     try:
         device = resolve_device(args.device)

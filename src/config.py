@@ -5,10 +5,10 @@ import hydra
 import torch
 from omegaconf import OmegaConf
 
-from . import activations
 from .errors import UserError, choices_error
-from .model import INITS
-from .net import MATMUL_PRECISIONS
+from .model import activations
+from .model.mlp import INITS
+from .training.net import MATMUL_PRECISIONS
 
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 MODES = ("single", "grid")
@@ -94,15 +94,15 @@ def check_dropout(dropout):
 def n_jobs(value):
     """Resolve ``cv.n_jobs``: ``auto`` is one process per core, else a positive int."""
     if value == "auto":
-        from .job import available_cores
+        from .modes.jobs import available_cores
 
         return available_cores()
     return _positive_int(value, "cv.n_jobs")
 
 
 def data_args(cfg):
-    """Plain keyword arguments for `src.data.load`."""
-    from .data import LOADERS, STANDARDIZERS
+    """Plain keyword arguments for `src.data.datasets.load`."""
+    from .data.datasets import LOADERS, STANDARDIZERS
 
     subset = cfg.data.subset
     if subset is not None:
@@ -116,7 +116,7 @@ def data_args(cfg):
 
 
 def net_args(cfg, device):
-    """Plain keyword arguments for `src.net.make_net` (everything but the data's shape)."""
+    """Plain keyword arguments for `src.training.net.make_net` (everything but the data's shape)."""
     optimizer, lr, optimizer_kwargs = optimizer_settings(cfg.optimizer)
     train = cfg.train
     valid_fraction = train.valid_fraction
@@ -154,8 +154,8 @@ def mode_args(cfg):
 
 
 def grid_args(cfg):
-    """Keyword arguments of `src.search.run_grid`, checked."""
-    from .search import JOBLIB_BACKENDS, check_grid, make_cv, param_grid
+    """Keyword arguments of `src.modes.grid.run_grid`, checked."""
+    from .modes.grid import JOBLIB_BACKENDS, check_grid, make_cv, param_grid
 
     grid = to_plain(cfg.grid)
     params = param_grid(grid)
@@ -177,7 +177,7 @@ def validate(cfg):
     Returns
     -------
     (dict, dict, dict)
-        Keyword arguments for `src.net.make_net`, `src.data.load` and the mode's function.
+        Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
     """
     if cfg.mode not in MODES:
         raise choices_error("mode", cfg.mode, MODES)
@@ -185,7 +185,7 @@ def validate(cfg):
         if key != "hydra":
             for target in _targets(cfg[key]):
                 check_target(target)
-    from .net import resolve_device
+    from .training.net import resolve_device
 
     return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
 

@@ -3,7 +3,7 @@ import sys
 
 from hydra import compose, initialize_config_dir
 
-from . import data
+from .data import datasets as data
 from .errors import UserError
 from .preflight import CONF_DIR
 

@@ -5,19 +5,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import layout
 from .errors import UserError
-from .hiplot_page import write_hiplot
-from .report_page import write_single_report, write_sweep_report
-from .single import HISTORY_COLUMNS
-from .sweep import summarize_sweep
-from .tables import print_summary, write_grid_tables
+from .reporting.html import write_single_report, write_sweep_report
+from .reporting.sweeps import summarize_sweep
+from .reporting.tables import print_summary, write_grid_tables
+from .reporting.writers import write_history_page
 
 
 def _single(path):
-    history = pd.read_csv(path / "history.csv")
-    return {"history_html": write_hiplot(history.to_dict("records"), path / "history.html",
-                                         order=HISTORY_COLUMNS, color_by="valid_acc", title="history"),
-            **write_single_report(path)}
+    history = pd.read_csv(path / layout.HISTORY)
+    return {"history_html": write_history_page(history, path), **write_single_report(path)}
 
 
 def _grid(path):
@@ -28,11 +26,7 @@ def _sweep(path):
     return {**summarize_sweep(path)[0], **write_sweep_report(path)}
 
 
-KINDS = {  # marker file -> rebuild function, most specific first
-    "multirun.yaml": _sweep,
-    "search.json": _grid,
-    "history.csv": _single,
-}
+REBUILD = {"sweep": _sweep, "grid": _grid, "single": _single}
 
 
 def rebuild(path):
@@ -46,10 +40,11 @@ def rebuild(path):
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"{path} is not a directory")
-    for marker, builder in KINDS.items():
-        if (path / marker).exists():
-            return builder(path)
-    raise UserError(f"{path} holds no results (none of {', '.join(KINDS)}); give a run, grid or sweep dir")
+    kind = layout.kind_of(path)
+    if kind is None:
+        raise UserError(f"{path} holds no results (none of {', '.join(layout.KINDS.values())}); "
+                        f"give a run, grid or sweep dir")
+    return REBUILD[kind](path)
 
 
 def main(argv=None):

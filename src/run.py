@@ -13,23 +13,37 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 
-from . import config, data  # noqa: E402
+from . import config  # noqa: E402
+from .data.datasets import load  # noqa: E402
 from .errors import UserError  # noqa: E402
-from .job import run_job  # noqa: E402
-from .search import run_grid  # noqa: E402
-from .single import run_single  # noqa: E402
+from .layout import fits_dir  # noqa: E402
+from .modes.grid import run_grid  # noqa: E402
+from .modes.jobs import run_job  # noqa: E402
+from .modes.single import run_single  # noqa: E402
+from .reporting.writers import write_grid, write_single  # noqa: E402
 
 gc.freeze()
 gc.enable()
 
-MODES = {"single": run_single, "grid": run_grid}
+# mode -> (compute a result, write it, the mode's resumable state in the output folder)
+MODES = {"single": (run_single, write_single, lambda out_dir: {}),
+         "grid": (run_grid, write_grid, lambda out_dir: {"record_dir": fits_dir(out_dir)})}
 
 
 def run(cfg, out_dir):
-    """Check the config, load the data and run the configured mode; return its objective."""
+    """Check the config, load the data, run the configured mode and write its results.
+
+    Returns
+    -------
+    float
+        The mode's objective (what a hyperparameter sweep optimises).
+    """
     net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
-    dataset = data.load(**data_kwargs)
-    return MODES[cfg.mode](dataset, net_kwargs, out_dir, **mode_kwargs)
+    dataset = load(**data_kwargs)
+    compute, write, state = MODES[cfg.mode]
+    result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
+    write(result, Path(out_dir))
+    return result.objective
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from src import activations
 from src.errors import UserError
-from src.model import MLP, resolve_init
+from src.model import activations
+from src.model.mlp import MLP, resolve_init
 
 # -0.5 and 1.0 sit on the thresholds of `threshold`: Keras' ThresholdedReLU is 0 there (x > theta, strictly).
 POINTS = [-7.0, -3.2, -1.4, -0.6, -0.5, -0.2, 0.0, 0.15, 0.45, 0.8, 1.0, 1.7, 2.6, 4.5, 7.3]
@@ -375,10 +375,9 @@ def test_bounds_follow_the_parameters():
 @pytest.fixture
 def without_report(monkeypatch):
     """Leave out a single run's report and pictures (about 2 s a run; drawn in the test below)."""
-    import src.single
+    import src.reporting.writers
 
-    if hasattr(src.single, "write_single_report"):
-        monkeypatch.setattr(src.single, "write_single_report", lambda out_dir: {"report": out_dir / "report.html"})
+    monkeypatch.setattr(src.reporting.writers, "write_single_report", lambda out_dir: {"report": out_dir / "report.html"})
 
 
 @pytest.mark.parametrize("name", activations.available())

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from src.errors import UserError
-from src.job import run_job
+from src.modes.jobs import run_job
 from src.preflight import check_command_line
 from src.run import run
 from tests.conftest import DATA_ROOT, MNIST_READY

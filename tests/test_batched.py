@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.batched import stackable
-from src.net import make_net
 from src.run import run
+from src.training.net import make_net
+from src.training.stacks import stackable
 
 GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=4", "cv.refit=false", "train.threads=1"]
 
@@ -58,7 +58,7 @@ def test_batched_folds_record_the_same_diagnostics_as_the_plain_path(make_cfg, t
 
 
 def test_folds_with_different_batch_counts_take_the_plain_path():
-    from src.batched import same_batch_count
+    from src.training.stacks import same_batch_count
 
     net = make_net(4, 2, batch_size=10, valid_fraction=0.0)
     y = np.arange(40) % 2
@@ -90,7 +90,7 @@ def test_compiled_fits_record_diagnostics_and_reload_their_weights(tmp_path):
 def _digits_folds(n_folds=3):
     from sklearn.model_selection import StratifiedKFold
 
-    from src import data
+    from src.data import datasets as data
 
     ds = data.load("digits")
     return ds.X_train, ds.y_train, [tr for tr, _ in StratifiedKFold(n_folds, shuffle=True, random_state=0)
@@ -98,9 +98,8 @@ def _digits_folds(n_folds=3):
 
 
 def _records(record_dir, keys):
-    import torch
 
-    from src import fit_records
+    from src.training import fit_records
 
     found = [fit_records.load(record_dir, key) for key in keys]
     assert all(found), "every member writes its record"
@@ -110,7 +109,7 @@ def _records(record_dir, keys):
 @pytest.mark.parametrize("hidden", [[32, 16], [32]])
 def test_candidates_stacked_together_match_each_stacked_alone(tmp_path, one_thread, hidden):
     """Several candidates in one stack (shared first-layer product) train as they would one by one."""
-    from src.batched import train_stacked
+    from src.training.stacks import train_stacked
 
     X, y, folds = _digits_folds()
     specs = [("relu", "auto", 0.0), ("tanh", "xavier_uniform", 0.0), ("elu", "auto", 0.0)]
@@ -145,7 +144,7 @@ def test_a_grid_over_activation_and_lr_trains_one_stack_per_lr(make_cfg, tmp_pat
 
 
 def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
-    from src.batched import stack_key
+    from src.training.stacks import stack_key
 
     base = make_net(64, 10, hidden=[32, 16])
     assert stack_key(base) == stack_key(make_net(64, 10, hidden=[32, 16], activation="tanh", init="xavier_normal",

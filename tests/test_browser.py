@@ -4,7 +4,15 @@ import shutil
 import pytest
 
 from src.run import run
-from tests.browser import CHROMIUM, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
+from tests.browser import (
+    CHROMIUM,
+    axis,
+    column,
+    hiplot_drawn,
+    hiplot_state,
+    open_page,
+    start_chromium,
+)
 from tests.conftest import compose_config
 
 pytestmark = [

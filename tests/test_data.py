@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from src import data
+from src.data import datasets as data
 from src.errors import UserError
 from tests.conftest import DATA_ROOT, MNIST_READY
 

@@ -7,12 +7,18 @@ import pytest
 import torch
 from torch import nn
 
-from src import data
-from src.diagnostics import (bounds_of, diagnostic_columns, is_diagnostic, last_values, layer_pairs, measure,
-                             probe_count, probe_rows)
-from src.model import MLP
-from src.net import make_net
+from src.data import datasets as data
+from src.model.mlp import MLP
+from src.results import diagnostic_columns, is_diagnostic, last_values
 from src.run import run
+from src.training.diagnostics import (
+    bounds_of,
+    layer_pairs,
+    measure,
+    probe_count,
+    probe_rows,
+)
+from src.training.net import make_net
 
 CE = nn.CrossEntropyLoss()
 

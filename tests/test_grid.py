@@ -86,8 +86,8 @@ def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_
     assert "loss" in summary.loc["relu, lr=1000000.0", "error"]
     assert summary.loc["relu, lr=0.01", "status"] == "ok" and best > 0.5
     assert "diverged" in (tmp_path / "summary.md").read_text()
-    from src import fit_records
-    diverged = [r for r in fit_records.load_all(tmp_path / "fits") if r["status"] == "diverged"]
+    from src.layout import read_records
+    diverged = [r for r in read_records(tmp_path / "fits") if r["status"] == "diverged"]
     assert len(diverged) == 3
     for record in diverged:  # the stack's records, not trained again fit by fit
         assert record["batched"] == 3 and "at epoch" in record["error"]
@@ -148,8 +148,8 @@ def test_multirun_with_a_failing_job_lists_it_and_exits_non_zero(cli, tmp_path):
 
 
 def test_a_fit_key_does_not_change_when_the_net_is_fitted():
-    from src import fit_records
-    from src.net import make_net
+    from src.training import fit_records
+    from src.training.net import make_net
 
     X = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
     y = np.arange(60) % 3
@@ -168,7 +168,7 @@ def test_records_of_another_config_in_the_same_dir_are_not_mixed_in(make_cfg, tm
 
 
 def test_a_fingerprint_of_rows_is_that_of_the_rows_copied_out():
-    from src.fit_records import data_fingerprint
+    from src.training.fit_records import data_fingerprint
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(500, 7)).astype(np.float32), rng.integers(0, 3, 500)
@@ -181,8 +181,8 @@ def test_a_fingerprint_of_rows_is_that_of_the_rows_copied_out():
 def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatch, n_classes):
     from sklearn.model_selection import StratifiedKFold, cross_validate
 
-    from src.net import Net, make_net
-    from src.search import SCORING
+    from src.modes.grid import SCORING
+    from src.training.net import Net, make_net
 
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(150, 6)).astype(np.float32), np.arange(150) % n_classes

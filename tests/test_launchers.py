@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from src.job import available_cores, cores_per_job, failed_objective, share_cores
+from src.modes.jobs import available_cores, cores_per_job, failed_objective, share_cores
 from src.preflight import check_command_line
 from src.run import run
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from src.net import make_net, with_fused
+from src.training.net import make_net, with_fused
 
 EPS = torch.finfo(torch.float32).eps  # 2**-23: the spacing of float32 numbers in [1, 2)
 

@@ -4,7 +4,9 @@ import struct
 import numpy as np
 import pytest
 
-from src import activations, plots
+from src import plots as cli
+from src.model import activations
+from src.reporting import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -78,12 +80,12 @@ def test_save_activation_plots_names_files_by_label(tmp_path):
 
 
 def test_command_line_lists_and_draws(tmp_path, capsys):
-    assert plots.main(["--list"]) == 0
+    assert cli.main(["--list"]) == 0
     listed = capsys.readouterr().out
     for name in activations.available():
         assert f"\n{name} " in f"\n{listed}"
     assert "softrelu" in listed and "negative_slope=0.01" in listed
-    assert plots.main(["--out", str(tmp_path), "selu", "gelu(approximate=tanh)"]) == 0
+    assert cli.main(["--out", str(tmp_path), "selu", "gelu(approximate=tanh)"]) == 0
     written = capsys.readouterr().out.split()
     assert written == [str(tmp_path / "gallery.png"), str(tmp_path / "activation_selu.png"),
                        str(tmp_path / "activation_gelu_approximate=tanh.png")]
@@ -92,7 +94,7 @@ def test_command_line_lists_and_draws(tmp_path, capsys):
 
 
 def test_command_line_refuses_an_unknown_name(tmp_path, capsys):
-    assert plots.main(["--out", str(tmp_path / "out"), "nope"]) == 2
+    assert cli.main(["--out", str(tmp_path / "out"), "nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "nope" in err[0] and "selu" in err[0]
     assert not (tmp_path / "out").exists()

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from src import curves, stats, tables
 from src.report import rebuild
-from src.report_page import fmt, write_grid_report
+from src.reporting import curves, stats, tables
+from src.reporting.html import fmt, write_grid_report
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"

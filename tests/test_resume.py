@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from src.files import TMP_PREFIX, write_json
-from src.job import STASH_DIR, claim, config_hash, run_job
-from src.sweep import job_dirs, sweep_frame
-
+from src.layout import STASH as STASH_DIR
+from src.layout import job_dirs
+from src.modes.jobs import claim, config_hash, run_job
+from src.reporting.sweeps import sweep_frame
 from tests.conftest import ROOT
 
 SWEEP = ["data=digits", "train.verbose=0", "device=cpu"]

@@ -7,9 +7,10 @@ import torch
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils import _safe_indexing
 
-from src.fit_records import data_fingerprint
-from src.net import TensorLoader, make_net
-from src.rows import Rows
+from src.data.rows import Rows
+from src.training.fit_records import data_fingerprint
+from src.training.loader import TensorLoader
+from src.training.net import make_net
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from src import stats
+from src.reporting import stats
 
 # ---------------------------------------------------------------------------------------
 # Helpers

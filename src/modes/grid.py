@@ -7,17 +7,29 @@ from pathlib import Path
 import joblib
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, make_scorer
-from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    log_loss,
+    make_scorer,
+)
+from sklearn.model_selection import (
+    GridSearchCV,
+    RepeatedStratifiedKFold,
+    StratifiedKFold,
+)
 
-from . import activations, fit_records, tables
-from .errors import UserError
-from .files import write_json
-from .batched import pretrain as batched_pretrain
-from .model import MLP
-from .job import available_cores
-from .net import Diverged, make_net
-from .rows import Rows
+from .. import layout
+from ..data.rows import Rows
+from ..errors import UserError
+from ..model import activations
+from ..model.mlp import MLP
+from ..params import candidate_label, cell
+from ..results import GridResult
+from ..training import fit_records
+from ..training.net import Diverged, make_net
+from ..training.stacks import pretrain as batched_pretrain
+from .jobs import available_cores
 from .single import test_scores
 
 GRID_KEYS = {
@@ -163,16 +175,18 @@ def joblib_backend(backend, scheduler=None, n_workers=2):
     return JOBLIB_BACKENDS[backend](scheduler, n_workers)
 
 
-def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,
+def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,
              backend="local", scheduler=None, claim=None):
-    """Cross-validate every candidate of ``grid`` and write the tables and HiPlot pages.
+    """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
     ----------
-    dataset : src.data.Dataset
+    dataset : src.data.datasets.Dataset
     net_kwargs : dict
-        Keyword arguments of `src.net.make_net` shared by all candidates.
-    out_dir : Path
+        Keyword arguments of `src.training.net.make_net` shared by all candidates.
+    record_dir : Path
+        Where every fit leaves its record (`src.training.fit_records`): a search run again
+        with the same folder loads the fits it finished instead of training them again.
     grid : mapping
         The grid config (see `param_grid`).
     folds, repeats : int
@@ -183,7 +197,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     n_jobs : int
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
-        Train the folds of the candidates as stacked models first (`src.batched`: one
+        Train the folds of the candidates as stacked models first (`src.training.stacks`: one
         stack for all candidates that differ only in activation, init or dropout);
         GridSearchCV then loads those fits and scores them.
     backend : {"local", "dask"}
@@ -196,8 +210,9 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
 
     Returns
     -------
-    float
-        The best mean cross-validated accuracy.
+    src.results.GridResult
+        ``cv_results_`` as a table, what was searched, and the best mean accuracy;
+        `src.reporting.writers.write_grid` turns it into files.
     """
     params = param_grid(grid)
     check_grid(params, net_kwargs["optimizer"])
@@ -210,7 +225,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     cores = net_kwargs.get("threads") or available_cores()  # a launcher may have given this job a share
     threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
     net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
-    net.set_params(record_dir=str(out_dir / "fits"))
+    net.set_params(record_dir=str(record_dir))
     # The refit is done below, after the search, with every core (the base net has one thread per fit).
     search = GridSearchCV(net, params, scoring=SCORING, refit=False, cv=cv, n_jobs=n_jobs, error_score=np.nan,
                           verbose=3)
@@ -222,7 +237,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     start = time.perf_counter()
     fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
     with joblib_backend(backend, scheduler, n_workers=n_jobs):
-        if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(out_dir / "fits"),
+        if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(record_dir),
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
             search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
         try:
@@ -230,7 +245,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not
             if "fits failed" not in str(exc):
                 raise
-            raise all_failed(out_dir / "fits") from None
+            raise all_failed(record_dir) from None
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
@@ -238,7 +253,7 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
         "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
                    for (tr, te), fingerprint in zip(splits, fingerprints)],
         # the records of this search's fits, so that records of other configs in fits/ are never mixed in
-        "fit_keys": {tables.candidate_label(candidate): [
+        "fit_keys": {candidate_label(candidate): [
             fit_records.fit_key(clone(net).set_params(**candidate), None, None, fingerprint)
             for fingerprint in fingerprints] for candidate in search.cv_results_["params"]},
         "refit": None,
@@ -247,29 +262,24 @@ def run_grid(dataset, net_kwargs, out_dir, grid, folds=3, repeats=1, refit=True,
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
     if refit and np.isfinite(scores).any():
         best_params = search.cv_results_["params"][int(np.nanargmax(scores))]
-        print(f"grid: refitting {tables.candidate_label(best_params)} on all {len(y)} training images", flush=True)
+        print(f"grid: refitting {candidate_label(best_params)} on all {len(y)} training images", flush=True)
         best = clone(net).set_params(**best_params, threads=cores)
         tic = time.perf_counter()
         best.fit(X, y)
-        meta["refit"] = {"params": {k: tables.plain(v) for k, v in best_params.items()},
+        meta["refit"] = {"params": {k: cell(v) for k, v in best_params.items()},
                          "fit_seconds": round(time.perf_counter() - tic, 3),
                          **test_scores(best, dataset.X_test, dataset.y_test)}
-    write_json(out_dir / "search.json", meta)
-    write_csv_results(search.cv_results_, out_dir)
-    written = tables.write_grid_tables(out_dir)
-    tables.print_summary(out_dir, written)
-    finite = search.cv_results_["mean_test_accuracy"]
-    return float(np.nanmax(finite)) if np.isfinite(finite).any() else float("nan")
+    return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
+                      objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))
 
 
 def all_failed(record_dir):
     """The error to raise when every fit of a grid failed: `Diverged` when they all diverged."""
-    records = fit_records.load_all(record_dir) if Path(record_dir).is_dir() else []
+    records = layout.read_records(record_dir) if Path(record_dir).is_dir() else []
     statuses = {r.get("status") for r in records}
     first = next((r.get("error") for r in records if r.get("error")), "no fit record was written")
     if statuses == {"diverged"}:
-        first = first.removeprefix("Diverged: ").removeprefix("diverged: ")
-        return Diverged(f"diverged: every fit of the grid diverged (first: {first})")
+        return Diverged(f"every fit of the grid diverged (first: {first})")
     return RuntimeError(f"every fit of the grid failed (first error: {first})")
 
 
@@ -279,14 +289,12 @@ def _grid_iter(params):
     return ParameterGrid(params)
 
 
-def write_csv_results(cv_results, out_dir):
-    """Write ``cv_results_`` as ``cv_results.csv`` with parameter values as readable labels."""
+def cv_results_frame(cv_results):
+    """``cv_results_`` as a table with parameter values as readable labels (column ``label`` first)."""
     import pandas as pd
 
     frame = pd.DataFrame({k: v for k, v in cv_results.items() if k != "params"})
     for column in [c for c in frame.columns if c.startswith("param_")]:
-        frame[column] = [tables.plain(v) for v in cv_results[column]]
-    frame.insert(0, "label", [tables.candidate_label(p) for p in cv_results["params"]])
-    from .files import write_csv
-
-    return write_csv(out_dir / "cv_results.csv", frame)
+        frame[column] = [cell(v) for v in cv_results[column]]
+    frame.insert(0, "label", [candidate_label(p) for p in cv_results["params"]])
+    return frame

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .files import write_bytes
+from ..errors import UserError
+from ..files import write_bytes
 
 MNIST_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",

@@ -17,7 +17,7 @@ permutation stream), and the loss is the sum of the members' mean losses, so eve
 gets the gradient it would get alone. Weights are stacked as ``(in, out)`` matrices, the
 layout whose gradient the batched product writes without a transposed copy.
 
-The trained members are written as ordinary fit records (`src.fit_records`), keyed as the
+The trained members are written as ordinary fit records (`src.training.fit_records`), keyed as the
 plain fits would be. GridSearchCV then runs as usual: each of its fits finds its record and
 loads the weights instead of training, and it scores the folds itself.
 """
@@ -29,8 +29,10 @@ import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
+from ..params import candidate_label
 from . import diagnostics, fit_records
-from .net import SEEDING_LOCK, as_tensor, shuffle_generator, with_fused
+from .loader import as_tensor
+from .net import SEEDING_LOCK, Diverged, shuffle_generator, with_fused
 
 # Parameters in which candidates of one stack may differ: they change a member's start and
 # its activations, not the shapes or the schedule of the arithmetic.
@@ -303,7 +305,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
 
     Parameters
     ----------
-    nets : list of src.net.Net
+    nets : list of src.training.net.Net
         The candidates (clones of the base net with their parameters set), all with the same
         `stack_key`; a single net is taken as a list of one.
     X, y : ndarray
@@ -315,7 +317,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     labels : list of str, optional
         The candidates' names in the progress line printed after every epoch (none when None).
     fingerprints : list of str, optional
-        The folds' `src.fit_records.data_fingerprint` values (computed when None).
+        The folds' `src.training.fit_records.data_fingerprint` values (computed when None).
     rows : list, optional
         The folds' `fold_rows` (computed when None).
 
@@ -398,8 +400,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
                   "history": history, "batched": K,
                   "status": "diverged" if bad else "ok"}
         if bad:
-            record["error"] = (f"Diverged: diverged: training loss became {history[-1]['train_loss']} "
-                               f"at epoch {len(history)}")
+            record["error"] = str(Diverged.at(history[-1]["train_loss"], len(history)))
         fit_records.save(record_dir, key, record, module=None if bad else module)
         keys.append(key)
     return keys
@@ -411,7 +412,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
     Candidates whose fold records all exist are skipped; the others are grouped by
     `stack_key` and each group is trained as one stack with `train_stacked`, up to
     ``n_jobs`` stacks at a time, sharing ``cores`` threads. ``fingerprints`` are the folds'
-    `src.fit_records.data_fingerprint` values when the caller has them (else computed here).
+    `src.training.fit_records.data_fingerprint` values when the caller has them (else computed here).
 
     Returns
     -------
@@ -421,8 +422,6 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
     from joblib import Parallel, delayed
     from sklearn.base import clone
     from sklearn.model_selection import ParameterGrid
-
-    from .tables import candidate_label
 
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]

@@ -8,7 +8,6 @@ plain HTML and CSS: no script runs in the page itself. Every label and value is 
 """
 import base64
 import html
-import importlib
 import json
 import math
 import sys
@@ -18,9 +17,13 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import activations, curves, stats
-from .diagnostics import STATS, diagnostic_columns, split_column
-from .files import write_text
+from .. import layout
+from ..files import write_text
+from ..layout import job_dirs
+from ..model import activations
+from ..results import STATS, diagnostic_columns, split_column
+from . import curves, stats
+from .plots import save_activation_plots
 
 FILE_NAME = "report.html"
 STYLE = """
@@ -205,11 +208,11 @@ def verdict_section(lines, claim=None, note=None):
 
 
 # ---------------------------------------------------------------------------------------
-# Activation plots (drawn by src.plots when it is there)
+# Activation plots
 # ---------------------------------------------------------------------------------------
 
 def activation_plots(specs, out_dir):
-    """Draw ``activation_*.png`` for ``specs`` with `src.plots.save_activation_plots`, when it exists.
+    """Draw ``activation_*.png`` for ``specs`` (`src.reporting.plots.save_activation_plots`).
 
     A failure to draw is reported on stderr and does not fail the run.
 
@@ -221,17 +224,10 @@ def activation_plots(specs, out_dir):
     specs = [s for s in dict.fromkeys(specs) if s]
     if specs:
         try:
-            plots = importlib.import_module(f"{__package__}.plots")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.plots":
-                raise
-            plots = None
-        if plots is not None and hasattr(plots, "save_activation_plots"):
-            try:
-                plots.save_activation_plots(list(specs), Path(out_dir))
-            except Exception as exc:  # a missing picture must not lose a finished run
-                print(f"warning: activation plots not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
-    return sorted(Path(out_dir).glob("activation_*.png"))
+            save_activation_plots(list(specs), Path(out_dir))
+        except Exception as exc:  # a missing picture must not lose a finished run
+            print(f"warning: activation plots not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return sorted(Path(out_dir).glob(layout.ACTIVATION_PLOTS))
 
 
 def _config_activation(folder):
@@ -450,15 +446,13 @@ def sweep_page(sweep_dir, job_dirs):
 def write_sweep_report(sweep_dir):
     """Write a sweep's ``learning_curves.png`` (one line per job) and ``report.html``.
 
-    Call after `src.sweep.summarize_sweep` (the page shows its ``summary.csv``).
+    Call after `src.reporting.sweeps.summarize_sweep` (the page shows its ``summary.csv``).
 
     Returns
     -------
     dict
         Name -> path of the files written.
     """
-    from .sweep import job_dirs  # at call time: src.sweep calls this function
-
     sweep_dir = Path(sweep_dir)
     jobs = job_dirs(sweep_dir)
     written = {}

@@ -19,7 +19,6 @@ end of the epoch, not of the last training batch. The callback keeps the seconds
 took in its ``seconds_`` list (not in the history, which stays reproducible), to compare
 with the epochs' ``dur``.
 """
-import re
 import time
 
 import numpy as np
@@ -27,55 +26,16 @@ import torch
 from skorch.callbacks import Callback, PrintLog
 from torch import nn
 
-from . import activations
-from .model import uncompiled
-from .net import dataset_arrays
-from .rows import resolve
+from ..data.rows import resolve
+from ..model import activations
+from ..model.mlp import uncompiled
+from ..results import STATS
+from .loader import dataset_arrays
 
 PROBE_SIZE = 256
 PROBE_FRACTION = 32  # the probe is at most 1/32 of the training split ...
 MIN_PROBE = 32       # ... but never fewer than 32 rows
 SATURATION_TOLERANCE = 0.01
-STATS = ("dead", "saturated", "mean", "std", "grad_norm")
-COLUMN = re.compile(r"^(layer[1-9]\d*|output)_(dead|saturated|mean|std|grad_norm)$")
-
-
-def split_column(name):
-    """``"layer2_dead"`` -> ``("layer2", "dead")``; None for a column that is no diagnostic."""
-    match = COLUMN.match(str(name))
-    if not match or (match.group(1) == "output" and match.group(2) != "grad_norm"):
-        return None
-    return match.group(1), match.group(2)
-
-
-def is_diagnostic(name):
-    """Whether a history or table column is one of the diagnostics (``layer2_dead``, ...)."""
-    return split_column(name) is not None
-
-
-def diagnostic_columns(columns):
-    """The diagnostic columns among ``columns``, ordered by layer, then by statistic."""
-    def key(name):
-        layer, stat = split_column(name)
-        return (int(layer[5:]) if layer != "output" else 10 ** 6, STATS.index(stat))
-
-    return sorted((c for c in columns if is_diagnostic(c)), key=key)
-
-
-def last_values(history_rows):
-    """The diagnostics of the last epoch of a history, as a plain dict (empty without any).
-
-    Parameters
-    ----------
-    history_rows : list of dict
-        A skorch history or a fit record's ``history``.
-    """
-    if not history_rows:
-        return {}
-    last = history_rows[-1]
-    return {k: float(last[k]) for k in diagnostic_columns(last) if last[k] is not None}
-
-
 def layer_pairs(module):
     """The ``(Linear, activation)`` pairs of an `MLP`'s hidden layers, in order."""
     layers = list(module.hidden)
@@ -99,7 +59,7 @@ def measure(module, X, y, loss_fn):
 
     Parameters
     ----------
-    module : src.model.MLP
+    module : src.model.mlp.MLP
     X : torch.Tensor
         The probe rows, on the module's device.
     y : torch.Tensor

@@ -20,15 +20,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf, open_dict
 
-from .errors import UserError
-from .files import TMP_PREFIX, write_json
-from .net import Diverged
+from .. import layout
+from ..errors import UserError
+from ..files import TMP_PREFIX, write_json
+from ..training.net import Diverged
 
-STATUS_FILE = "status.json"
-RESULT_FILES = ("metrics.json", "summary.csv")  # one of them marks a finished single run / grid
-LOCK_FILE = ".resume.lock"
-STASH_DIR = ".stash"
-KEEP = (".hydra",)  # a job folder's entries that are Hydra's, never results
+KEEP = (layout.HYDRA,)  # a job folder's entries that are Hydra's, never results
 # Settings that decide how fast a job runs, not what it computes: left out of the hash, so
 # that a sweep resumed with another launcher or thread count still finds its results.
 EXECUTION_KEYS = ("train.threads", "train.verbose", "cv.n_jobs", "search.backend", "search.scheduler",
@@ -117,20 +114,11 @@ def config_hash(cfg):
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
-def read_status(job_dir):
-    """The ``status.json`` of a job folder as a dict, or None when it has none."""
-    path = Path(job_dir) / STATUS_FILE
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
 def finished(job_dir, key):
     """The status of ``job_dir`` if it finished ``ok`` for the config hash ``key``, else None."""
-    status = read_status(job_dir)
+    status = layout.read_status(job_dir)
     if (status and status.get("status") == "ok" and status.get("config_hash") == key
-            and any((Path(job_dir) / name).exists() for name in RESULT_FILES)):
+            and any((Path(job_dir) / name).exists() for name in layout.RESULT_FILES)):
         return status
     return None
 
@@ -139,7 +127,7 @@ def finished(job_dir, key):
 def sweep_lock(sweep_dir):
     """Hold an exclusive lock on the sweep dir, so that one job at a time claims results."""
     Path(sweep_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(sweep_dir) / LOCK_FILE, "a") as fh:
+    with open(Path(sweep_dir) / layout.LOCK, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -150,7 +138,7 @@ def sweep_lock(sweep_dir):
 def _results(job_dir):
     """The entries of a job folder that are results (not Hydra's files or logs), status last."""
     entries = [p for p in Path(job_dir).iterdir() if p.name not in KEEP and p.suffix != ".log"]
-    return sorted(entries, key=lambda p: (p.name == STATUS_FILE, p.name))
+    return sorted(entries, key=lambda p: (p.name == layout.STATUS, p.name))
 
 
 def _move(src_dir, dst_dir):
@@ -190,24 +178,22 @@ def _set_aside(job_dir, sweep_dir):
     job of that config finds them; unfinished ones are dropped, except the per-fit records
     in ``fits/``, which are keyed by their parameters and let a killed grid resume.
     """
-    status = read_status(job_dir)
-    (job_dir / STATUS_FILE).unlink(missing_ok=True)
+    status = layout.read_status(job_dir)
+    (job_dir / layout.STATUS).unlink(missing_ok=True)
     if status and status.get("status") == "ok" and status.get("config_hash"):
-        stash = Path(sweep_dir) / STASH_DIR / status["config_hash"]
+        stash = Path(sweep_dir) / layout.STASH / status["config_hash"]
         if not stash.exists():
             _move(job_dir, stash)
-            write_json(stash / STATUS_FILE, status)
+            write_json(stash / layout.STATUS, status)
     for entry in _results(job_dir):
-        if entry.is_dir() and entry.name != "fits":
+        if entry.is_dir() and entry.name != layout.FITS:
             shutil.rmtree(entry, ignore_errors=True)
         elif not entry.is_dir():
             entry.unlink(missing_ok=True)
 
 
 def _other_job_dirs(sweep_dir, job_dir):
-    from .sweep import all_job_dirs
-
-    return [d for d in all_job_dirs(sweep_dir) if d.resolve() != Path(job_dir).resolve()]
+    return [d for d in layout.all_job_dirs(sweep_dir) if d.resolve() != Path(job_dir).resolve()]
 
 
 def claim(job_dir, sweep_dir, key):
@@ -229,7 +215,7 @@ def claim(job_dir, sweep_dir, key):
         if status:
             return status, job_dir
         _set_aside(job_dir, sweep_dir)
-        stash = sweep_dir / STASH_DIR / key
+        stash = sweep_dir / layout.STASH / key
         status = finished(stash, key)
         if status:
             _move(stash, job_dir)
@@ -257,7 +243,7 @@ def _one_line(exc):
 # Exception type -> (status, exit code of a single run, error text); first match wins.
 FAILURES = {
     UserError: ("failed", 2, _one_line),
-    Diverged: ("diverged", 1, _one_line),
+    Diverged: ("diverged", 1, lambda exc: f"diverged: {_one_line(exc)}"),
     Exception: ("failed", 1, lambda exc: f"{type(exc).__name__}: {_one_line(exc)}"),
 }
 
@@ -274,12 +260,12 @@ def guard(out_dir, multirun):
     """Run a job's body; turn failures into one line (single runs) or a status file (sweeps).
 
     In a single run, a `UserError` prints ``error: <message>``, removes the run dir when it
-    holds no results and exits with status 2; a diverged fit (`src.net.Diverged`) prints
+    holds no results and exits with status 2; a diverged fit (`src.training.net.Diverged`) prints
     its line, leaves ``status.json`` saying ``diverged`` and exits with status 1; any other
     exception is a bug and raises. In a multirun every failure writes ``status.json``
     (``failed`` or ``diverged``, with the error) and the job ends quietly, so that the other
     jobs go on and the sweep's summary lists it (the sweep then exits non-zero, see
-    `src.sweep`).
+    `src.callbacks.SweepSummary`).
     """
     out_dir = Path(out_dir)
     try:
@@ -293,7 +279,7 @@ def guard(out_dir, multirun):
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
         if multirun or status == "diverged":
-            write_json(out_dir / STATUS_FILE, {"status": status, "error": error})
+            write_json(out_dir / layout.STATUS, {"status": status, "error": error})
         else:
             _remove_if_no_results(out_dir)
         if not multirun:
@@ -349,6 +335,6 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
         objective = task(cfg, out_dir)
         objective = math.nan if objective is None else float(objective)
         if sweep_dir is not None:
-            write_json(out_dir / STATUS_FILE, {"status": "ok", "config_hash": key, "objective": objective})
+            write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective})
         return objective
     return failed_objective(sweeper)

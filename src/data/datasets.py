@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from .errors import UserError, choices_error
+from ..errors import UserError, choices_error
 from .mnist import ensure_raw, read_idx
 
 

@@ -8,14 +8,15 @@ statuses and learning curves.
 """
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from .files import atomic_path, write_json
-from .model import uncompiled
-from .rows import resolve
+from .. import layout
+from ..data.rows import resolve
+from ..files import atomic_path, write_json
+from ..model.mlp import uncompiled
+from ..params import plain
 
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
@@ -24,7 +25,7 @@ def data_fingerprint(X, y, rows=None):
     """A short digest of a training set: its shape, every label and every 50th row.
 
     With ``rows`` (integer indices, as CV splitters give), the digest of ``(X[rows], y[rows])``,
-    without copying those rows out; ``X`` may be a `src.rows.Rows` (the same digest as the
+    without copying those rows out; ``X`` may be a `src.data.rows.Rows` (the same digest as the
     array of its rows).
     """
     X, index = resolve(X)
@@ -36,32 +37,6 @@ def data_fingerprint(X, y, rows=None):
     digest.update(np.ascontiguousarray(y[rows]).tobytes())
     digest.update(np.ascontiguousarray(X[x_rows[::50]]).tobytes())
     return digest.hexdigest()
-
-
-def plain(value):
-    """A parameter value as plain JSON data.
-
-    Classes and functions by name, tuples as lists, estimator-like objects (skorch callbacks)
-    by their class and ``get_params``, other objects whose repr is only an address (skorch's
-    ``ValidSplit``) by their class and public attributes, the rest by repr.
-    """
-    if isinstance(value, type) or callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "get_params"):  # settings only: skorch callbacks also list private run-time state
-        return {"class": type(value).__qualname__,
-                **plain({k: v for k, v in value.get_params(deep=False).items() if not k.startswith("_")})}
-    if " at 0x" in repr(value) and hasattr(value, "__dict__"):
-        return {"class": type(value).__qualname__,
-                **plain({k: v for k, v in vars(value).items() if not k.startswith("_")})}
-    return repr(value)
 
 
 def fit_params(net):
@@ -89,27 +64,20 @@ def history_rows(history):
 
 def save(record_dir, key, record, module=None):
     """Write a fit's record (and its module's weights when given) atomically."""
-    record_dir = Path(record_dir)
     if module is not None:
-        with atomic_path(record_dir / f"{key}.pt") as tmp:
+        with atomic_path(layout.record_path(record_dir, key, weights=True)) as tmp:
             torch.save(uncompiled(module).state_dict(), tmp)
-    write_json(record_dir / f"{key}.json", record)
+    write_json(layout.record_path(record_dir, key), record)
 
 
 def outcome(record_dir, key):
     """The record of a fit (whatever its status), or None when there is none."""
-    meta = Path(record_dir) / f"{key}.json"
-    return json.loads(meta.read_text()) if meta.exists() else None
+    return layout.read_record(record_dir, key)
 
 
 def load(record_dir, key):
     """Return ``(record, state_dict)`` of a finished successful fit, or None."""
-    record, weights = outcome(record_dir, key), Path(record_dir) / f"{key}.pt"
+    record, weights = outcome(record_dir, key), layout.record_path(record_dir, key, weights=True)
     if record is None or record.get("status") != "ok" or not weights.exists():
         return None
     return record, torch.load(weights, map_location="cpu", weights_only=True)
-
-
-def load_all(record_dir):
-    """Every record in a folder (successful or not), as a list of dicts with their key."""
-    return [{"key": p.stem, **json.loads(p.read_text())} for p in sorted(Path(record_dir).glob("*.json"))]

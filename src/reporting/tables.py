@@ -1,8 +1,8 @@
 """Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
 
-The per-candidate summary carries the statistics of `src.stats` (corrected confidence
+The per-candidate summary carries the statistics of `src.reporting.stats` (corrected confidence
 intervals, tests against the best candidate, the Friedman test and the verdict sentences)
-and the last-epoch diagnostics of `src.diagnostics`, averaged over folds.
+and the last-epoch diagnostics of `src.training.diagnostics`, averaged over folds.
 """
 import json
 from pathlib import Path
@@ -11,40 +11,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import fit_records, stats
-from .diagnostics import diagnostic_columns, is_diagnostic, last_values
-from .files import write_csv, write_json, write_text
-from .hiplot_page import write_hiplot
-from .report_page import write_grid_report
+from .. import layout
+from ..files import write_csv, write_json, write_text
+from ..params import candidate_label, friendly
+from ..results import diagnostic_columns, is_diagnostic, last_values
+from . import stats
+from .hiplot import write_hiplot
+from .html import write_grid_report
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 ALPHA = 0.05
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "p_vs_best", "p_holm", "tied_with_best"]
-FRIENDLY = {"module__activation": "activation", "module__hidden": "hidden", "module__dropout": "dropout",
-            "module__init": "init", "optimizer__momentum": "momentum", "optimizer__weight_decay": "weight_decay",
-            "max_epochs": "epochs"}
-
-
-def plain(value):
-    """A parameter value for a table cell: numbers stay numbers, lists and classes become text."""
-    value = fit_records.plain(value)
-    if isinstance(value, list):
-        return json.dumps(value)
-    return value
-
-
-def friendly(key):
-    """The short name of a skorch parameter (``module__activation`` -> ``activation``)."""
-    return FRIENDLY.get(key, key)
-
-
-def candidate_label(params):
-    """A readable label for a candidate: its activation label, then any other swept values."""
-    params = {k.removeprefix("param_"): v for k, v in params.items()}
-    parts = [str(params["module__activation"])] if "module__activation" in params else []
-    parts += [f"{friendly(k)}={plain(v)}" for k, v in params.items() if k != "module__activation"]
-    return ", ".join(parts) or "default"
 
 
 def _records_by_fit(out_dir, swept, splits, fit_keys=None):
@@ -58,13 +36,13 @@ def _records_by_fit(out_dir, swept, splits, fit_keys=None):
         found = {}
         for label, keys in fit_keys.items():
             for split, key in enumerate(keys):
-                path = Path(out_dir) / "fits" / f"{key}.json"
-                if path.exists():
-                    found[(label, split)] = {"key": key, **json.loads(path.read_text())}
+                record = layout.read_record(layout.fits_dir(out_dir), key)
+                if record is not None:
+                    found[(label, split)] = {"key": key, **record}
         return found
     split_of = {s["data"]: i for i, s in enumerate(splits)}
     found = {}
-    for record in fit_records.load_all(Path(out_dir) / "fits"):
+    for record in layout.read_records(layout.fits_dir(out_dir)):
         split = split_of.get(record.get("data"))
         if split is None:
             continue
@@ -161,7 +139,7 @@ def scored_folds(folds, summary):
 
 
 def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
-    """The statistics of a grid's fold accuracies (`src.stats`).
+    """The statistics of a grid's fold accuracies (`src.reporting.stats`).
 
     Parameters
     ----------
@@ -170,13 +148,13 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
     summary : pandas.DataFrame
         The per-candidate summary (used to leave out failed candidates).
     claim : list of str, optional
-        A claimed ranking, best first, tested with `src.stats.ordering_verdict`.
+        A claimed ranking, best first, tested with `src.reporting.stats.ordering_verdict`.
     alpha : float
 
     Returns
     -------
     (pandas.DataFrame, dict)
-        `src.stats.summarize`'s table, and a JSON-ready dict with ``metric``, ``alpha``,
+        `src.reporting.stats.summarize`'s table, and a JSON-ready dict with ``metric``, ``alpha``,
         ``friedman`` (``statistic``, ``p``), ``verdict`` (sentences) and ``claim`` (None,
         or ``order``, ``text`` and ``pairs``).
     """

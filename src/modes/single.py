@@ -1,4 +1,4 @@
-"""A single run: fit one network, score it on the test set, write its history, metrics and report."""
+"""A single run: fit one network and score it on the test set."""
 import time
 
 import numpy as np
@@ -6,13 +6,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import log_loss
 
-from .diagnostics import last_values
-from .files import write_csv, write_json
-from .hiplot_page import write_hiplot
-from .net import make_net
-from .report_page import write_single_report
-
-HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
+from ..results import HISTORY_COLUMNS, SingleResult, last_values
+from ..training.net import make_net
 
 
 def history_frame(net):
@@ -33,23 +28,20 @@ def test_scores(net, X_test, y_test):
     }
 
 
-def run_single(dataset, net_kwargs, out_dir):
-    """Train one network on ``dataset`` and write its results into ``out_dir``.
+def run_single(dataset, net_kwargs):
+    """Train one network on ``dataset`` and score it on the test set.
 
     Parameters
     ----------
-    dataset : src.data.Dataset
+    dataset : src.data.datasets.Dataset
     net_kwargs : dict
-        Keyword arguments of `src.net.make_net` (without the data's shape).
-    out_dir : Path
-        Receives ``history.csv`` (with the per-epoch diagnostics of `src.diagnostics`),
-        ``history.html``, ``metrics.json`` (with the last epoch's diagnostics),
-        ``learning_curves.png``, the activation plots and ``report.html``.
+        Keyword arguments of `src.training.net.make_net` (without the data's shape).
 
     Returns
     -------
-    float
-        The validation accuracy of the last epoch (the objective of a hyperparameter sweep).
+    src.results.SingleResult
+        The history (with the per-epoch diagnostics of `src.training.diagnostics`) and the
+        metrics; `src.reporting.writers.write_single` turns it into files.
     """
     net = make_net(dataset.n_features, dataset.n_classes, **net_kwargs)
     start = time.perf_counter()
@@ -72,12 +64,4 @@ def run_single(dataset, net_kwargs, out_dir):
         "status": "ok",
         **last_values(history.to_dict("records")),
     }
-    write_csv(out_dir / "history.csv", history)
-    write_hiplot(history.to_dict("records"), out_dir / "history.html", order=HISTORY_COLUMNS,
-                 color_by="valid_acc", title=f"history: {metrics['activation']}")
-    write_json(out_dir / "metrics.json", metrics)
-    report = write_single_report(out_dir)["report"]
-    print(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
-          f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
-          f"report: {report}")
-    return metrics["valid_accuracy"]
+    return SingleResult(history=history, metrics=metrics)

@@ -4,7 +4,7 @@ GridSearchCV hands every fit ``X[train]`` and scores it on ``X[test]``; on MNIST
 copies of 125 and 62 MB, made again for every candidate (about 0.1 s each, and the memory
 of one more copy per fit running at once). Given a `Rows`, scikit-learn's indexing returns
 another `Rows`, and the net gathers its mini-batches straight from the shared matrix
-(`src.net.TensorLoader`). Whatever asks for the rows as an array (``np.asarray``) gets them
+(`src.training.net.TensorLoader`). Whatever asks for the rows as an array (``np.asarray``) gets them
 copied out, so code that knows nothing of `Rows` still works.
 """
 import numpy as np

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from matplotlib import colormaps
-from matplotlib import ticker
+from matplotlib import colormaps, ticker
 from matplotlib.figure import Figure
 
-from .files import save_figure
+from ..files import save_figure
 from .stats import confidence_interval
 
 FILE_NAME = "learning_curves.png"
@@ -136,7 +135,7 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     column : str
     n_train, n_test : list of int, optional
         Training and held-out sizes of each fit's split, for the Nadeau-Bengio corrected
-        interval of `src.stats.confidence_interval` (the tables use the same one). Without
+        interval of `src.reporting.stats.confidence_interval` (the tables use the same one). Without
         them the plain t interval is used.
     level : float
 
@@ -315,7 +314,7 @@ def write_sweep_curves(sweep_dir, job_dirs):
     ----------
     sweep_dir : Path
     job_dirs : list of Path
-        The job folders, in job order (`src.sweep.job_dirs`).
+        The job folders, in job order (`src.layout.job_dirs`).
     """
     curves = {}
     for job_dir, label in zip(job_dirs, job_labels(job_dirs)):

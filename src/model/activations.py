@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .errors import UserError, choices_error
+from ..errors import UserError, choices_error
 
 
 class ReLUFunction(torch.autograd.Function):
@@ -130,7 +130,7 @@ class Entry:
         keyword parameters and their defaults are the activation's parameters.
     init : str
         The weight initialisation that ``model.init=auto`` picks for it (a key of
-        `src.model.INITS`).
+        `src.model.mlp.INITS`).
     bounds : tuple, optional
         Lower and upper bound of a bounded activation (used for saturation diagnostics);
         each a number or the name of the parameter that sets it. See `bounds`.

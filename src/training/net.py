@@ -3,7 +3,6 @@ import inspect
 import math
 import threading
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -12,10 +11,11 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
+from ..errors import UserError
+from ..model.mlp import MLP, uncompiled
 from . import fit_records
-from .errors import UserError
-from .model import MLP, uncompiled
-from .rows import resolve
+from .diagnostics import Diagnostics
+from .loader import TensorLoader
 
 
 def resolve_device(device):
@@ -57,89 +57,6 @@ def with_fused(optimizer, kwargs):
     return {**kwargs, "fused": True} if accepts else kwargs
 
 
-def as_tensor(array, device):
-    """``array`` as a tensor on ``device``, sharing its memory where it can (a read-only memory
-    map included: it is only read)."""
-    if isinstance(array, torch.Tensor):
-        return array.to(device)
-    with warnings.catch_warnings():  # a read-only array (joblib's memory maps) is only read here: no copy
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(np.asarray(array)).to(device)
-
-
-def dataset_arrays(dataset):
-    """Return ``(X, y, indices)`` behind a skorch Dataset or a Subset of one.
-
-    ``indices`` (a tensor, or None for all rows) are positions in ``X`` and ``y``; ``X`` may be
-    a `src.rows.Rows`.
-    """
-    indices = None
-    while isinstance(dataset, torch.utils.data.Subset):
-        sub = torch.as_tensor(np.asarray(dataset.indices), dtype=torch.long)
-        indices = sub if indices is None else sub[indices]
-        dataset = dataset.dataset
-    return dataset.X, dataset.y, indices
-
-
-class TensorLoader:
-    """Yield mini-batches by slicing whole tensors, never one ``__getitem__`` per sample.
-
-    skorch builds one per epoch through ``iterator_train`` / ``iterator_valid``. The arrays
-    behind the dataset are turned into tensors once and cached on the dataset object, on the
-    target device, so that a GPU run keeps its data on the GPU.
-
-    Parameters
-    ----------
-    dataset : skorch.dataset.Dataset or torch.utils.data.Subset
-    batch_size : int
-    shuffle : bool (default=False)
-        Draw a fresh permutation each epoch.
-    device : str (default="cpu")
-    generator : torch.Generator, optional
-        The fit's own generator for the permutations (so that fits running side by side in
-        threads do not share one random stream); torch's global one when None.
-    """
-
-    def __init__(self, dataset, batch_size, shuffle=False, device="cpu", generator=None):
-        self.dataset, self.batch_size, self.shuffle, self.device = dataset, batch_size, shuffle, device
-        self.generator = generator
-        X, y, self.indices = dataset_arrays(dataset)
-        X, x_rows = resolve(X)  # the rows of a shared matrix are gathered from it, never copied out
-        base = self.dataset
-        while isinstance(base, torch.utils.data.Subset):
-            base = base.dataset
-        cache = getattr(base, "_tensor_cache", None)
-        if cache is None or cache[0] != device:
-            y_tensor = None if y is None else as_tensor(y, device).long()
-            cache = (device, as_tensor(X, device), y_tensor)
-            base._tensor_cache = cache
-        _, self.X, self.y = cache
-        self.x_rows = None if x_rows is None else torch.as_tensor(x_rows, dtype=torch.long, device=device)
-        self.n = (len(self.indices) if self.indices is not None else
-                  len(self.x_rows) if self.x_rows is not None else len(self.X))
-
-    def __len__(self):
-        return math.ceil(self.n / self.batch_size)
-
-    def __iter__(self):
-        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
-        if self.indices is not None:
-            order = self.indices if order is None else self.indices[order]
-        if order is not None:
-            order = order.to(self.device)
-        # rows of X in batch order (None: X's own order)
-        x_order = order if self.x_rows is None else self.x_rows if order is None else self.x_rows[order]
-        for start in range(0, self.n, self.batch_size):
-            stop = min(start + self.batch_size, self.n)
-            # index_select is about twice as fast as X[idx] for rows of a matrix
-            Xb = self.X[start:stop] if x_order is None else self.X.index_select(0, x_order[start:stop])
-            if self.y is None:
-                yb = torch.zeros(len(Xb))
-            else:
-                yb = self.y[start:stop] if order is None else self.y.index_select(0, order[start:stop])
-            yield Xb, yb
-
-
 SEEDING_LOCK = threading.Lock()
 # torch.set_float32_matmul_precision's settings: "highest" keeps float32 products; "high" and
 # "medium" allow TF32 or bfloat16 products where the hardware has them (GPUs, CPUs with AMX).
@@ -162,7 +79,23 @@ class RecordLR(Callback):
 
 
 class Diverged(RuntimeError):
-    """A fit whose training loss became NaN or infinite."""
+    """A fit whose training loss became NaN or infinite; its message says when, without a prefix."""
+
+    @classmethod
+    def at(cls, loss, epoch):
+        """The divergence of a fit whose training loss was ``loss`` at ``epoch`` (1-based)."""
+        return cls(f"training loss became {loss} at epoch {epoch}")
+
+
+def error_text(exc):
+    """The one line a fit record keeps of the exception that ended the fit.
+
+    A divergence is its message alone (the record's status already says ``diverged``); any
+    other exception is ``Type: message``.
+    """
+    text = str(exc).strip().splitlines()
+    first = text[0] if text else ""
+    return first if isinstance(exc, Diverged) else f"{type(exc).__name__}: {first}"
 
 
 class StopOnDivergence(Callback):
@@ -171,7 +104,7 @@ class StopOnDivergence(Callback):
     def on_epoch_end(self, net, **kwargs):
         loss = net.history[-1, "train_loss"]
         if not math.isfinite(loss):
-            raise Diverged(f"diverged: training loss became {loss} at epoch {len(net.history)}")
+            raise Diverged.at(loss, len(net.history))
 
 
 class Net(NeuralNetClassifier):
@@ -188,7 +121,7 @@ class Net(NeuralNetClassifier):
     threads : int, optional
         ``torch.set_num_threads`` for this fit; None leaves torch's setting alone.
     record_dir : str, optional
-        Keep a record of every fit here (`src.fit_records`): a fit whose record exists is
+        Keep a record of every fit here (`src.training.fit_records`): a fit whose record exists is
         loaded instead of trained, and failures are recorded with their error.
     matmul_precision : {"highest", "high", "medium"} (default="highest")
         ``torch.set_float32_matmul_precision`` for this fit (process-wide while it runs).
@@ -245,7 +178,7 @@ class Net(NeuralNetClassifier):
         if earlier is not None and earlier.get("status") == "diverged":
             # a finished outcome too: the same seed on the same data diverges again (a stack's
             # diverged member is not trained a second time, fit by fit)
-            raise Diverged(earlier["error"].removeprefix("Diverged: "))
+            raise Diverged(earlier["error"])
         record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
                   "data": fit_records.data_fingerprint(X, y)}
         start = time.perf_counter()
@@ -255,7 +188,7 @@ class Net(NeuralNetClassifier):
             history = fit_records.history_rows(self.history_) if hasattr(self, "history_") else []
             status = "diverged" if isinstance(exc, Diverged) else "failed"
             fit_records.save(self.record_dir, key, {
-                **record, "status": status, "error": f"{type(exc).__name__}: {exc}".splitlines()[0],
+                **record, "status": status, "error": error_text(exc),
                 "fit_seconds": time.perf_counter() - start, "history": history})
             raise
         fit_records.save(self.record_dir, key, {
@@ -278,8 +211,6 @@ def callbacks(early_stopping=None, lr_scheduler=None):
     -------
     list of (str, Callback)
     """
-    from .diagnostics import Diagnostics
-
     out = [("record_lr", RecordLR()), ("divergence", StopOnDivergence()), ("diagnostics", Diagnostics())]
     if early_stopping:
         out.append(("early_stopping", EarlyStopping(patience=int(early_stopping), monitor="valid_loss")))

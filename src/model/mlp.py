@@ -4,8 +4,8 @@ import math
 import torch
 from torch import nn
 
+from ..errors import choices_error
 from . import activations
-from .errors import choices_error
 
 
 def lecun_normal_(weight, slope=0.0):
@@ -16,7 +16,7 @@ def lecun_normal_(weight, slope=0.0):
 
 
 # Scheme -> function(weight, slope) filling a Linear weight in place; ``slope`` is the
-# activation's negative-side slope (`src.activations.negative_slope`), which sets the He gain
+# activation's negative-side slope (`src.model.activations.negative_slope`), which sets the He gain
 # sqrt(2 / (1 + slope**2)); the other schemes do not depend on it.
 INITS = {
     "default": None,

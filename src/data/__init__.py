@@ -1,0 +1,1 @@
+"""Data sets: loading, MNIST's files, row views."""

@@ -1,0 +1,1 @@
+"""The model: the activation registry, the MLP and its init recipes."""

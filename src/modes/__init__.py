@@ -1,0 +1,1 @@
+"""What a run does: a single fit, a grid search, jobs and sweeps."""

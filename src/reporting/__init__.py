@@ -1,0 +1,1 @@
+"""Reading results: statistics, tables, curves, plots, HiPlot and HTML pages."""

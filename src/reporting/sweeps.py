@@ -1,0 +1,64 @@
+"""A sweep's summary: one table and one HiPlot page at its root, built from every job's results."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import layout
+from ..files import write_csv, write_text
+from ..layout import job_dirs, read_overrides, read_status
+from .hiplot import write_hiplot
+
+
+def job_rows(job_dir):
+    """The result rows of one job: its metrics (single run), its candidates (grid) or its failure."""
+    base = {"job": str(job_dir.name), **read_overrides(job_dir)}
+    status = read_status(job_dir)
+    if status is not None and status.get("status") != "ok":
+        return [{**base, "status": status.get("status", "failed"), "error": status.get("error", "")}]
+    metrics = layout.read_json(job_dir / layout.METRICS)
+    if metrics is not None:
+        return [{**base, **{k: v for k, v in metrics.items() if k != "activation"},
+                 "label": metrics.get("activation")}]
+    if (job_dir / layout.SUMMARY).exists():
+        grid = pd.read_csv(job_dir / layout.SUMMARY)
+        return [{**base, **row} for row in grid.to_dict("records")]
+    return [{**base, "status": "incomplete", "error": "the job left no results (killed or still running)"}]
+
+
+def sweep_frame(sweep_dir):
+    """All jobs' rows of a sweep as one DataFrame (failed and incomplete jobs included)."""
+    rows = [row for job in job_dirs(sweep_dir) for row in job_rows(job)]
+    frame = pd.DataFrame(rows)
+    if "status" not in frame:
+        frame["status"] = "ok"
+    frame["status"] = frame["status"].fillna("ok")
+    return frame
+
+
+def _score_column(frame):
+    return next((c for c in ("test_accuracy", "accuracy_mean") if c in frame), None)
+
+
+def summarize_sweep(sweep_dir):
+    """Write ``summary.csv``, ``summary.md`` and ``hiplot.html`` at the sweep root.
+
+    Returns
+    -------
+    (dict, DataFrame)
+        The paths written and the sweep table.
+    """
+    sweep_dir = Path(sweep_dir)
+    frame = sweep_frame(sweep_dir)
+    score = _score_column(frame)
+    if score:
+        frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
+    shown = [c for c in frame.columns if c not in ("n_train", "threads", "seed", "dataset", "device")]
+    written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD, frame[shown].to_markdown(index=False) + "\n")
+    overrides = [c for c in frame.columns if c in set().union(*(read_overrides(j) for j in job_dirs(sweep_dir)))]
+    metrics = [c for c in frame.columns if c not in overrides and frame[c].dtype.kind in "fi" and c != "job"]
+    rows = frame[["job"] + overrides + metrics + ["status"]].replace({np.nan: None}).to_dict("records")
+    written["hiplot"] = write_hiplot(rows, sweep_dir / layout.HIPLOT, order=overrides + ["status"] + metrics,
+                                     color_by=score, categorical=overrides + ["job", "status"], title="sweep")
+    return written, frame

@@ -1,0 +1,61 @@
+"""Turn a mode's result into files: the tables, HiPlot pages, plots and report of a run or grid."""
+from pathlib import Path
+
+from .. import layout
+from ..files import write_csv, write_json
+from ..results import HISTORY_COLUMNS
+from .hiplot import write_hiplot
+from .html import write_single_report
+from .tables import print_summary, write_grid_tables
+
+
+def write_history_page(history, run_dir, title="history"):
+    """Write a single run's history as a HiPlot page; return its path."""
+    return write_hiplot(history.to_dict("records"), Path(run_dir) / layout.HISTORY_PAGE, order=HISTORY_COLUMNS,
+                        color_by="valid_acc", title=title)
+
+
+def write_single(result, out_dir):
+    """Write a single run: history table and page, metrics, learning curves, plots and report.
+
+    Parameters
+    ----------
+    result : src.results.SingleResult
+    out_dir : Path
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written.
+    """
+    out_dir = Path(out_dir)
+    metrics = result.metrics
+    written = {"history": write_csv(out_dir / layout.HISTORY, result.history),
+               "history_html": write_history_page(result.history, out_dir, f"history: {metrics['activation']}"),
+               "metrics": write_json(out_dir / layout.METRICS, metrics)}
+    written.update(write_single_report(out_dir))
+    print(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
+          f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
+          f"report: {written['report']}")
+    return written
+
+
+def write_grid(result, out_dir):
+    """Write a grid search: what was searched, ``cv_results_``, the tables, pages and report.
+
+    Parameters
+    ----------
+    result : src.results.GridResult
+    out_dir : Path
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written.
+    """
+    out_dir = Path(out_dir)
+    written = {"search": write_json(out_dir / layout.SEARCH, result.meta),
+               "cv_results": write_csv(out_dir / layout.CV_RESULTS, result.cv_results)}
+    written.update(write_grid_tables(out_dir))
+    print_summary(out_dir, written)
+    return written

@@ -1,0 +1,1 @@
+"""Training: the skorch net, its loader, stacked fits, diagnostics and fit records."""
