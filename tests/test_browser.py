@@ -4,15 +4,7 @@ import shutil
 import pytest
 
 from src.run import run
-from tests.browser import (
-    CHROMIUM,
-    axis,
-    column,
-    hiplot_drawn,
-    hiplot_state,
-    open_page,
-    start_chromium,
-)
+from tests.browser import CHROMIUM, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
 from tests.conftest import compose_config
 
 pytestmark = [

@@ -11,13 +11,7 @@ from src.data import datasets as data
 from src.model.mlp import MLP
 from src.results import diagnostic_columns, is_diagnostic, last_values
 from src.run import run
-from src.training.diagnostics import (
-    bounds_of,
-    layer_pairs,
-    measure,
-    probe_count,
-    probe_rows,
-)
+from src.training.diagnostics import bounds_of, layer_pairs, measure, probe_count, probe_rows
 from src.training.net import make_net
 
 CE = nn.CrossEntropyLoss()

@@ -1,5 +1,6 @@
 """Grid mode end to end on digits: GridSearchCV, the tables, HiPlot pages, failures, resume."""
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -78,9 +79,15 @@ def test_parametrised_activations_and_extra_settings(make_cfg, tmp_path):
     assert len(pd.read_csv(tmp_path / "folds.csv")) == 12
 
 
-def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_path):
+def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_path, capsys):
     cfg = make_cfg(GRID + ["grid.activation=[relu]", "+grid.lr=[0.01,1000000.0]", "train.epochs=3"])
-    best = run(cfg, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        best = run(cfg, tmp_path)
+    # one line of the project's own per failed candidate, no warning of scikit-learn's
+    assert not [w for w in caught if "fits failed" in str(w.message) or "non-finite" in str(w.message)]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "diverged on" in line]
+    assert len(lines) == 1 and lines[0].startswith("grid: relu, lr=1000000.0: diverged on 3 of 3 splits (training loss")
     summary = pd.read_csv(tmp_path / "summary.csv").set_index("label")
     assert summary.loc["relu, lr=1000000.0", "status"] == "diverged"
     assert "loss" in summary.loc["relu, lr=1000000.0", "error"]

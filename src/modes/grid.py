@@ -2,22 +2,15 @@
 import contextlib
 import inspect
 import time
+import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    log_loss,
-    make_scorer,
-)
-from sklearn.model_selection import (
-    GridSearchCV,
-    RepeatedStratifiedKFold,
-    StratifiedKFold,
-)
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, make_scorer
+from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
 
 from .. import layout
 from ..data.rows import Rows
@@ -236,7 +229,11 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=Tr
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
     fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
-    with joblib_backend(backend, scheduler, n_workers=n_jobs):
+    with joblib_backend(backend, scheduler, n_workers=n_jobs), warnings.catch_warnings():
+        # scikit-learn's warnings about failed fits (a traceback each) and NaN scores are
+        # replaced by one line per failed candidate, below
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite", category=UserWarning)
         if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(record_dir),
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
             search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
@@ -259,6 +256,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=Tr
         "refit": None,
         "claim": list(claim) if claim else None,
     }
+    report_failures(meta["fit_keys"], record_dir)
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
     if refit and np.isfinite(scores).any():
         best_params = search.cv_results_["params"][int(np.nanargmax(scores))]
@@ -281,6 +279,25 @@ def all_failed(record_dir):
     if statuses == {"diverged"}:
         return Diverged(f"every fit of the grid diverged (first: {first})")
     return RuntimeError(f"every fit of the grid failed (first error: {first})")
+
+
+def report_failures(fit_keys, record_dir):
+    """Print one line per candidate with failed or diverged splits, with the first error.
+
+    Parameters
+    ----------
+    fit_keys : dict
+        ``{label: [fit key per split]}``, as in ``search.json``.
+    record_dir : Path
+        The grid's fit records.
+    """
+    for label, keys in fit_keys.items():
+        records = [layout.read_record(record_dir, key) or {} for key in keys]
+        bad = [r for r in records if r.get("status") in ("failed", "diverged")]
+        if bad:
+            statuses = "/".join(sorted({r["status"] for r in bad}))
+            print(f"grid: {label}: {statuses} on {len(bad)} of {len(keys)} splits ({bad[0].get('error', '')})",
+                  flush=True)
 
 
 def _grid_iter(params):
