@@ -7,10 +7,11 @@ from tests.conftest import MNIST_READY
 
 @pytest.mark.parametrize("args, needle", [
     (["--epochs", "0"], "--epochs must be > 0"),
-    (["--subset", "-5"], "--subset must be > 0"),
-    (["--parts", "a,zzz"], "unknown part 'zzz'"),
-    (["--device", "tpu"], "unknown device 'tpu'"),
-    (["--repeat", "0"], "--repeat must be > 0"),
+    # one process is the entry point's smoke test; the other options start one each
+    pytest.param(["--subset", "-5"], "--subset must be > 0", marks=pytest.mark.slow),
+    pytest.param(["--parts", "a,zzz"], "unknown part 'zzz'", marks=pytest.mark.slow),
+    pytest.param(["--device", "tpu"], "unknown device 'tpu'", marks=pytest.mark.slow),
+    pytest.param(["--repeat", "0"], "--repeat must be > 0", marks=pytest.mark.slow),
 ])
 def test_bad_options_get_one_line(cli, args, needle, tmp_path):
     done = cli([*args, "--out", str(tmp_path)], module="src.bench")

@@ -102,6 +102,7 @@ def test_a_diverging_candidate_is_recorded_and_the_search_goes_on(make_cfg, tmp_
         assert np.isfinite([h["train_loss"] for h in record["history"][:-1]]).all()
 
 
+@pytest.mark.slow
 def test_a_grid_whose_every_fit_diverges_says_so_in_one_line(cli, tmp_path):
     done = cli(["data=digits", "mode=grid", "cv.n_jobs=1", "train.epochs=2", "train.verbose=0", "device=cpu",
                 "grid.activation=[relu]", "optimizer.lr=1000000.0", "cv.refit=false", f"hydra.run.dir={tmp_path}"])
@@ -131,6 +132,7 @@ def test_parallel_and_serial_searches_agree(make_cfg, tmp_path):
     np.testing.assert_allclose(scores[1], scores[2], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_cli_grid_and_multirun_summaries(cli, tmp_path):
     done = cli(["mode=grid", "data=digits", "train.epochs=1", "cv.n_jobs=1", f"hydra.run.dir={tmp_path}/grid"])
     assert done.returncode == 0, done.stderr[-2000:]
@@ -143,6 +145,7 @@ def test_cli_grid_and_multirun_summaries(cli, tmp_path):
     assert (tmp_path / "sweep" / "hiplot.html").exists()
 
 
+@pytest.mark.slow
 def test_multirun_with_a_failing_job_lists_it_and_exits_non_zero(cli, tmp_path):
     sweep = cli(["-m", "optimizer.lr=0.01,1000000.0", "data=digits", "train.epochs=3", "train.verbose=0",
                  f"hydra.sweep.dir={tmp_path}"])

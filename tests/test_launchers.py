@@ -50,6 +50,7 @@ def test_the_share_fills_only_unset_thread_settings(make_cfg):
     assert cfg.train.threads == 2 and cfg.cv.n_jobs == 1
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_two_jobs_and_summarises(cli, tmp_path):
     done = cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "activation=relu,tanh", *SWEEP,
                 f"hydra.sweep.dir={tmp_path}"])
@@ -59,6 +60,7 @@ def test_joblib_launcher_runs_two_jobs_and_summarises(cli, tmp_path):
     assert [m["threads"] for m in job_metrics(tmp_path)] == [max(1, available_cores() // 2)] * 2
 
 
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_two_jobs_and_summarises(cli, tmp_path):
     done = cli(["-m", "hydra/launcher=submitit_local", "hydra.launcher.cpus_per_task=1", "activation=relu,tanh",
                 *SWEEP, f"hydra.sweep.dir={tmp_path}"])
@@ -86,6 +88,7 @@ def test_slurm_launcher_settings_compose():
     check_command_line(["-m", "hydra/launcher=slurm", "activation=relu,tanh"])
 
 
+@pytest.mark.slow
 def test_optuna_sweeper_searches_activation_and_lr(cli, tmp_path):
     done = cli(["-m", "hydra/sweeper=activation_lr", "hydra.sweeper.n_trials=2", *SWEEP, f"hydra.sweep.dir={tmp_path}"])
     assert done.returncode == 0, done.stderr[-2000:]

@@ -103,6 +103,7 @@ def mtimes(sweep_dir):
     return {p.parent.name: p.stat().st_mtime_ns for p in sweep_dir.glob("[0-9]*/metrics.json")}
 
 
+@pytest.mark.slow
 def test_rerun_with_renumbered_and_new_jobs_trains_only_the_new_one(cli, tmp_path):
     first = cli(["-m", "activation=relu,tanh", "train.epochs=1", *SWEEP, f"hydra.sweep.dir={tmp_path}"])
     assert first.returncode == 0, first.stderr[-2000:]
