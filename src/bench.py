@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import psutil
 
+from . import layout
 from .files import write_csv, write_text
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
@@ -207,8 +208,8 @@ def _project_part(part, epochs, subset, out_root, device):
     if subset:
         cmd.append(f"data.subset={subset}")
     wall, peak, _ = measure(cmd)
-    summary = pd.read_csv(run_dir / "summary.csv").set_index("label")
-    meta = json.loads((run_dir / "search.json").read_text())
+    summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
+    meta = json.loads((run_dir / layout.SEARCH).read_text())
     return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"]
 
 

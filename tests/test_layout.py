@@ -1,0 +1,90 @@
+"""The source tree's shape: imports follow the pipeline, and only `src.layout` names result files."""
+import ast
+from pathlib import Path
+
+import pytest
+
+from src import layout
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+BASE = {"errors", "files", "layout", "params", "results"}
+# stage -> the stages and base modules it may import (besides itself)
+ALLOWED = {
+    "base": BASE,
+    "data": BASE,
+    "model": BASE,
+    "training": BASE | {"data", "model"},
+    "modes": BASE | {"data", "model", "training"},
+    "reporting": BASE | {"model"},
+}
+
+
+def _module(path):
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """The project modules that ``path`` imports (relative imports resolved)."""
+    package = _module(path) if path.name == "__init__.py" else _module(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target == "src" or target.startswith("src."):
+                names = [f"{target}.{a.name}" for a in node.names]
+                found |= {n for n in names if _exists(n)} or {target}
+    return found
+
+
+def _exists(module):
+    path = SRC.parent.joinpath(*module.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def _stage(module):
+    """The stage of a module: its sub-package, "base" for the shared modules, None for entry points."""
+    parts = module.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and (SRC / parts[1]).is_dir()):
+        return parts[1]
+    return "base" if len(parts) == 2 and parts[1] in BASE else None
+
+
+GRAPH = {_module(p): _imports(p) for p in SRC.rglob("*.py")}
+
+
+def test_there_are_no_import_cycles():
+    def reach(start):
+        seen, todo = set(), list(GRAPH[start])
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo += GRAPH.get(node, ())
+        return seen
+
+    assert [m for m in GRAPH if m in reach(m)] == []
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if _stage(m) in ALLOWED))
+def test_imports_point_down_the_pipeline(module):
+    stage = _stage(module)
+    for target in GRAPH[module]:
+        other = _stage(target)
+        name = target.split(".")[1]
+        allowed = other == stage or other in ALLOWED[stage] or name in ALLOWED[stage]
+        assert allowed, f"{module} ({stage}) imports {target} ({other})"
+
+
+def test_only_the_layout_module_spells_result_file_names():
+    names = {v for k, v in vars(layout).items() if k.isupper() and isinstance(v, str) and "." in v}
+    for path in SRC.rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+                pytest.fail(f"{path.relative_to(SRC.parent)}:{node.lineno} spells {node.value!r}; use src.layout")
