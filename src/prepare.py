@@ -5,7 +5,7 @@ from hydra import compose, initialize_config_dir
 
 from . import data
 from .errors import UserError
-from .preflight import CONF_DIR
+from .config.preflight import CONF_DIR
 
 
 def main(argv):

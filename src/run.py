@@ -13,7 +13,8 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 
-from . import config, data  # noqa: E402
+from . import data  # noqa: E402
+from .config.validate import validate  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .job import run_job  # noqa: E402
 from .search import run_grid  # noqa: E402
@@ -27,7 +28,7 @@ MODES = {"single": run_single, "grid": run_grid}
 
 def run(cfg, out_dir):
     """Check the config, load the data and run the configured mode; return its objective."""
-    net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
+    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
     dataset = data.load(**data_kwargs)
     return MODES[cfg.mode](dataset, net_kwargs, out_dir, **mode_kwargs)
 
@@ -44,7 +45,7 @@ def main(cfg):
 
 if __name__ == "__main__":
     try:
-        from .preflight import check_command_line
+        from .config.preflight import check_command_line
 
         check_command_line(sys.argv[1:])
     except UserError as exc:

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src import config, tables
+from src import tables
+from src.config import validate as config
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = {

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from src.job import available_cores, cores_per_job, failed_objective, share_cores
-from src.preflight import check_command_line
+from src.config.preflight import check_command_line
 from src.run import run
 
 SWEEP = ["data=digits", "train.epochs=1", "train.verbose=0", "device=cpu"]

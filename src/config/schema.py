@@ -1,0 +1,387 @@
+"""The schema of the configuration: every key's type, and its range or choices.
+
+The dataclasses are Hydra structured configs, stored in Hydra's ConfigStore when this module
+is imported. ``conf/config.yaml`` lists ``base_config`` first in its defaults and each
+optimizer option lists its own dataclass (``/schema/optimizer/<name>@_here_``), so that
+composing a config refuses an unknown key or a value of the wrong type. A field's range or
+choices sit beside it, as ``check=`` in its metadata; `check` applies them all, in this one
+place, before any data are loaded. Registries that need torch (activations, inits, ...) are
+imported only when a value is checked.
+"""
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+from ..errors import UserError, choices_error
+
+# ---------------------------------------------------------------------------------------------
+# Checks: each is called with the dotted key and the value, and raises a one-line UserError.
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numbers from ``low`` to ``high`` (None: unbounded); ``low_open``/``high_open`` exclude an end.
+
+    ``integer=True`` also words the message for integers. None passes (an optional key).
+    """
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def allows(self, value):
+        """Whether ``value`` is a number inside the range."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.integer and not _is_int(value)):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def allowed(self):
+        """The range in words, e.g. ``a positive integer`` or ``in [0, 1)``."""
+        if self.integer and self.high is None:
+            return "a positive integer" if self.low == 1 else f"an integer >= {self.low}"
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low}"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+    def __call__(self, key, value):
+        if value is not None and not self.allows(value):
+            raise UserError(f"{key} must be {self.allowed()}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set: a tuple, or a function returning a registry (imported when checked)."""
+
+    choices: Any
+
+    def __call__(self, key, value):
+        choices = self.choices() if callable(self.choices) else self.choices
+        if value not in choices:
+            raise choices_error(key, value, choices)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Any test of one value, with what it allows in words."""
+
+    test: Any
+    allowed: str
+
+    def __call__(self, key, value):
+        if not self.test(value):
+            raise UserError(f"{key} must be {self.allowed}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Each:
+    """A non-empty list whose every item passes ``item``."""
+
+    item: Any
+    empty: str
+
+    def __call__(self, key, value):
+        if value is None or not len(value):
+            raise UserError(self.empty)
+        for entry in value:
+            self.item(f"every size in {key}", entry)
+
+
+@dataclass(frozen=True)
+class Parses:
+    """A value that ``parse`` accepts (it raises a `UserError` naming the key otherwise)."""
+
+    parse: Any
+
+    def __call__(self, key, value):
+        self.parse(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value)
+
+
+def key(default=MISSING, check=None, factory=None):
+    """A dataclass field whose ``check`` (a `Range`, `OneOf`, `Rule`, ...) `check` applies."""
+    metadata = {"check": check} if check is not None else {}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+# Registries, imported when a value is checked (they import torch).
+def _datasets():
+    from ..data import LOADERS
+
+    return LOADERS
+
+
+def _standardizers():
+    from ..data import STANDARDIZERS
+
+    return STANDARDIZERS
+
+
+def _inits():
+    from ..model import INITS
+
+    return [*INITS, "auto"]
+
+
+def _matmul_precisions():
+    from ..net import MATMUL_PRECISIONS
+
+    return MATMUL_PRECISIONS
+
+
+def _backends():
+    from ..search import JOBLIB_BACKENDS
+
+    return JOBLIB_BACKENDS
+
+
+def _activation(spec):
+    from .. import activations
+
+    activations.label(spec)
+
+
+def _lr_scheduler(settings):
+    """A scheduler's ``policy`` (a torch.optim.lr_scheduler class) and keywords it or skorch accepts."""
+    if settings is None:
+        return
+    import inspect
+
+    import torch
+    from skorch.callbacks import LRScheduler
+
+    policies = {name: cls for name, cls in vars(torch.optim.lr_scheduler).items()
+                if isinstance(cls, type) and name[0].isupper() and name not in ("Optimizer", "LRScheduler")
+                and hasattr(cls, "step")}
+    settings = dict(settings)
+    policy = settings.pop("policy", None)
+    if policy not in policies:
+        raise choices_error("train.lr_scheduler.policy", policy, policies)
+    accepted = set(inspect.signature(policies[policy]).parameters) | set(inspect.signature(LRScheduler).parameters)
+    for name in settings:
+        if name not in accepted - {"optimizer", "policy", "self", "kwargs"}:
+            raise UserError(f"train.lr_scheduler.{name} is not accepted by {policy}; use one of: "
+                            f"{', '.join(sorted(accepted - {'optimizer', 'policy', 'self', 'kwargs'}))}")
+
+
+MODES = ("single", "grid")
+DEVICES = ("auto", "cpu", "cuda")
+POSITIVE = Range(low=1, integer=True)
+
+# ---------------------------------------------------------------------------------------------
+# The schema. Defaults live in the YAML files (MISSING here), so there is one place for them.
+
+
+@dataclass
+class DataConfig:
+    """``conf/data/*``: which dataset, where its files are, and how it is prepared."""
+
+    name: str = key(check=OneOf(_datasets))
+    root: str = key()
+    download: bool = key()
+    subset: Optional[int] = key(check=POSITIVE)
+    standardize: str = key(check=OneOf(_standardizers))
+
+
+@dataclass
+class OptimizerConfig:
+    """``conf/optimizer/*``: a torch.optim class, built as a partial (the parameters come later)."""
+
+    _target_: str = key()
+    _partial_: bool = key(check=Rule(lambda value: value is True, "true (the network's parameters are bound later)"))
+    lr: float = key(check=Range(low=0, low_open=True))
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    """``optimizer=adam``."""
+
+
+@dataclass
+class AdamWConfig(OptimizerConfig):
+    """``optimizer=adamw``."""
+
+    weight_decay: float = key(check=Range(low=0))
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    """``optimizer=rmsprop``."""
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    """``optimizer=sgd``."""
+
+    momentum: float = key(check=Range(low=0))
+
+
+@dataclass
+class ModelConfig:
+    """``model.*``: the MLP's hidden layers, dropout and weight init."""
+
+    hidden: List[int] = key(check=Each(POSITIVE, "model.hidden must list at least one layer size, "
+                                                 "e.g. model.hidden=[128,64]"))
+    dropout: float = key(check=Range(low=0, high=1, high_open=True))
+    init: str = key(check=OneOf(_inits))
+
+
+@dataclass
+class TrainConfig:
+    """``train.*``: how each network is trained."""
+
+    epochs: int = key(check=POSITIVE)
+    batch_size: int = key(check=POSITIVE)
+    valid_fraction: float = key(check=Range(low=0, high=1, high_open=True))
+    early_stopping: Optional[int] = key(check=POSITIVE)
+    lr_scheduler: Optional[Dict[str, Any]] = key(check=Parses(_lr_scheduler))
+    threads: Optional[int] = key(check=POSITIVE)
+    compile: bool = key()
+    matmul_precision: str = key(check=OneOf(_matmul_precisions))
+    verbose: int = key(check=Range(low=0, integer=True))
+
+
+@dataclass
+class CVConfig:
+    """``cv.*``: the cross-validation of grid mode."""
+
+    folds: int = key(check=Range(low=2, integer=True))
+    repeats: int = key(check=POSITIVE)
+    refit: bool = key()
+    n_jobs: Any = key(check=Rule(lambda value: value == "auto" or POSITIVE.allows(value),
+                                 "'auto' or a positive integer"))
+    batched: bool = key()
+
+
+@dataclass
+class SearchConfig:
+    """``search.*``: where grid mode's fits run."""
+
+    backend: str = key(check=OneOf(_backends))
+    scheduler: Optional[str] = key()
+
+
+@dataclass
+class Config:
+    """``conf/config.yaml``: the primary config (its ``hydra`` node stays Hydra's)."""
+
+    data: DataConfig = key(factory=DataConfig)
+    optimizer: OptimizerConfig = key()
+    grid: Dict[str, Any] = key(factory=dict)
+    mode: str = key(check=OneOf(MODES))
+    claim: Optional[List[str]] = key()
+    activation: Any = key(check=Parses(_activation))
+    seed: int = key(check=Range(low=0, high=2 ** 32 - 1, integer=True))
+    device: str = key(check=OneOf(DEVICES))
+    model: ModelConfig = key(factory=ModelConfig)
+    train: TrainConfig = key(factory=TrainConfig)
+    cv: CVConfig = key(factory=CVConfig)
+    search: SearchConfig = key(factory=SearchConfig)
+
+
+OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
+
+
+def check(cfg):
+    """Raise a one-line `UserError` for the first key that its schema refuses.
+
+    Walks the composed config with the schema: a key the schema does not declare (added with
+    ``+``), a key without a value, and a value outside its field's ``check`` are refused.
+    OmegaConf has already refused a value of the wrong type while composing.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The composed config (its ``hydra`` node is left to Hydra).
+    """
+    _check_node(cfg, Config, "")
+
+
+def _check_node(node, schema, prefix):
+    actual = OmegaConf.get_type(node)
+    if is_dataclass(actual) and issubclass(actual, schema):
+        schema = actual  # an optimizer option's own dataclass
+    declared = {f.name: f for f in fields(schema)}
+    for name in node:
+        if name not in declared and not (name == "hydra" and not prefix):
+            raise choices_error("key", f"{prefix}{name}", [prefix + n for n in declared])
+    for name, spec in declared.items():
+        dotted = prefix + name
+        if OmegaConf.is_missing(node, name):
+            raise UserError(f"{dotted} has no value; set it, e.g. {dotted}=...")
+        value = node[name]
+        if is_dataclass(spec.type):
+            _check_node(value, spec.type, dotted + ".")
+        elif "check" in spec.metadata:
+            spec.metadata["check"](dotted, value)
+
+
+TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", Any: "any value"}
+
+
+def type_words(annotation):
+    """A field's type in words, e.g. ``null or a list of integers``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Union and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return f"null or {type_words(inner[0])}"
+    if origin in (list, List):
+        return f"a list of {type_words(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
+    if origin in (dict, Dict) or annotation in (dict, Dict):
+        return "a mapping of key: value"
+    if is_dataclass(annotation):
+        return f"a mapping of {', '.join(f.name for f in fields(annotation))}"
+    return TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def explain(error):
+    """Word an OmegaConf error met while composing (wrong type, unknown key) as one line.
+
+    Parameters
+    ----------
+    error : Exception
+        What Hydra's compose raised, or its ``__cause__``.
+
+    Returns
+    -------
+    UserError or None
+        None when ``error`` is not about a key of the schema.
+    """
+    dotted, node_type = getattr(error, "full_key", None), getattr(error, "object_type", None)
+    name = getattr(error, "key", None)
+    if not dotted:
+        return None
+    if isinstance(error, (ConfigKeyError, ConfigAttributeError)):  # a key the schema does not declare
+        allowed = [f.name for f in fields(node_type)] if is_dataclass(node_type) else []
+        parent = dotted.rpartition(".")[0]
+        return choices_error("key", dotted, [f"{parent}.{n}" if parent else n for n in allowed])
+    if is_dataclass(node_type) and name in {f.name for f in fields(node_type)}:
+        annotation = typing.get_type_hints(node_type)[name]
+    elif typing.get_args(getattr(error, "ref_type", None)):
+        annotation = typing.get_args(error.ref_type)[-1]  # an item of a typed list or mapping
+    else:
+        return None
+    return UserError(f"{dotted} must be {type_words(annotation)}, got {error.value!r}")
+
+
+def register():
+    """Store the schema in Hydra's ConfigStore (``base_config`` and ``schema/optimizer/<name>``)."""
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    for name, node in OPTIMIZERS.items():
+        store.store(group="schema/optimizer", name=name, node=node)
+
+
+register()
