@@ -135,7 +135,7 @@ def _compose(overrides, config_name, loader):
             explained = schema.explain(cause)
             if explained is not None:
                 raise explained from None
-            cause = cause.__cause__
+            cause = cause.__cause__ or cause.__context__
         raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
 
 

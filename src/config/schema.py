@@ -8,6 +8,7 @@ choices sit beside it, as ``check=`` in its metadata; `check` applies them all, 
 place, before any data are loaded. Registries that need torch (activations, inits, ...) are
 imported only when a value is checked.
 """
+import inspect
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, List, Optional
@@ -154,26 +155,29 @@ def _activation(spec):
 
 
 def _lr_scheduler(settings):
-    """A scheduler's ``policy`` (a torch.optim.lr_scheduler class) and keywords it or skorch accepts."""
+    """Null, or a scheduler's ``policy`` (a name skorch resolves) and keywords it or skorch accepts.
+
+    Typed ``Any`` in the schema: OmegaConf cannot merge a mapping into a typed mapping that is null.
+    """
     if settings is None:
         return
-    import inspect
+    if not isinstance(settings, dict):
+        raise UserError(f"train.lr_scheduler must be null or a mapping such as {{policy: StepLR, step_size: 10}}, "
+                        f"got {settings!r}")
+    from skorch.callbacks import lr_scheduler
 
-    import torch
-    from skorch.callbacks import LRScheduler
-
-    policies = {name: cls for name, cls in vars(torch.optim.lr_scheduler).items()
-                if isinstance(cls, type) and name[0].isupper() and name not in ("Optimizer", "LRScheduler")
-                and hasattr(cls, "step")}
+    policies = {name: cls for name, cls in vars(lr_scheduler).items()  # the names skorch resolves
+                if isinstance(cls, type) and hasattr(cls, "step") and not name.startswith("_") and name != "Optimizer"}
     settings = dict(settings)
     policy = settings.pop("policy", None)
     if policy not in policies:
         raise choices_error("train.lr_scheduler.policy", policy, policies)
-    accepted = set(inspect.signature(policies[policy]).parameters) | set(inspect.signature(LRScheduler).parameters)
-    for name in settings:
-        if name not in accepted - {"optimizer", "policy", "self", "kwargs"}:
-            raise UserError(f"train.lr_scheduler.{name} is not accepted by {policy}; use one of: "
-                            f"{', '.join(sorted(accepted - {'optimizer', 'policy', 'self', 'kwargs'}))}")
+    accepted = (set(inspect.signature(policies[policy]).parameters)
+                | set(inspect.signature(lr_scheduler.LRScheduler).parameters)) - {"optimizer", "policy", "kwargs"}
+    unknown = sorted(set(settings) - accepted)
+    if unknown:
+        raise UserError(f"train.lr_scheduler.{unknown[0]} is not accepted by {policy}; use one of: "
+                        f"{', '.join(sorted(accepted))}")
 
 
 MODES = ("single", "grid")
@@ -246,7 +250,7 @@ class TrainConfig:
     batch_size: int = key(check=POSITIVE)
     valid_fraction: float = key(check=Range(low=0, high=1, high_open=True))
     early_stopping: Optional[int] = key(check=POSITIVE)
-    lr_scheduler: Optional[Dict[str, Any]] = key(check=Parses(_lr_scheduler))
+    lr_scheduler: Any = key(check=Parses(_lr_scheduler))  # null or a mapping (see `_lr_scheduler`)
     threads: Optional[int] = key(check=POSITIVE)
     compile: bool = key()
     matmul_precision: str = key(check=OneOf(_matmul_precisions))
@@ -377,11 +381,14 @@ def explain(error):
 
 
 def register():
-    """Store the schema in Hydra's ConfigStore (``base_config`` and ``schema/optimizer/<name>``)."""
+    """Store the schema in Hydra's ConfigStore: ``base_config`` and ``base_optimizer_<name>``.
+
+    They are stored outside every config group, so that no group lists them as an option.
+    """
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     for name, node in OPTIMIZERS.items():
-        store.store(group="schema/optimizer", name=name, node=node)
+        store.store(name=f"base_optimizer_{name}", node=node)
 
 
 register()
