@@ -2,7 +2,7 @@
 
 The dataclasses are Hydra structured configs, stored in Hydra's ConfigStore when this module
 is imported. ``conf/config.yaml`` lists ``base_config`` first in its defaults and each
-optimizer option lists its own dataclass (``/schema/optimizer/<name>@_here_``), so that
+optimizer option lists its own dataclass (``/base_optimizer_<name>@_here_``), so that
 composing a config refuses an unknown key or a value of the wrong type. A field's range or
 choices sit beside it, as ``check=`` in its metadata; `check` applies them all, in this one
 place, before any data are loaded. Registries that need torch (activations, inits, ...) are
@@ -87,16 +87,17 @@ class Rule:
 
 @dataclass(frozen=True)
 class Each:
-    """A non-empty list whose every item passes ``item``."""
+    """A non-empty list whose every item passes ``item``; ``empty`` is the message for an empty one."""
 
     item: Any
     empty: str
+    items: str = "item"
 
     def __call__(self, key, value):
         if value is None or not len(value):
             raise UserError(self.empty)
         for entry in value:
-            self.item(f"every size in {key}", entry)
+            self.item(f"every {self.items} in {key}", entry)
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,11 @@ class Parses:
     parse: Any
 
     def __call__(self, key, value):
-        self.parse(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value)
+        self.parse(OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value)
 
 
-def key(default=MISSING, check=None, factory=None):
-    """A dataclass field whose ``check`` (a `Range`, `OneOf`, `Rule`, ...) `check` applies."""
+def setting(default=MISSING, check=None, factory=None):
+    """A dataclass field whose ``check`` (a `Range`, `OneOf`, `Rule`, ...) the function `check` applies."""
     metadata = {"check": check} if check is not None else {}
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
@@ -192,20 +193,20 @@ POSITIVE = Range(low=1, integer=True)
 class DataConfig:
     """``conf/data/*``: which dataset, where its files are, and how it is prepared."""
 
-    name: str = key(check=OneOf(_datasets))
-    root: str = key()
-    download: bool = key()
-    subset: Optional[int] = key(check=POSITIVE)
-    standardize: str = key(check=OneOf(_standardizers))
+    name: str = setting(check=OneOf(_datasets))
+    root: str = setting()
+    download: bool = setting()
+    subset: Optional[int] = setting(check=POSITIVE)
+    standardize: str = setting(check=OneOf(_standardizers))
 
 
 @dataclass
 class OptimizerConfig:
     """``conf/optimizer/*``: a torch.optim class, built as a partial (the parameters come later)."""
 
-    _target_: str = key()
-    _partial_: bool = key(check=Rule(lambda value: value is True, "true (the network's parameters are bound later)"))
-    lr: float = key(check=Range(low=0, low_open=True))
+    _target_: str = setting()
+    _partial_: bool = setting(check=Rule(lambda value: value is True, "true (the network's parameters are bound later)"))
+    lr: float = setting(check=Range(low=0, low_open=True))
 
 
 @dataclass
@@ -217,7 +218,7 @@ class AdamConfig(OptimizerConfig):
 class AdamWConfig(OptimizerConfig):
     """``optimizer=adamw``."""
 
-    weight_decay: float = key(check=Range(low=0))
+    weight_decay: float = setting(check=Range(low=0))
 
 
 @dataclass
@@ -229,70 +230,70 @@ class RMSpropConfig(OptimizerConfig):
 class SGDConfig(OptimizerConfig):
     """``optimizer=sgd``."""
 
-    momentum: float = key(check=Range(low=0))
+    momentum: float = setting(check=Range(low=0))
 
 
 @dataclass
 class ModelConfig:
     """``model.*``: the MLP's hidden layers, dropout and weight init."""
 
-    hidden: List[int] = key(check=Each(POSITIVE, "model.hidden must list at least one layer size, "
-                                                 "e.g. model.hidden=[128,64]"))
-    dropout: float = key(check=Range(low=0, high=1, high_open=True))
-    init: str = key(check=OneOf(_inits))
+    hidden: List[int] = setting(check=Each(POSITIVE, "model.hidden must list at least one layer size, "
+                                                 "e.g. model.hidden=[128,64]", items="size"))
+    dropout: float = setting(check=Range(low=0, high=1, high_open=True))
+    init: str = setting(check=OneOf(_inits))
 
 
 @dataclass
 class TrainConfig:
     """``train.*``: how each network is trained."""
 
-    epochs: int = key(check=POSITIVE)
-    batch_size: int = key(check=POSITIVE)
-    valid_fraction: float = key(check=Range(low=0, high=1, high_open=True))
-    early_stopping: Optional[int] = key(check=POSITIVE)
-    lr_scheduler: Any = key(check=Parses(_lr_scheduler))  # null or a mapping (see `_lr_scheduler`)
-    threads: Optional[int] = key(check=POSITIVE)
-    compile: bool = key()
-    matmul_precision: str = key(check=OneOf(_matmul_precisions))
-    verbose: int = key(check=Range(low=0, integer=True))
+    epochs: int = setting(check=POSITIVE)
+    batch_size: int = setting(check=POSITIVE)
+    valid_fraction: float = setting(check=Range(low=0, high=1, high_open=True))
+    early_stopping: Optional[int] = setting(check=POSITIVE)
+    lr_scheduler: Any = setting(check=Parses(_lr_scheduler))  # null or a mapping (see `_lr_scheduler`)
+    threads: Optional[int] = setting(check=POSITIVE)
+    compile: bool = setting()
+    matmul_precision: str = setting(check=OneOf(_matmul_precisions))
+    verbose: int = setting(check=Range(low=0, integer=True))
 
 
 @dataclass
 class CVConfig:
     """``cv.*``: the cross-validation of grid mode."""
 
-    folds: int = key(check=Range(low=2, integer=True))
-    repeats: int = key(check=POSITIVE)
-    refit: bool = key()
-    n_jobs: Any = key(check=Rule(lambda value: value == "auto" or POSITIVE.allows(value),
+    folds: int = setting(check=Range(low=2, integer=True))
+    repeats: int = setting(check=POSITIVE)
+    refit: bool = setting()
+    n_jobs: Any = setting(check=Rule(lambda value: value == "auto" or POSITIVE.allows(value),
                                  "'auto' or a positive integer"))
-    batched: bool = key()
+    batched: bool = setting()
 
 
 @dataclass
 class SearchConfig:
     """``search.*``: where grid mode's fits run."""
 
-    backend: str = key(check=OneOf(_backends))
-    scheduler: Optional[str] = key()
+    backend: str = setting(check=OneOf(_backends))
+    scheduler: Optional[str] = setting()
 
 
 @dataclass
 class Config:
     """``conf/config.yaml``: the primary config (its ``hydra`` node stays Hydra's)."""
 
-    data: DataConfig = key(factory=DataConfig)
-    optimizer: OptimizerConfig = key()
-    grid: Dict[str, Any] = key(factory=dict)
-    mode: str = key(check=OneOf(MODES))
-    claim: Optional[List[str]] = key()
-    activation: Any = key(check=Parses(_activation))
-    seed: int = key(check=Range(low=0, high=2 ** 32 - 1, integer=True))
-    device: str = key(check=OneOf(DEVICES))
-    model: ModelConfig = key(factory=ModelConfig)
-    train: TrainConfig = key(factory=TrainConfig)
-    cv: CVConfig = key(factory=CVConfig)
-    search: SearchConfig = key(factory=SearchConfig)
+    data: DataConfig = setting(factory=DataConfig)
+    optimizer: OptimizerConfig = setting()
+    grid: Dict[str, Any] = setting(factory=dict)
+    mode: str = setting(check=OneOf(MODES))
+    claim: Optional[List[str]] = setting()
+    activation: Any = setting(check=Parses(_activation))
+    seed: int = setting(check=Range(low=0, high=2 ** 32 - 1, integer=True))
+    device: str = setting(check=OneOf(DEVICES))
+    model: ModelConfig = setting(factory=ModelConfig)
+    train: TrainConfig = setting(factory=TrainConfig)
+    cv: CVConfig = setting(factory=CVConfig)
+    search: SearchConfig = setting(factory=SearchConfig)
 
 
 OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
