@@ -13,7 +13,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from ..errors import UserError
 from . import schema
@@ -137,6 +137,31 @@ def _compose(overrides, config_name, loader):
                 raise explained from None
             cause = cause.__cause__ or cause.__context__
         raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
+
+
+def compose_config(overrides, config_name="config"):
+    """Compose the real config with ``overrides`` (its schema checks types and keys), or raise one line.
+
+    Parameters
+    ----------
+    overrides : list of str
+    config_name : str
+        The primary config.
+
+    Returns
+    -------
+    DictConfig
+        The composed config, without the ``hydra`` node.
+    """
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = _compose(list(overrides), config_name, GlobalHydra.instance().config_loader())
+    finally:
+        GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 def check_command_line(argv, config_name="config"):
