@@ -1,17 +1,14 @@
 """``python -m src.prepare [data=NAME] [data.root=DIR]``: fetch and check a dataset's files."""
 import sys
 
-from hydra import compose, initialize_config_dir
-
+from .config.preflight import compose_config
 from .data import datasets as data
 from .errors import UserError
-from .preflight import CONF_DIR
 
 
 def main(argv):
     """Compose the data config from ``argv`` overrides, then load it once (fetching files)."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=argv)
+    cfg = compose_config(argv)
     dataset = data.load(cfg.data.name, root=cfg.data.root, download=cfg.data.download)
     print(f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images "
           f"under {cfg.data.root}/")

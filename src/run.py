@@ -13,7 +13,7 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 
-from . import config  # noqa: E402
+from .config.validate import validate  # noqa: E402
 from .data.datasets import load  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .layout import fits_dir  # noqa: E402
@@ -38,7 +38,7 @@ def run(cfg, out_dir):
     float
         The mode's objective (what a hyperparameter sweep optimises).
     """
-    net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
+    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
     dataset = load(**data_kwargs)
     compute, write, state = MODES[cfg.mode]
     result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
@@ -58,7 +58,7 @@ def main(cfg):
 
 if __name__ == "__main__":
     try:
-        from .preflight import check_command_line
+        from .config.preflight import check_command_line
 
         check_command_line(sys.argv[1:])
     except UserError as exc:

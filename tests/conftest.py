@@ -9,6 +9,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
+import src.config  # noqa: F401  (stores the config schema in Hydra's ConfigStore)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "conf"
 DATA_ROOT = ROOT / "data"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src import config
+from src.config import validate as config
 from src.reporting import tables
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from src import config
+from src.config import validate as config
+from src.config.preflight import check_command_line
 from src.errors import UserError
-from src.preflight import check_command_line
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

@@ -1,10 +1,11 @@
-"""Check a command line against the real config before Hydra runs it.
+"""Check a command line before Hydra runs it, for what composing one config cannot see.
 
-Hydra reports a bad override (an unknown group option, a misspelt key, a grammar error) in
-several lines with a hint about stack traces. Here every value of every override, sweep
-values included (those of a sweeper config's ``hydra.sweeper.params`` too, and an interval
-by its bounds), is composed and validated once, the output folder is checked, and the first
-problem is reported in one line.
+The schema (`src.config.schema`) types and checks every key of one composed config. What is
+left for here: a sweep's values (each value of each sweep override, those of a sweeper
+config's ``hydra.sweeper.params`` too, an interval by its bounds) are composed and validated
+one by one before any job starts; an interval sweep needs a sweeper that can sample it; the
+output folder must be creatable; and Hydra's several-line reports (an unknown group option,
+a grammar error) become one line, with the group's options.
 """
 import os
 from pathlib import Path
@@ -12,12 +13,13 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
-from .config import validate
-from .errors import UserError
+from ..errors import UserError
+from . import schema
+from .validate import validate
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 FLAGS_WITH_VALUE = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir",
                     "--experimental-rerun", "-p", "--package"}
 SKIP_FLAGS = {"-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--version", "--shell-completion",
@@ -128,7 +130,38 @@ def _compose(overrides, config_name, loader):
     try:
         return compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     except Exception as exc:
+        cause = exc
+        while cause is not None:  # a key or type that the schema refused, worded by the schema
+            explained = schema.explain(cause)
+            if explained is not None:
+                raise explained from None
+            cause = cause.__cause__ or cause.__context__
         raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
+
+
+def compose_config(overrides, config_name="config"):
+    """Compose the real config with ``overrides`` (its schema checks types and keys), or raise one line.
+
+    Parameters
+    ----------
+    overrides : list of str
+    config_name : str
+        The primary config.
+
+    Returns
+    -------
+    DictConfig
+        The composed config, without the ``hydra`` node.
+    """
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = _compose(list(overrides), config_name, GlobalHydra.instance().config_loader())
+    finally:
+        GlobalHydra.instance().clear()
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
 
 
 def check_command_line(argv, config_name="config"):

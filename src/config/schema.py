@@ -1,0 +1,395 @@
+"""The schema of the configuration: every key's type, and its range or choices.
+
+The dataclasses are Hydra structured configs, stored in Hydra's ConfigStore when this module
+is imported. ``conf/config.yaml`` lists ``base_config`` first in its defaults and each
+optimizer option lists its own dataclass (``/base_optimizer_<name>@_here_``), so that
+composing a config refuses an unknown key or a value of the wrong type. A field's range or
+choices sit beside it, as ``check=`` in its metadata; `check` applies them all, in this one
+place, before any data are loaded. Registries that need torch (activations, inits, ...) are
+imported only when a value is checked.
+"""
+import inspect
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+from ..errors import UserError, choices_error
+
+# ---------------------------------------------------------------------------------------------
+# Checks: each is called with the dotted key and the value, and raises a one-line UserError.
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Numbers from ``low`` to ``high`` (None: unbounded); ``low_open``/``high_open`` exclude an end.
+
+    ``integer=True`` also words the message for integers. None passes (an optional key).
+    """
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def allows(self, value):
+        """Whether ``value`` is a number inside the range."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.integer and not _is_int(value)):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def allowed(self):
+        """The range in words, e.g. ``a positive integer`` or ``in [0, 1)``."""
+        if self.integer and self.high is None:
+            return "a positive integer" if self.low == 1 else f"an integer >= {self.low}"
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low}"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+    def __call__(self, key, value):
+        if value is not None and not self.allows(value):
+            raise UserError(f"{key} must be {self.allowed()}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set: a tuple, or a function returning a registry (imported when checked)."""
+
+    choices: Any
+
+    def __call__(self, key, value):
+        choices = self.choices() if callable(self.choices) else self.choices
+        if value not in choices:
+            raise choices_error(key, value, choices)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Any test of one value, with what it allows in words."""
+
+    test: Any
+    allowed: str
+
+    def __call__(self, key, value):
+        if not self.test(value):
+            raise UserError(f"{key} must be {self.allowed}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Each:
+    """A non-empty list whose every item passes ``item``; ``empty`` is the message for an empty one."""
+
+    item: Any
+    empty: str
+    items: str = "item"
+
+    def __call__(self, key, value):
+        if value is None or not len(value):
+            raise UserError(self.empty)
+        for entry in value:
+            self.item(f"every {self.items} in {key}", entry)
+
+
+@dataclass(frozen=True)
+class Parses:
+    """A value that ``parse`` accepts (it raises a `UserError` naming the key otherwise)."""
+
+    parse: Any
+
+    def __call__(self, key, value):
+        self.parse(OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value)
+
+
+def setting(default=MISSING, check=None, factory=None):
+    """A dataclass field whose ``check`` (a `Range`, `OneOf`, `Rule`, ...) the function `check` applies."""
+    metadata = {"check": check} if check is not None else {}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+# Registries, imported when a value is checked (they import torch).
+def _datasets():
+    from ..data.datasets import LOADERS
+
+    return LOADERS
+
+
+def _standardizers():
+    from ..data.datasets import STANDARDIZERS
+
+    return STANDARDIZERS
+
+
+def _inits():
+    from ..model.mlp import INITS
+
+    return [*INITS, "auto"]
+
+
+def _matmul_precisions():
+    from ..training.net import MATMUL_PRECISIONS
+
+    return MATMUL_PRECISIONS
+
+
+def _backends():
+    from ..modes.grid import JOBLIB_BACKENDS
+
+    return JOBLIB_BACKENDS
+
+
+def _activation(spec):
+    from ..model import activations
+
+    activations.label(spec)
+
+
+def _lr_scheduler(settings):
+    """Null, or a scheduler's ``policy`` (a name skorch resolves) and keywords it or skorch accepts.
+
+    Typed ``Any`` in the schema: OmegaConf cannot merge a mapping into a typed mapping that is null.
+    """
+    if settings is None:
+        return
+    if not isinstance(settings, dict):
+        raise UserError(f"train.lr_scheduler must be null or a mapping such as {{policy: StepLR, step_size: 10}}, "
+                        f"got {settings!r}")
+    from skorch.callbacks import lr_scheduler
+
+    policies = {name: cls for name, cls in vars(lr_scheduler).items()  # the names skorch resolves
+                if isinstance(cls, type) and hasattr(cls, "step") and not name.startswith("_") and name != "Optimizer"}
+    settings = dict(settings)
+    policy = settings.pop("policy", None)
+    if policy not in policies:
+        raise choices_error("train.lr_scheduler.policy", policy, policies)
+    accepted = (set(inspect.signature(policies[policy]).parameters)
+                | set(inspect.signature(lr_scheduler.LRScheduler).parameters)) - {"optimizer", "policy", "kwargs"}
+    unknown = sorted(set(settings) - accepted)
+    if unknown:
+        raise UserError(f"train.lr_scheduler.{unknown[0]} is not accepted by {policy}; use one of: "
+                        f"{', '.join(sorted(accepted))}")
+
+
+MODES = ("single", "grid")
+DEVICES = ("auto", "cpu", "cuda")
+POSITIVE = Range(low=1, integer=True)
+
+# ---------------------------------------------------------------------------------------------
+# The schema. Defaults live in the YAML files (MISSING here), so there is one place for them.
+
+
+@dataclass
+class DataConfig:
+    """``conf/data/*``: which dataset, where its files are, and how it is prepared."""
+
+    name: str = setting(check=OneOf(_datasets))
+    root: str = setting()
+    download: bool = setting()
+    subset: Optional[int] = setting(check=POSITIVE)
+    standardize: str = setting(check=OneOf(_standardizers))
+
+
+@dataclass
+class OptimizerConfig:
+    """``conf/optimizer/*``: a torch.optim class, built as a partial (the parameters come later)."""
+
+    _target_: str = setting()
+    _partial_: bool = setting(check=Rule(lambda value: value is True, "true (the network's parameters are bound later)"))
+    lr: float = setting(check=Range(low=0, low_open=True))
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    """``optimizer=adam``."""
+
+
+@dataclass
+class AdamWConfig(OptimizerConfig):
+    """``optimizer=adamw``."""
+
+    weight_decay: float = setting(check=Range(low=0))
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    """``optimizer=rmsprop``."""
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    """``optimizer=sgd``."""
+
+    momentum: float = setting(check=Range(low=0))
+
+
+@dataclass
+class ModelConfig:
+    """``model.*``: the MLP's hidden layers, dropout and weight init."""
+
+    hidden: List[int] = setting(check=Each(POSITIVE, "model.hidden must list at least one layer size, "
+                                                 "e.g. model.hidden=[128,64]", items="size"))
+    dropout: float = setting(check=Range(low=0, high=1, high_open=True))
+    init: str = setting(check=OneOf(_inits))
+
+
+@dataclass
+class TrainConfig:
+    """``train.*``: how each network is trained."""
+
+    epochs: int = setting(check=POSITIVE)
+    batch_size: int = setting(check=POSITIVE)
+    valid_fraction: float = setting(check=Range(low=0, high=1, high_open=True))
+    early_stopping: Optional[int] = setting(check=POSITIVE)
+    lr_scheduler: Any = setting(check=Parses(_lr_scheduler))  # null or a mapping (see `_lr_scheduler`)
+    threads: Optional[int] = setting(check=POSITIVE)
+    compile: bool = setting()
+    matmul_precision: str = setting(check=OneOf(_matmul_precisions))
+    verbose: int = setting(check=Range(low=0, integer=True))
+
+
+@dataclass
+class CVConfig:
+    """``cv.*``: the cross-validation of grid mode."""
+
+    folds: int = setting(check=Range(low=2, integer=True))
+    repeats: int = setting(check=POSITIVE)
+    refit: bool = setting()
+    n_jobs: Any = setting(check=Rule(lambda value: value == "auto" or POSITIVE.allows(value),
+                                 "'auto' or a positive integer"))
+    batched: bool = setting()
+
+
+@dataclass
+class SearchConfig:
+    """``search.*``: where grid mode's fits run."""
+
+    backend: str = setting(check=OneOf(_backends))
+    scheduler: Optional[str] = setting()
+
+
+@dataclass
+class Config:
+    """``conf/config.yaml``: the primary config (its ``hydra`` node stays Hydra's)."""
+
+    data: DataConfig = setting(factory=DataConfig)
+    optimizer: OptimizerConfig = setting()
+    grid: Dict[str, Any] = setting(factory=dict)
+    mode: str = setting(check=OneOf(MODES))
+    claim: Optional[List[str]] = setting()
+    activation: Any = setting(check=Parses(_activation))
+    seed: int = setting(check=Range(low=0, high=2 ** 32 - 1, integer=True))
+    device: str = setting(check=OneOf(DEVICES))
+    model: ModelConfig = setting(factory=ModelConfig)
+    train: TrainConfig = setting(factory=TrainConfig)
+    cv: CVConfig = setting(factory=CVConfig)
+    search: SearchConfig = setting(factory=SearchConfig)
+
+
+OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
+
+
+def check(cfg):
+    """Raise a one-line `UserError` for the first key that its schema refuses.
+
+    Walks the composed config with the schema: a key the schema does not declare (added with
+    ``+``), a key without a value, and a value outside its field's ``check`` are refused.
+    OmegaConf has already refused a value of the wrong type while composing.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The composed config (its ``hydra`` node is left to Hydra).
+    """
+    _check_node(cfg, Config, "")
+
+
+def _check_node(node, schema, prefix):
+    actual = OmegaConf.get_type(node)
+    if is_dataclass(actual) and issubclass(actual, schema):
+        schema = actual  # an optimizer option's own dataclass
+    declared = {f.name: f for f in fields(schema)}
+    for name in node:
+        if name not in declared and not (name == "hydra" and not prefix):
+            raise choices_error("key", f"{prefix}{name}", [prefix + n for n in declared])
+    for name, spec in declared.items():
+        dotted = prefix + name
+        if OmegaConf.is_missing(node, name):
+            raise UserError(f"{dotted} has no value; set it, e.g. {dotted}=...")
+        value = node[name]
+        if is_dataclass(spec.type):
+            _check_node(value, spec.type, dotted + ".")
+        elif "check" in spec.metadata:
+            spec.metadata["check"](dotted, value)
+
+
+TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string", Any: "any value"}
+
+
+def type_words(annotation):
+    """A field's type in words, e.g. ``null or a list of integers``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Union and type(None) in args:
+        inner = [a for a in args if a is not type(None)]
+        return f"null or {type_words(inner[0])}"
+    if origin in (list, List):
+        return f"a list of {type_words(args[0]).removeprefix('an ').removeprefix('a ')}s" if args else "a list"
+    if origin in (dict, Dict) or annotation in (dict, Dict):
+        return "a mapping of key: value"
+    if is_dataclass(annotation):
+        return f"a mapping of {', '.join(f.name for f in fields(annotation))}"
+    return TYPE_WORDS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def explain(error):
+    """Word an OmegaConf error met while composing (wrong type, unknown key) as one line.
+
+    Parameters
+    ----------
+    error : Exception
+        What Hydra's compose raised, or its ``__cause__``.
+
+    Returns
+    -------
+    UserError or None
+        None when ``error`` is not about a key of the schema.
+    """
+    dotted, node_type = getattr(error, "full_key", None), getattr(error, "object_type", None)
+    name = getattr(error, "key", None)
+    if not dotted:
+        return None
+    if isinstance(error, (ConfigKeyError, ConfigAttributeError)):  # a key the schema does not declare
+        allowed = [f.name for f in fields(node_type)] if is_dataclass(node_type) else []
+        parent = dotted.rpartition(".")[0]
+        return choices_error("key", dotted, [f"{parent}.{n}" if parent else n for n in allowed])
+    if is_dataclass(node_type) and name in {f.name for f in fields(node_type)}:
+        annotation = typing.get_type_hints(node_type)[name]
+    elif typing.get_args(getattr(error, "ref_type", None)):
+        annotation = typing.get_args(error.ref_type)[-1]  # an item of a typed list or mapping
+    else:
+        return None
+    return UserError(f"{dotted} must be {type_words(annotation)}, got {error.value!r}")
+
+
+def register():
+    """Store the schema in Hydra's ConfigStore: ``base_config`` and ``base_optimizer_<name>``.
+
+    They are stored outside every config group, so that no group lists them as an option.
+    """
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    for name, node in OPTIMIZERS.items():
+        store.store(name=f"base_optimizer_{name}", node=node)
+
+
+register()

@@ -1,0 +1,148 @@
+"""From a composed Hydra config to checked, plain keyword arguments (and one-line errors)."""
+import importlib
+
+import hydra
+import torch
+from omegaconf import OmegaConf
+
+from ..errors import UserError
+from ..model import activations
+from . import schema
+
+ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
+
+
+def check_target(target):
+    """Refuse a ``_target_`` outside torch.optim, torch.nn and this project's modules.
+
+    Returns
+    -------
+    object
+        What the target names (a class or function).
+    """
+    if not isinstance(target, str) or not target.startswith(ALLOWED_TARGETS):
+        raise UserError(f"refusing to build {target!r} from a config: _target_ must start with "
+                        f"one of {', '.join(ALLOWED_TARGETS)}")
+    module, _, attr = target.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        raise UserError(f"_target_ {target!r} does not exist") from None
+
+
+def _targets(node):
+    """Every ``_target_`` value in a plain container, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "_target_":
+                yield value
+            else:
+                yield from _targets(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _targets(value)
+
+
+def optimizer_settings(opt_cfg):
+    """Turn the optimizer config into skorch's ``(optimizer, lr, optimizer_kwargs)``.
+
+    The config is built with `hydra.utils.instantiate` as a partial (after its ``_target_``
+    passed `check_target`); the bound keywords become ``optimizer__*`` parameters so that
+    a grid can sweep them like any other skorch parameter. Their ranges are the schema's.
+    """
+    target = opt_cfg.get("_target_")
+    cls = check_target(target)
+    if not (target.startswith("torch.optim.") and isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise UserError(f"optimizer._target_ must be a torch.optim optimizer class, got {target!r}")
+    partial = hydra.utils.instantiate(opt_cfg)
+    kwargs = dict(partial.keywords)
+    lr = kwargs.pop("lr")
+    return partial.func, lr, kwargs
+
+
+def n_jobs(value):
+    """Resolve ``cv.n_jobs``: ``auto`` is one process per core, else the (checked) int itself."""
+    if value == "auto":
+        from ..modes.jobs import available_cores
+
+        return available_cores()
+    return value
+
+
+def data_args(cfg):
+    """Plain keyword arguments for `src.data.datasets.load`."""
+    return dict(name=cfg.data.name, root=cfg.data.root, subset=cfg.data.subset, standardize=cfg.data.standardize,
+                seed=cfg.seed, download=cfg.data.download)
+
+
+def net_args(cfg, device):
+    """Plain keyword arguments for `src.training.net.make_net` (everything but the data's shape)."""
+    optimizer, lr, optimizer_kwargs = optimizer_settings(cfg.optimizer)
+    train = cfg.train
+    return dict(
+        hidden=list(cfg.model.hidden),
+        activation=activations.label(to_plain(cfg.activation)),
+        dropout=cfg.model.dropout,
+        init=cfg.model.init,
+        optimizer=optimizer,
+        lr=lr,
+        optimizer_kwargs=optimizer_kwargs,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        valid_fraction=train.valid_fraction,
+        seed=cfg.seed,
+        device=device,
+        threads=train.threads,
+        early_stopping=train.early_stopping,
+        lr_scheduler=to_plain(train.lr_scheduler),
+        compile=train.compile,
+        matmul_precision=train.matmul_precision,
+        verbose=train.verbose,
+    )
+
+
+def mode_args(cfg):
+    """Keyword arguments specific to the configured mode."""
+    return MODE_ARGS[cfg.mode](cfg)
+
+
+def grid_args(cfg):
+    """Keyword arguments of `src.modes.grid.run_grid`; the grid's parameters are checked against the network."""
+    from ..modes.grid import check_grid, param_grid
+
+    grid = to_plain(cfg.grid)
+    check_grid(param_grid(grid), optimizer_settings(cfg.optimizer)[0])
+    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
+                n_jobs=n_jobs(cfg.cv.n_jobs), batched=cfg.cv.batched, backend=cfg.search.backend,
+                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim))
+
+
+MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}
+
+
+def validate(cfg):
+    """Check everything that can be checked before any data is loaded or file written.
+
+    The schema (`src.config.schema.check`) checks every key's range or choices; then every
+    ``_target_`` must pass `check_target`, and in grid mode the grid must suit the network.
+
+    Returns
+    -------
+    (dict, dict, dict)
+        Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
+    """
+    schema.check(cfg)
+    for key in cfg:
+        if key != "hydra":
+            for target in _targets(to_plain(cfg[key])):
+                check_target(target)
+    from ..training.net import resolve_device
+
+    return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
+
+
+def to_plain(node):
+    """Convert an OmegaConf node to plain Python containers; leave other values alone."""
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
