@@ -1,5 +1,6 @@
 """The source tree's shape: imports follow the pipeline, and only `src.layout` names result files."""
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,15 @@ def test_only_the_layout_module_spells_result_file_names():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
                 pytest.fail(f"{path.relative_to(SRC.parent)}:{node.lineno} spells {node.value!r}; use src.layout")
+
+
+def test_the_tree_holds_no_links_and_every_experiment_is_an_option():
+    root = SRC.parent
+    tracked = subprocess.run(["git", "ls-files", "-s"], cwd=root, capture_output=True, text=True).stdout
+    assert [line for line in tracked.splitlines() if line.startswith("120000")] == []  # git's mode of a link
+    from hydra.core.config_store import ConfigStore
+
+    import src.config  # noqa: F401  (stores the experiments)
+
+    stored = {name.removesuffix(".yaml") for name in ConfigStore.instance().list("experiment")}
+    assert stored == {p.stem for p in (root / "experiments").glob("*.yaml")} and "notebook" in stored

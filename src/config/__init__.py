@@ -1,2 +1,2 @@
 """The configuration: its schema, its validation and the command line's preflight check."""
-from . import schema  # noqa: F401  (stores the schema in Hydra's ConfigStore)
+from . import experiments, schema  # noqa: F401  (store the schema and the experiments in Hydra's ConfigStore)
