@@ -33,7 +33,7 @@ table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; vertical-align: top; }
 td { white-space: nowrap; } td.text { white-space: normal; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
-tr.best td { background: #e6f4e6; font-weight: 600; } tr.tied td { background: #f4f9f4; }
+tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td { background: #f4f9f4; }
 tr.failed td { color: #a00; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .25rem 0; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; max-width: 380px; }
@@ -81,7 +81,7 @@ def table_html(frame, text_columns=(), row_classes=None):
     text_columns : iterable of str
         Left-aligned columns.
     row_classes : list of str, optional
-        A CSS class per row (``best``, ``tied``, ``failed``).
+        A CSS class per row (``best``, ``unseparated``, ``failed``).
     """
     text_columns = set(text_columns)
 
@@ -315,12 +315,30 @@ def _standing(row):
         return "failed"
     if int(_number(row, "rank")) == 1:
         return "best"
-    if not np.isfinite(_number(row, "p_holm")):
+    if not np.isfinite(_number(row, "diff_to_best")):
         return ""
-    return "tied" if str(row.get("tied_with_best")).lower() in ("true", "1", "yes") else "worse"
+    if not np.isfinite(_number(row, "p_holm")):
+        return "untestable"
+    return "worse" if str(row.get("separated_from_best")).lower() in ("true", "1", "yes") else "unseparated"
 
 
-STANDING_TEXT = {"best": "best", "tied": "not separated", "worse": "worse", "failed": "failed"}
+STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
+                 "failed": "failed"}
+
+
+def _difference(row):
+    """The difference to the best in accuracy points with its interval, or empty."""
+    diff, low, high = (_number(row, k) for k in ("diff_to_best", "diff_low", "diff_high"))
+    if not np.isfinite(diff) or int(_number(row, "rank")) == 1:
+        return ""
+    text = f"{diff * 100:+.2f}"
+    return text + (f" ({low * 100:+.2f} to {high * 100:+.2f})" if np.isfinite(low) and np.isfinite(high) else "")
+
+
+def alias_lines(meta):
+    """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
+    return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
+            f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]
 
 
 def grid_summary_table(summary):
@@ -335,6 +353,7 @@ def grid_summary_table(summary):
             "accuracy (mean ± std)": _pm(_number(row, "accuracy_mean"), _number(row, "accuracy_std")) or "failed",
             "95% CI": f"{low:.4f} – {high:.4f}" if np.isfinite(low) and np.isfinite(high) else "",
             "vs best": STANDING_TEXT.get(standing, ""),
+            "diff. to best, points (95% CI)": _difference(row),
             "p vs best": stats.p_text(_number(row, "p_vs_best")),
             "p (Holm)": stats.p_text(_number(row, "p_holm")),
             "balanced acc.": _pm(_number(row, "balanced_accuracy_mean"), _number(row, "balanced_accuracy_std")),
@@ -343,7 +362,7 @@ def grid_summary_table(summary):
             "test acc. (refit)": _number(row, "refit_test_accuracy"),
             "status": "" if str(row.get("status", "ok")) == "ok" else f"{row.get('status')}: {row.get('error', '')}",
         })
-        classes.append(standing if standing in ("best", "tied", "failed") else "")
+        classes.append(standing if standing in ("best", "unseparated", "failed") else "")
     return pd.DataFrame(rows), classes
 
 
@@ -361,13 +380,19 @@ def grid_page(grid_dir):
                 f"{' repeated ' + str(meta.get('repeats')) + ' times' if meta.get('repeats', 1) > 1 else ''} "
                 f"({splits} splits) on {meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
     explain = paragraph("Accuracy is the held-out accuracy of each cross-validation split. The 95% confidence "
-                        "interval and the p-values use the Nadeau-Bengio corrected resampled t-test, which "
-                        "accounts for the overlap of training sets between splits; p-values compare each "
-                        "candidate with the best one and are Holm-adjusted. 'Not separated' means the data "
-                        "do not show a difference from the best candidate.")
+                        "intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, which "
+                        "accounts for the overlap of training sets between splits. The difference to the best "
+                        "is the candidate's accuracy minus the best one's, in points, with that pair's 95% "
+                        "interval (not adjusted for the number of pairs). Every pair of candidates is tested "
+                        "and the p-values are Holm-adjusted over all pairs; a candidate is 'worse' when its "
+                        "pair with the best has an adjusted p-value below 0.05. 'Not separated' means the "
+                        "data cannot tell it from the best, not that the two are equal; 'untestable' means "
+                        "the difference was the same on every split, so its variance is unknown.")
+    aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes), "summary"),
+        section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes) + aliases,
+                "summary"),
         verdict_section(statistics.get("verdict", []), claim),
         curves_section(grid_dir),
         images_section(grid_dir, "activation_*.png", "Activations", "activations", "No activation plots were drawn."),
