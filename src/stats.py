@@ -628,12 +628,13 @@ def _candidate_line(row, best, alpha, percent, n_pairs, higher):
                 f"with no variation the corrected t-test is undefined, so the pair is untestable and "
                 f"not called separated.")
     word = "worse" if (diff < 0) == higher else "better"
-    adjusted = _fmt_p(p, alpha, "Holm-adjusted p")
+    adjusted = _fmt_p(p, alpha, "Holm-adjusted p") if n_pairs > 1 else _fmt_p(p, alpha)
+    family = f" over all {n_pairs} pairs" if n_pairs > 1 else ""
     if p < alpha:
         bounds = sorted([abs(low), abs(high)])
         return (f"{name} is {word} than {best} by {amount(abs(diff), percent)} "
                 f"(95% CI {amount(bounds[0], percent).split(' ')[0]} to {amount(bounds[1], percent)}; "
-                f"corrected t-test, {adjusted} over all {n_pairs} pairs).")
+                f"corrected t-test, {adjusted}{family}).")
     text = (f"{name} differs from {best} by {amount(diff, percent, signed=True)} "
             f"(95% CI {amount(low, percent, signed=True).split(' ')[0]} to {amount(high, percent, signed=True)}): "
             f"not separated from {best} ({adjusted}).")
