@@ -16,7 +16,7 @@ CONF_DIR = ROOT / "conf"
 DATA_ROOT = ROOT / "data"
 MNIST_READY = (DATA_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
-FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu"]
+FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.repeats=1"]
 
 
 def compose_config(overrides=(), shrink=True):

@@ -52,7 +52,8 @@ def test_hiplot_pages_have_parameters_then_metrics(grid_dir):
                                 ("hiplot_folds.html", "activation", "test_accuracy")):
         html = (out / name).read_text().replace('\\"', '"')
         assert f'"colorby": "{colour}"' in html
-        order = html.split('"PARALLEL_PLOT": {"hide": ["uid", "from_uid"], "order": [', 1)[1].split("]", 1)[0]
+        order = html.split('"PARALLEL_PLOT": {"hide": ["uid", "from_uid"', 1)[1].split('"order": [', 1)[1]
+        order = order.split("]", 1)[0]
         axes = [a.strip().strip('"') for a in order.split(",")][::-1]  # HiPlot reads it right to left
         assert axes[0] == first and colour in axes and axes.index(first) < axes.index(colour)
 
@@ -215,3 +216,27 @@ def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatc
     assert len(scored["builtin_calls"]) == 6   # predict, then predict_proba
     for metric in ("accuracy", "balanced_accuracy", "log_loss"):
         np.testing.assert_array_equal(scored["ours"][f"test_{metric}"], scored["builtin"][f"test_{metric}"])
+
+
+def test_grid_all_trains_each_function_once_and_lists_its_other_names():
+    import torch
+    from src.reporting.html import alias_lines
+
+    from src import activations, search
+
+    trained = search.param_grid({"activation": "all"})["module__activation"]
+    assert len(trained) == len(set(trained)) and {"silu", "elu", "relu"} <= set(trained)
+    assert not {"swish", "celu", "relu_autograd"} & set(trained)
+    aliases = search.grid_aliases({"activation": "all"})
+    assert aliases == {"elu": ["celu"], "relu": ["relu_autograd"], "silu": ["swish"]}
+    x = torch.linspace(-4, 4, 101, requires_grad=True)
+    for kept, names in aliases.items():
+        for name in names:
+            mine, theirs = activations.build(kept)(x), activations.build(name)(x)
+            assert torch.allclose(mine, theirs, atol=1e-6)
+            grads = [torch.autograd.grad(y.sum(), x)[0] for y in (mine, theirs)]
+            assert torch.allclose(*grads, atol=1e-6)
+    # A non-default parameter is a different function; an explicit list is deduplicated too.
+    assert activations.distinct(["celu(alpha=2)", "elu"]) == (["celu(alpha=2.0)", "elu"], {})
+    assert activations.distinct(["swish", "tanh", "silu"]) == (["silu", "tanh"], {"silu": ["swish"]})
+    assert alias_lines({"aliases": aliases})[0] == "celu computes the same function as elu: trained once, listed under elu."

@@ -126,19 +126,34 @@ def test_summary_has_the_statistics_of_the_folds(grid):
     expected = stats.summarize(folds, "test_accuracy").set_index("label")
     for row in summary.itertuples():
         assert row.ci_low <= row.accuracy_mean <= row.ci_high
-        for column in ("ci_low", "ci_high", "p_vs_best", "p_holm"):
+        for column in ("ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm"):
             assert getattr(row, column) == pytest.approx(expected.loc[row.label, column], nan_ok=True)
-        assert row.tied_with_best == expected.loc[row.label, "tied_with_best"]
-    assert summary["tied_with_best"].iloc[0] and np.isnan(summary["p_vs_best"].iloc[0])
-    assert (summary["p_holm"].iloc[1:] >= summary["p_vs_best"].iloc[1:]).all()
+        assert row.separated_from_best == expected.loc[row.label, "separated_from_best"]
+    assert not summary["separated_from_best"].iloc[0] and np.isnan(summary["p_vs_best"].iloc[0])
+    tested = summary["p_holm"].notna()
+    assert (summary.loc[tested, "p_holm"] >= summary.loc[tested, "p_vs_best"]).all()
     statistics = json.loads((grid / "stats.json").read_text())
-    statistic, p = stats.friedman(folds, "test_accuracy")
-    assert statistics["friedman"] == {"statistic": pytest.approx(statistic), "p": pytest.approx(p)}
+    assert "friedman" not in statistics and len(statistics["pairs"]) == 3 and statistics["n_splits"] == 4
     md = (grid / "summary.md").read_text()
-    assert "CI " in md and "Friedman test" in md and "p (Holm)" in md
+    assert "CI " in md and "Friedman" not in md and "p (Holm)" in md and "diff. to best" in md
     for line in statistics["verdict"]:
         assert line in md
+    assert statistics["verdict"][-1].startswith("Only 4 splits") and "cv.repeats=" in statistics["verdict"][-1]
     assert statistics["claim"] is None
+
+
+def test_the_candidates_hiplot_page_shows_the_verdict_axes_and_hides_the_rest(grid):
+    page = (grid / "hiplot.html").read_text().replace('\\"', '"')
+    hidden = page.split('"PARALLEL_PLOT": {"hide": [', 1)[1].split("]", 1)[0]
+    hidden = [a.strip().strip('"') for a in hidden.split(",")]
+    summary = pd.read_csv(grid / "summary.csv")
+    shown = ["activation", *tables.HIPLOT_SHOWN]
+    assert not set(shown) & set(hidden)
+    assert {"accuracy_std", "p_holm", "log_loss_mean", "rank"} <= set(hidden)
+    assert any(c.startswith("layer1") for c in hidden) and len(shown) <= 10
+    table_hidden = page.split('"TABLE": {"hide": [', 1)[1].split("]", 1)[0]
+    assert "p_holm" not in table_hidden and "accuracy_std" not in table_hidden  # still columns of the table
+    assert all(f'"{c}"' in page for c in ("p_holm", "log_loss_mean", *[c for c in summary if c.startswith("layer1")]))
 
 
 def test_grid_report_page(grid):
@@ -152,7 +167,9 @@ def test_grid_report_page(grid):
         assert f'id="{section}"' in page
     for label in ("relu", "tanh", "sigmoid"):
         assert f">{label}<" in page
-    assert "95% CI" in page and "Friedman test" in page and "layer1" in page
+    assert "95% CI" in page and "Friedman" not in page and "layer1" in page
+    assert "diff. to best, points (95% CI)" in page
+    assert sum(page.count(f">{word}<") for word in ("worse", "not separated", "untestable")) == 2
     assert (grid / "learning_curves.png").read_bytes().startswith(PNG)
 
 

@@ -1,4 +1,4 @@
-"""Statistics on fold scores: corrected t-test, Holm, Friedman, summaries and sentences."""
+"""Statistics on fold scores: corrected t-test, Holm over all pairs, differences to the best, sentences."""
 import math
 
 import numpy as np
@@ -112,13 +112,13 @@ def test_corrected_ttest_matches_scikit_learn_example():
 
 
 @pytest.mark.filterwarnings("error")
-def test_corrected_ttest_zero_variance():
+def test_a_constant_difference_is_untestable_not_p_zero():
     a = np.array([0.97, 0.95, 0.96, 0.98])
-    assert stats.corrected_ttest(a, a.copy(), 900, 100) == (0.0, 1.0)
-    t, p = stats.corrected_ttest(a + 0.01, a, 900, 100)
-    assert t == math.inf and p == 0.0
-    t, p = stats.corrected_ttest(a, a + 0.01, 900, 100)
-    assert t == -math.inf and p == 0.0
+    for b in (a.copy(), a + 0.0021, a - 0.01):
+        t, p = stats.corrected_ttest(a, b, 900, 100)
+        assert math.isnan(t) and math.isnan(p)
+        mean, low, high = stats.difference_interval(a, b, 900, 100)
+        assert mean == pytest.approx(np.mean(a - b)) and math.isnan(low) and math.isnan(high)
     t, p = stats.corrected_ttest([0.9], [0.8], 900, 100)
     assert math.isnan(t) and math.isnan(p)
 
@@ -130,6 +130,31 @@ def test_corrected_ttest_drops_incomplete_pairs():
     assert t == pytest.approx(WORKED_T)
     with pytest.raises(ValueError, match="same length"):
         stats.corrected_ttest(a, b[:5], 900, 100)
+
+
+def test_difference_interval_is_the_corrected_formula():
+    b = np.linspace(0.90, 0.95, 10)
+    mean, low, high = stats.difference_interval(b + WORKED, b, 900, 100)
+    half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(WORKED, ddof=1))
+    assert (mean, low, high) == pytest.approx((0.02, 0.02 - half, 0.02 + half))
+    # The interval excludes 0 exactly when the two-sided p-value is below 0.05.
+    for shift in (0.0, 0.004, 0.01):
+        _, low, high = stats.difference_interval(b + WORKED - 0.02 + shift, b, 900, 100)
+        _, p = stats.corrected_ttest(b + WORKED - 0.02 + shift, b, 900, 100)
+        assert (low > 0) == (p < 0.05)
+
+
+def test_pairwise_tests_match_the_single_pair_test():
+    rng = np.random.default_rng(2)
+    scores = 0.95 + rng.normal(0, 0.01, (4, 6))
+    mean, se, t, p = stats.pairwise_tests(scores, 100 / 900)
+    first, second = stats.pair_index(4)
+    assert mean.shape == (6,)
+    for i, (a, b) in enumerate(zip(first, second)):
+        assert (t[i], p[i]) == pytest.approx(stats.corrected_ttest(scores[a], scores[b], 900, 100))
+        assert mean[i] == pytest.approx(np.mean(scores[a] - scores[b]))
+    batch = np.stack([scores, scores[::-1]])
+    np.testing.assert_allclose(stats.pairwise_tests(batch, 100 / 900)[3][0], p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -148,10 +173,11 @@ def test_holm_caps_at_one_and_passes_nan_through():
     np.testing.assert_allclose(out[[0, 2]], [1.0, 1.0])
     assert stats.holm([]).size == 0
     np.testing.assert_allclose(stats.holm([0.02]), [0.02])
+    # A NaN does not count towards the number of tests.
+    np.testing.assert_allclose(stats.holm([0.02, np.nan, 0.01])[[0, 2]], [0.02, 0.02])
 
 
 def test_holm_matches_step_down_formula():
-    # statsmodels' "holm": sort, multiply by (m, m-1, ..., 1), running maximum, clip at 1.
     p = np.random.default_rng(3).uniform(0, 0.2, 12)
     order = np.argsort(p)
     expected = np.empty_like(p)
@@ -160,45 +186,10 @@ def test_holm_matches_step_down_formula():
     assert np.all(stats.holm(p) >= p)
 
 
-# ---------------------------------------------------------------------------------------
-# Friedman
-# ---------------------------------------------------------------------------------------
-
-
-def test_friedman_clear_winner():
-    j = np.arange(10) / 1000
-    folds = make_folds({"a": 0.97 + j, "b": 0.95 + j, "c": 0.90 + j})
-    stat, p = stats.friedman(folds, "test_accuracy")
-    # Rank sums 30, 20, 10 over n = 10 blocks and k = 3:
-    # 12 / (n k (k + 1)) * (30^2 + 20^2 + 10^2) - 3 n (k + 1) = 140 - 120 = 20; chi2(2) sf = e^-10.
-    assert stat == pytest.approx(20.0)
-    assert p == pytest.approx(math.exp(-10))
-
-
-@pytest.mark.filterwarnings("error")
-def test_friedman_identical_and_too_small():
-    same = np.linspace(0.9, 0.95, 6)
-    assert stats.friedman(make_folds({"a": same, "b": same, "c": same}), "test_accuracy") == (0.0, 1.0)
-    assert all(math.isnan(x) for x in stats.friedman(make_folds({"a": same, "b": same}), "test_accuracy"))
-    one_block = make_folds({"a": [0.9], "b": [0.8], "c": [0.7]})
-    assert all(math.isnan(x) for x in stats.friedman(one_block, "test_accuracy"))
-
-
-def test_friedman_ignores_failed_candidates_and_incomplete_blocks():
-    j = np.arange(6) / 1000
-    a, b, c = 0.97 + j, 0.95 + j, 0.90 + j
-    b_gap = b.copy()
-    b_gap[0] = np.nan
-    full = stats.friedman(make_folds({"a": a[1:], "b": b[1:], "c": c[1:]}), "test_accuracy")
-    with_gap = stats.friedman(make_folds({"a": a, "b": b_gap, "c": c, "dead": [np.nan] * 6}),
-                              "test_accuracy")
-    assert with_gap == pytest.approx(full)
-
-
 def test_missing_metric_column_is_a_clear_error():
     folds = make_folds({"a": [0.9, 0.8]})
     with pytest.raises(ValueError, match="test_f1"):
-        stats.friedman(folds, "test_f1")
+        stats.summarize(folds, "test_f1")
 
 
 # ---------------------------------------------------------------------------------------
@@ -207,51 +198,86 @@ def test_missing_metric_column_is_a_clear_error():
 
 
 @pytest.mark.filterwarnings("error")
-def test_summarize_separates_worse_from_tied(three_way):
+def test_summarize_separates_worse_from_not_separated(three_way):
     s = stats.summarize(make_folds(three_way))
     assert list(s.columns) == stats.SUMMARY_COLUMNS
     assert list(s["label"]) == ["relu", "elu", "tanh"]
     assert list(s["rank"]) == [1, 2, 3]
-    best, tied, worse = (s.iloc[i] for i in range(3))
-    assert math.isnan(best["p_vs_best"]) and math.isnan(best["p_holm"]) and best["tied_with_best"]
-    assert tied["p_holm"] >= 0.05 and tied["tied_with_best"]
-    assert worse["p_holm"] < 0.05 and not worse["tied_with_best"]
-    # Holm over the two non-best candidates.
-    np.testing.assert_allclose(s["p_holm"].iloc[1:], stats.holm(s["p_vs_best"].iloc[1:]))
+    best, close, worse = (s.iloc[i] for i in range(3))
+    assert math.isnan(best["p_vs_best"]) and not best["separated_from_best"] and best["diff_to_best"] == 0
+    assert close["p_holm"] >= 0.05 and not close["separated_from_best"]
+    assert worse["p_holm"] < 0.05 and worse["separated_from_best"]
+    # Holm over all three pairs, not over the two candidates against the best.
+    pairs = s.attrs["pairs"]
+    assert s.attrs["n_pairs"] == len(pairs) == 3
+    np.testing.assert_allclose([p["p_holm"] for p in pairs], stats.holm([p["p"] for p in pairs]))
+    assert s.loc[2, "p_holm"] == pytest.approx(next(p["p_holm"] for p in pairs if p["b"] == "tanh" and p["a"] == "relu"))
     for _, row in s.iterrows():  # t(J - 1) quantile times the Nadeau-Bengio corrected standard error
         values = three_way[row["label"]]
         half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(values, ddof=1))
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
         assert row["n_splits"] == 10
-    assert s.loc[2, "p_vs_best"] == pytest.approx(stats.corrected_ttest(three_way["relu"], three_way["tanh"],
-                                                                         900, 100)[1])
+        if row["rank"] > 1:
+            d = values - three_way["relu"]
+            half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(d, ddof=1))
+            assert (row["diff_to_best"], row["diff_low"], row["diff_high"]) == pytest.approx(
+                (d.mean(), d.mean() - half, d.mean() + half))
+            assert row["p_vs_best"] == pytest.approx(stats.corrected_ttest(values, three_way["relu"], 900, 100)[1])
     assert s.loc[0, "mean"] == pytest.approx(np.mean(three_way["relu"]))
     assert s.loc[0, "std"] == pytest.approx(np.std(three_way["relu"], ddof=1))
     assert s.attrs["metric"] == "test_accuracy" and s.attrs["higher_is_better"] is True
+    assert s.attrs["n_splits"] == 10 and s.attrs["ratio"] == pytest.approx(100 / 900)
 
 
 def test_summarize_keeps_failed_candidates(three_way):
     s = stats.summarize(make_folds({**three_way, "sigmoid": [np.nan] * 10}))
     row = s.iloc[-1]
     assert row["label"] == "sigmoid" and row["rank"] == 4 and row["n_splits"] == 0
-    assert not row["tied_with_best"]
-    assert all(math.isnan(row[c]) for c in ("mean", "std", "ci_low", "ci_high", "p_vs_best", "p_holm"))
+    assert not row["separated_from_best"] and "no score" in row["note"]
+    assert all(math.isnan(row[c]) for c in ("mean", "std", "ci_low", "ci_high", "p_vs_best", "p_holm",
+                                            "diff_to_best"))
     # The failed candidate does not count in the Holm adjustment.
     plain = stats.summarize(make_folds(three_way))
     np.testing.assert_allclose(s["p_holm"].iloc[1:3], plain["p_holm"].iloc[1:3])
 
 
+def test_an_incomplete_candidate_is_left_out_with_its_reason(three_way):
+    partial = three_way["tanh"] + 0.05  # would rank first on its finished splits
+    partial[[2, 7]] = np.nan
+    s = stats.summarize(make_folds({**three_way, "gelu": partial}))
+    gelu = s.set_index("label").loc["gelu"]
+    assert s["label"].iloc[-1] == "gelu" and gelu["n_splits"] == 8 and math.isnan(gelu["mean"])
+    assert "8 of 10 splits" in gelu["note"]
+    plain = stats.summarize(make_folds(three_way))
+    np.testing.assert_allclose(s["p_holm"].iloc[:3], plain["p_holm"], equal_nan=True)
+    lines = stats.verdict(s, "test_accuracy")
+    assert any(line.startswith("gelu is not compared: scored only 8 of 10 splits") for line in lines)
+    # A split that no candidate finished is simply not a split.
+    gap = {k: np.append(v, np.nan) for k, v in three_way.items()}
+    np.testing.assert_allclose(stats.summarize(make_folds(gap))["p_holm"], plain["p_holm"], equal_nan=True)
+
+
 @pytest.mark.filterwarnings("error")
 def test_summarize_single_candidate_and_two_splits():
     s = stats.summarize(make_folds({"relu": [0.97, 0.96]}))
-    assert len(s) == 1 and s.loc[0, "rank"] == 1 and s.loc[0, "tied_with_best"]
+    assert len(s) == 1 and s.loc[0, "rank"] == 1 and not s.loc[0, "separated_from_best"]
     assert math.isnan(s.loc[0, "p_vs_best"])
     assert s.loc[0, "ci_low"] < 0.965 < s.loc[0, "ci_high"]
-    two = stats.summarize(make_folds({"relu": [0.97, 0.96], "tanh": [0.90, 0.91]}))
+    two = stats.summarize(make_folds({"relu": [0.97, 0.96], "tanh": [0.90, 0.92]}))
     assert list(two["label"]) == ["relu", "tanh"]
     assert np.isfinite(two.loc[1, "p_vs_best"])
     one_split = stats.summarize(make_folds({"relu": [0.97], "tanh": [0.90]}))
     assert one_split.loc[1, "n_splits"] == 1 and math.isnan(one_split.loc[1, "p_holm"])
+
+
+def test_summarize_marks_a_constant_difference_untestable():
+    base = np.array([0.95, 0.96, 0.955])
+    s = stats.summarize(make_folds({"relu": base, "tanh": base - 0.0025, "elu": base - 0.001 + [0, 0.002, -0.002]}))
+    tanh = s.set_index("label").loc["tanh"]
+    assert math.isnan(tanh["p_vs_best"]) and not tanh["separated_from_best"] and "untestable" in tanh["note"]
+    lines = stats.verdict(s, "test_accuracy")
+    line = next(line for line in lines if line.startswith("tanh"))
+    assert "untestable" in line and "-0.25 points on every split" in line and "worse" not in line
 
 
 def test_summarize_lower_is_better(three_way):
@@ -259,13 +285,23 @@ def test_summarize_lower_is_better(three_way):
     s = stats.summarize(make_folds(losses, metric="valid_loss"), metric="valid_loss",
                         higher_is_better=False)
     assert list(s["label"]) == ["relu", "elu", "tanh"]
-    assert list(s["tied_with_best"]) == [True, True, False]
+    assert list(s["separated_from_best"]) == [False, False, True]
+    assert s.loc[2, "diff_to_best"] > 0
 
 
 def test_summarize_rejects_duplicate_rows():
     folds = make_folds({"relu": [0.9, 0.8]})
     with pytest.raises(ValueError, match="more than one row"):
         stats.summarize(pd.concat([folds, folds.iloc[:1]]))
+
+
+def test_worse_than_best_reads_the_pair_of_each_candidate_with_the_best():
+    means = np.array([0.90, 0.95, 0.80])  # the best is candidate 1
+    # pairs (0, 1), (0, 2), (1, 2)
+    best, separated = stats.worse_than_best(means, [0.01, 0.001, 0.2], 0.05)
+    assert best == 1 and list(separated) == [True, False, False]
+    best, separated = stats.worse_than_best(means, [0.01, 0.001, 0.2], 0.05, higher_is_better=False)
+    assert best == 2 and list(separated) == [True, False, False]
 
 
 # ---------------------------------------------------------------------------------------
@@ -276,32 +312,50 @@ def test_summarize_rejects_duplicate_rows():
 def test_verdict_sentences(three_way):
     folds = make_folds({**three_way, "sigmoid": [np.nan] * 10})
     s = stats.summarize(folds)
-    fr = stats.friedman(folds, "test_accuracy")
-    lines = stats.verdict(s, fr, "test_accuracy")
+    lines = stats.verdict(s, "test_accuracy", folds=5)
     text = "\n".join(lines)
     assert lines[0].startswith("relu has the highest mean test_accuracy (")
     assert "95% CI" in lines[0]
     tanh = next(line for line in lines if line.startswith("tanh"))
-    assert "significantly worse than relu" in tanh and "Holm-adjusted p < 0.001" in tanh
+    worse_by = (np.mean(three_way["relu"]) - np.mean(three_way["tanh"])) * 100
+    assert f"tanh is worse than relu by {worse_by:.2f} points (95% CI " in tanh
+    assert "Holm-adjusted p < 0.001 over all 3 pairs" in tanh
     elu = next(line for line in lines if line.startswith("elu"))
-    assert "not significantly different from relu (Holm-adjusted p = 0.4" in elu
-    assert "significantly worse" not in elu
+    assert "elu differs from relu by -0.10 points (95% CI -" in elu and "not separated from relu" in elu
+    assert "worse" not in elu
     sigmoid = next(line for line in lines if line.startswith("sigmoid"))
-    assert "failed" in sigmoid and "significantly" not in sigmoid
-    assert "Friedman" in lines[-1] and "do not all perform alike" in lines[-1]
-    assert text.count("significantly worse") == 1
+    assert "not compared" in sigmoid and "worse" not in sigmoid
+    assert "Friedman" not in text and "tied" not in text
+    assert any("of the 3 pairs of candidates are separated" in line and "do not all perform alike" in line
+               for line in lines)
+    assert lines[-1].startswith("With 10 splits")
 
 
-def test_verdict_does_not_let_a_weak_friedman_test_contradict_the_pairwise_tests():
-    rng = np.random.default_rng(1)
+def test_the_power_sentence_names_the_remedy():
+    rng = np.random.default_rng(4)
     base = 0.95 + rng.normal(0, 0.01, 3)
-    folds = make_folds({"a": base, "b": base - 0.01 + [0.001, -0.001, 0.0], "c": base - 0.011 + [0.0, 0.001, -0.001]})
-    s = stats.summarize(folds)
-    fr = stats.friedman(folds, "test_accuracy")
-    assert fr[1] >= 0.05 and (s["p_holm"] < 0.05).any()  # 3 splits: Friedman cannot reach 0.05 here
-    lines = stats.verdict(s, fr, "test_accuracy")
-    assert any("significantly worse" in line for line in lines)
-    assert "differ at all" not in lines[-1] and "does not overrule them" in lines[-1]
+    few = make_folds({"a": base, "b": base - 0.004 + rng.normal(0, 0.003, 3), "c": base - 0.03 + rng.normal(0, 0.003, 3)},
+                     n_train=40000, n_test=20000)
+    s = stats.summarize(few)
+    line = stats.power_sentence(s, folds=3)
+    assert line.startswith("Only 3 splits: the t-test has 2 degrees of freedom")
+    repeats = int(line.split("cv.repeats=")[1].split(" ")[0])
+    assert 1 < repeats <= stats.MAX_REPEATS
+    assert f"({3 * repeats} splits)" in line and line == stats.verdict(s, "accuracy", folds=3)[-1]
+    # Enough splits and a small spread: the sentence says what would be found, and names no remedy.
+    many = make_folds({"a": 0.95 + rng.normal(0, 0.002, 30), "b": 0.94 + rng.normal(0, 0.002, 30)},
+                      n_train=40000, n_test=20000)
+    line = stats.power_sentence(stats.summarize(many), folds=3)
+    assert line.startswith("With 30 splits, a difference to the best of about") and "cv.repeats" not in line
+
+
+def test_the_power_sentence_says_when_repeats_cannot_help():
+    rng = np.random.default_rng(6)
+    noisy = make_folds({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)},
+                       n_train=40000, n_test=20000)
+    line = stats.power_sentence(stats.summarize(noisy), folds=3)
+    assert line.startswith("With 9 splits, differences to the best smaller than about")
+    assert f"even cv.repeats={stats.MAX_REPEATS} would not" in line
 
 
 @pytest.mark.parametrize("p, text", [(0.0496, "0.0496"), (0.0504, "0.050"), (0.412, "0.412"), (0.0004, "<0.001"),
@@ -315,16 +369,33 @@ def test_verdict_never_claims_unsupported_differences():
     base = 0.95 + rng.normal(0, 0.01, 10)
     folds = make_folds({"a": base + rng.normal(0, 0.003, 10), "b": base + rng.normal(0, 0.003, 10)})
     s = stats.summarize(folds)
-    lines = stats.verdict(s, stats.friedman(folds, "test_accuracy"), "test_accuracy")
-    assert s.loc[1, "tied_with_best"]
-    assert not any("significantly worse" in line for line in lines)
-    assert "not run" in lines[-1]
+    lines = stats.verdict(s, "test_accuracy")
+    assert not s.loc[1, "separated_from_best"]
+    assert not any("worse than" in line or "better than" in line for line in lines)
+    assert any("not separated" in line for line in lines)
+
+
+def test_an_interval_excluding_zero_is_not_a_separation_after_holm():
+    rng = np.random.default_rng(11)
+    # Six candidates, 15 pairs: find b's raw test significant but its Holm-adjusted one not.
+    for _ in range(50):
+        base = 0.95 + rng.normal(0, 0.01, 6)
+        scores = {"a": base, "b": base - 0.004 + rng.normal(0, 0.002, 6)}
+        scores.update({name: base - 0.006 + rng.normal(0, 0.01, 6) for name in "cdef"})
+        s = stats.summarize(make_folds(scores))
+        b = s.set_index("label").loc["b"]
+        if b["p_vs_best"] < 0.05 <= b["p_holm"]:
+            break
+    else:
+        pytest.fail("no case found")
+    assert b["diff_high"] < 0 and not b["separated_from_best"]
+    line = next(line for line in stats.verdict(s, "test_accuracy") if line.startswith("b "))
+    assert "not separated" in line and "one pair's" in line
 
 
 def test_verdict_single_candidate_and_p_formatting():
-    lines = stats.verdict(stats.summarize(make_folds({"relu": [0.97, 0.96, 0.98]})),
-                          (math.nan, math.nan), "test_accuracy")
-    assert "nothing to compare" in lines[0]
+    lines = stats.verdict(stats.summarize(make_folds({"relu": [0.97, 0.96, 0.98]})), "test_accuracy")
+    assert "nothing to compare" in lines[0] and len(lines) == 1
     # Rounding never carries a p-value across alpha.
     assert stats._fmt_p(0.0499, 0.05) == "p = 0.0499"
     assert stats._fmt_p(0.41, 0.05) == "p = 0.410"
@@ -345,22 +416,65 @@ def ordering_case():
     })
 
 
-def test_ordering_verdict_holds_reversed_unresolved(ordering_case):
+def test_ordering_verdict_tests_every_pair(ordering_case):
     s = stats.summarize(ordering_case)
     text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu", "leaky_relu"], ordering_case,
                                          "test_accuracy")
-    assert [p["status"] for p in pairs] == ["holds", "reversed", "unresolved"]
-    assert pairs[2]["worse_label"] == "leaky_relu(negative_slope=0.1)"
+    assert len(pairs) == 6 and sum(p["adjacent"] for p in pairs) == 3
+    status = {(p["better"], p["worse"]): p["status"] for p in pairs}
+    assert status == {("selu", "elu"): "holds", ("selu", "relu"): "holds", ("selu", "leaky_relu"): "holds",
+                      ("elu", "relu"): "reversed", ("elu", "leaky_relu"): "reversed",
+                      ("relu", "leaky_relu"): "not separated"}
+    assert next(p for p in pairs if p["worse"] == "leaky_relu")["worse_label"] == "leaky_relu(negative_slope=0.1)"
     np.testing.assert_allclose([p["p_holm"] for p in pairs], stats.holm([p["p"] for p in pairs]))
-    assert text.startswith("claim SELU > ELU > RELU > LEAKY_RELU: 1 of 3 adjacent orderings hold")
-    assert "(selu > elu)" in text and "1 reversed (relu > elu)" in text
-    assert "1 unresolved (relu vs leaky_relu)" in text
+    assert text.startswith("claim SELU > ELU > RELU > LEAKY_RELU: contradicted")
+    assert "reversed: relu > elu (p < 0.001), leaky_relu > elu (p < 0.001)" in text
+    assert "not separated: relu vs leaky_relu" in text
+
+
+def test_a_non_adjacent_reversal_contradicts_the_claim():
+    # Adjacent pairs not separated, but the ends significantly the wrong way round.
+    rng = np.random.default_rng(3)
+    base = 0.95 + rng.normal(0, 0.01, 10)
+    folds = make_folds({"selu": base - 0.004 + rng.normal(0, 0.002, 10), "elu": base + rng.normal(0, 0.002, 10),
+                        "relu": base + 0.004 + rng.normal(0, 0.002, 10)})
+    s = stats.summarize(folds)
+    text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    status = {(p["better"], p["worse"]): p["status"] for p in pairs}
+    assert status[("selu", "relu")] == "reversed"
+    assert status[("selu", "elu")] != "reversed" or status[("elu", "relu")] != "reversed"
+    assert text.startswith("claim SELU > ELU > RELU: contradicted")
+
+
+def test_a_claim_holds_only_when_every_adjacent_pair_holds():
+    rng = np.random.default_rng(8)
+    base = 0.95 + rng.normal(0, 0.01, 10)
+    folds = make_folds({"selu": base + 0.02 + rng.normal(0, 0.002, 10), "elu": base + rng.normal(0, 0.002, 10),
+                        "relu": base - 0.02 + rng.normal(0, 0.002, 10), "tanh": base - 0.0205 + rng.normal(0, 0.002, 10)})
+    s = stats.summarize(folds)
+    text, _ = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    assert text.startswith("claim SELU > ELU > RELU: holds")
+    text, _ = stats.ordering_verdict(s, ["selu", "elu", "relu", "tanh"], folds, "test_accuracy")
+    assert text.startswith("claim SELU > ELU > RELU > TANH: not established")
+
+
+def test_a_claim_with_a_diverged_candidate_has_failed():
+    rng = np.random.default_rng(9)
+    base = 0.95 + rng.normal(0, 0.01, 6)
+    diverged = base - 0.01
+    diverged[4] = np.nan
+    folds = make_folds({"selu": base + 0.02, "elu": base + rng.normal(0, 0.002, 6), "relu": diverged})
+    s = stats.summarize(folds)
+    text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    assert text.startswith("claim SELU > ELU > RELU: failed")
+    assert [p["status"] for p in pairs if "relu" in (p["better"], p["worse"])] == ["failed", "failed"]
+    assert "relu (scored only 5 of 6 splits" in text
 
 
 def test_ordering_verdict_unknown_name_and_short_claim(ordering_case):
     s = stats.summarize(ordering_case)
     text, pairs = stats.ordering_verdict(s, ["selu", "gelu"], ordering_case, "test_accuracy")
-    assert pairs[0]["status"] == "missing" and "gelu" in text
+    assert pairs[0]["status"] == "missing" and "not testable" in text and "no candidate named gelu" in text
     text, pairs = stats.ordering_verdict(s, ["selu"], ordering_case, "test_accuracy")
     assert pairs == [] and "nothing to test" in text
 
@@ -369,4 +483,6 @@ def test_ordering_verdict_lower_is_better(ordering_case):
     losses = ordering_case.assign(valid_loss=1 - ordering_case["test_accuracy"])
     s = stats.summarize(losses, metric="valid_loss", higher_is_better=False)
     _, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu", "leaky_relu"], losses, "valid_loss")
-    assert [p["status"] for p in pairs] == ["holds", "reversed", "unresolved"]
+    _, plain = stats.ordering_verdict(stats.summarize(ordering_case), ["selu", "elu", "relu", "leaky_relu"],
+                                      ordering_case, "test_accuracy")
+    assert [p["status"] for p in pairs] == [p["status"] for p in plain]

@@ -150,6 +150,9 @@ class Entry:
     slope : callable, optional
         The slope on the negative side, from the parameters (defaults filled in), for the
         He init's gain ``sqrt(2 / (1 + slope**2))``; None means 0 (ReLU's gain).
+    same_as : str, optional
+        The registered name that computes exactly the same function (values and gradients)
+        when this one has its default parameters; a grid then trains only that one.
     """
 
     factory: Callable
@@ -162,6 +165,7 @@ class Entry:
     checks: Tuple = field(default=(), compare=False)
     doc: str = field(default="", compare=False)
     slope: Optional[Callable] = field(default=None, compare=False)
+    same_as: Optional[str] = field(default=None, compare=False)
 
 
 RELU, GLOROT, LECUN, DEFAULT = "kaiming_normal", "xavier_normal", "lecun_normal", "default"
@@ -171,7 +175,7 @@ REGISTRY = {
     "tanh": Entry(nn.Tanh, GLOROT, (-1.0, 1.0), doc="2 sigmoid(2x) - 1"),
     "softsign": Entry(nn.Softsign, GLOROT, (-1.0, 1.0), doc="x / (1 + |x|)"),
     "relu": Entry(nn.ReLU, RELU, smooth=False, doc="max(0, x)"),
-    "relu_autograd": Entry(AutogradReLU, RELU, smooth=False,
+    "relu_autograd": Entry(AutogradReLU, RELU, smooth=False, same_as="relu",
                            doc="max(0, x), with a hand-written autograd backward"),
     "leaky_relu": Entry(nn.LeakyReLU, RELU, smooth=False, slope=lambda p: p["negative_slope"],
                          doc="x if x > 0 else negative_slope x"),
@@ -188,12 +192,12 @@ REGISTRY = {
     "elu": Entry(nn.ELU, DEFAULT, doc="x if x > 0 else alpha (exp(x) - 1)"),
     "selu": Entry(nn.SELU, LECUN, smooth=False,
                   doc="scale (x if x > 0 else alpha (exp(x) - 1)), scale = 1.0507, alpha = 1.6733"),
-    "celu": Entry(nn.CELU, DEFAULT, checks=((lambda p: p["alpha"] != 0, "alpha must not be 0"),),
+    "celu": Entry(nn.CELU, DEFAULT, checks=((lambda p: p["alpha"] != 0, "alpha must not be 0"),), same_as="elu",
                   doc="max(0, x) + min(0, alpha (exp(x / alpha) - 1))"),
     "gelu": Entry(nn.GELU, DEFAULT, choices={"approximate": ("none", "tanh")},
                   doc="x Phi(x), Phi the standard normal CDF (approximate=tanh: its tanh formula)"),
     "silu": Entry(nn.SiLU, DEFAULT, doc="x sigmoid(x)"),
-    "swish": Entry(Swish, DEFAULT, doc="x sigmoid(beta x) (learnable=True trains beta)"),
+    "swish": Entry(Swish, DEFAULT, same_as="silu", doc="x sigmoid(beta x) (learnable=True trains beta)"),
     "mish": Entry(nn.Mish, DEFAULT, doc="x tanh(softplus(x))"),
     "softplus": Entry(nn.Softplus, DEFAULT, checks=((lambda p: p["beta"] > 0, "beta must be > 0"),),
                       doc="log(1 + exp(beta x)) / beta (linear where beta x > threshold)"),
@@ -249,6 +253,46 @@ def aliases(name):
     """
     found = [alias for alias, target in ALIASES.items() if target == name]
     return sorted(found + (["swish"] if name == "silu" else []))
+
+
+def distinct(specs):
+    """Keep one spec per function: drop those that compute the same as another in ``specs``.
+
+    Two specs compute the same function when their labels are equal (``swish`` is
+    ``silu``) or when one is a registered name at its default parameters whose entry says
+    it is the same as the other (``celu`` is ``elu``, see `Entry.same_as`). The one kept is
+    the canonical name when it is among ``specs``, else the first of them.
+
+    Parameters
+    ----------
+    specs : iterable
+        Specs as `parse` accepts them.
+
+    Returns
+    -------
+    kept : list of str
+        Labels, in the order of their first appearance.
+    aliases : dict
+        Kept label -> the specs (as written, or their labels) dropped in its favour; only
+        labels with aliases appear.
+    """
+    groups, order = {}, []
+    for spec in specs:
+        name, params = parse(spec)
+        lab = _label(name, params)
+        key = REGISTRY[name].same_as if not params and REGISTRY[name].same_as else lab
+        written = spec if isinstance(spec, str) else lab
+        groups.setdefault(key, []).append((written, lab))
+        order.append((key, lab))
+    chosen = {key: key if key in {lab for _, lab in members} else members[0][1] for key, members in groups.items()}
+    kept = list(dict.fromkeys(lab for key, lab in order if lab == chosen[key]))
+    aliases = {}
+    for key, members in groups.items():
+        base = chosen[key].split("(", 1)[0]
+        dropped = [written for written, _ in members if written.split("(", 1)[0].strip().lower() != base]
+        if dropped:
+            aliases[chosen[key]] = list(dict.fromkeys(dropped))
+    return kept, aliases
 
 
 @functools.lru_cache(maxsize=None)

@@ -62,11 +62,26 @@ SCORING = {"accuracy": make_scorer(_accuracy, response_method="predict_proba"),
 
 def _values(key, values):
     if key == "activation" and values == "all":
-        return activations.available()
+        values = activations.available()
     values = list(values) if isinstance(values, (list, tuple)) else [values]
     if key == "activation":
-        return list(dict.fromkeys(activations.label(v) for v in values))
+        return activations.distinct(values)[0]
     return values
+
+
+def grid_aliases(grid):
+    """The activations of a grid config that another of its activations computes exactly.
+
+    Returns
+    -------
+    dict
+        Trained label -> the names listed under it (see `src.model.activations.distinct`).
+    """
+    values = (grid or {}).get("activation")
+    if values is None:
+        return {}
+    values = activations.available() if values == "all" else values
+    return activations.distinct(list(values) if isinstance(values, (list, tuple)) else [values])[1]
 
 
 def param_grid(grid):
@@ -225,6 +240,9 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=Tr
     X, y = dataset.X_train, dataset.y_train
     splits = list(cv.split(X, y))
     n_candidates = len(list(_grid_iter(params)))
+    aliases = grid_aliases(grid)
+    for kept, names in aliases.items():
+        print(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}", flush=True)
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
@@ -255,6 +273,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=Tr
             for fingerprint in fingerprints] for candidate in search.cv_results_["params"]},
         "refit": None,
         "claim": list(claim) if claim else None,
+        "aliases": aliases,
     }
     report_failures(meta["fit_keys"], record_dir)
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)

@@ -14,10 +14,11 @@ import yaml
 from matplotlib import colormaps, ticker
 from matplotlib.figure import Figure
 
+from .. import layout
 from ..files import save_figure
 from .stats import confidence_interval
 
-FILE_NAME = "learning_curves.png"
+FILE_NAME = layout.CURVES
 PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
 LEGEND_INSIDE = 6  # more lines than this and the legend moves beside the plots
 
@@ -222,10 +223,10 @@ def plot_jobs(curves, title):
 def write_run_curves(run_dir):
     """Draw ``learning_curves.png`` of a single run from its ``history.csv``; return its path."""
     run_dir = Path(run_dir)
-    history = pd.read_csv(run_dir / "history.csv")
+    history = pd.read_csv(run_dir / layout.HISTORY)
     name = ""
-    if (run_dir / "metrics.json").exists():
-        name = json.loads((run_dir / "metrics.json").read_text()).get("activation", "")
+    if (run_dir / layout.METRICS).exists():
+        name = json.loads((run_dir / layout.METRICS).read_text()).get("activation", "")
     return save_figure(run_dir / FILE_NAME, plot_history(history, f"{name} learning curves".strip()))
 
 
@@ -239,9 +240,9 @@ def grid_histories(grid_dir):
         ``(n_train list, n_test list)`` of the same fits.
     """
     grid_dir = Path(grid_dir)
-    folds = pd.read_csv(grid_dir / "folds.csv", keep_default_na=False, na_values=[""])
-    order = list(pd.read_csv(grid_dir / "summary.csv")["label"].astype(str)) \
-        if (grid_dir / "summary.csv").exists() else list(dict.fromkeys(folds["label"].astype(str)))
+    folds = pd.read_csv(grid_dir / layout.FOLDS, keep_default_na=False, na_values=[""])
+    order = list(pd.read_csv(grid_dir / layout.SUMMARY)["label"].astype(str)) \
+        if (grid_dir / layout.SUMMARY).exists() else list(dict.fromkeys(folds["label"].astype(str)))
     histories, sizes = {}, {}
     for label in order:
         rows = folds[folds["label"].astype(str) == label]
@@ -271,7 +272,7 @@ def write_grid_curves(grid_dir):
 
 def job_overrides(job_dir):
     """A sweep job's command-line overrides (Hydra's own left out), as ``key=value`` strings."""
-    items = yaml.safe_load((Path(job_dir) / ".hydra" / "overrides.yaml").read_text()) or []
+    items = yaml.safe_load((layout.overrides_file(Path(job_dir))).read_text()) or []
     return [str(item) for item in items if not str(item).startswith("hydra")]
 
 
@@ -294,9 +295,9 @@ def job_curve(job_dir):
     pandas.DataFrame or None
     """
     job_dir = Path(job_dir)
-    if (job_dir / "history.csv").exists():
-        return pd.read_csv(job_dir / "history.csv")
-    if (job_dir / "folds.csv").exists():
+    if (job_dir / layout.HISTORY).exists():
+        return pd.read_csv(job_dir / layout.HISTORY)
+    if (job_dir / layout.FOLDS).exists():
         histories, _ = grid_histories(job_dir)
         if histories:
             label, fits = next(iter(histories.items()))

@@ -17,7 +17,7 @@ def _clean(value):
     return value
 
 
-def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=None):
+def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=None, shown=None):
     """Write ``rows`` (one dict per line of the plot) as a standalone HiPlot page.
 
     Parameters
@@ -34,6 +34,10 @@ def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=No
         Columns shown as categories even when their values look numeric.
     title : str, optional
         Shown as the page's title.
+    shown : list of str, optional
+        The axes the parallel plot shows at first; the other columns are hidden axes
+        there (a reader can show them again) and stay columns of the table. None shows
+        every column.
 
     Returns
     -------
@@ -45,7 +49,8 @@ def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=No
     axes = [c for c in (order or []) if c in columns] + [c for c in columns if c not in (order or [])]
     # HiPlot's parallel plot lays out its "order" from right to left: reverse it so that the
     # first axis given (the parameters) ends up on the left.
-    exp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": HIDDEN_COLUMNS, "order": axes[::-1]})
+    hidden = HIDDEN_COLUMNS + ([c for c in axes if c not in shown] if shown is not None else [])
+    exp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": hidden, "order": axes[::-1]})
     exp.display_data(hip.Displays.TABLE).update({"hide": HIDDEN_COLUMNS + ["from_uid"], "order": axes})
     for name in categorical:
         if name in exp.parameters_definition:

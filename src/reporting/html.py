@@ -25,7 +25,7 @@ from ..results import STATS, diagnostic_columns, split_column
 from . import curves, stats
 from .plots import save_activation_plots
 
-FILE_NAME = "report.html"
+FILE_NAME = layout.REPORT
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
        padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
@@ -36,7 +36,7 @@ table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; vertical-align: top; }
 td { white-space: nowrap; } td.text { white-space: normal; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
-tr.best td { background: #e6f4e6; font-weight: 600; } tr.tied td { background: #f4f9f4; }
+tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td { background: #f4f9f4; }
 tr.failed td { color: #a00; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .25rem 0; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; max-width: 380px; }
@@ -84,7 +84,7 @@ def table_html(frame, text_columns=(), row_classes=None):
     text_columns : iterable of str
         Left-aligned columns.
     row_classes : list of str, optional
-        A CSS class per row (``best``, ``tied``, ``failed``).
+        A CSS class per row (``best``, ``unseparated``, ``failed``).
     """
     text_columns = set(text_columns)
 
@@ -232,7 +232,7 @@ def activation_plots(specs, out_dir):
 
 def _config_activation(folder):
     """The activation label in ``folder/.hydra/config.yaml``, or None."""
-    config = Path(folder) / ".hydra" / "config.yaml"
+    config = layout.config_file(Path(folder))
     if not config.exists():
         return None
     spec = (yaml.safe_load(config.read_text()) or {}).get("activation")
@@ -253,7 +253,7 @@ SINGLE_FIELDS = ["activation", "test_accuracy", "test_loss", "valid_accuracy", "
 def single_page(run_dir):
     """The HTML of a single run's report (reads ``metrics.json`` and the files beside it)."""
     run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    metrics = json.loads((run_dir / layout.METRICS).read_text()) if (run_dir / layout.METRICS).exists() else {}
     shown = [k for k in SINGLE_FIELDS if k in metrics]
     shown += [k for k in metrics if k not in shown and not split_column(k)]
     summary = pd.DataFrame({"quantity": shown, "value": [metrics[k] for k in shown]})
@@ -266,10 +266,10 @@ def single_page(run_dir):
         verdict_section([], note="A single fit has no confidence interval or significance test; run a grid "
                                  "(mode=grid, cv.repeats > 1) to compare activations with statistics."),
         curves_section(run_dir),
-        images_section(run_dir, "activation_*.png", "Activation", "activations", "No activation plots were drawn."),
+        images_section(run_dir, layout.ACTIVATION_PLOTS, "Activation", "activations", "No activation plots were drawn."),
         diagnostics_section(diag),
-        hiplot_section(run_dir, ["history.html"]),
-        config_section(run_dir / ".hydra" / "config.yaml"),
+        hiplot_section(run_dir, [layout.HISTORY_PAGE]),
+        config_section(layout.config_file(run_dir)),
     ]
     return page_html(f"{name}: single run", subtitle, sections)
 
@@ -284,7 +284,7 @@ def write_single_report(run_dir):
     """
     run_dir = Path(run_dir)
     written = {"learning_curves": curves.write_run_curves(run_dir)}
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    metrics = json.loads((run_dir / layout.METRICS).read_text()) if (run_dir / layout.METRICS).exists() else {}
     activation_plots([metrics.get("activation") or _config_activation(run_dir)], run_dir)
     written["report"] = write_text(run_dir / FILE_NAME, single_page(run_dir))
     return written
@@ -311,12 +311,30 @@ def _standing(row):
         return "failed"
     if int(_number(row, "rank")) == 1:
         return "best"
-    if not np.isfinite(_number(row, "p_holm")):
+    if not np.isfinite(_number(row, "diff_to_best")):
         return ""
-    return "tied" if str(row.get("tied_with_best")).lower() in ("true", "1", "yes") else "worse"
+    if not np.isfinite(_number(row, "p_holm")):
+        return "untestable"
+    return "worse" if str(row.get("separated_from_best")).lower() in ("true", "1", "yes") else "unseparated"
 
 
-STANDING_TEXT = {"best": "best", "tied": "not separated", "worse": "worse", "failed": "failed"}
+STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
+                 "failed": "failed"}
+
+
+def _difference(row):
+    """The difference to the best in accuracy points with its interval, or empty."""
+    diff, low, high = (_number(row, k) for k in ("diff_to_best", "diff_low", "diff_high"))
+    if not np.isfinite(diff) or int(_number(row, "rank")) == 1:
+        return ""
+    text = f"{diff * 100:+.2f}"
+    return text + (f" ({low * 100:+.2f} to {high * 100:+.2f})" if np.isfinite(low) and np.isfinite(high) else "")
+
+
+def alias_lines(meta):
+    """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
+    return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
+            f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]
 
 
 def grid_summary_table(summary):
@@ -331,6 +349,7 @@ def grid_summary_table(summary):
             "accuracy (mean ± std)": _pm(_number(row, "accuracy_mean"), _number(row, "accuracy_std")) or "failed",
             "95% CI": f"{low:.4f} – {high:.4f}" if np.isfinite(low) and np.isfinite(high) else "",
             "vs best": STANDING_TEXT.get(standing, ""),
+            "diff. to best, points (95% CI)": _difference(row),
             "p vs best": stats.p_text(_number(row, "p_vs_best")),
             "p (Holm)": stats.p_text(_number(row, "p_holm")),
             "balanced acc.": _pm(_number(row, "balanced_accuracy_mean"), _number(row, "balanced_accuracy_std")),
@@ -339,7 +358,7 @@ def grid_summary_table(summary):
             "test acc. (refit)": _number(row, "refit_test_accuracy"),
             "status": "" if str(row.get("status", "ok")) == "ok" else f"{row.get('status')}: {row.get('error', '')}",
         })
-        classes.append(standing if standing in ("best", "tied", "failed") else "")
+        classes.append(standing if standing in ("best", "unseparated", "failed") else "")
     return pd.DataFrame(rows), classes
 
 
@@ -347,36 +366,42 @@ def grid_page(grid_dir):
     """The HTML of a grid's report (reads ``summary.csv`` and, when present, ``search.json``,
     ``stats.json`` and the files beside them)."""
     grid_dir = Path(grid_dir)
-    summary = pd.read_csv(grid_dir / "summary.csv", keep_default_na=False, na_values=[""])
+    summary = pd.read_csv(grid_dir / layout.SUMMARY, keep_default_na=False, na_values=[""])
     summary["label"] = summary["label"].astype(str)
-    meta = json.loads((grid_dir / "search.json").read_text()) if (grid_dir / "search.json").exists() else {}
-    statistics = json.loads((grid_dir / "stats.json").read_text()) if (grid_dir / "stats.json").exists() else {}
+    meta = json.loads((grid_dir / layout.SEARCH).read_text()) if (grid_dir / layout.SEARCH).exists() else {}
+    statistics = json.loads((grid_dir / layout.STATS).read_text()) if (grid_dir / layout.STATS).exists() else {}
     table, classes = grid_summary_table(summary)
     splits = len(meta.get("splits", [])) or "?"
     subtitle = (f"{len(summary)} candidates, {meta.get('folds', '?')}-fold cross-validation"
                 f"{' repeated ' + str(meta.get('repeats')) + ' times' if meta.get('repeats', 1) > 1 else ''} "
                 f"({splits} splits) on {meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
     explain = paragraph("Accuracy is the held-out accuracy of each cross-validation split. The 95% confidence "
-                        "interval and the p-values use the Nadeau-Bengio corrected resampled t-test, which "
-                        "accounts for the overlap of training sets between splits; p-values compare each "
-                        "candidate with the best one and are Holm-adjusted. 'Not separated' means the data "
-                        "do not show a difference from the best candidate.")
+                        "intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, which "
+                        "accounts for the overlap of training sets between splits. The difference to the best "
+                        "is the candidate's accuracy minus the best one's, in points, with that pair's 95% "
+                        "interval (not adjusted for the number of pairs). Every pair of candidates is tested "
+                        "and the p-values are Holm-adjusted over all pairs; a candidate is 'worse' when its "
+                        "pair with the best has an adjusted p-value below 0.05. 'Not separated' means the "
+                        "data cannot tell it from the best, not that the two are equal; 'untestable' means "
+                        "the difference was the same on every split, so its variance is unknown.")
+    aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes), "summary"),
+        section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes) + aliases,
+                "summary"),
         verdict_section(statistics.get("verdict", []), claim),
         curves_section(grid_dir),
-        images_section(grid_dir, "activation_*.png", "Activations", "activations", "No activation plots were drawn."),
+        images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations", "No activation plots were drawn."),
         diagnostics_section(summary, note=" Values are means over the folds."),
-        hiplot_section(grid_dir, ["hiplot.html", "hiplot_folds.html"]),
-        config_section(grid_dir / ".hydra" / "config.yaml"),
+        hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS]),
+        config_section(layout.config_file(grid_dir)),
     ]
     return page_html("Grid search", subtitle, sections)
 
 
 def grid_activations(grid_dir):
     """The activation labels a grid compared (its ``activation`` column, else the config's)."""
-    summary = pd.read_csv(Path(grid_dir) / "summary.csv", keep_default_na=False, na_values=[""])
+    summary = pd.read_csv(Path(grid_dir) / layout.SUMMARY, keep_default_na=False, na_values=[""])
     if "activation" in summary:
         return [str(a) for a in summary["activation"].dropna()]
     return [_config_activation(grid_dir)]
@@ -394,7 +419,7 @@ def write_grid_report(grid_dir):
     """
     grid_dir = Path(grid_dir)
     written = {}
-    if (grid_dir / "folds.csv").exists():
+    if (grid_dir / layout.FOLDS).exists():
         path = curves.write_grid_curves(grid_dir)
         if path:
             written["learning_curves"] = path
@@ -413,13 +438,13 @@ SWEEP_HIDDEN = ("n_train", "threads", "seed", "dataset", "device", "init", "n_pa
 def sweep_page(sweep_dir, job_dirs):
     """The HTML of a sweep's report (reads the sweep's ``summary.csv`` and each job's ``stats.json``)."""
     sweep_dir = Path(sweep_dir)
-    frame = pd.read_csv(sweep_dir / "summary.csv", keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(sweep_dir / layout.SUMMARY, keep_default_na=False, na_values=[""])
     diag = diagnostic_columns(frame.columns)
     shown = [c for c in frame.columns if c not in diag and c not in SWEEP_HIDDEN]
     classes = ["failed" if str(s) not in ("ok", "nan") else "" for s in frame.get("status", ["ok"] * len(frame))]
     lines = []
     for job_dir in job_dirs:
-        stats_file = Path(job_dir) / "stats.json"
+        stats_file = Path(job_dir) / layout.STATS
         if stats_file.exists():
             found = json.loads(stats_file.read_text())
             lines += [f"job {Path(job_dir).name}: {line}" for line in found.get("verdict", [])]
@@ -436,8 +461,8 @@ def sweep_page(sweep_dir, job_dirs):
         verdict_section(lines, note=note),
         curves_section(sweep_dir),
         diagnostics_section(labels, "_label"),
-        hiplot_section(sweep_dir, ["hiplot.html"]),
-        config_section(sweep_dir / "multirun.yaml"),
+        hiplot_section(sweep_dir, [layout.HIPLOT]),
+        config_section(sweep_dir / layout.MULTIRUN),
     ]
     subtitle = f"{len(job_dirs)} jobs, {len(frame)} result rows; each job's own report.html is in its folder."
     return page_html("Sweep", subtitle, sections)

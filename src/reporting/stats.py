@@ -10,23 +10,38 @@ overlap, so the plain variance of the fold scores underestimates the variance of
 and a naive t-test finds "significant" differences far too often. The Nadeau-Bengio
 correction inflates the variance of the mean from ``s2 / J`` to ``(1/J + n_test/n_train) * s2``
 (Nadeau & Bengio, "Inference for the Generalization Error", Machine Learning 52, 2003).
-Candidates are compared pairwise with this corrected, paired t-test, the p-values are
-Holm-adjusted for the number of comparisons, and a Friedman test (splits as blocks) asks
-whether the candidates differ at all.
+
+Every pair of candidates gets this corrected, paired t-test, and the p-values are
+Holm-adjusted over all k(k-1)/2 pairs, which keeps the chance of calling any difference
+real when none is at or below ``alpha`` whichever candidate the data rank first (the
+simulations of `src.calibrate` check this). A candidate is *separated* from the best when
+its pair's adjusted p-value is below ``alpha``; otherwise it is *not separated*, which says
+that the data cannot tell them apart, not that they are equal. Rank tests across the splits
+of one data set (Friedman) are not used: the splits share training rows, so their blocks
+are not independent and such a test rejects far too often.
 """
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
-SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits",
-                   "p_vs_best", "p_holm", "tied_with_best", "rank"]
+SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
+                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "rank", "note"]
 
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 _CONSTANT_RTOL = 1e-12
+# Fewer splits than this and the t-test has so few degrees of freedom that only huge
+# differences can be separated; the verdict then always says so.
+MIN_SPLITS = 5
+# The difference (in the metric's units: one accuracy point) that a comparison should be
+# able to detect with probability POWER; a larger minimal detectable difference is reported.
+DETECTABLE = 0.01
+POWER = 0.8
+# The most repeats the verdict suggests before saying that more repeats will not help.
+MAX_REPEATS = 20
 
 
 # ---------------------------------------------------------------------------------------
@@ -84,6 +99,12 @@ def nadeau_bengio_variance(values, n_train, n_test):
     return (1.0 / j + ratio) * float(np.var(v, ddof=1))
 
 
+def _t_interval(mean, variance, dof, level):
+    """``scipy.stats.t.interval`` around ``mean`` with the standard error ``sqrt(variance)``."""
+    low, high = sps.t.interval(level, dof, loc=mean, scale=math.sqrt(variance))
+    return float(low), float(high)
+
+
 def confidence_interval(values, n_train, n_test, level=0.95):
     """Mean and confidence interval of resampled scores with the corrected variance.
 
@@ -117,8 +138,7 @@ def confidence_interval(values, n_train, n_test, level=0.95):
         return mean, math.nan, math.nan
     if _is_constant(v):
         return mean, mean, mean
-    half = float(sps.t.ppf(0.5 + level / 2, v.size - 1)) * math.sqrt(nadeau_bengio_variance(v, ntr, nte))
-    return mean, mean - half, mean + half
+    return (mean, *_t_interval(mean, nadeau_bengio_variance(v, ntr, nte), v.size - 1, level))
 
 
 def corrected_ttest(a, b, n_train, n_test):
@@ -137,60 +157,223 @@ def corrected_ttest(a, b, n_train, n_test):
     Returns
     -------
     t : float
-        ``mean(a - b) / sqrt(corrected variance)``; 0 when the scores are identical,
-        +-inf when they differ by the same non-zero amount on every split, NaN when fewer
-        than 2 complete pairs.
+        ``mean(a - b) / sqrt(corrected variance)``.
     p : float
-        Two-sided p-value from Student's t with J-1 degrees of freedom (1 for identical
-        scores, 0 for a constant non-zero difference, NaN when untestable).
+        Two-sided p-value from Student's t with J-1 degrees of freedom. Both are NaN
+        (untestable) when fewer than 2 complete pairs, or when the difference is the same
+        on every split: with no variation the statistic is undefined (x / 0), and calling
+        a constant difference on 3 splits "p = 0" would claim certainty from nothing.
     """
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same length, got {a.size} and {b.size}")
-    d = a - b
-    v, ntr, nte = _finite(d, n_train, n_test)
-    if v.size < 2:
+    v, ntr, nte = _finite(a - b, n_train, n_test)
+    if v.size < 2 or _is_constant(v):
         return math.nan, math.nan
-    mean = float(np.mean(v))
-    if _is_constant(v):
-        if abs(mean) <= _CONSTANT_RTOL:
-            return 0.0, 1.0
-        return math.copysign(math.inf, mean), 0.0
-    t = mean / math.sqrt(nadeau_bengio_variance(v, ntr, nte))
+    t = float(np.mean(v)) / math.sqrt(nadeau_bengio_variance(v, ntr, nte))
     p = float(2.0 * sps.t.sf(abs(t), v.size - 1))
     return float(t), min(1.0, p)
 
 
-def holm(pvalues):
-    """Holm-Bonferroni adjusted p-values.
+def difference_interval(a, b, n_train, n_test, level=0.95):
+    """Mean of ``a - b`` over the splits with its corrected confidence interval.
 
-    Sorted ascending, the i-th smallest of m p-values (i = 0..m-1) is multiplied by
-    ``m - i``; a running maximum keeps the adjusted values in the same order, and they
-    are capped at 1.
+    The interval is ``mean(d) +- t(J-1) * sqrt((1/J + n_test/n_train) * s_d^2)``, from
+    `scipy.stats.t.interval`. It is one pair's interval, not adjusted for the number of
+    pairs compared.
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        Scores of two candidates on the same splits; pairs with a NaN are left out.
+    n_train, n_test : int or array-like of int
+        As in `corrected_ttest`.
+    level : float, default 0.95
+
+    Returns
+    -------
+    mean, low, high : float
+        NaN bounds when fewer than 2 complete pairs or when the difference is constant
+        (the variance is then unknown, not zero).
+    """
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    v, ntr, nte = _finite(a - b, n_train, n_test)
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(np.mean(v))
+    if v.size < 2 or _is_constant(v):
+        return mean, math.nan, math.nan
+    return (mean, *_t_interval(mean, nadeau_bengio_variance(v, ntr, nte), v.size - 1, level))
+
+
+def holm(pvalues):
+    """Holm-Bonferroni adjusted p-values (`statsmodels.stats.multitest.multipletests`).
 
     Parameters
     ----------
     pvalues : array-like of float
-        Raw p-values. NaN entries are passed through and do not count towards m.
+        Raw p-values. NaN entries (untestable pairs) are passed through and do not count
+        towards the number of tests.
 
     Returns
     -------
     numpy.ndarray
-        Adjusted p-values, in the input order.
+        Adjusted p-values, in the input order and shape.
     """
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
-    flat = p.ravel()
-    idx = np.flatnonzero(np.isfinite(flat))
-    m = idx.size
-    if m:
-        order = idx[np.argsort(flat[idx], kind="stable")]
-        adjusted = np.maximum.accumulate(flat[order] * np.arange(m, 0, -1))
-        out_flat = out.ravel()
-        out_flat[order] = np.minimum(adjusted, 1.0)
-        out = out_flat.reshape(p.shape)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Decisions on score matrices (shared by the tables and the calibration simulations)
+# ---------------------------------------------------------------------------------------
+
+def pair_index(k):
+    """The pairs ``(i, j)``, ``i < j``, of ``k`` candidates, in a fixed order.
+
+    Returns
+    -------
+    first, second : numpy.ndarray of int
+        Each of length ``k * (k - 1) / 2``.
+    """
+    return np.triu_indices(k, 1)
+
+
+def pairwise_tests(scores, ratio):
+    """Corrected paired t-tests of every pair of candidates, vectorized.
+
+    Parameters
+    ----------
+    scores : array-like of float, shape (..., k, J)
+        Complete scores (no NaN) of k candidates on the same J splits; leading axes are
+        independent problems (e.g. simulated data sets).
+    ratio : float
+        Mean ``n_test / n_train`` of the splits.
+
+    Returns
+    -------
+    mean, se, t, p : numpy.ndarray, shape (..., k * (k - 1) / 2)
+        For each pair ``(i, j)`` of `pair_index`: the mean of ``scores[i] - scores[j]``, its
+        corrected standard error, the t statistic and the two-sided p-value (J-1 degrees
+        of freedom). ``t`` and ``p`` are NaN where the difference is constant or J < 2.
+    """
+    scores = np.asarray(scores, dtype=float)
+    first, second = pair_index(scores.shape[-2])
+    d = scores[..., first, :] - scores[..., second, :]
+    j = d.shape[-1]
+    mean = d.mean(axis=-1)
+    if j < 2:
+        nan = np.full(mean.shape, np.nan)
+        return mean, nan, nan, nan
+    spread = d.max(axis=-1) - d.min(axis=-1)
+    scale = np.maximum(1.0, np.abs(d).max(axis=-1))
+    testable = spread > _CONSTANT_RTOL * scale
+    se = np.sqrt((1.0 / j + ratio) * d.var(axis=-1, ddof=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(testable, mean / np.where(testable, se, 1.0), np.nan)
+    p = np.minimum(1.0, 2.0 * sps.t.sf(np.abs(t), j - 1))
+    return mean, se, t, p
+
+
+def worse_than_best(means, p_adjusted, alpha, higher_is_better=True):
+    """Which candidates are separated from (significantly worse than) the best one.
+
+    Parameters
+    ----------
+    means : array-like, shape (..., k)
+        Mean score of each candidate; the best is the highest (or lowest) mean.
+    p_adjusted : array-like, shape (..., k * (k - 1) / 2)
+        Adjusted p-values of the pairs of `pair_index` (Holm over all pairs).
+    alpha : float
+    higher_is_better : bool
+
+    Returns
+    -------
+    best : numpy.ndarray of int, shape (...)
+    separated : numpy.ndarray of bool, shape (..., k)
+        True where the pair (candidate, best) has an adjusted p-value below ``alpha``;
+        False for the best itself and for untestable pairs.
+    """
+    means = np.asarray(means, dtype=float)
+    p_adjusted = np.asarray(p_adjusted, dtype=float)
+    k = means.shape[-1]
+    best = np.argmax(means if higher_is_better else -means, axis=-1)
+    lookup = np.full((k, k), 0, dtype=int)
+    first, second = pair_index(k)
+    lookup[first, second] = lookup[second, first] = np.arange(first.size)
+    which = lookup[best[..., None], np.arange(k)]
+    separated = np.take_along_axis(p_adjusted, which, axis=-1) < alpha
+    return best, separated & (np.arange(k) != best[..., None])
+
+
+def claim_outcomes(mean, p_adjusted, alpha, higher_is_better=True):
+    """Status of every pair of a claimed ranking, and whether the ranking is established.
+
+    Parameters
+    ----------
+    mean : array-like, shape (..., m * (m - 1) / 2)
+        Mean difference ``first - second`` of the pairs of ``pair_index(m)``, the
+        candidates in their claimed order (best first), so each pair claims ``first``
+        better than ``second``.
+    p_adjusted : array-like, same shape
+        Holm-adjusted p-values over the claim's pairs.
+    alpha : float
+    higher_is_better : bool
+
+    Returns
+    -------
+    holds, reversed : numpy.ndarray of bool, same shape
+        Separated in the claimed direction, or in the opposite one.
+    established : numpy.ndarray of bool, shape (...)
+        Every adjacent pair holds.
+    contradicted : numpy.ndarray of bool, shape (...)
+        Some pair is reversed.
+    """
+    mean = np.asarray(mean, dtype=float)
+    p_adjusted = np.asarray(p_adjusted, dtype=float)
+    sign = 1.0 if higher_is_better else -1.0
+    significant = p_adjusted < alpha
+    holds = significant & (sign * mean > 0)
+    reversed_ = significant & (sign * mean < 0)
+    n = mean.shape[-1]
+    m = int(round((1 + math.sqrt(1 + 8 * n)) / 2))
+    first, second = pair_index(m)
+    adjacent = second == first + 1
+    return holds, reversed_, holds[..., adjacent].all(axis=-1), reversed_.any(axis=-1)
+
+
+def detectable_difference(se, n_splits, n_pairs, alpha=0.05, power=POWER):
+    """The difference a corrected t-test would detect with probability ``power``.
+
+    Approximately ``(t_{1 - alpha / (2 m)} + t_{power}) * se`` with J-1 degrees of
+    freedom, ``m`` the number of pairs (Holm's first, strictest step, i.e. Bonferroni).
+
+    Parameters
+    ----------
+    se : float or array-like
+        Corrected standard error of a mean difference.
+    n_splits : int
+        J.
+    n_pairs : int
+        Number of pairs in the Holm family.
+    alpha, power : float
+
+    Returns
+    -------
+    float or numpy.ndarray
+        NaN when J < 2.
+    """
+    if n_splits < 2:
+        return np.full(np.shape(se), np.nan) if np.ndim(se) else math.nan
+    dof = n_splits - 1
+    factor = sps.t.ppf(1 - alpha / (2 * max(1, n_pairs)), dof) + sps.t.ppf(power, dof)
+    return factor * np.asarray(se, dtype=float) if np.ndim(se) else float(factor * se)
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,40 +405,43 @@ def _score_table(folds, metric):
     return scores, sizes
 
 
-def friedman(folds, metric):
-    """Friedman test: do the candidates differ at all? Splits are the blocks.
+def compared_scores(scores):
+    """Split a split x label score table into the compared candidates and the left-out ones.
 
-    Candidates without any score are left out; then only splits where every remaining
-    candidate has a score (complete blocks) are used.
+    A candidate without a score on every split that any candidate finished is left out
+    (a failed or diverged fit), so that every compared candidate is ranked and tested on
+    the same splits.
 
     Parameters
     ----------
-    folds : pandas.DataFrame
-        Long fold table (``label``, ``split``, ``n_train``, ``n_test`` and ``metric``).
-    metric : str
-        The score column.
+    scores : pandas.DataFrame
+        Splits as rows, labels as columns, NaN for a split a candidate did not finish.
 
     Returns
     -------
-    statistic, p : float
-        From `scipy.stats.friedmanchisquare`; NaN when fewer than 3 candidates or fewer
-        than 2 complete blocks; (0, 1) when every block is a complete tie.
+    kept : pandas.DataFrame
+        The complete columns, on the splits that any candidate finished.
+    reasons : dict
+        Left-out label -> why, in words.
     """
-    scores, _ = _score_table(folds, metric)
-    scores = scores.dropna(axis=1, how="all").dropna(axis=0, how="any")
-    if scores.shape[1] < 3 or scores.shape[0] < 2:
-        return math.nan, math.nan
-    values = scores.to_numpy()
-    if np.all(values == values[:, :1]):
-        return 0.0, 1.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = sps.friedmanchisquare(*values.T)
-    return float(res.statistic), float(res.pvalue)
+    scored = scores.dropna(axis=0, how="all")
+    counts = scored.notna().sum()
+    complete = counts == len(scored)
+    reasons = {}
+    for label in scores.columns[~complete.to_numpy()]:
+        if counts[label] == 0:
+            reasons[label] = "no score (failed fits)"
+        else:
+            reasons[label] = (f"scored only {counts[label]} of {len(scored)} splits (failed or diverged fits); "
+                              f"left out so that every compared candidate has the same splits")
+    return scored.loc[:, complete.to_numpy()], reasons
 
 
 def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05):
-    """One row per candidate: mean, corrected CI, and the test against the best candidate.
+    """One row per candidate: mean, corrected CI, and its difference to the best candidate.
+
+    Every pair of compared candidates gets the corrected paired t-test; the p-values are
+    Holm-adjusted over all k(k-1)/2 pairs.
 
     Parameters
     ----------
@@ -273,47 +459,80 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05):
     pandas.DataFrame
         Sorted best first, columns ``label``, ``mean``, ``std`` (sample standard
         deviation of the fold scores), ``ci_low``, ``ci_high`` (corrected interval),
-        ``n_splits`` (splits with a score), ``p_vs_best`` (corrected paired t-test against
-        the best candidate; NaN for the best), ``p_holm`` (Holm-adjusted over the other
-        candidates), ``tied_with_best`` (True for the best and for candidates with
-        ``p_holm >= alpha``) and ``rank`` (1 = best). Candidates without scores (failed
-        fits) come last, with NaN statistics and ``tied_with_best`` False. ``attrs``
-        records ``metric``, ``higher_is_better``, ``alpha`` and ``ci_level``.
+        ``n_splits`` (splits with a score), ``diff_to_best`` (mean of candidate minus best
+        over the splits), ``diff_low``, ``diff_high`` (its corrected interval, one pair's,
+        not adjusted for multiplicity; NaN when the difference is constant), ``p_vs_best``
+        (corrected paired t-test against the best; NaN for the best and when untestable),
+        ``p_holm`` (that pair's p-value, Holm-adjusted over all pairs),
+        ``separated_from_best`` (``p_holm < alpha``), ``rank`` (1 = best) and ``note``
+        (why a candidate is untestable or left out). Candidates without a score on every
+        split (failed or diverged fits) come last, with NaN statistics and a note.
+        ``attrs`` records ``metric``, ``higher_is_better``, ``alpha``, ``ci_level``,
+        ``n_splits`` (J), ``ratio`` (mean n_test/n_train), ``n_pairs``, ``pairs`` (one
+        JSON-ready dict per pair: ``a``, ``b``, ``diff`` (a - b), ``diff_low``,
+        ``diff_high``, ``t``, ``p``, ``p_holm``, ``separated``) and ``detectable`` (the
+        median over the candidates of the difference to the best that would be detected
+        with probability `POWER`; NaN when it cannot be estimated).
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     scores, sizes = _score_table(folds, metric)
+    kept, reasons = compared_scores(scores)
+    sizes = sizes.reindex(kept.index)
+    ratio = float(np.mean(sizes["n_test"] / sizes["n_train"])) if len(kept) else math.nan
     ntr, nte = sizes["n_train"].to_numpy(), sizes["n_test"].to_numpy()
+    j = len(kept)
+    level = 1 - float(alpha)
 
     rows = []
     for label in scores.columns:
-        col = scores[label].to_numpy()
-        ok = np.isfinite(col)
-        mean, low, high = confidence_interval(col, ntr, nte, level=1 - alpha)
-        std = float(np.std(col[ok], ddof=1)) if ok.sum() >= 2 else math.nan
+        col = kept[label].to_numpy() if label in kept else np.array([])
+        mean, low, high = confidence_interval(col, ntr, nte, level=level) if col.size else (math.nan,) * 3
+        std = float(np.std(col, ddof=1)) if col.size >= 2 else math.nan
+        n = int(np.isfinite(scores[label].to_numpy()).sum())
         rows.append({"label": str(label), "mean": mean, "std": std, "ci_low": low, "ci_high": high,
-                     "n_splits": int(ok.sum())})
-    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS[:6])
+                     "n_splits": n, "note": reasons.get(label, "")})
+    out = pd.DataFrame(rows, columns=["label", "mean", "std", "ci_low", "ci_high", "n_splits", "note"])
     out["_key"] = -out["mean"] if higher_is_better else out["mean"]
     out = out.sort_values(["_key", "label"], na_position="last", kind="stable").drop(columns="_key")
     out = out.reset_index(drop=True)
+    for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm"):
+        out[column] = math.nan
+    out["separated_from_best"] = False
 
-    out["p_vs_best"] = math.nan
-    if len(out) and np.isfinite(out.loc[0, "mean"]):
-        best = out.loc[0, "label"]
-        for i in range(1, len(out)):
-            if np.isfinite(out.loc[i, "mean"]):
-                _, p = corrected_ttest(scores[out.loc[i, "label"]], scores[best], ntr, nte)
-                out.loc[i, "p_vs_best"] = p
-    out["p_holm"] = holm(out["p_vs_best"].to_numpy())
-    tied = out["p_holm"].to_numpy() >= alpha
-    if len(out):
-        tied[0] = bool(np.isfinite(out.loc[0, "mean"]))
-    out["tied_with_best"] = tied.astype(bool)
+    compared = [label for label in out["label"] if label in kept.columns]
+    pairs, detectable = [], math.nan
+    if len(compared) >= 2 and j >= 1:
+        matrix = kept[compared].to_numpy().T  # (k, J), best first
+        mean, se, t, p = pairwise_tests(matrix, ratio)
+        p_adj = holm(p)
+        best, separated = worse_than_best(out.loc[:len(compared) - 1, "mean"].to_numpy(), p_adj, alpha,
+                                          higher_is_better)
+        first, second = pair_index(len(compared))
+        for i, (a, b) in enumerate(zip(first, second)):
+            d, low, high = difference_interval(matrix[a], matrix[b], ntr, nte, level)
+            pairs.append({"a": compared[a], "b": compared[b], "diff": d, "diff_low": low, "diff_high": high,
+                          "t": float(t[i]), "p": float(p[i]), "p_holm": float(p_adj[i]),
+                          "separated": bool(p_adj[i] < alpha)})
+        for row in range(1, len(compared)):  # pair (0, row) is (best, candidate): flip to candidate - best
+            pair = pairs[row - 1]
+            out.loc[row, ["diff_to_best", "diff_low", "diff_high"]] = [-pair["diff"], -pair["diff_high"],
+                                                                        -pair["diff_low"]]
+            out.loc[row, ["p_vs_best", "p_holm"]] = [pair["p"], pair["p_holm"]]
+            out.loc[row, "separated_from_best"] = bool(separated[row])
+            if j >= 2 and not np.isfinite(pair["p"]):
+                out.loc[row, "note"] = "the difference is the same on every split: untestable"
+        if j >= 2:
+            detectable = float(np.nanmedian(detectable_difference(se[: len(compared) - 1], j, len(pairs), alpha)))
+    if compared:
+        out.loc[0, "diff_to_best"] = 0.0
     out["rank"] = np.arange(1, len(out) + 1)
     out["n_splits"] = out["n_splits"].astype(int)
+    out["separated_from_best"] = out["separated_from_best"].astype(bool)
+    out = out[SUMMARY_COLUMNS]
     out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha),
-                     ci_level=1 - float(alpha))
+                     ci_level=level, n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs,
+                     detectable=detectable)
     return out
 
 
@@ -361,6 +580,30 @@ def _fmt_range(low, high):
     return f"{low:.4f}{sep}{high:.4f}"
 
 
+# How differences are written: accuracy-like scores (fractions) in percentage points.
+UNITS = {True: (100.0, 2, " points"), False: (1.0, 4, "")}
+
+
+def amount(value, percent=True, signed=False):
+    """A difference as text: ``0.70 points`` (``+0.70`` with ``signed``), or ``0.0070``.
+
+    Parameters
+    ----------
+    value : float
+        In the metric's units.
+    percent : bool, default True
+        The metric is a fraction (accuracy): write percentage points.
+    signed : bool, default False
+        Always write the sign.
+
+    Returns
+    -------
+    str
+    """
+    scale, digits, unit = UNITS[bool(percent)]
+    return f"{value * scale:{'+' if signed else ''}.{digits}f}{unit}"
+
+
 def _direction(summary):
     """Whether higher scores are better, from ``summary.attrs`` or from the ranking itself."""
     if "higher_is_better" in summary.attrs:
@@ -369,41 +612,141 @@ def _direction(summary):
     return not (len(means) > 1 and means.iloc[0] < means.iloc[-1])
 
 
-def verdict(summary, friedman_result, metric, alpha=0.05):
-    """Plain-English sentences about a `summarize` table and a `friedman` result.
+def _candidate_line(row, best, alpha, percent, n_pairs, higher):
+    """The verdict sentence of one candidate against the best."""
+    name, p = row["label"], row["p_holm"]
+    diff, low, high = row["diff_to_best"], row["diff_low"], row["diff_high"]
+    if not np.isfinite(row["mean"]):
+        reason = row.get("note") or "no score"
+        return f"{name} is not compared: {reason}."
+    if not np.isfinite(diff):
+        return f"{name} could not be compared with {best} (fewer than 2 splits scored by both)."
+    if not np.isfinite(row["p_vs_best"]):
+        if abs(diff) <= _CONSTANT_RTOL:
+            return f"{name} scored the same as {best} on every split: there is no difference to test."
+        return (f"{name} differs from {best} by exactly {amount(diff, percent, signed=True)} on every split; "
+                f"with no variation the corrected t-test is undefined, so the pair is untestable and "
+                f"not called separated.")
+    word = "worse" if (diff < 0) == higher else "better"
+    adjusted = _fmt_p(p, alpha, "Holm-adjusted p") if n_pairs > 1 else _fmt_p(p, alpha)
+    family = f" over all {n_pairs} pairs" if n_pairs > 1 else ""
+    if p < alpha:
+        bounds = sorted([abs(low), abs(high)])
+        return (f"{name} is {word} than {best} by {amount(abs(diff), percent)} "
+                f"(95% CI {amount(bounds[0], percent).split(' ')[0]} to {amount(bounds[1], percent)}; "
+                f"corrected t-test, {adjusted}{family}).")
+    text = (f"{name} differs from {best} by {amount(diff, percent, signed=True)} "
+            f"(95% CI {amount(low, percent, signed=True).split(' ')[0]} to {amount(high, percent, signed=True)}): "
+            f"not separated from {best} ({adjusted}).")
+    if low > 0 or high < 0:
+        text = text[:-1] + (f"; that interval alone excludes 0, but it is one pair's, and after the Holm "
+                            f"adjustment over all {n_pairs} pairs the difference is not separated.")
+    return text
 
-    States the best candidate with its confidence interval, then for every other
-    candidate whether it is significantly worse (Holm-adjusted corrected t-test) or not
-    separated from the best, and finally the Friedman result. A difference is only called
-    significant when its adjusted p-value is below ``alpha``.
+
+def power_sentence(summary, alpha=0.05, folds=None, percent=True, target=DETECTABLE):
+    """One sentence on what the comparison could detect, and the remedy when that is too little.
 
     Parameters
     ----------
     summary : pandas.DataFrame
         Output of `summarize`.
-    friedman_result : tuple of float
-        ``(statistic, p)`` from `friedman`.
+    alpha : float
+    folds : int, optional
+        The K of K-fold; the remedy is then given as ``cv.repeats=R``.
+    percent : bool, default True
+        Differences in percentage points.
+    target : float, default `DETECTABLE`
+        The difference, in the metric's units, that the comparison should detect.
+
+    Returns
+    -------
+    str
+        Empty when fewer than 2 candidates are compared.
+    """
+    j = int(summary.attrs.get("n_splits", 0))
+    n_pairs = int(summary.attrs.get("n_pairs", 0))
+    detectable = summary.attrs.get("detectable", math.nan)
+    ratio = summary.attrs.get("ratio", math.nan)
+    if n_pairs == 0:
+        return ""
+    remedy = ""
+    if np.isfinite(detectable) and np.isfinite(ratio):
+        # The spread of the differences stays; J grows by ``folds`` per repeat.
+        spread = detectable / math.sqrt(1.0 / j + ratio) / detectable_difference(1.0, j, n_pairs, alpha)
+        step = folds or j
+        for repeats in range(1, MAX_REPEATS + 1):
+            splits = step * repeats
+            if splits > j and detectable_difference(spread * math.sqrt(1.0 / splits + ratio), splits, n_pairs,
+                                                    alpha) <= target:
+                remedy = (f"cv.repeats={repeats} ({splits} splits)" if folds else
+                          f"about {splits} splits (cv.repeats=R gives folds x R)")
+                break
+        else:
+            remedy = (f"even cv.repeats={MAX_REPEATS} would not bring it to {amount(target, percent)}: the "
+                      f"overlap of the training sets limits what more repeats can do")
+    cover = (f"one of that size is found with {POWER:.0%} probability, Bonferroni over {n_pairs} "
+             f"pair{'s' if n_pairs > 1 else ''}")
+    if np.isfinite(detectable):
+        unseen = (f"differences to the best smaller than about {amount(detectable, percent)} would usually "
+                  f"go unseen ({cover})")
+    else:
+        unseen = "no difference can be tested"
+    if j < MIN_SPLITS:
+        head = (f"Only {j} split{'s' if j != 1 else ''}: the t-test has {max(j - 1, 0)} degree"
+                f"{'s' if j != 2 else ''} of freedom, so {unseen}")
+    elif np.isfinite(detectable) and detectable > target:
+        head = f"With {j} splits, {unseen}"
+    elif np.isfinite(detectable):
+        return (f"With {j} splits, a difference to the best of about {amount(detectable, percent)} or more "
+                f"would usually be found ({POWER:.0%} probability, Bonferroni over {n_pairs} pairs); smaller "
+                f"ones may be missed.")
+    else:
+        return ""
+    if remedy.startswith("even"):
+        return f"{head}; {remedy}."
+    if remedy:
+        return f"{head}; to find {amount(target, percent)}, run {remedy}."
+    return f"{head}; run more splits with cv.repeats=R."
+
+
+def verdict(summary, metric, alpha=0.05, folds=None, percent=True):
+    """Plain-English sentences about a `summarize` table.
+
+    States the best candidate with its confidence interval; for every other candidate its
+    difference to the best with the corrected 95% interval, and whether it is separated
+    from the best (Holm-adjusted over all pairs) or not; whether any pair of candidates is
+    separated at all; and what the comparison could detect (`power_sentence`).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of `summarize`.
     metric : str
         Name of the score, used in the sentences.
     alpha : float, default 0.05
         Significance level.
+    folds : int, optional
+        The K of K-fold cross-validation, for the remedy ``cv.repeats=R``.
+    percent : bool, default True
+        The score is a fraction; differences are written in percentage points.
 
     Returns
     -------
     list of str
     """
+    attrs = summary.attrs
     summary = summary.sort_values("rank").reset_index(drop=True)
+    summary.attrs.update(attrs)
     if summary.empty:
         return ["There are no candidates to compare."]
     level = summary.attrs.get("ci_level", 1 - alpha)
+    higher = _direction(summary)
     best = summary.iloc[0]
     if not np.isfinite(best["mean"]):
-        return [f"No candidate produced a finite {metric}; nothing can be compared."]
-    scored = summary["mean"].notna().sum()
-    if scored < 2:
-        word = "the only"
-    else:
-        word = "the highest" if _direction(summary) else "the lowest"
+        return [f"No candidate produced a finite {metric} on every split; nothing can be compared."]
+    scored = int(summary["mean"].notna().sum())
+    word = "the only" if scored < 2 else ("the highest" if higher else "the lowest")
     if np.isfinite(best["ci_low"]):
         ci = f"{level * 100:g}% CI {_fmt_range(best['ci_low'], best['ci_high'])}"
     else:
@@ -413,39 +756,27 @@ def verdict(summary, friedman_result, metric, alpha=0.05):
                  f"there is nothing to compare it with."]
     else:
         lines = [f"{best['label']} has {word} mean {metric} ({best['mean']:.4f}, {ci})."]
-
+    n_pairs = int(summary.attrs.get("n_pairs", 0))
     for _, row in summary.iloc[1:].iterrows():
-        name, p = row["label"], row["p_holm"]
-        if not np.isfinite(row["mean"]):
-            lines.append(f"{name} has no {metric} scores (failed fits) and is not compared.")
-        elif not np.isfinite(p):
-            lines.append(f"{name} could not be tested against {best['label']} "
-                         f"(fewer than 2 splits scored by both).")
-        elif p < alpha:
-            lines.append(f"{name} is significantly worse than {best['label']} "
-                         f"(corrected t-test, {_fmt_p(p, alpha, 'Holm-adjusted p')}).")
-        else:
-            lines.append(f"{name} is not significantly different from {best['label']} "
-                         f"({_fmt_p(p, alpha, 'Holm-adjusted p')}): the data do not separate them.")
+        lines.append(_candidate_line(row, best["label"], alpha, percent, n_pairs, higher))
 
-    stat, p = friedman_result
-    any_pair = bool((summary["p_holm"].to_numpy(dtype=float) < alpha).any())
-    friedman = (f"Friedman test (splits as blocks, not corrected for their overlapping training sets): "
-                f"chi-square = {stat:.2f}, {_fmt_p(p, alpha)}")
-    if not (np.isfinite(stat) and np.isfinite(p)):
-        lines.append("The Friedman test was not run (it needs at least 3 candidates "
-                     "and 2 splits scored by all of them).")
-    elif p < alpha and any_pair:
-        lines.append(f"{friedman}; the candidates do not all perform alike.")
-    elif p < alpha:
-        lines.append(f"{friedman}; the candidates do not all perform alike, but no candidate is "
-                     f"significantly worse than {best['label']} after the Holm adjustment.")
-    elif any_pair:
-        lines.append(f"{friedman}; not significant at {alpha:g}. It only uses each split's ranking and is "
-                     f"less sensitive than the pairwise tests above, so it does not overrule them.")
-    else:
-        lines.append(f"{friedman}; not significant at {alpha:g}: neither it nor the pairwise tests "
-                     f"separate the candidates.")
+    pairs = summary.attrs.get("pairs", [])
+    tested = [pair for pair in pairs if np.isfinite(pair["p_holm"])]
+    if len(pairs) >= 2 or (pairs and not tested):
+        separated = [pair for pair in tested if pair["separated"]]
+        if separated:
+            lowest = min(pair["p_holm"] for pair in separated)
+            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates are separated (corrected "
+                         f"t-tests, Holm over all pairs, smallest {_fmt_p(lowest, alpha, 'adjusted p')}): "
+                         f"the candidates do not all perform alike.")
+        elif tested:
+            lines.append(f"None of the {len(pairs)} pairs of candidates is separated after the Holm adjustment: "
+                         f"the data do not show that any candidate differs from another.")
+        else:
+            lines.append("No pair of candidates could be tested.")
+    power = power_sentence(summary, alpha=alpha, folds=folds, percent=percent)
+    if power:
+        lines.append(power)
     return lines
 
 
@@ -466,17 +797,33 @@ def _match_label(name, labels):
     return None
 
 
-def ordering_verdict(summary, claimed_order, folds, metric, alpha=0.05):
-    """Test a claimed ranking such as ``["selu", "elu", "relu"]`` pair by adjacent pair.
+CLAIM_OUTCOMES = {
+    "contradicted": "some pair is separated in the opposite direction",
+    "failed": "a claimed candidate failed or diverged, so the ranking cannot be checked",
+    "not testable": "a claimed name matches no candidate",
+    "holds": "every adjacent pair is separated in the claimed direction",
+    "not established": "some adjacent pair is not separated",
+}
 
-    Each adjacent pair ``a > b`` ("a is better than b") gets a corrected paired t-test;
-    p-values are Holm-adjusted over the adjacent pairs. A pair *holds* when the adjusted
-    p-value is below ``alpha`` and ``a`` is better, is *reversed* when it is below
-    ``alpha`` and ``b`` is better, and is *unresolved* otherwise.
+
+def ordering_verdict(summary, claimed_order, folds, metric, alpha=0.05):
+    """Test a claimed ranking such as ``["selu", "elu", "relu"]`` on every pair of its names.
+
+    Every pair ``a > b`` of the claim ("a is better than b"; for n names, n(n-1)/2 pairs)
+    gets a corrected paired t-test on the splits that both finished; the p-values are
+    Holm-adjusted over all of them. A pair *holds* when the adjusted p-value is below
+    ``alpha`` and ``a`` is better, is *reversed* when it is below ``alpha`` and ``b`` is
+    better, and is *not separated* otherwise (*untestable* when its difference is the
+    same on every split). The claim:
+
+    - is *contradicted* when any pair is reversed;
+    - has *failed* when a claimed candidate has no score on every split (it diverged);
+    - *holds* when every adjacent pair holds;
+    - is *not established* otherwise.
 
     A claimed name matches a label exactly or by the label's name before ``(`` (so
     ``"leaky_relu"`` matches ``"leaky_relu(negative_slope=0.1)"``), case-insensitively;
-    when several labels match, the best-ranked scored one is used.
+    when several labels match, the best-ranked one is used.
 
     Parameters
     ----------
@@ -494,14 +841,13 @@ def ordering_verdict(summary, claimed_order, folds, metric, alpha=0.05):
     Returns
     -------
     text : str
-        One line, e.g. ``"claim SELU > ELU > RELU: 1 of 2 adjacent orderings hold
-        significantly (elu > relu); 0 reversed; 1 unresolved (selu vs elu)"``.
+        One line: the claim, its outcome, then the pairs by status.
     pairs : list of dict
-        One per adjacent pair: ``better``, ``worse`` (claimed names), ``better_label``,
-        ``worse_label`` (matched labels or None), ``mean_diff`` (mean of better - worse over
-        shared splits, in metric units), ``t``, ``p``, ``p_holm`` and ``status``
-        (``"holds"``, ``"reversed"``, ``"unresolved"`` or ``"missing"`` when a name
-        matches no candidate).
+        One per pair of claimed names: ``better``, ``worse`` (claimed names),
+        ``better_label``, ``worse_label`` (matched labels or None), ``adjacent``,
+        ``mean_diff`` (mean of better - worse over shared splits, in metric units), ``t``,
+        ``p``, ``p_holm`` and ``status`` (``"holds"``, ``"reversed"``, ``"not separated"``,
+        ``"untestable"``, ``"failed"`` or ``"missing"``).
     """
     names = [str(n) for n in claimed_order]
     claim = "claim " + " > ".join(n.upper() for n in names)
@@ -510,46 +856,59 @@ def ordering_verdict(summary, claimed_order, folds, metric, alpha=0.05):
     higher = _direction(summary)
     scores, sizes = _score_table(folds, metric)
     ranked = summary.sort_values("rank")
-    scored = ranked["mean"].notna()
-    labels = list(ranked.loc[scored, "label"]) + list(ranked.loc[~scored, "label"])
-    labels += [c for c in scores.columns if c not in labels]
-    ntr, nte = sizes["n_train"].to_numpy(), sizes["n_test"].to_numpy()
+    labels = list(ranked["label"]) + [c for c in scores.columns if c not in set(ranked["label"])]
+    matched = [_match_label(n, labels) for n in names]
+    kept, reasons = compared_scores(scores[[m for m in dict.fromkeys(matched) if m in scores]])
+    shared = kept.dropna(axis=0, how="any")
+    sizes = sizes.reindex(shared.index)
+    ratio = float(np.mean(sizes["n_test"] / sizes["n_train"])) if len(shared) else math.nan
 
+    first, second = pair_index(len(names))
     pairs = []
-    for a, b in zip(names[:-1], names[1:]):
-        la, lb = _match_label(a, labels), _match_label(b, labels)
-        entry = {"better": a, "worse": b, "better_label": la, "worse_label": lb,
-                 "mean_diff": math.nan, "t": math.nan, "p": math.nan}
-        if la is not None and lb is not None and la in scores and lb in scores:
-            d = scores[la].to_numpy() - scores[lb].to_numpy()
-            if np.isfinite(d).any():
-                entry["mean_diff"] = float(np.nanmean(d))
-            entry["t"], entry["p"] = corrected_ttest(scores[la], scores[lb], ntr, nte)
-        pairs.append(entry)
-
-    adjusted = holm([e["p"] for e in pairs])
-    for entry, p in zip(pairs, adjusted):
-        entry["p_holm"] = float(p)
-        if entry["better_label"] is None or entry["worse_label"] is None:
+    for a, b in zip(first, second):
+        la, lb = matched[a], matched[b]
+        entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
+                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan}
+        if la is None or lb is None:
             entry["status"] = "missing"
-        elif np.isfinite(p) and p < alpha and entry["mean_diff"] != 0:
-            a_better = (entry["mean_diff"] > 0) == higher
-            entry["status"] = "holds" if a_better else "reversed"
-        else:
-            entry["status"] = "unresolved"
+        elif la not in shared or lb not in shared:
+            entry["status"] = "failed"
+        elif la != lb and len(shared) >= 1:
+            mean, _, t, p = pairwise_tests(shared[[la, lb]].to_numpy().T, ratio)
+            entry.update(mean_diff=float(mean[0]), t=float(t[0]), p=float(p[0]))
+        pairs.append(entry)
+    adjusted = holm([e["p"] for e in pairs])
+    holds, reversed_, _, _ = claim_outcomes([e["mean_diff"] for e in pairs], adjusted, alpha, higher)
+    for i, entry in enumerate(pairs):
+        entry["p_holm"] = float(adjusted[i])
+        if "status" in entry:
+            continue
+        entry["status"] = ("holds" if holds[i] else "reversed" if reversed_[i]
+                           else "not separated" if np.isfinite(entry["p"]) else "untestable")
 
-    def listed(status, fmt):
+    statuses = [e["status"] for e in pairs]
+    adjacent = [e["status"] for e in pairs if e["adjacent"]]
+    outcome = ("contradicted" if "reversed" in statuses else "failed" if "failed" in statuses
+               else "not testable" if "missing" in statuses
+               else "holds" if all(s == "holds" for s in adjacent) else "not established")
+    n_tested = int(np.isfinite(adjusted).sum())
+    parts = []
+    formats = {
+        "holds": lambda e: f"{e['better']} > {e['worse']} ({_fmt_p(e['p_holm'], alpha)})",
+        "reversed": lambda e: f"{e['worse']} > {e['better']} ({_fmt_p(e['p_holm'], alpha)})",
+        "not separated": lambda e: f"{e['better']} vs {e['worse']}",
+        "untestable": lambda e: f"{e['better']} vs {e['worse']} (the same difference on every split)",
+        "failed": lambda e: f"{e['better']} vs {e['worse']}",
+    }
+    for status, fmt in formats.items():
         chosen = [fmt(e) for e in pairs if e["status"] == status]
-        return len(chosen), (f" ({', '.join(chosen)})" if chosen else "")
-
-    n_hold, hold_txt = listed("holds", lambda e: f"{e['better']} > {e['worse']}")
-    n_rev, rev_txt = listed("reversed", lambda e: f"{e['worse']} > {e['better']}")
-    n_open, open_txt = listed("unresolved", lambda e: f"{e['better']} vs {e['worse']}")
-    n_miss, _ = listed("missing", str)
-    text = (f"{claim}: {n_hold} of {len(pairs)} adjacent orderings hold significantly{hold_txt}; "
-            f"{n_rev} reversed{rev_txt}; {n_open} unresolved{open_txt}")
-    if n_miss:
-        absent = sorted({e[k] for e in pairs for k in ("better", "worse")
-                         if e[k + "_label"] is None})
-        text += f"; {n_miss} not testable (no candidate named {', '.join(absent)})"
+        if chosen:
+            parts.append(f"{status}: {', '.join(chosen)}")
+    if reasons:
+        parts.append("left out: " + "; ".join(f"{label} ({reasons[label]})" for label in sorted(reasons)))
+    absent = sorted({e[k] for e in pairs for k in ("better", "worse") if e[k + "_label"] is None})
+    if absent:
+        parts.append(f"no candidate named {', '.join(absent)}")
+    text = (f"{claim}: {outcome} ({CLAIM_OUTCOMES[outcome]}); {len(pairs)} pairs, corrected t-tests, "
+            f"Holm over the {n_tested} testable. " + "; ".join(parts))
     return text, pairs

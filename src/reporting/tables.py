@@ -1,8 +1,9 @@
 """Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
 
 The per-candidate summary carries the statistics of `src.reporting.stats` (corrected confidence
-intervals, tests against the best candidate, the Friedman test and the verdict sentences)
-and the last-epoch diagnostics of `src.training.diagnostics`, averaged over folds.
+intervals, the difference to the best candidate with its interval, corrected t-tests over
+every pair with Holm's adjustment, and the verdict sentences) and the last-epoch diagnostics
+of `src.training.diagnostics`, averaged over folds.
 """
 import json
 from pathlib import Path
@@ -17,12 +18,17 @@ from ..params import candidate_label, friendly
 from ..results import diagnostic_columns, is_diagnostic, last_values
 from . import stats
 from .hiplot import write_hiplot
-from .html import write_grid_report
+from .html import alias_lines, write_grid_report
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 ALPHA = 0.05
 SCORE = "test_accuracy"  # the fold score the statistics compare
-STAT_COLUMNS = ["ci_low", "ci_high", "p_vs_best", "p_holm", "tied_with_best"]
+STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
+                "separated_from_best"]
+# The axes the candidates' HiPlot page shows at first (after the parameters); every other
+# column is a hidden axis there and a column of its table.
+HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
+                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
 
 
 def _records_by_fit(out_dir, swept, splits, fit_keys=None):
@@ -155,14 +161,18 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
     -------
     (pandas.DataFrame, dict)
         `src.reporting.stats.summarize`'s table, and a JSON-ready dict with ``metric``, ``alpha``,
-        ``friedman`` (``statistic``, ``p``), ``verdict`` (sentences) and ``claim`` (None,
-        or ``order``, ``text`` and ``pairs``).
+        ``n_splits``, ``pairs`` (every pair of candidates: difference, interval, p-values,
+        separated or not), ``power`` (the difference that would be found with probability
+        ``power``, and the ``target`` the verdict measures it against), ``verdict``
+        (sentences) and ``claim`` (None, or ``order``, ``text`` and ``pairs``).
     """
     scored = scored_folds(folds, summary)
     table = stats.summarize(scored, SCORE, alpha=alpha)
-    statistic, p = stats.friedman(scored, SCORE)
-    result = {"metric": SCORE, "alpha": alpha, "friedman": {"statistic": statistic, "p": p},
-              "verdict": stats.verdict(table, (statistic, p), "cross-validated accuracy", alpha=alpha),
+    n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
+    result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
+              "pairs": table.attrs["pairs"],
+              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER},
+              "verdict": stats.verdict(table, "cross-validated accuracy", alpha=alpha, folds=n_folds),
               "claim": None}
     if claim:
         text, pairs = stats.ordering_verdict(table, claim, scored, SCORE, alpha=alpha)
@@ -177,7 +187,7 @@ def read_claim(out_dir, meta):
     Returns a list of str, or None.
     """
     claim = meta.get("claim")
-    config = Path(out_dir) / ".hydra" / "config.yaml"
+    config = layout.config_file(Path(out_dir))
     if claim is None and config.exists():
         claim = (yaml.safe_load(config.read_text()) or {}).get("claim")
     if isinstance(claim, str):
@@ -206,12 +216,32 @@ def format_p(p):
 
 
 def versus_best(row):
-    """``best``, ``tied`` (not separated from the best), ``worse`` or empty for a failed candidate."""
+    """``best``, ``worse`` (separated from the best), ``not separated``, ``untestable`` or empty
+    for a failed candidate."""
     if row["rank"] == 1 and np.isfinite(row["accuracy_mean"]):
         return "best"
-    if not np.isfinite(row.get("p_holm", np.nan)):
+    if not np.isfinite(row.get("diff_to_best", np.nan)):
         return ""
-    return "tied" if bool(row["tied_with_best"]) else "worse"
+    if not np.isfinite(row.get("p_holm", np.nan)):
+        return "untestable"
+    return "worse" if _true(row["separated_from_best"]) else "not separated"
+
+
+def _true(value):
+    """A boolean cell as read back from CSV (``True``, ``"True"``) or fresh (``numpy.bool_``)."""
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def difference_cell(row):
+    """The difference to the best in accuracy points with its 95% CI: ``-0.70 (-1.20 to -0.20)``."""
+    diff = row.get("diff_to_best", np.nan)
+    if not np.isfinite(diff) or (row["rank"] == 1 and diff == 0):
+        return ""
+    text = f"{diff * 100:+.2f}"
+    low, high = row.get("diff_low", np.nan), row.get("diff_high", np.nan)
+    if np.isfinite(low) and np.isfinite(high):
+        text += f" ({low * 100:+.2f} to {high * 100:+.2f})"
+    return text
 
 
 def summary_markdown(summary, meta, statistics=None):
@@ -232,6 +262,7 @@ def summary_markdown(summary, meta, statistics=None):
         "candidate": summary["label"],
         "accuracy": [_accuracy_cell(r) for _, r in summary.iterrows()],
         "vs best": [versus_best(r) for _, r in summary.iterrows()],
+        "diff. to best, points (CI)": [difference_cell(r) for _, r in summary.iterrows()],
         "p (Holm)": [format_p(p) for p in summary.get("p_holm", pd.Series(np.nan, index=summary.index))],
         "balanced acc.": [_pm(m, s) for m, s in zip(summary["balanced_accuracy_mean"],
                                                      summary["balanced_accuracy_std"])],
@@ -241,10 +272,14 @@ def summary_markdown(summary, meta, statistics=None):
     })
     head = (f"{meta['dataset']}: {meta['n_train']} training images, {meta['folds']}-fold CV"
             f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits "
-            f"with the {level * 100:g}% CI (Nadeau-Bengio corrected); p: corrected paired t-test against the "
-            f"best candidate, Holm-adjusted")
+            f"with the {level * 100:g}% CI (Nadeau-Bengio corrected). Difference to the best: candidate minus "
+            f"best in accuracy points, with its corrected {level * 100:g}% CI (one pair's, not adjusted for "
+            f"multiplicity). p: corrected paired t-test against the best, Holm-adjusted over every pair of "
+            f"candidates; 'worse' when below {1 - level:g}, else 'not separated' (the data cannot tell them "
+            f"apart, which is not the same as equal)")
     failed = summary[summary["status"] != "ok"]
     notes = "".join(f"\n- {r.label}: {r.status}: {r.error}" for r in failed.itertuples())
+    notes += "".join(f"\n- {line}" for line in alias_lines(meta))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
         text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
@@ -261,8 +296,9 @@ def hiplot_rows(summary, params, metric_cols):
 def write_grid_tables(out_dir):
     """(Re)build the tables, statistics, HiPlot pages, learning curves and report of a grid dir.
 
-    Writes ``folds.csv``, ``summary.csv``, ``summary.md``, ``stats.json`` (Friedman test,
-    verdict sentences and, when the grid has a ``claim``, the test of the claimed ranking),
+    Writes ``folds.csv``, ``summary.csv``, ``summary.md``, ``stats.json`` (every pair's
+    test, the verdict sentences and, when the grid has a ``claim``, the test of the claimed
+    ranking),
     ``hiplot.html``, ``hiplot_folds.html``, ``learning_curves.png`` and ``report.html``.
     Reads ``cv_results.csv``, ``search.json`` and the fit records; trains nothing.
 
@@ -272,32 +308,33 @@ def write_grid_tables(out_dir):
         Name -> path of everything written.
     """
     out_dir = Path(out_dir)
-    meta = json.loads((out_dir / "search.json").read_text())
-    cv_results = pd.read_csv(out_dir / "cv_results.csv")
+    meta = json.loads((out_dir / layout.SEARCH).read_text())
+    cv_results = pd.read_csv(out_dir / layout.CV_RESULTS)
     records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
     folds = folds_frame(cv_results, meta, records)
     summary = summary_frame(folds, meta)
     statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta))[1]
     written = {
-        "folds": write_csv(out_dir / "folds.csv", folds),
-        "summary": write_csv(out_dir / "summary.csv", summary),
-        "stats": write_json(out_dir / "stats.json", statistics),
-        "summary_md": write_text(out_dir / "summary.md", summary_markdown(summary, meta, statistics)),
+        "folds": write_csv(out_dir / layout.FOLDS, folds),
+        "summary": write_csv(out_dir / layout.SUMMARY, summary),
+        "stats": write_json(out_dir / layout.STATS, statistics),
+        "summary_md": write_text(out_dir / layout.SUMMARY_MD, summary_markdown(summary, meta, statistics)),
     }
     params = param_columns(folds)
     diag = diagnostic_columns(summary.columns)
-    metrics = (["mean_test_accuracy", "accuracy_std"] + STAT_COLUMNS
-               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")]
-               + ["fit_time_mean", "refit_test_accuracy", "rank"] + diag)
+    metrics = (HIPLOT_SHOWN + ["accuracy_std", "p_vs_best", "p_holm"]
+               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
     rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
-    written["hiplot"] = write_hiplot(rows, out_dir / "hiplot.html", order=params + metrics,
-                                     color_by="mean_test_accuracy", categorical=params, title="candidates")
+    written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
+                                     color_by="mean_test_accuracy", categorical=params + ["separated_from_best"],
+                                     title="candidates", shown=params + HIPLOT_SHOWN)
     fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
     fold_diag = diagnostic_columns(folds.columns)
     fold_rows = folds[params + ["repeat", "fold"] + fold_metrics + fold_diag].to_dict("records")
-    written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / "hiplot_folds.html",
+    written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / layout.HIPLOT_FOLDS,
                                            order=params + ["repeat", "fold"] + fold_metrics + fold_diag,
-                                           color_by="test_accuracy", categorical=params, title="folds")
+                                           color_by="test_accuracy", categorical=params, title="folds",
+                                           shown=params + ["repeat", "fold"] + fold_metrics)
     written.update(write_grid_report(out_dir))
     return written
 

@@ -1,0 +1,79 @@
+"""The verdicts' error rates and power, measured on simulated cross-validation scores."""
+import numpy as np
+import pytest
+
+from src import calibrate
+from src.reporting import stats
+
+REPS = 4000
+ALPHA = calibrate.ALPHA
+LIMIT = ALPHA + calibrate.margin(REPS)  # alpha plus three Monte Carlo standard errors (1.0 point)
+PRINTED = ["any candidate called worse than the best", "some pair separated (the omnibus line)",
+           "claimed ranking called established", calibrate.PARTIAL]
+
+
+@pytest.fixture(scope="module")
+def rates():
+    return calibrate.error_rates(reps=REPS, seed=12)
+
+
+def test_holm_rows_is_statsmodels_holm_row_by_row():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 0.1, (12, 10))
+    p[rng.random(p.shape) < 0.2] = np.nan
+    p[:, 3] = p[:, 4]  # ties
+    expected = np.array([stats.holm(row) for row in p])
+    np.testing.assert_allclose(calibrate.holm_rows(p), expected, equal_nan=True)
+
+
+def test_the_simulated_splits_have_the_correlation_the_correction_assumes():
+    rng = np.random.default_rng(1)
+    for folds, repeats in ((3, 2), (5, 4)):
+        scores = calibrate.simulate_scores(rng, 20000, 2, folds, repeats, n_test=10 ** 6)
+        d = scores[:, 0] - scores[:, 1]
+        j = folds * repeats
+        corrected = (1 / j + 1 / (folds - 1)) * d.var(axis=-1, ddof=1).mean()
+        assert d.mean(axis=-1).var() == pytest.approx(corrected, rel=0.05)
+
+
+@pytest.mark.parametrize("procedure", PRINTED)
+def test_every_printed_verdict_keeps_its_error_rate(rates, procedure):
+    for setting, found in rates.items():
+        assert found[procedure] <= LIMIT, (setting, found[procedure])
+
+
+def test_the_retired_procedures_fail_the_same_check(rates):
+    # The check can fail: best-vs-others with Holm over k-1, and Friedman across splits, do.
+    assert rates[(10, 3, 10)]["retired: best vs others, Holm over k-1"] > LIMIT
+    assert rates[(3, 3, 10)]["retired: Friedman across splits"] > LIMIT
+
+
+def test_a_constant_difference_read_as_p_zero_would_be_an_error():
+    # Six candidates on 3 splits, scores in steps of 1/400: under the null some pair often has
+    # the same non-zero difference on every split. Read as p = 0 that would be a "separated"
+    # pair in most of those data sets; the project calls such a pair untestable.
+    rng = np.random.default_rng(3)
+    scores = calibrate.simulate_scores(rng, REPS, 6, 3, 1, spread=0.002)
+    first, second = stats.pair_index(6)
+    d = scores[:, first] - scores[:, second]
+    constant = (d.max(axis=-1) == d.min(axis=-1)) & (d[..., 0] != 0)
+    assert constant.any(axis=-1).mean() > LIMIT
+    _, _, _, p = stats.pairwise_tests(scores, 0.5)
+    assert np.isnan(p[constant]).all()
+    assert (calibrate.holm_rows(p) < ALPHA).any(axis=-1).mean() <= LIMIT
+
+
+def test_a_clear_difference_is_found_with_enough_splits():
+    power = calibrate.power_rates(reps=1000, seed=5)
+    for k in calibrate.CANDIDATES:
+        assert power[(k, 3, 10)]["last candidate called worse than the best"] >= 0.95
+        assert power[(k, 3, 1)]["last candidate called worse than the best"] < power[(k, 3, 10)][
+            "last candidate called worse than the best"]
+    assert power[(3, 3, 10)]["claimed ranking called established"] >= 0.75
+    assert power[(3, 3, 1)]["claimed ranking called established"] < 0.25
+
+
+def test_the_command_prints_the_table(capsys):
+    assert calibrate.main(["--reps", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "| any candidate called worse than the best |" in out and "k=10, 3x10" in out and "Power" in out
