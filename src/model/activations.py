@@ -239,17 +239,9 @@ def available():
 
 
 def aliases(name):
-    """Return the alias names that resolve to the canonical ``name``.
+    """Return the alias names (sorted) that resolve to the canonical ``name``.
 
-    Parameters
-    ----------
-    name : str
-        A canonical name.
-
-    Returns
-    -------
-    list of str
-        ``swish`` is listed under ``silu``, which it means when given no ``beta``.
+    ``swish`` is listed under ``silu``, which it means when given no ``beta``.
     """
     found = [alias for alias, target in ALIASES.items() if target == name]
     return sorted(found + (["swish"] if name == "silu" else []))

@@ -275,13 +275,8 @@ def single_page(run_dir):
 
 
 def write_single_report(run_dir):
-    """Write a single run's ``learning_curves.png``, activation plots and ``report.html``.
-
-    Returns
-    -------
-    dict
-        Name -> path of the files written.
-    """
+    """Write a single run's ``learning_curves.png``, activation plots and ``report.html``;
+    return ``{name: path}`` of the files written."""
     run_dir = Path(run_dir)
     written = {"learning_curves": curves.write_run_curves(run_dir)}
     metrics = json.loads((run_dir / layout.METRICS).read_text()) if (run_dir / layout.METRICS).exists() else {}

@@ -16,17 +16,10 @@ def write_history_page(history, run_dir, title="history"):
 
 
 def write_single(result, out_dir):
-    """Write a single run: history table and page, metrics, learning curves, plots and report.
+    """Write a `src.results.SingleResult` into ``out_dir``; return ``{name: path}`` of the files.
 
-    Parameters
-    ----------
-    result : src.results.SingleResult
-    out_dir : Path
-
-    Returns
-    -------
-    dict
-        Name -> path of every file written.
+    The history table and its HiPlot page, the metrics, the learning curves, the activation's
+    plot and the report.
     """
     out_dir = Path(out_dir)
     metrics = result.metrics
