@@ -183,8 +183,8 @@ def joblib_backend(backend, scheduler=None, n_workers=2):
     return JOBLIB_BACKENDS[backend](scheduler, n_workers)
 
 
-def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=True, n_jobs=1, batched=False,
-             backend="local", scheduler=None, claim=None):
+def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, n_jobs=1, batched=True,
+             backend="threads", scheduler=None, claim=None):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
@@ -208,13 +208,13 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=1, refit=Tr
         Train the folds of the candidates as stacked models first (`src.training.stacks`: one
         stack for all candidates that differ only in activation, init or dropout);
         GridSearchCV then loads those fits and scores them.
-    backend : {"local", "dask"}
+    backend : {"threads", "local", "dask"}
         Where the fits run (see `joblib_backend`).
     scheduler : str, optional
         Address of a running Dask scheduler.
     claim : list of str, optional
-        A claimed ranking of activations (best first) whose adjacent orderings the
-        summary tests.
+        A claimed ranking of activations (best first), kept in the result for the summary
+        to test (every pair of the claimed order).
 
     Returns
     -------
