@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from src.data.datasets import mnist
+from src.data import mnist
 from src.errors import UserError
 from tests.conftest import DATA_ROOT, MNIST_READY
 
