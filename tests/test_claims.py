@@ -1,4 +1,5 @@
 """The claims experiments: their settings, and a one-epoch run on digits ending in a verdict line."""
+import html
 import json
 from pathlib import Path
 
@@ -59,10 +60,11 @@ def test_claim_experiment_runs_and_prints_its_verdict(cli, tmp_path, name):
     assert outcome in stats.CLAIM_OUTCOMES
     assert line in (tmp_path / "summary.md").read_text()
     found = json.loads((tmp_path / "stats.json").read_text())["claim"]
+    assert found["text"] == line  # the printed verdict is the recorded one
     n = len(CLAIMS[name])
     assert found["order"] == CLAIMS[name] and len(found["pairs"]) == n * (n - 1) // 2
     assert all(pair["status"] != "missing" for pair in found["pairs"])
-    assert (tmp_path / "report.html").exists()
+    assert html.escape(found["text"]) in (tmp_path / "report.html").read_text()
 
 
 def _folds(means, splits=6, seed=0):

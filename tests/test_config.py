@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 import torch
 from hydra.utils import instantiate
 
@@ -13,7 +14,8 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
 def options(group):
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    folder = CONF.parent / "experiments" if group == "experiment" else CONF / group  # experiments/ is the group
+    return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("name", options("optimizer"))
@@ -36,7 +38,9 @@ def test_every_dataset_config_composes(make_cfg, name):
 def test_every_grid_composes_and_validates(make_cfg, name):
     cfg = make_cfg(["mode=grid", f"grid={name}"])
     net_kwargs, _, mode_kwargs = config.validate(cfg)
-    assert net_kwargs["epochs"] == 2
+    grid = yaml.safe_load((CONF / "grid" / f"{name}.yaml").read_text())
+    assert mode_kwargs["grid"] == {k: v for k, v in grid.items() if not k.startswith("#")}
+    assert (mode_kwargs["folds"], mode_kwargs["repeats"]) == (cfg.cv.folds, cfg.cv.repeats)
 
 
 @pytest.mark.parametrize("name", options("experiment"))

@@ -177,7 +177,8 @@ def test_report_rebuilds_the_page_and_curves(grid):
     (grid / "report.html").unlink()
     (grid / "learning_curves.png").unlink()
     written = rebuild(grid)
-    assert written["report"].exists() and written["learning_curves"].exists()
+    assert _images(check_page(written["report"].read_text()))
+    assert written["learning_curves"].read_bytes().startswith(PNG)
 
 
 def test_grid_curves_average_the_fold_histories(grid):
@@ -211,7 +212,9 @@ def test_single_run_report(make_cfg, tmp_path):
     assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["history.html"]
     assert "elu: single run" in page and "test_accuracy" in page and "layer1" in page
     (tmp_path / "report.html").unlink()
-    assert rebuild(tmp_path)["report"].exists()
+    again = rebuild(tmp_path)["report"].read_text()
+    check_page(again)
+    assert "elu: single run" in again
 
 
 def _job(job_dir, activation, accuracy):

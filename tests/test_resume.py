@@ -121,12 +121,14 @@ def test_rerun_with_renumbered_and_new_jobs_trains_only_the_new_one(cli, tmp_pat
 def intact(path):
     """Whether a result file is complete: JSON parses, CSV reads, HTML is closed, PNG ends."""
     checks = {
-        ".json": lambda p: json.loads(p.read_text()) is not None,
-        ".csv": lambda p: pd.read_csv(p) is not None,
+        ".json": lambda p: isinstance(json.loads(p.read_text()), (dict, list)),
+        # a CSV cut off mid-row still parses: a whole one ends with its last line's newline
+        ".csv": lambda p: p.read_bytes().endswith(b"\n") and not pd.read_csv(p).empty,
         ".html": lambda p: p.read_text().rstrip().endswith("</html>"),
         ".png": lambda p: p.read_bytes().endswith(b"IEND\xaeB`\x82"),
+        ".yaml": lambda p: yaml.safe_load(p.read_text()) is not None,
     }
-    return checks.get(path.suffix, lambda p: True)(path)
+    return checks.get(path.suffix, lambda p: p.stat().st_size > 0)(path)
 
 
 @pytest.mark.slow
