@@ -66,7 +66,9 @@ def test_candidates_page_draws_one_line_per_candidate(driver, grid_dir, tmp_path
     state = drawn_page(driver, grid_dir / "hiplot.html")
     assert state["title"] == "candidates"
     names = [a["name"] for a in state["axes"]]
-    assert {"activation", "mean_test_accuracy", "log_loss_mean", "rank"} <= set(names)
+    # the verdict's axes are drawn; every other column is a hidden axis, still in the table
+    assert {"activation", "mean_test_accuracy", "diff_to_best", "separated_from_best"} <= set(names)
+    assert not {"log_loss_mean", "rank"} & set(names) and {"log_loss_mean", "rank"} <= set(state["columns"])
     assert "uid" not in names and "from_uid" not in names
     assert sorted(axis(state, "activation")["ticks"]) == ACTIVATIONS
     assert state["selected"] == [3, 3] and state["entries"] == 3
