@@ -7,7 +7,7 @@ DATA   ?= data
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup data browser run test test-fast test-portable bench gallery clean
+.PHONY: setup data browser slurm run test test-fast test-portable bench gallery clean
 
 setup: $(STAMP)
 
@@ -25,14 +25,21 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
+# Debian's Slurm and munge for the Slurm cluster tests (installed only when missing; they run
+# a one-node cluster as root through scripts/slurm-cluster.sh).
+slurm:
+	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && \
+	  command -v munged >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge; }
+
 run: data
 	$(PY) -m src.run experiment=notebook
 
-test: data browser
+test: data browser slurm
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not browser and not cluster" $(PYTEST_ARGS)
 
 # The fast tests again under the CPU kernels of other machines: torch's portable ``default``
 # kernels and its AVX2 ones (an AMD EPYC's; an AVX-512 Xeon runs its own by default).
@@ -40,7 +47,7 @@ CAPABILITIES ?= default avx2
 test-portable: data
 	@for cap in $(CAPABILITIES); do \
 	  echo "== ATEN_CPU_CAPABILITY=$$cap"; \
-	  ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS) || exit 1; \
+	  ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -m "not slow and not browser and not cluster" $(PYTEST_ARGS) || exit 1; \
 	done
 
 bench: data

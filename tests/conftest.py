@@ -57,3 +57,17 @@ def one_thread():
 def cli():
     """Return `run_cli`."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A one-node Slurm cluster for the session (`tests.clusters.slurm_cluster`): the environment
+    (``SLURM_CONF``) in which ``sbatch`` and ``hydra/launcher=slurm`` reach it. Its daemons are
+    stopped at the end of the session, also after failures."""
+    from tests.clusters import slurm_cluster, slurm_missing
+
+    why = slurm_missing()
+    if why:
+        pytest.skip(why)
+    with slurm_cluster(tmp_path_factory.mktemp("slurm")) as env:
+        yield env

@@ -143,25 +143,52 @@ def _check_folds(y, folds, valid_fraction):
 
 
 @contextlib.contextmanager
-def _processes(scheduler, n_workers):
+def _processes(scheduler, n_workers, scatter):
     yield  # joblib's default: loky worker processes, numpy inputs memory-mapped
 
 
 @contextlib.contextmanager
-def _threads(scheduler, n_workers):
+def _threads(scheduler, n_workers, scatter):
     # One process, one copy of torch and of the data; torch releases the GIL in its kernels.
     with joblib.parallel_config(backend="threading"):
         yield
 
 
+DASK_CONNECT_S = 5  # how long a running Dask scheduler has to answer
+
+
+def dask_client(scheduler, timeout=DASK_CONNECT_S):
+    """A Dask client of the running scheduler at ``scheduler`` (``search.scheduler``).
+
+    Raises
+    ------
+    UserError
+        When the address is malformed or no scheduler answers there within ``timeout`` seconds.
+    """
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout)
+    except ValueError as exc:
+        raise UserError(f"search.scheduler={scheduler!r} is not a Dask scheduler address ({exc}); "
+                        f"give tcp://HOST:PORT, as printed by `dask scheduler`") from None
+    except OSError as exc:
+        raise UserError(f"search.scheduler={scheduler!r}: no Dask scheduler answered within {timeout} s ({exc}); "
+                        f"start one with `dask scheduler`, or set search.scheduler=null for a local cluster") from None
+
+
 @contextlib.contextmanager
-def _dask(scheduler, n_workers):
+def _dask(scheduler, n_workers, scatter):
     from dask.distributed import Client, LocalCluster
 
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                  host="127.0.0.1", dashboard_address=None)
     try:
-        with Client(scheduler or cluster) as client, joblib.parallel_config(backend="dask"):
+        # The arrays of every fit (the training rows, the labels) go to each worker once, before
+        # the fits, not with every fit; a copy on every worker, so that the fits of a worker
+        # that dies can run again on another (data sent to one worker only dies with it).
+        with dask_client(scheduler) if scheduler else Client(cluster) as client, \
+                joblib.parallel_config(backend="dask", scatter=list(scatter) or None):
             print(f"grid: running on Dask at {client.scheduler.address}", flush=True)
             yield
     finally:
@@ -172,15 +199,16 @@ def _dask(scheduler, n_workers):
 JOBLIB_BACKENDS = {"local": _processes, "threads": _threads, "dask": _dask}
 
 
-def joblib_backend(backend, scheduler=None, n_workers=2):
+def joblib_backend(backend, scheduler=None, n_workers=2, scatter=()):
     """A context in which joblib runs the grid's fits on ``backend``.
 
     ``local``: worker processes; ``threads``: threads of this process (one copy of torch and
     of the data in memory); ``dask``: a Dask cluster at ``scheduler``, or, when it is None, a
     LocalCluster of ``n_workers`` single-threaded worker processes on the loopback interface,
-    closed afterwards.
+    closed afterwards. On Dask, the objects in ``scatter`` (arguments of every fit) are sent
+    to every worker once, up front; joblib then passes references to them.
     """
-    return JOBLIB_BACKENDS[backend](scheduler, n_workers)
+    return JOBLIB_BACKENDS[backend](scheduler, n_workers, scatter)
 
 
 def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, n_jobs=1, batched=True,
@@ -235,10 +263,12 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
     net.set_params(record_dir=str(record_dir))
     # The refit is done below, after the search, with every core (the base net has one thread per fit).
-    search = GridSearchCV(net, params, scoring=SCORING, refit=False, cv=cv, n_jobs=n_jobs, error_score=np.nan,
-                          verbose=3)
     X, y = dataset.X_train, dataset.y_train
     splits = list(cv.split(X, y))
+    # The splits themselves, not the splitter: every fit of a split then gets the same index
+    # arrays, which a Dask backend sends to the workers once (see `joblib_backend`).
+    search = GridSearchCV(net, params, scoring=SCORING, refit=False, cv=splits, n_jobs=n_jobs, error_score=np.nan,
+                          verbose=3)
     n_candidates = len(list(_grid_iter(params)))
     aliases = grid_aliases(grid)
     for kept, names in aliases.items():
@@ -247,7 +277,9 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
     start = time.perf_counter()
     fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
-    with joblib_backend(backend, scheduler, n_workers=n_jobs), warnings.catch_warnings():
+    rows = Rows(X)  # every fit's rows are gathered from X, not copied out of it
+    scatter = (rows, y, *(index for split in splits for index in split))
+    with joblib_backend(backend, scheduler, n_workers=n_jobs, scatter=scatter), warnings.catch_warnings():
         # scikit-learn's warnings about failed fits (a traceback each) and NaN scores are
         # replaced by one line per failed candidate, below
         warnings.simplefilter("ignore", FitFailedWarning)
@@ -256,7 +288,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
             search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
         try:
-            search.fit(Rows(X), y)  # every fit's rows are gathered from X, not copied out of it
+            search.fit(rows, y)
         except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not
             if "fits failed" not in str(exc):
                 raise
@@ -264,6 +296,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
         "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
+        "threads": threads,  # torch threads of each fit (None: torch's default)
         "swept": list(params), "search_seconds": round(time.perf_counter() - start, 3),
         "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
                    for (tr, te), fingerprint in zip(splits, fingerprints)],

@@ -1,7 +1,8 @@
 """One job of a run or a sweep: its share of the cores, resuming finished work, failures.
 
 A job of a multirun sweep ends with ``status.json`` in its folder: ``ok`` with the hash of
-its config (`config_hash`) and its objective, or ``failed`` / ``diverged`` with the error.
+its config (`config_hash`) and its objective, or ``failed`` / ``diverged`` / ``timeout`` with
+the error (the Slurm launcher writes ``killed`` or ``timeout`` for a job that Slurm ended).
 Re-running a sweep into the same ``hydra.sweep.dir`` skips every job whose config already
 finished there: its own folder's results are kept, or those of another job folder (or of
 the sweep's stash, see `claim`) are brought in, and the stored objective is returned
@@ -19,6 +20,7 @@ import traceback
 from pathlib import Path
 
 from omegaconf import OmegaConf, open_dict
+from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
 from ..errors import UserError
@@ -52,10 +54,14 @@ CORE_SHARES = {
 
 
 def available_cores():
-    """The cores this process may run on (its CPU affinity, e.g. a Slurm allocation)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The cores this process may run on: its CPU affinity, at most the cores of its Slurm task.
+
+    A Slurm cluster that does not bind tasks to cores (``TaskPlugin=task/none``) leaves a job
+    the affinity of the whole node; ``SLURM_CPUS_PER_TASK`` still says what it was given.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    given = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return min(cores, int(given)) if given.isdigit() and int(given) > 0 else cores
 
 
 def cores_per_job(launcher, cores):
@@ -240,10 +246,14 @@ def _one_line(exc):
     return text[0] if text else type(exc).__name__
 
 
-# Exception type -> (status, exit code of a single run, error text); first match wins.
+# Exception type -> (status, exit code of a single run, error text); first match wins. submitit
+# raises `SlurmTimeLimit` in a Slurm job when Slurm signals that its time limit is near
+# (``hydra.launcher.signal_delay_s`` before it) and the job may not be requeued.
 FAILURES = {
     UserError: ("failed", 2, _one_line),
     Diverged: ("diverged", 1, lambda exc: f"diverged: {_one_line(exc)}"),
+    SlurmTimeLimit: ("timeout", 1, lambda exc: f"timeout: stopped at its Slurm time limit "
+                                                f"(hydra.launcher.timeout_min; submitit: {_one_line(exc)})"),
     Exception: ("failed", 1, lambda exc: f"{type(exc).__name__}: {_one_line(exc)}"),
 }
 
@@ -272,7 +282,7 @@ def guard(out_dir, multirun):
         yield
     except Exception as exc:
         status, code, error = failure(exc)
-        expected = isinstance(exc, (UserError, Diverged))
+        expected = isinstance(exc, (UserError, Diverged, SlurmTimeLimit))
         if not multirun and not expected:
             raise
         if multirun and not expected:

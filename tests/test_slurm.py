@@ -1,0 +1,121 @@
+"""Sweeps through ``hydra/launcher=slurm`` on a real one-node Slurm cluster (the ``slurm`` fixture).
+
+The cluster has no accounting (``sacct`` fails), as a small or new cluster often has: the
+launcher must still see every job end, and record the ones Slurm ended (cancelled, timed out).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.clusters import alive, daemon_pids, slurm_cluster, slurm_missing
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+SLURM = ["-m", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1",
+         "data=digits", "train.verbose=0", "device=cpu"]
+
+
+def sweep(args, env, timeout=300):
+    """Run ``python -m src.run args`` in the cluster's environment; the CompletedProcess."""
+    env = dict(env, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def no_sacct_noise(done):
+    output = done.stdout + done.stderr
+    assert "Bypassing sacct" not in output and "accounting storage is disabled" not in output, output[-2000:]
+
+
+def test_a_sweep_runs_through_sbatch_and_is_summarised(slurm, tmp_path):
+    done = sweep([*SLURM, "train.epochs=1", "activation=relu,tanh", f"hydra.sweep.dir={tmp_path}"], slurm)
+    assert done.returncode == 0, done.stderr[-3000:]
+    no_sacct_noise(done)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(summary["activation"]) == ["relu", "tanh"] and (summary["status"] == "ok").all()
+    assert (tmp_path / "hiplot.html").read_text().rstrip().endswith("</html>")
+    assert len(list((tmp_path / ".submitit").glob("*/*_submission.sh"))) >= 1  # it went through sbatch
+    for job in ("0", "1"):
+        assert json.loads((tmp_path / job / "metrics.json").read_text())["threads"] == 1
+
+
+def test_a_grid_job_uses_the_cores_slurm_gave_it(slurm, tmp_path):
+    assert len(os.sched_getaffinity(0)) >= 2  # the machine has more than the job is given
+    done = sweep([*SLURM, "mode=grid", "train.epochs=1", "grid.activation=[relu,tanh]", "cv.refit=false",
+                  "cv.n_jobs=auto", f"hydra.sweep.dir={tmp_path}"], slurm)
+    assert done.returncode == 0, done.stderr[-3000:]
+    search = json.loads((tmp_path / "0" / "search.json").read_text())
+    assert (search["n_jobs"], search["threads"]) == (1, 1)
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == 2
+
+
+def _job_id(job_dir, deadline):
+    """The Slurm job id of a sweep job, once it has started (Hydra's record of it)."""
+    hydra_yaml = job_dir / ".hydra" / "hydra.yaml"
+    while not hydra_yaml.exists():
+        assert time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.1)
+    return str(yaml.safe_load(hydra_yaml.read_text())["hydra"]["job"]["id"])
+
+
+def test_a_cancelled_job_is_recorded_and_the_rerun_trains_only_it(slurm, tmp_path):
+    args = [*SLURM, "train.epochs=150", "activation=relu,tanh", f"hydra.sweep.dir={tmp_path}"]
+    env = dict(slurm, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        victim = _job_id(tmp_path / "1", time.monotonic() + 120)
+        subprocess.run(["scancel", victim], env=slurm, check=True)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err[-3000:]  # the sweep says that a job failed
+    no_sacct_noise(subprocess.CompletedProcess(args, 1, out, err))
+    status = json.loads((tmp_path / "1" / "status.json").read_text())
+    assert status["status"] == "killed" and "cancelled" in status["error"] and victim in status["error"]
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("activation")
+    assert summary.loc["relu", "status"] == "ok" and summary.loc["tanh", "status"] == "killed"
+    finished = (tmp_path / "0" / "metrics.json").stat().st_mtime_ns
+
+    again = sweep(args, slurm)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (tmp_path / "0" / "metrics.json").stat().st_mtime_ns == finished  # not trained again
+    skipped = [p for p in (tmp_path / ".submitit").glob("*/*_log.out") if "skipped:" in p.read_text()]
+    assert len(skipped) == 1
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert sorted(summary["activation"]) == ["relu", "tanh"] and (summary["status"] == "ok").all()
+
+
+def test_a_job_over_its_time_limit_is_reported_as_timed_out(slurm, tmp_path):
+    # Slurm's shortest limit is a minute; submitit asks Slurm for a warning signal_delay_s (120 s)
+    # before it, which then comes at once, and the job stops as it would 2 minutes before a longer limit.
+    done = sweep([*SLURM, "train.epochs=5000", "hydra.launcher.timeout_min=1", f"hydra.sweep.dir={tmp_path}"], slurm)
+    assert done.returncode == 1, done.stderr[-3000:]
+    no_sacct_noise(done)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert summary["status"].tolist() == ["timeout"] and "time limit" in summary["error"][0]
+
+
+def test_the_cluster_script_stops_every_daemon_it_started_also_after_a_failure(tmp_path_factory):
+    why = slurm_missing()
+    if why:
+        pytest.skip(why)
+    folder = tmp_path_factory.mktemp("slurm-stop")
+    pids = {}
+    with pytest.raises(RuntimeError, match="a failing test"):
+        with slurm_cluster(folder) as env:
+            pids = daemon_pids(folder)
+            assert subprocess.run(["sinfo", "--noheader", "--format=%T"], env=env, capture_output=True,
+                                  text=True).stdout.split() == ["idle"]
+            raise RuntimeError("a failing test")
+    assert sorted(pids) == ["munged.pid", "slurmctld.pid", "slurmd.pid"]
+    assert [name for name, pid in pids.items() if alive(pid)] == []
