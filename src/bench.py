@@ -23,6 +23,7 @@ not counted several times over.
 """
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ from . import layout
 from .files import write_csv, write_text
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
+VALID_FRACTION = 0.2  # the notebook's validation split of each fit (train.valid_fraction)
 PARTS = {
     "a": "project grid mode as configured (batched folds, n_jobs=auto in threads)",
     "a_plain": "project grid mode, n_jobs=auto in threads, batched folds off",
@@ -46,6 +48,8 @@ PARTS = {
     "a_serial": "project grid mode, n_jobs=1, batched folds off",
     "a_compiled": "project grid mode, n_jobs=1, batched folds off, torch.compile",
     "a_medium": "project grid mode as configured, train.matmul_precision=medium (TF32/bfloat16 products)",
+    "a_refit": "project grid mode as configured, with the refit of the best candidate (cv.refit=true)",
+    "a_single": "project single run (mode=single activation=relu), the notebook's network and epochs",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
@@ -56,7 +60,11 @@ PROJECT_OVERRIDES = {
     "a_serial": ["cv.n_jobs=1", "cv.batched=false"],
     "a_compiled": ["cv.n_jobs=1", "cv.batched=false", "train.compile=true"],
     "a_medium": ["train.matmul_precision=medium"],
+    "a_refit": ["cv.refit=true"],
+    "a_single": ["mode=single", "activation=relu"],
 }
+# The notebook's network: layer sizes from the input to the classes.
+SIZES = (784, 128, 64, 10)
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
           ("a_compiled", "c"), ("a_compiled", "a_serial"))
 
@@ -208,9 +216,82 @@ def _project_part(part, epochs, subset, out_root, device):
     if subset:
         cmd.append(f"data.subset={subset}")
     wall, peak, _ = measure(cmd)
+    figures = {"wall_s": wall, **_project_figures(run_dir, wall)}
+    if part == "a_single":
+        metrics = json.loads((run_dir / layout.METRICS).read_text())
+        return wall, peak, {"relu": metrics["test_accuracy"]}, metrics["n_train"], figures
     summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
     meta = json.loads((run_dir / layout.SEARCH).read_text())
-    return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"]
+    return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"], figures
+
+
+def stack_epoch_flops(n_fit, n_valid, members, sizes=SIZES):
+    """Floating-point operations of one epoch of ``members`` stacked fits of an MLP.
+
+    A multiply-add counts 2. Training runs every fit row forward (``2 * n_in * n_out`` per
+    layer) and backward: the weight gradient of every layer (as much again) and the input
+    gradient of every layer but the first (the pixels need none). Validation runs its rows
+    forward once. Activations, the loss and the optimizer step are not counted (a few
+    operations per value, against hundreds per value in the products).
+
+    Parameters
+    ----------
+    n_fit, n_valid : int
+        Training and validation rows of each fit.
+    members : int
+        Fits trained together (candidates x folds).
+    sizes : sequence of int
+        Layer widths from the input to the classes.
+    """
+    products = [2 * n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    forward = sum(products)
+    backward = sum(products) + sum(products[1:])
+    return members * (n_fit * (forward + backward) + n_valid * forward)
+
+
+def _project_figures(run_dir, wall):
+    """What a project part's own records say: its training seconds, FLOPs, fixed cost, refit time."""
+    metrics = layout.read_json(run_dir / layout.METRICS)
+    if metrics is not None:  # a single run: one fit
+        return {"train_s": metrics["fit_seconds"], "outside_s": wall - metrics["fit_seconds"]}
+    meta = json.loads((run_dir / layout.SEARCH).read_text())
+    keys = [key for keys in meta["fit_keys"].values() for key in keys]
+    records = [layout.read_record(layout.fits_dir(run_dir), key) for key in keys]
+    refit = (meta.get("refit") or {}).get("fit_seconds", 0.0)
+    figures = {"search_s": meta["search_seconds"], "refit_s": refit}
+    if records and all(r and r.get("batched") for r in records):  # one stack: its shared seconds, split
+        figures["train_s"] = sum(r["fit_seconds"] for r in records)
+        figures["outside_s"] = wall - figures["train_s"] - refit  # the refit is training too
+        epochs = len(records[0]["history"])
+        n_valid = sum(round(s["n_train"] * VALID_FRACTION) for s in meta["splits"]) / len(meta["splits"])
+        n_fit = sum(s["n_train"] for s in meta["splits"]) / len(meta["splits"]) - n_valid
+        figures["train_gflop"] = stack_epoch_flops(n_fit, n_valid, len(records)) * epochs / 1e9
+    return figures
+
+
+def sgemm_peak(threads, size=2048, repeats=5):
+    """The float32 matrix-product rate of this machine at ``threads`` threads, in GFLOP/s.
+
+    The best of ``repeats`` products of two ``size`` x ``size`` matrices (after one warm-up),
+    in this process, with torch's own kernels: the ceiling that the training's products
+    are measured against.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        out = torch.empty(size, size)
+        torch.mm(a, b, out=out)
+        best = math.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.mm(a, b, out=out)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+    return 2 * size ** 3 / best / 1e9
 
 
 def _worker_part(part, epochs, subset, out_root, device):
@@ -219,17 +300,19 @@ def _worker_part(part, epochs, subset, out_root, device):
         cmd += ["--subset", str(subset)]
     wall, peak, out = measure(cmd)
     result = json.loads(out.strip().splitlines()[-1])
-    return wall, peak, result["scores"], result["n_train"]
+    return wall, peak, result["scores"], result["n_train"], {"wall_s": wall}
 
 
-def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1):
+def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, peak=None):
     """Run the chosen parts one after another and return the table of figures.
 
     With ``repeat`` > 1 the whole sequence runs that many times in turn (a, b, c, a, b, c,
     ...), so that a slow spell of a shared machine falls on every part alike; the table
     gives each part's median wall time (and every run's in ``wall_s_runs``), its highest
     peak memory and the accuracies of its last run. ``on_row(table)`` is called after every
-    part with the table so far (to keep what was measured if a later part fails).
+    part with the table so far (to keep what was measured if a later part fails). With
+    ``peak`` (the machine's matrix-product rate, GFLOP/s, `sgemm_peak`), a stacked grid's
+    training rate is also given as a fraction of it.
     """
     runs = {}
     for turn in range(1, repeat + 1):
@@ -237,26 +320,50 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
             which = f" (run {turn}/{repeat})" if repeat > 1 else ""
             print(f"bench: {part}{which}: {PARTS[part]} ...", flush=True)
             runner = _project_part if part in PROJECT_OVERRIDES else _worker_part
-            wall, peak, scores, n_train = runner(part, epochs, subset, out_root, device)
-            runs.setdefault(part, []).append((wall, peak, scores, n_train))
-            print(f"bench: {part}{which}: {wall:.1f} s, peak {peak:.0f} MB, " +
-                  ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS), flush=True)
+            wall, memory, scores, n_train, figures = runner(part, epochs, subset, out_root, device)
+            runs.setdefault(part, []).append((wall, memory, scores, n_train, figures))
+            print(f"bench: {part}{which}: {wall:.1f} s, peak {memory:.0f} MB, " +
+                  ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS if a in scores), flush=True)
             if on_row is not None:
-                on_row(_table(runs, epochs, repeat))
-    return _table(runs, epochs, repeat)
+                on_row(_table(runs, epochs, repeat, peak))
+    return _table(runs, epochs, repeat, peak)
 
 
-def _table(runs, epochs, repeat):
-    """One row per part from its runs ``[(wall, peak, scores, n_train), ...]``, with the ratios."""
+def _median(done, key):
+    values = [run[4][key] for run in done if key in run[4]]
+    return float(np.median(values)) if values else math.nan
+
+
+def _efficiency(done, wall, peak):
+    """A part's split of its wall time, and a stacked grid's training rate against ``peak``."""
+    train, outside = _median(done, "train_s"), _median(done, "outside_s")
+    figures = {"train_s": round(train, 1), "fixed_s": round(outside, 1), "fixed_frac": round(outside / wall, 3)}
+    gflop = _median(done, "train_gflop")
+    if math.isfinite(gflop):
+        figures["train_gflop_per_s"] = round(gflop / train, 1)
+        if peak:
+            figures["peak_frac"] = round(gflop / train / peak, 3)
+    refit = _median(done, "refit_s")
+    if refit > 0:
+        figures["refit_frac"] = round(refit / wall, 3)
+        figures["candidate_frac"] = round(_median(done, "search_s") / len(ACTIVATIONS) / wall, 3)
+    return {k: v for k, v in figures.items() if not (isinstance(v, float) and math.isnan(v))}
+
+
+def _table(runs, epochs, repeat, peak=None):
+    """One row per part from its runs ``[(wall, memory, scores, n_train, figures), ...]``, with the ratios."""
     rows = []
     for part, done in runs.items():
         wall = float(np.median([run[0] for run in done]))
-        _, _, scores, n_train = done[-1]
-        samples = n_train * (2 / 3) * 0.8 * epochs * 3 * len(ACTIVATIONS) / 3
+        _, _, scores, n_train, _ = done[-1]
+        fits = 1 if part == "a_single" else 3 * len(ACTIVATIONS)
+        rows_per_fit = n_train * (1 if part == "a_single" else 2 / 3) * (1 - VALID_FRACTION)
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
                      **({"wall_s_runs": " ".join(f"{run[0]:.1f}" for run in done)} if repeat > 1 else {}),
-                     "train_samples_per_s": round(samples * 3 / wall), "peak_mem_mb": round(max(r[1] for r in done)),
-                     **{f"cv_acc_{a}": round(scores[a], 4) for a in ACTIVATIONS}})
+                     "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
+                     "peak_mem_mb": round(max(r[1] for r in done)),
+                     **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
+                     **(_efficiency(done, wall, peak) if part in PROJECT_OVERRIDES else {})})
     return _with_ratios(pd.DataFrame(rows))
 
 
@@ -305,20 +412,39 @@ def main(argv=None):
         print(f"error: {problem}", file=sys.stderr)
         return 2
     out_root = Path(args.out)
-    machine = (f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, device {device}"
-               + (f" ({torch_device_name(device)})" if device == "cuda" else ""))
+    machine = (f"{cpu_name()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, "
+               f"device {device}" + (f" ({torch_device_name(device)})" if device == "cuda" else ""))
+    threads = len(os.sched_getaffinity(0))  # what a stacked grid with cv.n_jobs=auto trains with
+    peak = sgemm_peak(threads) if device == "cpu" else None
     title = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}"
-             f"{f', median of {args.repeat} runs in turn' if args.repeat > 1 else ''}; {machine}")
+             f"{f', median of {args.repeat} runs in turn' if args.repeat > 1 else ''}; {machine}"
+             + (f"; float32 matrix-product peak at {threads} threads: {peak:.0f} GFLOP/s" if peak else ""))
+    print(title, flush=True)
 
     def write(table):
         write_csv(out_root / "bench.csv", table)
         return write_text(out_root / "bench.md", f"{title}\n\n{table.to_markdown(index=False)}\n")
 
-    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat)
+    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat, peak=peak)
     write(table)
     print(f"{title}\n\n{table.to_markdown(index=False)}\n")
     print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")
     return 0
+
+
+def cpu_name():
+    """The CPU's model name and torch's kernel level, e.g. ``AMD EPYC (torch AVX2)``."""
+    import platform
+
+    import torch
+
+    name = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            name = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name} (torch {torch.backends.cpu.get_cpu_capability()})"
 
 
 def torch_device_name(device):

@@ -35,18 +35,52 @@ def test_three_setups_side_by_side(cli, tmp_path):
     # 900 images, 2/3 per fold, 80% after the validation split, 1 epoch, 9 fits
     assert table.loc["c", "train_samples_per_s"] == pytest.approx(900 * 2 / 3 * 0.8 * 9 / table.loc["c", "wall_s"],
                                                                 rel=0.02)
-    assert "| a " in (tmp_path / "bench.md").read_text()
+    text = (tmp_path / "bench.md").read_text()
+    assert "| a " in text and "matrix-product peak at" in text
+    # the stacked grid's own records give its training time, inside its wall time, and its rate
+    a = table.loc["a"]
+    assert 0 < a["train_s"] < a["wall_s"] and a["fixed_s"] == pytest.approx(a["wall_s"] - a["train_s"], abs=0.2)
+    assert 0 < a["peak_frac"] < 1.5 and a["train_gflop_per_s"] > 0
 
 
 def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
     from src.bench import _table
 
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
-    runs = {"a": [(30.0, 900, scores, 60000), (36.0, 950, scores, 60000), (31.0, 920, {**scores, "relu": 0.91}, 60000)],
-            "b": [(100.0, 800, scores, 60000), (120.0, 800, scores, 60000), (104.0, 810, scores, 60000)]}
+    runs = {"a": [(30.0, 900, scores, 60000, {}), (36.0, 950, scores, 60000, {}),
+                  (31.0, 920, {**scores, "relu": 0.91}, 60000, {})],
+            "b": [(100.0, 800, scores, 60000, {}), (120.0, 800, scores, 60000, {}), (104.0, 810, scores, 60000, {})]}
     table = _table(runs, epochs=25, repeat=3).set_index("part")
     assert table.loc["a", "wall_s"] == 31.0 and table.loc["b", "wall_s"] == 104.0
     assert table.loc["a", "wall_s_runs"] == "30.0 36.0 31.0"
     assert table.loc["a", "peak_mem_mb"] == 950 and table.loc["a", "cv_acc_relu"] == 0.91  # the last run's scores
     assert table.loc["a", "ratio_to_b"] == round(31.0 / 104.0, 3)
     assert "wall_s_runs" not in _table({"a": runs["a"][:1]}, epochs=25, repeat=1)
+
+
+def test_an_epoch_of_the_stack_counts_every_product_once():
+    from src.bench import stack_epoch_flops
+
+    # one member, one fit row, no validation: 784-128-64-10 forward, every weight gradient,
+    # and the input gradients of the second and third layers
+    forward = 2 * (784 * 128 + 128 * 64 + 64 * 10)
+    assert stack_epoch_flops(1, 0, 1) == forward + forward + 2 * (128 * 64 + 64 * 10)
+    assert stack_epoch_flops(32000, 8000, 9) == 9 * (32000 * stack_epoch_flops(1, 0, 1) + 8000 * forward)
+
+
+def test_the_rate_of_a_stacked_grid_is_its_flops_over_its_training_seconds():
+    from src.bench import _table
+
+    scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
+    figures = {"train_s": 20.0, "outside_s": 5.0, "train_gflop": 2000.0, "search_s": 21.0, "refit_s": 3.0}
+    runs = {"a_refit": [(25.0, 900, scores, 60000, figures)]}
+    row = _table(runs, epochs=25, repeat=1, peak=200.0).set_index("part").loc["a_refit"]
+    assert row["train_gflop_per_s"] == 100.0 and row["peak_frac"] == 0.5
+    assert row["fixed_s"] == 5.0 and row["fixed_frac"] == 0.2
+    assert row["refit_frac"] == round(3 / 25, 3) and row["candidate_frac"] == round(21 / 3 / 25, 3)
+
+
+def test_the_peak_is_a_positive_rate():
+    from src.bench import sgemm_peak
+
+    assert sgemm_peak(1, size=256, repeats=2) > 1.0  # GFLOP/s: any CPU of this century
