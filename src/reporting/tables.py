@@ -28,7 +28,7 @@ STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p
 # The axes the candidates' HiPlot page shows at first (after the parameters); every other
 # column is a hidden axis there and a column of its table.
 HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
-                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
+                "separated_from_best", "fit_time_mean", "step_cost", "refit_test_accuracy"]
 
 
 def _records_by_fit(out_dir, swept, splits, fit_keys=None):
@@ -123,6 +123,7 @@ def summary_frame(folds, meta):
     refit = meta.get("refit") or {}
     best = candidate_label(refit.get("params", {})) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
+    summary["step_cost"] = step_costs(summary, meta)
     table = grid_statistics(folds, summary)[0].rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -130,6 +131,14 @@ def summary_frame(folds, meta):
     order = list(summary.columns[:at]) + STAT_COLUMNS
     order += [c for c in summary.columns if c not in order and c not in diag] + diag
     return summary[order].reset_index(drop=True)
+
+
+def step_costs(summary, meta):
+    """Each candidate's training-step time relative to relu (``step_cost`` of ``search.json``); NaN without one."""
+    relative = (meta.get("step_cost") or {}).get("relative", {})
+    if "activation" not in summary:
+        return [relative.get(meta.get("activation"), np.nan)] * len(summary)
+    return [relative.get(str(a), np.nan) for a in summary["activation"]]
 
 
 def scored_folds(folds, summary):
@@ -268,13 +277,14 @@ def summary_markdown(summary, meta, statistics=None):
                                                      summary["balanced_accuracy_std"])],
         "log loss": [_pm(m, s) for m, s in zip(summary["log_loss_mean"], summary["log_loss_std"])],
         "fit s": [f"{t:.1f}" if np.isfinite(t) else "" for t in summary["fit_time_mean"]],
+        "step cost": [f"{c:.2f}" if np.isfinite(c) else "" for c in summary.get("step_cost", [np.nan] * len(summary))],
         "test acc. (refit)": [f"{t:.4f}" if np.isfinite(t) else "" for t in summary["refit_test_accuracy"]],
     })
     head = (f"{meta['dataset']}: {meta['n_train']} training images, {meta['folds']}-fold CV"
             f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits "
             f"with the {level * 100:g}% CI (Nadeau-Bengio corrected). Difference to the best: candidate minus "
             f"best in accuracy points, with its corrected {level * 100:g}% CI (one pair's, not adjusted for "
-            f"multiplicity). p: corrected paired t-test against the best, Holm-adjusted over every pair of "
+            f"multiplicity). Step cost: time of one training step relative to relu's, on this machine. p: corrected paired t-test against the best, Holm-adjusted over every pair of "
             f"candidates; 'worse' when below {1 - level:g}, else 'not separated' (the data cannot tell them "
             f"apart, which is not the same as equal)")
     failed = summary[summary["status"] != "ok"]
