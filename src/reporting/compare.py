@@ -116,16 +116,19 @@ def studies_of(folder):
         raise UserError(f"{folder} is no grid or sweep dir ({'a single run' if kind else 'no results'}); "
                         f"give grid or sweep dirs")
     found, singles = [], {}
-    for job in job_dirs(folder):
-        overrides = read_overrides(job)
-        setting = ", ".join(f"{k}={v}" for k, v in overrides.items() if k != "activation") or folder.name
+    jobs = job_dirs(folder)
+    overrides = {job: read_overrides(job) for job in jobs}
+    keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
+    varying = [k for k in keys if len({o.get(k) for o in overrides.values()}) > 1]  # what tells the jobs apart
+    for job in jobs:
+        setting = ", ".join(f"{k}={overrides[job][k]}" for k in varying if k in overrides[job] and k != "activation")
         if (job / layout.SUMMARY).exists() and (job / layout.SEARCH).exists():
-            found.append(_grid_study(job, ", ".join(f"{k}={v}" for k, v in overrides.items()) or job.name))
+            found.append(_grid_study(job, setting or job.name))
         elif layout.kind_of(job) == "single" or (read_status(job) or {}).get("status") not in (None, "ok"):
             singles.setdefault(setting, []).append(job)
-    for setting, jobs in singles.items():
-        rows = pd.DataFrame([_single_rows(job) for job in jobs]).drop_duplicates("label")
-        found.append(Study(setting, folder, rows, _config(jobs[0]),
+    for setting, group in singles.items():
+        rows = pd.DataFrame([_single_rows(job) for job in group]).drop_duplicates("label")
+        found.append(Study(setting or folder.name, folder, rows, _config(group[0]),
                            [p for p in [folder / layout.REPORT] if p.exists()]))
     return found
 
