@@ -28,7 +28,7 @@ STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p
 # The axes the candidates' HiPlot page shows at first (after the parameters); every other
 # column is a hidden axis there and a column of its table.
 HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
-                "separated_from_best", "fit_time_mean", "step_cost", "refit_test_accuracy"]
+                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
 
 
 def _records_by_fit(out_dir, swept, splits, fit_keys=None):
@@ -332,7 +332,7 @@ def write_grid_tables(out_dir):
     }
     params = param_columns(folds)
     diag = diagnostic_columns(summary.columns)
-    metrics = (HIPLOT_SHOWN + ["accuracy_std", "p_vs_best", "p_holm"]
+    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
                + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
     rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
     written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
