@@ -225,7 +225,10 @@ def compare(studies, alpha=ALPHA):
     scores, left_out = score_table(studies)
     ranks = rank_table(scores)
     n, k = ranks.shape
-    mean_rank = ranks.mean(axis=0).sort_values(kind="stable")
+    accuracy = scores.mean(axis=0)
+    # best mean rank first; equal mean ranks by mean accuracy
+    order = sorted(ranks.columns, key=lambda a: (ranks[a].mean(), -np.nan_to_num(accuracy[a], nan=-np.inf), a))
+    mean_rank = ranks.mean(axis=0)[order]
     chi2, p_friedman = friedman(ranks)
     p = nemenyi(ranks)
     rejected = bool(np.isfinite(p_friedman) and p_friedman < alpha)
@@ -269,7 +272,9 @@ def verdict(result):
         return [f"Only {k} activation is common to all studies: there is nothing to compare."]
     best = table.iloc[0]
     names = ", ".join(result["studies"])
-    lines = [f"{best['activation']} has the best mean rank ({best['mean_rank']:.2f} of {k}) over {n} "
+    sharing = [a for a, r in zip(table["activation"][1:], table["mean_rank"][1:]) if r == best["mean_rank"]]
+    shared = f"; {', '.join(sharing)} {'share' if len(sharing) > 1 else 'shares'} it" if sharing else ""
+    lines = [f"{best['activation']} has the best mean rank ({best['mean_rank']:.2f} of {k}{shared}) over {n} "
              f"stud{'y' if n == 1 else 'ies'} ({names})."]
     if n < 2:
         lines.append("A single study cannot show that a ranking holds beyond it: compare two or more independent "
