@@ -31,7 +31,8 @@ def check_port(port, host=HOST):
 
 def page_url(dirs, port, host=HOST):
     """The address that opens HiPlot's page with ``dirs`` loaded (HiPlot reads ``hip.load_uri``)."""
-    uri = "\n".join(str(Path(d).resolve()) for d in dirs)
+    folders = [str(Path(d).resolve()) for d in dirs]
+    uri = folders[0] if len(folders) == 1 else json.dumps(folders)
     return f"http://{host}:{port}/?hip.load_uri={quote(json.dumps(uri))}"
 
 

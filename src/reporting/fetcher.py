@@ -1,11 +1,12 @@
 """Results dirs as one HiPlot experiment: the experiment fetcher of ``python -m src.inspect``.
 
-A URI is a folder: a run, grid or sweep dir gives its lines (one per run, per candidate of a
+A URI is a folder (or a JSON list of folders): a run, grid or sweep dir gives its lines (one per run, per candidate of a
 grid, per job or candidate of a sweep); any other folder (``outputs/``) gives the lines of
 every study found under it, newest first. Each line carries its ``study``, its ``kind``, the
 folder it comes from (``dir``) and that folder's ``report`` page, so that a line leads back
 to its results.
 """
+import json
 import math
 from pathlib import Path
 
@@ -131,12 +132,17 @@ def experiment(rows):
 def fetch(uri):
     """HiPlot's experiment fetcher: a folder's lines (`rows_of`) as an experiment.
 
+    ``uri`` is a folder, or a JSON list of folders whose lines make one experiment (HiPlot's
+    own merge of URIs given one per line keeps only the last one's choice of axes).
+
     Raises
     ------
     hiplot.ExperimentFetcherDoesntApply
         When ``uri`` names no folder holding results.
     """
+    uri = uri.strip()
     try:
-        return experiment(rows_of(Path(uri.strip()).expanduser()))
-    except (UserError, OSError):
+        folders = json.loads(uri) if uri.startswith("[") else [uri]
+        return experiment([row for folder in folders for row in rows_of(Path(folder).expanduser())])
+    except (UserError, OSError, ValueError, TypeError):
         raise hip.ExperimentFetcherDoesntApply() from None
