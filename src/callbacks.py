@@ -4,6 +4,8 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
+from .reporting.compare import studies_of
+from .reporting.compare_page import write_compare
 from .reporting.html import write_sweep_report
 from .reporting.sweeps import summarize_sweep
 
@@ -11,6 +13,8 @@ from .reporting.sweeps import summarize_sweep
 class SweepSummary(Callback):
     """Hydra callback: at the end of a multirun, summarise every job at the sweep root.
 
+    A sweep whose jobs form two or more studies (grids, or groups of single runs that differ
+    only in their activation) also gets the comparison across them (`src.compare`) at its root.
     A sweep with failed jobs exits with status 1 after writing its summary, which lists them.
     """
 
@@ -19,6 +23,10 @@ class SweepSummary(Callback):
         written, frame = summarize_sweep(sweep_dir)
         written.update(write_sweep_report(sweep_dir))
         print(Path(written["summary_md"]).read_text())
+        if len(studies_of(sweep_dir)) >= 2:
+            compared, _ = write_compare([sweep_dir], sweep_dir)
+            print(Path(compared["markdown"]).read_text())
+            written.update({f"compare_{name}": path for name, path in compared.items()})
         for name, path in written.items():
             print(f"{name:>11}: {path}")
         failed = frame[frame["status"] != "ok"]

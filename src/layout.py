@@ -27,6 +27,16 @@ REPORT = "report.html"
 CURVES = "learning_curves.png"
 ACTIVATION_PLOTS = "activation_*.png"
 STATUS = "status.json"            # a job's outcome: ok (with its config hash), failed, diverged
+# a comparison of studies (python -m src.compare, and a sweep's root when it holds several studies)
+COMPARE_TABLE = "compare.csv"     # one row per activation: its rank in each study, mean rank, step cost
+COMPARE_MD = "compare.md"
+COMPARE_STATS = "compare.json"    # Friedman, Nemenyi's p-values, the critical difference, the verdict
+COMPARE_PAGE = "compare.html"
+CD_DIAGRAM = "cd_diagram.png"     # critical-difference diagram
+DEPTH_PLOT = "depth.png"          # accuracy and diagnostics against depth
+# MLflow's local store (+tracking=mlflow): its database and artifacts, in the run dir or the sweep's root
+MLFLOW_DB = "mlflow.db"
+MLFLOW_ARTIFACTS = "mlartifacts"
 # Hydra's own files
 HYDRA = ".hydra"
 MULTIRUN = "multirun.yaml"        # at a sweep's root

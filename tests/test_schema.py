@@ -27,12 +27,18 @@ def _base(annotation):
     return typing.get_origin(annotation) or annotation
 
 
+# Optional groups (null by default), and the override that adds each.
+ADDED = {"tracking": "+tracking=mlflow"}
+
+
 def leaves(node=schema.Config, prefix="", options=()):
     """``(dotted key, field, overrides selecting its group option)`` for every key of the schema."""
     for spec in fields(node):
         if spec.type is schema.OptimizerConfig:
             for name, option in schema.OPTIMIZERS.items():
                 yield from leaves(option, "optimizer.", (f"optimizer={name}",))
+        elif spec.name in ADDED:
+            yield from leaves(_base(spec.type), f"{prefix}{spec.name}.", (*options, ADDED[spec.name]))
         elif is_dataclass(spec.type):
             yield from leaves(spec.type, f"{prefix}{spec.name}.", options)
         else:
@@ -55,8 +61,10 @@ def test_the_walk_reaches_every_key_of_every_config_file():
     """Every key of the default config and of each optimizer option is a leaf of the walk."""
     cfg = OmegaConf.to_container(compose_config(shrink=False))
     found = {".".join(k for k in (section, key) if k)
-             for section, value in cfg.items() if section not in ("grid", "optimizer")
+             for section, value in cfg.items() if section not in ("grid", "optimizer", *ADDED)
              for key in (value if isinstance(value, dict) else [""])}
+    for section, option in ADDED.items():
+        found |= {f"{section}.{key}" for key in OmegaConf.to_container(compose_config([option])[section])}
     for name in schema.OPTIMIZERS:
         found |= {f"optimizer.{key}" for key in OmegaConf.to_container(compose_config([f"optimizer={name}"]).optimizer)}
     assert found | {"grid"} == {key for key, _, _ in LEAVES.values()}

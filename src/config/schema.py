@@ -279,6 +279,21 @@ class SearchConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """``+tracking=NAME`` (``conf/tracking/*``): where finished runs are logged besides their own files."""
+
+    name: str = setting(check=OneOf(("mlflow",)))
+    dir: Optional[str] = setting()
+    experiment: str = setting()
+
+
+def _tracking(key, value):
+    """Null (no tracking), or a `TrackingConfig` whose fields pass their checks."""
+    if value is not None:
+        _check_node(value, TrackingConfig, key + ".")
+
+
+@dataclass
 class Config:
     """``conf/config.yaml``: the primary config (its ``hydra`` node stays Hydra's)."""
 
@@ -294,6 +309,7 @@ class Config:
     train: TrainConfig = setting(factory=TrainConfig)
     cv: CVConfig = setting(factory=CVConfig)
     search: SearchConfig = setting(factory=SearchConfig)
+    tracking: Optional[TrackingConfig] = setting(default=None, check=_tracking)
 
 
 OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}

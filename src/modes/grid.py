@@ -20,6 +20,7 @@ from ..model.mlp import MLP
 from ..params import candidate_label, cell
 from ..results import GridResult
 from ..training import fit_records
+from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
 from ..training.stacks import pretrain as batched_pretrain
 from .jobs import available_cores
@@ -275,6 +276,9 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         print(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}", flush=True)
     print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
           f"{n_jobs} at a time; {len(y)} training images", flush=True)
+    specs = [c.get("module__activation", net_kwargs["activation"]) for c in _grid_iter(params)]
+    cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
+                     net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"])
     start = time.perf_counter()
     fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
     rows = Rows(X)  # every fit's rows are gathered from X, not copied out of it
@@ -307,6 +311,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         "refit": None,
         "claim": list(claim) if claim else None,
         "aliases": aliases,
+        "step_cost": cost,
     }
     report_failures(meta["fit_keys"], record_dir)
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)

@@ -7,6 +7,7 @@ import torch
 from sklearn.metrics import log_loss
 
 from ..results import HISTORY_COLUMNS, SingleResult, last_values
+from ..training.cost import step_cost
 from ..training.net import make_net
 
 
@@ -43,6 +44,8 @@ def run_single(dataset, net_kwargs):
         The history (with the per-epoch diagnostics of `src.training.diagnostics`) and the
         metrics; `src.reporting.writers.write_single` turns it into files.
     """
+    cost = step_cost([net_kwargs["activation"]], dataset.n_features, dataset.n_classes, net_kwargs["hidden"],
+                     net_kwargs["batch_size"], net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"])
     net = make_net(dataset.n_features, dataset.n_classes, **net_kwargs)
     start = time.perf_counter()
     net.fit(dataset.X_train, dataset.y_train)
@@ -62,6 +65,7 @@ def run_single(dataset, net_kwargs):
         "init": net.module_.init_scheme,
         "threads": torch.get_num_threads(),
         "status": "ok",
+        "step_cost": round(cost["relative"][net_kwargs["activation"]], 4),  # training step time / relu's
         **last_values(history.to_dict("records")),
     }
     return SingleResult(history=history, metrics=metrics)

@@ -246,8 +246,8 @@ def _config_activation(folder):
 # Single runs
 # ---------------------------------------------------------------------------------------
 
-SINGLE_FIELDS = ["activation", "test_accuracy", "test_loss", "valid_accuracy", "epochs", "fit_seconds", "n_params",
-                 "init", "dataset", "n_train", "seed", "device", "threads", "status"]
+SINGLE_FIELDS = ["activation", "test_accuracy", "test_loss", "valid_accuracy", "epochs", "fit_seconds", "step_cost",
+                 "n_params", "init", "dataset", "n_train", "seed", "device", "threads", "status"]
 
 
 def single_page(run_dir):
@@ -350,6 +350,7 @@ def grid_summary_table(summary):
             "balanced acc.": _pm(_number(row, "balanced_accuracy_mean"), _number(row, "balanced_accuracy_std")),
             "log loss": _pm(_number(row, "log_loss_mean"), _number(row, "log_loss_std")),
             "fit s": f"{_number(row, 'fit_time_mean'):.1f}" if np.isfinite(_number(row, "fit_time_mean")) else "",
+            "step cost vs relu": f"{_number(row, 'step_cost'):.2f}" if np.isfinite(_number(row, "step_cost")) else "",
             "test acc. (refit)": _number(row, "refit_test_accuracy"),
             "status": "" if str(row.get("status", "ok")) == "ok" else f"{row.get('status')}: {row.get('error', '')}",
         })

@@ -123,6 +123,7 @@ def summary_frame(folds, meta):
     refit = meta.get("refit") or {}
     best = candidate_label(refit.get("params", {})) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
+    summary["step_cost"] = step_costs(summary, meta)
     table = grid_statistics(folds, summary)[0].rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -130,6 +131,14 @@ def summary_frame(folds, meta):
     order = list(summary.columns[:at]) + STAT_COLUMNS
     order += [c for c in summary.columns if c not in order and c not in diag] + diag
     return summary[order].reset_index(drop=True)
+
+
+def step_costs(summary, meta):
+    """Each candidate's training-step time relative to relu (``step_cost`` of ``search.json``); NaN without one."""
+    relative = (meta.get("step_cost") or {}).get("relative", {})
+    if "activation" not in summary:
+        return [relative.get(meta.get("activation"), np.nan)] * len(summary)
+    return [relative.get(str(a), np.nan) for a in summary["activation"]]
 
 
 def scored_folds(folds, summary):
@@ -268,13 +277,14 @@ def summary_markdown(summary, meta, statistics=None):
                                                      summary["balanced_accuracy_std"])],
         "log loss": [_pm(m, s) for m, s in zip(summary["log_loss_mean"], summary["log_loss_std"])],
         "fit s": [f"{t:.1f}" if np.isfinite(t) else "" for t in summary["fit_time_mean"]],
+        "step cost": [f"{c:.2f}" if np.isfinite(c) else "" for c in summary.get("step_cost", [np.nan] * len(summary))],
         "test acc. (refit)": [f"{t:.4f}" if np.isfinite(t) else "" for t in summary["refit_test_accuracy"]],
     })
     head = (f"{meta['dataset']}: {meta['n_train']} training images, {meta['folds']}-fold CV"
             f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits "
             f"with the {level * 100:g}% CI (Nadeau-Bengio corrected). Difference to the best: candidate minus "
             f"best in accuracy points, with its corrected {level * 100:g}% CI (one pair's, not adjusted for "
-            f"multiplicity). p: corrected paired t-test against the best, Holm-adjusted over every pair of "
+            f"multiplicity). Step cost: time of one training step relative to relu's, on this machine. p: corrected paired t-test against the best, Holm-adjusted over every pair of "
             f"candidates; 'worse' when below {1 - level:g}, else 'not separated' (the data cannot tell them "
             f"apart, which is not the same as equal)")
     failed = summary[summary["status"] != "ok"]
@@ -322,7 +332,7 @@ def write_grid_tables(out_dir):
     }
     params = param_columns(folds)
     diag = diagnostic_columns(summary.columns)
-    metrics = (HIPLOT_SHOWN + ["accuracy_std", "p_vs_best", "p_holm"]
+    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
                + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
     rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
     written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,

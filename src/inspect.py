@@ -1,0 +1,66 @@
+"""``python -m src.inspect [DIR ...]``: every study in one HiPlot page, served by HiPlot's own web server.
+
+Each DIR is a run, grid or sweep dir, or a folder of them (by default ``outputs/``, every
+study in it, newest first); several merge into one parallel-coordinates experiment. The
+server listens on 127.0.0.1 only; Ctrl-C stops it.
+"""
+import argparse
+import json
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+from .errors import UserError
+from .reporting.fetcher import fetch, rows_of, studies_under
+
+DEFAULT_DIR = Path("outputs")
+HOST = "127.0.0.1"
+
+
+def check_port(port, host=HOST):
+    """Raise a `UserError` when ``port`` cannot be listened on (in use, or not a port)."""
+    if not 0 < port < 65536:
+        raise UserError(f"--port must be in 1..65535, got {port}")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"port {port} on {host} is not free ({exc.strerror}); choose another with --port") from None
+
+
+def page_url(dirs, port, host=HOST):
+    """The address that opens HiPlot's page with ``dirs`` loaded (HiPlot reads ``hip.load_uri``)."""
+    folders = [str(Path(d).resolve()) for d in dirs]
+    uri = folders[0] if len(folders) == 1 else json.dumps(folders)
+    return f"http://{host}:{port}/?hip.load_uri={quote(json.dumps(uri))}"
+
+
+def main(argv=None):
+    """Command line entry point; returns the exit status (2 for bad input)."""
+    parser = argparse.ArgumentParser(prog="python -m src.inspect", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dirs", nargs="*", type=Path, help=f"run, grid or sweep dirs (default: {DEFAULT_DIR}/)")
+    parser.add_argument("--port", type=int, default=5005, help="the port on 127.0.0.1 (default 5005)")
+    args = parser.parse_args(argv)
+    dirs = args.dirs or [DEFAULT_DIR]
+    try:
+        lines = sum(len(rows_of(d)) for d in dirs)  # every folder must hold results before the server starts
+        studies = sum(len(studies_under(d)) for d in dirs)
+        check_port(args.port)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from hiplot.server import run_server
+
+    print(f"{studies} stud{'y' if studies == 1 else 'ies'}, {lines} lines; open {page_url(dirs, args.port)}\n"
+          f"(Ctrl-C stops the server)", flush=True)
+    try:
+        run_server([fetch], host=HOST, port=args.port)
+    except KeyboardInterrupt:
+        pass
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Does a ranking of activations hold across independent studies? Friedman over studies, Nemenyi after.
+
+Folds of one data set share training rows, so a rank test over them rejects far too often
+(`src.reporting.stats` does not use one). Independent studies (the same grid on other data
+sets, at other depths, with other optimizers) are independent blocks, which is what the
+Friedman test assumes (Demšar, "Statistical Comparisons of Classifiers over Multiple Data
+Sets", JMLR 7, 2006). Within each study the activations are ranked by mean cross-validated
+accuracy (1 = best; ties share the average rank; a failed or diverged activation ranks last,
+tied with any other failure); the Friedman test asks whether the mean ranks differ more than
+chance allows, and the Nemenyi test (all pairs, family-wise by the studentized range) says
+which pairs do. Two activations are *separated* when Friedman rejects and their pair's Nemenyi
+p-value is below alpha, i.e. when their mean ranks differ by more than the critical difference
+``CD = q_alpha * sqrt(k (k + 1) / (6 N))``; otherwise they are *not separated*.
+"""
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scikit_posthocs as sp
+import yaml
+from scipy import stats as sps
+
+from .. import layout
+from ..errors import UserError
+from ..layout import job_dirs, read_overrides, read_status
+from ..results import diagnostic_columns
+from .stats import p_text
+
+ALPHA = 0.05
+
+
+@dataclass
+class Study:
+    """The candidates of one independent study and what was measured on them.
+
+    Attributes
+    ----------
+    name : str
+        How tables and sentences call the study (its sweep overrides, or its folder).
+    folder : Path
+        The grid dir, or the sweep dir of a study made of single runs.
+    rows : pandas.DataFrame
+        One row per activation (``label``): ``accuracy`` (mean cross-validated accuracy, or the
+        test accuracy of single runs; NaN when it failed), ``step_cost`` and the diagnostics.
+    config : dict
+        The study's config (Hydra's copy), for its data set and depth.
+    reports : list of Path
+        Its ``report.html`` files.
+    """
+
+    name: str
+    folder: Path
+    rows: pd.DataFrame
+    config: dict = field(default_factory=dict)
+    reports: list = field(default_factory=list)
+
+    @property
+    def depth(self):
+        """The number of hidden layers, or None when the config does not say."""
+        hidden = (self.config.get("model") or {}).get("hidden")
+        return len(hidden) if isinstance(hidden, list) else None
+
+
+def _config(folder):
+    path = layout.config_file(folder)
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def _grid_study(folder, name):
+    summary = pd.read_csv(Path(folder) / layout.SUMMARY, keep_default_na=False, na_values=[""])
+    if "activation" in summary:
+        summary["label"] = summary["activation"].astype(str)
+    rows = summary.rename(columns={"accuracy_mean": "accuracy"})
+    rows = rows.sort_values("accuracy", ascending=False, na_position="last").drop_duplicates("label")
+    keep = ["label", "accuracy"] + [c for c in ("step_cost",) if c in rows] + diagnostic_columns(rows.columns)
+    return Study(name, Path(folder), rows[keep].reset_index(drop=True), _config(folder),
+                 [p for p in [Path(folder) / layout.REPORT] if p.exists()])
+
+
+def _single_rows(job):
+    status = read_status(job) or {}
+    metrics = layout.read_json(Path(job) / layout.METRICS) or {}
+    activation = metrics.get("activation") or read_overrides(job).get("activation") or _config(job).get("activation")
+    ok = status.get("status", "ok") == "ok" and "test_accuracy" in metrics
+    return {"label": str(activation), "accuracy": metrics["test_accuracy"] if ok else np.nan,
+            "step_cost": metrics.get("step_cost", np.nan),
+            **{c: metrics[c] for c in diagnostic_columns(metrics)}}
+
+
+def studies_of(folder):
+    """The studies in a grid or sweep dir.
+
+    A grid dir is one study. In a sweep dir each grid job is one study, and single-run jobs
+    that differ only in their activation form one study together.
+
+    Parameters
+    ----------
+    folder : str or Path
+
+    Returns
+    -------
+    list of Study
+
+    Raises
+    ------
+    UserError
+        When ``folder`` is no grid or sweep dir.
+    """
+    folder = Path(folder)
+    kind = layout.kind_of(folder) if folder.is_dir() else None
+    if kind == "grid":
+        return [_grid_study(folder, folder.name)]
+    if kind != "sweep":
+        raise UserError(f"{folder} is no grid or sweep dir ({'a single run' if kind else 'no results'}); "
+                        f"give grid or sweep dirs")
+    found, singles = [], {}
+    jobs = job_dirs(folder)
+    overrides = {job: read_overrides(job) for job in jobs}
+    keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
+    varying = [k for k in keys if len({o.get(k) for o in overrides.values()}) > 1]  # what tells the jobs apart
+    for job in jobs:
+        setting = ", ".join(f"{k}={overrides[job][k]}" for k in varying if k in overrides[job] and k != "activation")
+        if (job / layout.SUMMARY).exists() and (job / layout.SEARCH).exists():
+            found.append(_grid_study(job, setting or job.name))
+        elif layout.kind_of(job) == "single" or (read_status(job) or {}).get("status") not in (None, "ok"):
+            singles.setdefault(setting, []).append(job)
+    for setting, group in singles.items():
+        rows = pd.DataFrame([_single_rows(job) for job in group]).drop_duplicates("label")
+        found.append(Study(setting or folder.name, folder, rows, _config(group[0]),
+                           [p for p in [folder / layout.REPORT] if p.exists()]))
+    return found
+
+
+def collect(folders):
+    """Every study of ``folders``, each with a distinct name (the folder's prefixed where needed)."""
+    studies = [study for folder in folders for study in studies_of(folder)]
+    if not studies:
+        raise UserError(f"no study found in {', '.join(map(str, folders))}")
+    names = [s.name for s in studies]
+    for study in studies:
+        if names.count(study.name) > 1:
+            study.name = f"{study.folder.name}: {study.name}"
+    return studies
+
+
+def score_table(studies):
+    """Studies x activations: mean accuracy (NaN: failed), and the activations some study lacks.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        Only the activations present in every study are columns (the Friedman test needs
+        complete blocks); the second value lists those left out.
+    """
+    frames = {s.name: s.rows.set_index("label")["accuracy"].astype(float) for s in studies}
+    table = pd.DataFrame(frames).T
+    complete = [c for c in table.columns if all(c in s.rows["label"].values for s in studies)]
+    return table[complete], sorted(set(table.columns) - set(complete))
+
+
+def rank_table(scores):
+    """Each activation's rank within each study: 1 = best accuracy, ties averaged, failures last."""
+    return scores.rank(axis=1, ascending=False, method="average", na_option="bottom")
+
+
+def critical_difference(k, n, alpha=ALPHA):
+    """Nemenyi's critical difference of mean ranks: ``q_alpha * sqrt(k (k + 1) / (6 n))``.
+
+    ``q_alpha`` is the studentized range's upper ``alpha`` quantile for ``k`` groups and
+    infinite degrees of freedom, divided by sqrt(2) (Demšar 2006, table 5).
+    """
+    if k < 2 or n < 1:
+        return math.nan
+    q = sps.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
+    return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
+
+
+def studies_needed(k, alpha=ALPHA, limit=1000):
+    """The fewest studies whose critical difference is below ``k - 1``, the largest possible gap of mean ranks."""
+    return next((n for n in range(2, limit) if critical_difference(k, n, alpha) < k - 1), None)
+
+
+def friedman(ranks):
+    """Friedman's chi-square and p-value over the studies as blocks (`scipy.stats.friedmanchisquare`).
+
+    NaN for both with fewer than 3 activations or 2 studies, or when every study ranks alike.
+    """
+    n, k = ranks.shape
+    if k < 3 or n < 2:
+        return math.nan, math.nan
+    if (ranks.nunique(axis=1) == 1).all():  # every study ties every activation: nothing to test
+        return math.nan, math.nan
+    statistic, p = sps.friedmanchisquare(*[ranks[c].to_numpy() for c in ranks.columns])
+    return float(statistic), float(p)
+
+
+def nemenyi(ranks):
+    """Nemenyi's p-value of every pair (`scikit_posthocs.posthoc_nemenyi_friedman`), labels both ways."""
+    if ranks.shape[1] < 2 or ranks.shape[0] < 1:
+        return pd.DataFrame(index=ranks.columns, columns=ranks.columns, dtype=float)
+    # scikit-posthocs ranks each block itself; the ranks given (1 = best) keep their order
+    p = sp.posthoc_nemenyi_friedman(ranks.to_numpy(dtype=float))
+    return pd.DataFrame(p.to_numpy(dtype=float), index=ranks.columns, columns=ranks.columns)
+
+
+def compare(studies, alpha=ALPHA):
+    """Rank the activations of ``studies`` and test whether their ranks differ.
+
+    Parameters
+    ----------
+    studies : list of Study
+    alpha : float (default=0.05)
+
+    Returns
+    -------
+    dict
+        ``scores`` and ``ranks`` (studies x activations), ``table`` (one row per activation,
+        best mean rank first: its rank in each study, mean rank, mean accuracy, step cost, and
+        whether it is separated from the best), ``left_out`` (activations missing from some
+        study), ``friedman`` (statistic, p), ``p`` (Nemenyi's pairwise p-values), ``cd``
+        (critical difference), ``pairs``, ``alpha`` and ``verdict`` (sentences).
+    """
+    scores, left_out = score_table(studies)
+    ranks = rank_table(scores)
+    n, k = ranks.shape
+    accuracy = scores.mean(axis=0)
+    # best mean rank first; equal mean ranks by mean accuracy
+    order = sorted(ranks.columns, key=lambda a: (ranks[a].mean(), -np.nan_to_num(accuracy[a], nan=-np.inf), a))
+    mean_rank = ranks.mean(axis=0)[order]
+    chi2, p_friedman = friedman(ranks)
+    p = nemenyi(ranks)
+    rejected = bool(np.isfinite(p_friedman) and p_friedman < alpha)
+    labels = list(mean_rank.index)
+    best = labels[0] if labels else None
+    costs = pd.DataFrame({s.name: s.rows.set_index("label").get("step_cost", pd.Series(dtype=float))
+                          for s in studies}).T.reindex(columns=labels)
+    table = pd.DataFrame({"activation": labels})
+    for study in ranks.index:
+        table[f"rank: {study}"] = ranks.loc[study, labels].to_numpy()
+    table["mean_rank"] = mean_rank.to_numpy()
+    table["mean_accuracy"] = scores[labels].mean(axis=0).to_numpy()
+    table["step_cost"] = costs.astype(float).mean(axis=0).to_numpy() if len(costs) else np.nan
+    table["p_vs_best"] = [p.loc[best, a] if a != best and n >= 2 else np.nan for a in labels]
+    table["separated_from_best"] = [bool(rejected and np.isfinite(v) and v < alpha) for v in table["p_vs_best"]]
+    pairs = [{"first": a, "second": b, "rank_difference": float(mean_rank[b] - mean_rank[a]),
+              "p": float(p.loc[a, b]) if n >= 2 else math.nan,
+              "separated": bool(rejected and n >= 2 and p.loc[a, b] < alpha)}
+             for i, a in enumerate(labels) for b in labels[i + 1:]]
+    result = {"studies": [s.name for s in studies], "scores": scores, "ranks": ranks, "table": table,
+              "left_out": left_out, "friedman": {"statistic": chi2, "p": p_friedman}, "p": p,
+              "cd": critical_difference(k, n, alpha), "pairs": pairs, "alpha": alpha,
+              "studies_needed": studies_needed(k, alpha) if k >= 2 else None}
+    result["verdict"] = verdict(result)
+    return result
+
+
+def _p(value, alpha, name):
+    text = p_text(value, alpha)
+    return f"{name} < 0.001" if text == "<0.001" else f"{name} = {text}" if text else f"{name} n/a"
+
+
+def verdict(result):
+    """Sentences about a `compare` result, worded as the per-study verdicts: 'separated' or 'not separated'.
+
+    Says plainly when the studies are too few for any pair to be separated, whatever the results.
+    """
+    table, alpha, ranks = result["table"], result["alpha"], result["ranks"]
+    n, k = ranks.shape
+    if k < 2:
+        return [f"Only {k} activation is common to all studies: there is nothing to compare."]
+    best = table.iloc[0]
+    names = ", ".join(result["studies"])
+    sharing = [a for a, r in zip(table["activation"][1:], table["mean_rank"][1:]) if r == best["mean_rank"]]
+    shared = f"; {', '.join(sharing)} {'share' if len(sharing) > 1 else 'shares'} it" if sharing else ""
+    lines = [f"{best['activation']} has the best mean rank ({best['mean_rank']:.2f} of {k}{shared}) over {n} "
+             f"stud{'y' if n == 1 else 'ies'} ({names})."]
+    if n < 2:
+        lines.append("A single study cannot show that a ranking holds beyond it: compare two or more independent "
+                     "studies (other data sets, depths, optimizers); nothing is separated.")
+        return lines
+    chi2, p_f = result["friedman"]["statistic"], result["friedman"]["p"]
+    cd, needed = result["cd"], result["studies_needed"]
+    if k < 3:
+        lines.append("The Friedman test needs three or more activations; with two, nothing is separated.")
+    elif not np.isfinite(p_f):
+        lines.append("Every study ranks the activations alike, all tied: there is no difference to test.")
+    elif p_f < alpha:
+        lines.append(f"Friedman test over the {n} studies as blocks: chi-square = {chi2:.2f}, "
+                     f"{_p(p_f, alpha, 'p')}: the activations do not all rank alike.")
+    else:
+        lines.append(f"Friedman test over the {n} studies as blocks: chi-square = {chi2:.2f}, "
+                     f"{_p(p_f, alpha, 'p')}: the data do not show that the activations rank differently, "
+                     f"so no pair is separated.")
+    for _, row in table.iloc[1:].iterrows():
+        gap = row["mean_rank"] - best["mean_rank"]
+        p_text_ = _p(row["p_vs_best"], alpha, "Nemenyi p")
+        if row["separated_from_best"]:
+            lines.append(f"{row['activation']} ranks worse than {best['activation']} (mean rank {row['mean_rank']:.2f}, "
+                         f"{gap:.2f} below; critical difference {cd:.2f}; {p_text_}): separated.")
+        else:
+            lines.append(f"{row['activation']} (mean rank {row['mean_rank']:.2f}, {gap:.2f} below "
+                         f"{best['activation']}; critical difference {cd:.2f}; {p_text_}): not separated from "
+                         f"{best['activation']}.")
+    separated = [pair for pair in result["pairs"] if pair["separated"]]
+    if separated:
+        lines.append(f"{len(separated)} of the {len(result['pairs'])} pairs are separated (Nemenyi, after the "
+                     f"Friedman test rejected): the ranking holds across these studies for those pairs.")
+    else:
+        lines.append(f"None of the {len(result['pairs'])} pairs is separated: these studies do not show that any "
+                     f"activation ranks differently from another.")
+    if np.isfinite(cd) and cd >= k - 1:
+        more = f"; at least {needed} studies are needed for the first and the last to be separable" if needed else ""
+        lines.append(f"Too few studies to separate anything: with {n} studies and {k} activations the critical "
+                     f"difference is {cd:.2f} ranks, more than the largest possible difference of mean ranks "
+                     f"({k - 1}), so no pair could be separated whatever the results{more}.")
+    elif np.isfinite(cd):
+        lines.append(f"With {n} studies and {k} activations, mean ranks must differ by more than {cd:.2f} to be "
+                     f"separated (Nemenyi, alpha = {alpha:g}); smaller differences may be real but go unseen.")
+    return lines

@@ -1,0 +1,126 @@
+"""A comparison of studies as files: its table, statistics, critical-difference diagram and HTML page."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scikit_posthocs as sp
+from matplotlib.figure import Figure
+
+from .. import layout
+from ..files import save_figure, write_csv, write_json, write_text
+from .compare import ALPHA, collect, compare
+from .depth import depth_frame, plot_depth
+from .html import esc, image_html, page_html, paragraph, section, table_html, verdict_section
+
+METHOD = ("Within each study the activations are ranked by mean cross-validated accuracy (1 = best, ties share "
+          "the average rank, a failed or diverged activation ranks last). The Friedman test takes the studies as "
+          "independent blocks; after it rejects, the Nemenyi test compares every pair (family-wise, by the "
+          "studentized range): a pair is separated when its mean ranks differ by more than the critical "
+          "difference. 'Not separated' means these studies cannot tell the two apart, not that they are equal. "
+          "Step cost: the time of one training step of the study's MLP with that activation, relative to relu's, "
+          "measured on the machine that ran the study (mean over the studies).")
+
+
+def cd_diagram(result, path):
+    """Draw the critical-difference diagram (`scikit_posthocs.critical_difference_diagram`) as a PNG.
+
+    Activations joined by a bar are not separated. A pair counts as separated only where the
+    verdict says so (Friedman rejected first); the diagram draws exactly those pairs apart.
+    """
+    table = result["table"]
+    labels = list(table["activation"])
+    separated = {(p["first"], p["second"]) for p in result["pairs"] if p["separated"]}
+    sig = pd.DataFrame(1.0, index=labels, columns=labels)
+    for a, b in separated:
+        sig.loc[a, b] = sig.loc[b, a] = float(result["p"].loc[a, b])
+    fig = Figure(figsize=(8, 1.2 + 0.28 * len(labels)), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    cd = result["cd"]
+    sp.critical_difference_diagram(table.set_index("activation")["mean_rank"], sig, alpha=result["alpha"], ax=ax,
+                                   cd=cd if np.isfinite(cd) and cd < len(labels) - 1 else None)
+    ax.set_title(f"mean rank over {len(result['studies'])} studies (critical difference {cd:.2f})", fontsize=9, pad=22)
+    return save_figure(path, fig)
+
+
+def _cell_table(table):
+    shown = table.drop(columns=["separated_from_best"]).copy()
+    shown.insert(len(shown.columns), "vs best", ["best" if i == 0 else ("worse" if s else "not separated")
+                                                 for i, s in enumerate(table["separated_from_best"])])
+    return shown
+
+
+def markdown(result):
+    """The comparison as Markdown: a heading line, the table, the verdict."""
+    shown = _cell_table(result["table"])
+    text = (f"{len(result['studies'])} studies, ranks by mean cross-validated accuracy (1 = best); Friedman over "
+            f"the studies as blocks, Nemenyi post hoc (alpha {result['alpha']:g}); step cost relative to relu\n\n"
+            + shown.to_markdown(index=False, floatfmt=".3f") + "\n\n")
+    if result["left_out"]:
+        text += f"Left out (missing from some study): {', '.join(result['left_out'])}\n\n"
+    return text + "".join(f"- {line}\n" for line in result["verdict"])
+
+
+def _studies_section(studies, out_dir):
+    items = []
+    for study in studies:
+        links = [f'<a href="{esc(os.path.relpath(r, out_dir))}">report</a>' for r in study.reports]
+        depth = f", {study.depth} hidden layers" if study.depth else ""
+        dataset = (study.config.get("data") or {}).get("name", "")
+        items.append(f"<li>{esc(study.name)} ({esc(dataset)}{esc(depth)}): {esc(study.folder)} {' '.join(links)}</li>")
+    return section("Studies", "<ul>" + "".join(items) + "</ul>", "studies")
+
+
+def write_compare(folders, out_dir, alpha=ALPHA):
+    """Compare the studies of ``folders`` and write the comparison into ``out_dir``.
+
+    Writes ``compare.csv``, ``compare.md``, ``compare.json``, ``cd_diagram.png``, ``depth.png``
+    (when the studies differ in depth) and ``compare.html``.
+
+    Parameters
+    ----------
+    folders : list of Path
+        Grid or sweep dirs (see `src.reporting.compare.studies_of`).
+    out_dir : Path
+    alpha : float (default=0.05)
+
+    Returns
+    -------
+    (dict, dict)
+        Name -> path of every file written, and the `src.reporting.compare.compare` result.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    studies = collect(folders)
+    result = compare(studies, alpha)
+    written = {"table": write_csv(out_dir / layout.COMPARE_TABLE, result["table"]),
+               "markdown": write_text(out_dir / layout.COMPARE_MD, markdown(result)),
+               "stats": write_json(out_dir / layout.COMPARE_STATS, {
+                   "studies": result["studies"], "alpha": alpha, "friedman": result["friedman"],
+                   "critical_difference": result["cd"], "studies_needed": result["studies_needed"],
+                   "post_hoc": "Nemenyi (scikit-posthocs posthoc_nemenyi_friedman)", "pairs": result["pairs"],
+                   "ranks": result["ranks"].to_dict(orient="index"), "left_out": result["left_out"],
+                   "verdict": result["verdict"]})}
+    if len(result["table"]) >= 2:
+        written["cd_diagram"] = cd_diagram(result, out_dir / layout.CD_DIAGRAM)
+    depth = depth_frame(studies)
+    if not depth.empty:
+        written["depth"] = plot_depth(depth, out_dir / layout.DEPTH_PLOT)
+    body = paragraph(METHOD) + table_html(_cell_table(result["table"]), ["activation", "vs best"],
+                                          ["best"] + ["" if s else "unseparated"
+                                                      for s in result["table"]["separated_from_best"][1:]])
+    if result["left_out"]:
+        body += paragraph(f"Left out (missing from some study): {', '.join(result['left_out'])}.")
+    sections = [section("Ranks", body, "ranks"), verdict_section(result["verdict"])]
+    if "cd_diagram" in written:
+        sections.append(section("Critical-difference diagram", paragraph(
+            "Mean ranks, best on the left; activations joined by a bar are not separated.")
+            + image_html(written["cd_diagram"], "critical-difference diagram"), "diagram"))
+    if "depth" in written:
+        sections.append(section("Against depth", image_html(written["depth"], "accuracy and diagnostics against "
+                                                                              "depth"), "depth"))
+    sections.append(_studies_section(studies, out_dir))
+    subtitle = (f"{len(studies)} studies, {len(result['table'])} activations common to all of them; Friedman test "
+                f"with the Nemenyi post-hoc test.")
+    written["page"] = write_text(out_dir / layout.COMPARE_PAGE, page_html("Across studies", subtitle, sections))
+    return written, result

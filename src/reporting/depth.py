@@ -1,0 +1,85 @@
+"""Accuracy and diagnostics against depth, for studies that differ in their number of hidden layers.
+
+Four panels, one line per activation: mean cross-validated accuracy, the fraction of dead
+units (mean over the hidden layers), the std of the last hidden layer's outputs (a
+self-normalising network keeps it near 1), each against depth; and the std of every hidden
+layer of the deepest study, layer by layer. Values are the last epoch's, averaged over folds.
+"""
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..files import save_figure
+from ..results import split_column
+from .curves import colours
+
+
+def depth_frame(studies):
+    """One row per (study, activation): depth, accuracy, mean dead fraction, last layer's std, std per layer.
+
+    Parameters
+    ----------
+    studies : list of src.reporting.compare.Study
+
+    Returns
+    -------
+    pandas.DataFrame
+        Empty when fewer than two distinct depths are found.
+    """
+    rows = []
+    for study in studies:
+        if study.depth is None:
+            continue
+        for _, row in study.rows.iterrows():
+            layers = {}
+            for column, value in row.items():
+                parsed = split_column(column)
+                if parsed and parsed[0] != "output":
+                    layers.setdefault(int(parsed[0][5:]), {})[parsed[1]] = float(value)
+            order = sorted(layers)
+            dead = [layers[i].get("dead", np.nan) for i in order]
+            std = [layers[i].get("std", np.nan) for i in order]
+            rows.append({"study": study.name, "depth": study.depth, "activation": row["label"],
+                         "accuracy": float(row["accuracy"]),
+                         "dead": float(np.nanmean(dead)) if np.isfinite(dead).any() else np.nan,
+                         "last_std": std[-1] if std else np.nan, "std_per_layer": std})
+    frame = pd.DataFrame(rows)
+    if frame.empty or frame["depth"].nunique() < 2:
+        return pd.DataFrame()
+    return frame.sort_values(["activation", "depth"]).reset_index(drop=True)
+
+
+PANELS = (("accuracy", "mean CV accuracy", False), ("dead", "dead units (fraction, mean over layers)", False),
+          ("last_std", "std of the last hidden layer", True))
+
+
+def plot_depth(frame, path):
+    """Draw `depth_frame`'s table as one PNG at ``path``; return the path."""
+    labels = sorted(frame["activation"].unique())
+    colour = dict(zip(labels, colours(len(labels))))
+    fig = Figure(figsize=(15, 4.4), dpi=110, layout="constrained")
+    axes = fig.subplots(1, 4)
+    depths = sorted(frame["depth"].unique())
+    for ax, (column, title, log) in zip(axes, PANELS):
+        for label, group in frame.groupby("activation"):
+            ax.plot(group["depth"], group[column], marker="o", color=colour[label], label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(depths, [str(d) for d in depths])
+        ax.minorticks_off()
+        ax.set_xlabel("hidden layers")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+        if log and (frame[column] > 0).any():
+            ax.set_yscale("log")
+    deepest = frame[frame["depth"] == depths[-1]]
+    for _, row in deepest.iterrows():
+        std = row["std_per_layer"]
+        axes[3].plot(np.arange(1, len(std) + 1), std, marker=".", color=colour[row["activation"]])
+    axes[3].set_xlabel("hidden layer")
+    axes[3].set_title(f"std per layer at depth {depths[-1]}")
+    axes[3].grid(True, alpha=0.3)
+    if (deepest["last_std"] > 0).any():
+        axes[3].set_yscale("log")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize=8)
+    return save_figure(path, fig)

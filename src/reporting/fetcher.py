@@ -1,0 +1,148 @@
+"""Results dirs as one HiPlot experiment: the experiment fetcher of ``python -m src.inspect``.
+
+A URI is a folder (or a JSON list of folders): a run, grid or sweep dir gives its lines (one per run, per candidate of a
+grid, per job or candidate of a sweep); any other folder (``outputs/``) gives the lines of
+every study found under it, newest first. Each line carries its ``study``, its ``kind``, the
+folder it comes from (``dir``) and that folder's ``report`` page, so that a line leads back
+to its results.
+"""
+import json
+import math
+from pathlib import Path
+
+import hiplot as hip
+import pandas as pd
+
+from .. import layout
+from ..errors import UserError
+from .sweeps import sweep_frame
+
+# Columns first on the plot (left to right), when present; the score colours the lines.
+FIRST = ["study", "kind", "job", "label", "accuracy"]
+SCORE = "accuracy"
+# The axes the plot shows at first after those (the others are hidden axes there, and columns of the table).
+SHOWN = ["step_cost", "fit_time_mean", "fit_seconds", "diff_to_best", "separated_from_best"]
+# A study's own folders hold no other study: the search does not descend into them.
+MAX_DEPTH = 4
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _report(folder):
+    path = Path(folder) / layout.REPORT
+    return str(path.resolve()) if path.exists() else ""
+
+
+def _single(folder):
+    metrics = layout.read_json(Path(folder) / layout.METRICS) or {}
+    return [{"label": metrics.get("activation"), SCORE: metrics.get("test_accuracy"),
+             **{k: v for k, v in metrics.items() if k not in ("activation",)}}]
+
+
+def _grid(folder):
+    summary = pd.read_csv(Path(folder) / layout.SUMMARY, keep_default_na=False, na_values=[""])
+    return summary.rename(columns={"accuracy_mean": SCORE}).to_dict("records")
+
+
+def _sweep(folder):
+    frame = sweep_frame(folder)
+    if SCORE not in frame:
+        frame[SCORE] = frame.get("accuracy_mean", frame.get("test_accuracy"))
+    rows = frame.drop(columns=[c for c in ("accuracy_mean",) if c in frame]).to_dict("records")
+    for row in rows:
+        row["dir"] = str((Path(folder) / str(row["job"])).resolve())
+        row["report"] = _report(Path(folder) / str(row["job"]))
+    return rows
+
+
+ROWS = {"single": _single, "grid": _grid, "sweep": _sweep}
+
+
+def studies_under(folder):
+    """Every run, grid and sweep dir at or under ``folder``, newest first (by modification time).
+
+    A study's own sub-folders (a sweep's jobs) are not listed apart from it.
+    """
+    folder = Path(folder)
+    if layout.kind_of(folder):
+        return [folder]
+    found, todo = [], [(folder, 0)]
+    while todo:
+        current, depth = todo.pop()
+        for child in sorted(p for p in current.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if layout.kind_of(child):
+                found.append(child)
+            elif depth + 1 < MAX_DEPTH:
+                todo.append((child, depth + 1))
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def study_rows(folder):
+    """The lines of one run, grid or sweep dir, each with ``study``, ``kind``, ``dir`` and ``report``."""
+    folder = Path(folder)
+    kind = layout.kind_of(folder)
+    rows = ROWS[kind](folder)
+    for row in rows:
+        row.setdefault("dir", str(folder.resolve()))
+        row.setdefault("report", _report(folder))
+        row.update(study=folder.name, kind=kind)
+    return rows
+
+
+def rows_of(folder):
+    """The lines of every study at or under ``folder``, newest study first.
+
+    Raises
+    ------
+    UserError
+        When ``folder`` is missing or holds no results.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a directory")
+    studies = studies_under(folder)
+    if not studies:
+        raise UserError(f"{folder} holds no results (no run, grid or sweep dir in it)")
+    return [row for study in studies for row in study_rows(study)]
+
+
+def experiment(rows):
+    """A HiPlot experiment of ``rows``: the identifying columns first, lines coloured by accuracy."""
+    rows = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    xp = hip.Experiment.from_iterable(rows)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    order = [c for c in FIRST if c in columns] + [c for c in columns if c not in FIRST]
+    hidden = ["uid", "from_uid"] + [c for c in order if c not in FIRST + SHOWN]
+    xp.display_data(hip.Displays.PARALLEL_PLOT).update({"hide": hidden, "order": order[::-1]})
+    xp.display_data(hip.Displays.TABLE).update({"hide": ["from_uid"], "order": order})
+    for name in ("study", "kind", "job", "label"):
+        if name in xp.parameters_definition:
+            xp.parameters_definition[name].type = hip.ValueType.CATEGORICAL
+    if SCORE in columns:
+        xp.colorby = SCORE
+    return xp
+
+
+def fetch(uri):
+    """HiPlot's experiment fetcher: a folder's lines (`rows_of`) as an experiment.
+
+    ``uri`` is a folder, or a JSON list of folders whose lines make one experiment (HiPlot's
+    own merge of URIs given one per line keeps only the last one's choice of axes).
+
+    Raises
+    ------
+    hiplot.ExperimentFetcherDoesntApply
+        When ``uri`` names no folder holding results.
+    """
+    uri = uri.strip()
+    try:
+        folders = json.loads(uri) if uri.startswith("[") else [uri]
+        return experiment([row for folder in folders for row in rows_of(Path(folder).expanduser())])
+    except (UserError, OSError, ValueError, TypeError):
+        raise hip.ExperimentFetcherDoesntApply() from None

@@ -1,0 +1,94 @@
+"""What each activation costs: the time of one training step of the configured MLP, relative to relu.
+
+Measured where the study runs, just before it trains: every activation's MLP takes a few
+forward + backward + SGD steps on one random mini-batch, the activations in turn, round after
+round, so that a slow spell of a shared machine falls on all of them alike. On a CPU the steps
+run on one thread (threads contending with other work make the figures erratic). Each
+activation's time is that of its fastest round: other work only ever adds time, so the minimum
+is the best estimate of the step itself (as `timeit` advises). The figure is the cost of the arithmetic of a step (the
+activation's forward and backward kernels and the rest of the network), not of data loading.
+"""
+import time
+
+import torch
+from torch import nn
+
+from ..model import activations
+from ..model.mlp import MLP
+
+REFERENCE = "relu"
+
+
+def _synchronize(device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, init="auto", dropout=0.0,
+              device="cpu", steps=5, rounds=15, seed=0):
+    """Seconds per training step of the MLP with each activation, and that time relative to relu.
+
+    Parameters
+    ----------
+    specs : iterable of str or mapping
+        The activations (names, labels or specs).
+    n_features, n_classes : int
+        The data's input width and number of classes.
+    hidden : sequence of int (default=(128, 64))
+        The configured hidden layers.
+    batch_size : int (default=128)
+        The configured mini-batch size.
+    init, dropout
+        As in `src.model.mlp.MLP`.
+    device : str (default="cpu")
+    steps : int (default=10)
+        Steps per round and activation.
+    rounds : int (default=15)
+        Rounds; the fastest counts.
+    seed : int (default=0)
+        Seed of the random mini-batch and the weights.
+
+    Returns
+    -------
+    dict
+        ``reference`` (``"relu"``), ``seconds`` and ``relative`` (activation label -> seconds per
+        step, and that divided by relu's), ``hidden``, ``batch_size``, ``device`` and ``threads``.
+    """
+    labels = list(dict.fromkeys([REFERENCE, *(activations.label(s) for s in specs)]))
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(batch_size, n_features, generator=generator).to(device)
+    y = torch.randint(0, n_classes, (batch_size,), generator=generator).to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    nets = {}
+    for label in labels:
+        torch.manual_seed(seed)
+        module = MLP(n_features, n_classes, hidden, label, dropout, init).to(device)
+        nets[label] = (module, torch.optim.SGD(module.parameters(), lr=1e-3))
+
+    def step(module, optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(module(X), y).backward()  # (batch, n_classes) logits -> scalar loss -> gradients
+        optimizer.step()
+
+    threads = torch.get_num_threads()
+    if not str(device).startswith("cuda"):
+        torch.set_num_threads(1)
+    try:
+        for module, optimizer in nets.values():  # warm-up: first calls allocate and pick kernels
+            step(module, optimizer)
+        times = {label: [] for label in labels}
+        for _ in range(rounds):
+            for label, (module, optimizer) in nets.items():
+                _synchronize(device)
+                start = time.perf_counter()
+                for _ in range(steps):
+                    step(module, optimizer)
+                _synchronize(device)
+                times[label].append((time.perf_counter() - start) / steps)
+    finally:
+        torch.set_num_threads(threads)
+    seconds = {label: min(values) for label, values in times.items()}
+    return {"reference": REFERENCE, "seconds": seconds,
+            "relative": {label: s / seconds[REFERENCE] for label, s in seconds.items()},
+            "hidden": list(hidden), "batch_size": int(batch_size), "device": str(device),
+            "threads": 1 if not str(device).startswith("cuda") else threads}

@@ -1,0 +1,126 @@
+"""Rankings across studies: Friedman, Nemenyi and the critical difference checked against their formulas."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from src.compare import main
+from src.reporting import compare as cmp
+
+
+def ranks_frame(matrix, labels=None):
+    matrix = np.asarray(matrix, dtype=float)
+    labels = labels or [f"a{i}" for i in range(matrix.shape[1])]
+    return pd.DataFrame(matrix, index=[f"s{i}" for i in range(matrix.shape[0])], columns=labels)
+
+
+def random_ranks(n, k, seed):
+    rng = np.random.default_rng(seed)
+    return ranks_frame([rng.permutation(k) + 1 for _ in range(n)])
+
+
+@pytest.mark.parametrize("n, k, seed", [(6, 5, 0), (12, 4, 1), (3, 7, 2)])
+def test_nemenyi_p_values_are_the_studentized_range_of_the_mean_rank_gaps(n, k, seed):
+    ranks = random_ranks(n, k, seed)
+    p = cmp.nemenyi(ranks)
+    mean = ranks.mean(axis=0)
+    se = math.sqrt(k * (k + 1) / (6.0 * n))
+    for a in ranks.columns:
+        for b in ranks.columns:
+            if a != b:
+                q = abs(mean[a] - mean[b]) / se * math.sqrt(2)
+                assert p.loc[a, b] == pytest.approx(sps.studentized_range.sf(q, k, np.inf), abs=2e-3)
+
+
+def test_the_critical_difference_is_demsars():
+    # Demšar (2006), table 5(a): q_0.05 for k = 2..6 is 1.960, 2.343, 2.569, 2.728, 2.850
+    for k, q in zip(range(2, 7), (1.960, 2.343, 2.569, 2.728, 2.850)):
+        assert cmp.critical_difference(k, 10) == pytest.approx(q * math.sqrt(k * (k + 1) / 60.0), abs=2e-3)
+
+
+def test_a_pair_is_separated_exactly_when_its_gap_exceeds_the_critical_difference():
+    ranks = random_ranks(30, 4, 3)
+    ranks["a0"], ranks["a3"] = 1.0, 4.0  # a0 always first, a3 always last
+    ranks[["a1", "a2"]] = np.where(np.arange(30)[:, None] % 2 == 0, [2.0, 3.0], [3.0, 2.0])
+    studies = [cmp.Study(name, None, pd.DataFrame({"label": ranks.columns, "accuracy": 1 - ranks.loc[name] / 10}))
+               for name in ranks.index]
+    result = cmp.compare(studies)
+    cd = result["cd"]
+    assert result["friedman"]["p"] < 0.05
+    for pair in result["pairs"]:
+        assert pair["separated"] == (abs(pair["rank_difference"]) > cd), pair
+    assert any(p["separated"] for p in result["pairs"]) and not all(p["separated"] for p in result["pairs"])
+
+
+def test_friedman_is_the_textbook_statistic_without_ties():
+    ranks = random_ranks(8, 5, 4)
+    n, k = ranks.shape
+    expected = 12 * n / (k * (k + 1)) * ((ranks.mean(axis=0) ** 2).sum() - k * (k + 1) ** 2 / 4)
+    statistic, p = cmp.friedman(ranks)
+    assert statistic == pytest.approx(expected) and p == pytest.approx(sps.chi2.sf(expected, k - 1))
+
+
+def test_ranks_put_failures_last_and_share_ties():
+    scores = ranks_frame([[0.9, 0.9, np.nan, 0.5]], ["a", "b", "c", "d"])
+    assert cmp.rank_table(scores).iloc[0].tolist() == [1.5, 1.5, 4.0, 3.0]
+
+
+def _study(name, accuracies):
+    return cmp.Study(name, None, pd.DataFrame({"label": list(accuracies), "accuracy": list(accuracies.values())}))
+
+
+def test_two_studies_are_too_few_and_the_verdict_says_so_without_ties():
+    studies = [_study("mnist", {"relu": 0.98, "tanh": 0.97, "sigmoid": 0.95}),
+               _study("digits", {"relu": 0.96, "tanh": 0.95, "sigmoid": 0.90})]
+    text = " ".join(cmp.compare(studies)["verdict"])
+    assert "Too few studies to separate anything" in text and "at least 3 studies" in text
+    assert "not separated" in text and "tied" not in text
+    single = " ".join(cmp.compare(studies[:1])["verdict"])
+    assert "A single study cannot show" in single and "tied" not in single
+
+
+def test_many_consistent_studies_separate_the_first_from_the_last():
+    studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975, "sigmoid": 0.9})
+               for i in range(12)]
+    result = cmp.compare(studies)
+    table = result["table"].set_index("activation")
+    assert table.loc["sigmoid", "separated_from_best"] and not table.loc["relu", "separated_from_best"]
+    assert any(line.startswith("sigmoid ranks worse than selu") for line in result["verdict"])
+
+
+def fake_grid(folder, accuracies, costs):
+    folder.mkdir(parents=True)
+    (folder / "search.json").write_text(json.dumps({"dataset": folder.name}))
+    pd.DataFrame({"rank": range(1, len(accuracies) + 1), "label": list(accuracies),
+                  "activation": list(accuracies), "accuracy_mean": list(accuracies.values()),
+                  "step_cost": [costs[a] for a in accuracies]}).to_csv(folder / "summary.csv", index=False)
+    return folder
+
+
+def test_the_command_writes_table_diagram_and_page(tmp_path, capsys):
+    costs = {"relu": 1.0, "gelu": 1.4, "tanh": 1.1, "extra": 1.0}
+    dirs = [fake_grid(tmp_path / name, {"relu": 0.9 + d, "gelu": 0.91 + d, "tanh": 0.85 + d, **extra}, costs)
+            for name, d, extra in (("a", 0.0, {}), ("b", 0.02, {}), ("c", -0.1, {"extra": 0.99}))]
+    out = tmp_path / "out"
+    assert main([*map(str, dirs), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "compare.csv")
+    assert table["activation"].tolist() == ["gelu", "relu", "tanh"]
+    assert table["mean_rank"].tolist() == [1.0, 2.0, 3.0]
+    assert table["step_cost"].tolist() == pytest.approx([1.4, 1.0, 1.1])
+    assert (out / "cd_diagram.png").stat().st_size > 5_000
+    page = (out / "compare.html").read_text()
+    assert "critical-difference diagram" in page and "Nemenyi" in page and "extra" in page  # left out, and said
+    stats = json.loads((out / "compare.json").read_text())
+    assert stats["post_hoc"].startswith("Nemenyi") and stats["left_out"] == ["extra"]
+    assert "gelu has the best mean rank" in capsys.readouterr().out
+
+
+def test_a_folder_without_studies_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.csv").write_text("epoch\n1\n")
+    assert main([str(tmp_path / "run"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "a single run" in err

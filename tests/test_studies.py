@@ -1,0 +1,39 @@
+"""The studies that feed ``src.compare``: each multirun ends with the comparison at its sweep root."""
+import json
+
+import pandas as pd
+import pytest
+
+from tests.conftest import MNIST_READY
+
+pytestmark = pytest.mark.slow
+
+TINY = ["train.epochs=1", "train.verbose=0", "device=cpu", "cv.n_jobs=1", "grid.activation=[relu,tanh,selu]"]
+
+
+def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
+    sweep = tmp_path / "depth"
+    done = cli(["-m", "experiment=depth_study", "data=digits", "data.subset=null", *TINY,
+                "model.hidden=[32,32],[32,32,32,32]", f"hydra.sweep.dir={sweep}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    stats = json.loads((sweep / "compare.json").read_text())
+    assert stats["studies"] == ["model.hidden=[32,32]", "model.hidden=[32,32,32,32]"]
+    table = pd.read_csv(sweep / "compare.csv")
+    assert sorted(table["activation"]) == ["relu", "selu", "tanh"] and table["step_cost"].notna().all()
+    assert (table.set_index("activation").loc["relu", "step_cost"]) == pytest.approx(1.0)
+    assert any("Too few studies" in line for line in stats["verdict"])
+    assert (sweep / "depth.png").stat().st_size > 10_000 and (sweep / "cd_diagram.png").exists()
+    page = (sweep / "compare.html").read_text()
+    assert 'id="depth"' in page and 'id="diagram"' in page
+
+
+@pytest.mark.skipif(not MNIST_READY, reason="MNIST is not prepared (make data)")
+def test_datasets_study_compares_the_data_sets(cli, tmp_path):
+    sweep = tmp_path / "datasets"
+    done = cli(["-m", "experiment=datasets_study", "data=digits,mnist", "data.subset=300", *TINY,
+                f"hydra.sweep.dir={sweep}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    stats = json.loads((sweep / "compare.json").read_text())
+    assert stats["studies"] == ["data=digits", "data=mnist"]
+    assert set(stats["ranks"]["data=mnist"]) == {"relu", "tanh", "selu"}
+    assert (sweep / "compare.html").exists() and not (sweep / "depth.png").exists()
