@@ -9,6 +9,19 @@ gc.disable()
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+if __name__ == "__main__":
+    # Every value of every override is checked first, and a bad one gets its one line before
+    # torch and the rest of the pipeline are imported (only the registries' own checks, such
+    # as an activation's name, import torch).
+    from .config.preflight import check_command_line
+    from .errors import UserError
+
+    try:
+        check_command_line(sys.argv[1:])
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
@@ -84,11 +97,4 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    try:
-        from .config.preflight import check_command_line
-
-        check_command_line(sys.argv[1:])
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
     main()

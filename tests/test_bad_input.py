@@ -5,6 +5,8 @@ The first cases run the real command line; the rest call `src.config.preflight.c
 """
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +14,7 @@ from src.config.preflight import check_command_line
 from src.errors import UserError
 from src.modes.jobs import run_job
 from src.run import run
-from tests.conftest import DATA_ROOT, MNIST_READY
+from tests.conftest import DATA_ROOT, MNIST_READY, ROOT
 
 FAST = ["data=digits", "train.epochs=1", "train.verbose=0", "device=cpu"]
 GRID = ["mode=grid", "cv.n_jobs=1", *FAST]
@@ -184,3 +186,14 @@ def test_a_diverged_sweep_job_is_recorded_and_returns_a_number(make_cfg, tmp_pat
     assert objective == -math.inf
     status = json.loads((out / "status.json").read_text())
     assert status["status"] == "diverged" and "loss" in status["error"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("override", ["train.epochs=abc", "train.epochz=3", "data=nope"])
+def test_a_bad_command_line_is_refused_before_torch_is_imported(override):
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "src.run", override], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert len(errors) == 1 and "torch" not in imported and "sklearn" not in imported

@@ -17,7 +17,6 @@ from omegaconf import OmegaConf, open_dict
 
 from ..errors import UserError
 from . import schema
-from .validate import validate
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 FLAGS_WITH_VALUE = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir",
@@ -194,7 +193,14 @@ def check_command_line(argv, config_name="config"):
             params = _parse(_sweeper_params(base, parsed), "hydra.sweeper.params") if multirun else []
             _check_sweeper(base, list(parsed) + list(params))
             variants = _variants(list(parsed) + list(params))
-            for i, variant in enumerate(variants):  # the first is ``base`` itself when no sweeper adds params
-                validate(base if i == 0 and not params else _compose(variant, config_name, loader))
+            # the first is ``base`` itself when no sweeper adds params
+            configs = [base if i == 0 and not params else _compose(v, config_name, loader)
+                       for i, v in enumerate(variants)]
+            for cfg in configs:  # every value composes: its types and keys are right, without torch
+                schema.check(cfg, registries=False)
+            from .validate import validate  # the registries (activations, optimizers) need torch
+
+            for cfg in configs:
+                validate(cfg)
     finally:
         GlobalHydra.instance().clear()

@@ -72,6 +72,11 @@ class OneOf:
         if value not in choices:
             raise choices_error(key, value, choices)
 
+    @property
+    def imports(self):
+        """Whether checking imports a registry (and so torch)."""
+        return callable(self.choices)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -105,6 +110,8 @@ class Parses:
     """A value that ``parse`` accepts (it raises a `UserError` naming the key otherwise)."""
 
     parse: Any
+
+    imports = True  # the parsers are the registries' own
 
     def __call__(self, key, value):
         self.parse(OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value)
@@ -315,7 +322,7 @@ class Config:
 OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
 
 
-def check(cfg):
+def check(cfg, registries=True):
     """Raise a one-line `UserError` for the first key that its schema refuses.
 
     Walks the composed config with the schema: a key the schema does not declare (added with
@@ -326,11 +333,14 @@ def check(cfg):
     ----------
     cfg : DictConfig
         The composed config (its ``hydra`` node is left to Hydra).
+    registries : bool (default=True)
+        Also check values against the registries (activations, inits, backends, ...), which
+        import torch; False checks everything else first, before torch is imported.
     """
-    _check_node(cfg, Config, "")
+    _check_node(cfg, Config, "", registries)
 
 
-def _check_node(node, schema, prefix):
+def _check_node(node, schema, prefix, registries=True):
     actual = OmegaConf.get_type(node)
     if is_dataclass(actual) and issubclass(actual, schema):
         schema = actual  # an optimizer option's own dataclass
@@ -344,8 +354,8 @@ def _check_node(node, schema, prefix):
             raise UserError(f"{dotted} has no value; set it, e.g. {dotted}=...")
         value = node[name]
         if is_dataclass(spec.type):
-            _check_node(value, spec.type, dotted + ".")
-        elif "check" in spec.metadata:
+            _check_node(value, spec.type, dotted + ".", registries)
+        elif "check" in spec.metadata and (registries or not getattr(spec.metadata["check"], "imports", False)):
             spec.metadata["check"](dotted, value)
 
 
