@@ -2,8 +2,8 @@
 from pathlib import Path
 
 import pytest
-import yaml
 import torch
+import yaml
 from hydra.utils import instantiate
 
 from src.config import validate as config

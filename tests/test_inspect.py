@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from src.inspect import page_url
 from src.reporting.fetcher import fetch, rows_of, studies_under
 from src.run import run
-from src.inspect import page_url
 from tests.browser import CHROMIUM, column, hiplot_drawn, hiplot_state, severe_errors, start_chromium
 from tests.conftest import FAST, ROOT, compose_config, run_cli
 
