@@ -25,7 +25,7 @@ from tests.conftest import DATA_ROOT, ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 GRID = ["mode=grid", "data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.refit=false",
-        "cv.batched=false", "cv.n_jobs=2", "grid.activation=[relu,tanh]"]
+        "cv.batched=false", "cv.n_jobs=2", "cv.repeats=1", "grid.activation=[relu,tanh]"]
 
 
 @pytest.fixture(scope="module")

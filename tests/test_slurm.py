@@ -48,7 +48,7 @@ def test_a_sweep_runs_through_sbatch_and_is_summarised(slurm, tmp_path):
 
 def test_a_grid_job_uses_the_cores_slurm_gave_it(slurm, tmp_path):
     assert len(os.sched_getaffinity(0)) >= 2  # the machine has more than the job is given
-    done = sweep([*SLURM, "mode=grid", "train.epochs=1", "grid.activation=[relu,tanh]", "cv.refit=false",
+    done = sweep([*SLURM, "mode=grid", "train.epochs=1", "grid.activation=[relu,tanh]", "cv.refit=false", "cv.repeats=1",
                   "cv.n_jobs=auto", f"hydra.sweep.dir={tmp_path}"], slurm)
     assert done.returncode == 0, done.stderr[-3000:]
     search = json.loads((tmp_path / "0" / "search.json").read_text())
