@@ -69,7 +69,10 @@ CLI_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CLI_CASES))
+# Each case starts a process: the first is the fast suite's smoke test of the one-line error
+# through `python -m src.run`; the preflight's own cases below check the others in-process.
+@pytest.mark.parametrize("name", [name if i == 0 else pytest.param(name, marks=pytest.mark.slow)
+                                  for i, name in enumerate(CLI_CASES)])
 def test_bad_command_lines(cli, tmp_path, name):
     args, needles = CLI_CASES[name]
     out = tmp_path / "out"
@@ -79,7 +82,8 @@ def test_bad_command_lines(cli, tmp_path, name):
 
 
 @needs_mnist
-@pytest.mark.parametrize("how, needle", [("truncated", "truncated"), ("changed", "checksum")])
+@pytest.mark.parametrize("how, needle", [("truncated", "truncated"),
+                                         pytest.param("changed", "checksum", marks=pytest.mark.slow)])
 def test_corrupt_data_files(cli, tmp_path, how, needle):
     root = corrupt_mnist(tmp_path / "data", how)
     out = tmp_path / "out"
@@ -88,6 +92,7 @@ def test_corrupt_data_files(cli, tmp_path, how, needle):
     assert_nothing_written(out)
 
 
+@pytest.mark.slow
 def test_an_output_dir_that_cannot_be_created(cli, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
