@@ -26,3 +26,20 @@ def choices_error(kind, value, choices):
     UserError
     """
     return UserError(f"unknown {kind} {value!r}; choose one of: {', '.join(sorted(choices))}")
+
+
+def or_exit(function, *args):
+    """Call ``function(*args)``; a `UserError` ends the process with its one line and status 2.
+
+    Returns
+    -------
+    object
+        What ``function`` returns.
+    """
+    import sys
+
+    try:
+        return function(*args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

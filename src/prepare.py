@@ -3,7 +3,7 @@ import sys
 
 from .config.preflight import compose_config
 from .data import datasets as data
-from .errors import UserError
+from .errors import or_exit
 
 
 def main(argv):
@@ -15,8 +15,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    or_exit(main, sys.argv[1:])

@@ -14,13 +14,9 @@ if __name__ == "__main__":
     # torch and the rest of the pipeline are imported (only the registries' own checks, such
     # as an activation's name, import torch).
     from .config.preflight import check_command_line
-    from .errors import UserError
+    from .errors import or_exit
 
-    try:
-        check_command_line(sys.argv[1:])
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    or_exit(check_command_line, sys.argv[1:])
 
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
@@ -28,7 +24,6 @@ from hydra.types import RunMode  # noqa: E402
 
 from .config.validate import validate  # noqa: E402
 from .data.datasets import load  # noqa: E402
-from .errors import UserError  # noqa: E402
 from .layout import fits_dir, kind_of  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import run_job  # noqa: E402
