@@ -24,7 +24,7 @@ from hydra.types import RunMode  # noqa: E402
 
 from .config.validate import validate  # noqa: E402
 from .data.datasets import load  # noqa: E402
-from .layout import fits_dir, kind_of  # noqa: E402
+from .layout import fits_dir  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
@@ -52,33 +52,14 @@ def run(cfg, out_dir):
     result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
     write(result, Path(out_dir))
     if cfg.get("tracking") is not None:
-        track(cfg, Path(out_dir))
+        from omegaconf import OmegaConf
+
+        from .reporting.tracking import track
+
+        settings = OmegaConf.to_container(cfg.tracking, resolve=True)
+        track(Path(out_dir), settings["name"], settings["experiment"], settings["dir"],
+              OmegaConf.to_container(cfg, resolve=True))
     return result.objective
-
-
-def track(cfg, out_dir):
-    """Log the finished run or grid to the configured tracker (``+tracking=mlflow``).
-
-    The store goes to ``tracking.dir``; by default the run dir, or the sweep's root for a job
-    of a sweep, so that every job of a sweep lands in one store.
-    """
-    from omegaconf import OmegaConf
-
-    from .reporting.tracking import TRACKERS
-
-    settings = cfg.tracking
-    store = Path(settings.dir) if settings.dir else (out_dir.parent if kind_of(out_dir.parent) == "sweep" else out_dir)
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    params = {k: v for k, v in _flat(plain).items() if not k.startswith(("hydra.", "tracking."))}
-    ids = TRACKERS[settings.name](out_dir, store, settings.experiment, params)
-    print(f"{settings.name}: {len(ids)} runs logged to {store} (experiment {settings.experiment})", flush=True)
-
-
-def _flat(node, prefix=""):
-    """A nested config as ``{"model.hidden": [128, 64], ...}``."""
-    if isinstance(node, dict):
-        return {k: v for key, value in node.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
-    return {prefix[:-1]: node}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -168,3 +168,25 @@ def log_mlflow(out_dir, store_dir, experiment, params, tags=None):
 
 
 TRACKERS = {"mlflow": log_mlflow}
+
+
+def track(out_dir, name, experiment, store_dir, config):
+    """Log a finished run or grid to the tracker ``name`` (``+tracking=mlflow``).
+
+    The store goes to ``store_dir``; when None, the run dir, or the sweep's root for a job of
+    a sweep, so that every job of a sweep lands in one store. ``config`` (the run's config as
+    plain data) becomes the run's parameters, flattened to dotted keys.
+    """
+    out_dir = Path(out_dir)
+    store = Path(store_dir) if store_dir else (out_dir.parent if layout.kind_of(out_dir.parent) == "sweep" else out_dir)
+    params = {k: v for k, v in _flat(config).items() if not k.startswith(("hydra.", "tracking."))}
+    ids = TRACKERS[name](out_dir, store, experiment, params)
+    print(f"{name}: {len(ids)} runs logged to {store} (experiment {experiment})", flush=True)
+    return ids
+
+
+def _flat(node, prefix=""):
+    """A nested config as ``{"model.hidden": [128, 64], ...}``."""
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: node}
