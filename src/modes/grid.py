@@ -299,7 +299,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
             raise all_failed(record_dir) from None
     meta = {
         "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
-        "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "n_jobs": n_jobs,
+        "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "device": str(net_kwargs["device"]),
+        "n_jobs": n_jobs,
         "threads": threads,  # torch threads of each fit (None: torch's default)
         "swept": list(params), "search_seconds": round(time.perf_counter() - start, 3),
         "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}

@@ -1,6 +1,7 @@
 """Mini-batches sliced from whole tensors: the loader skorch iterates, and the arrays behind a dataset."""
 import math
 import warnings
+import weakref
 
 import numpy as np
 import torch
@@ -8,14 +9,40 @@ import torch
 from ..data.rows import resolve
 
 
+# A matrix's copy on each accelerator, kept while the matrix lives: every fit of a grid gathers
+# its batches from the one copy instead of sending the whole matrix to the device again.
+_ON_DEVICE = {}
+
+
 def as_tensor(array, device):
     """``array`` as a tensor on ``device``, sharing its memory where it can (a read-only memory
-    map included: it is only read)."""
+    map included: it is only read).
+
+    On the CPU the tensor is the array's own memory. On another device the copy is made once
+    per array and process, and handed out again while the array lives.
+    """
     if isinstance(array, torch.Tensor):
         return array.to(device)
+    array = np.asarray(array)
+    if torch.device(device).type == "cpu":
+        return _from_numpy(array)
+    key = (id(array), str(device))
+    held = _ON_DEVICE.get(key)
+    if held is not None and held[0]() is array:
+        return held[1]
+    tensor = _from_numpy(array).to(device)
+    try:
+        ref = weakref.ref(array, lambda _, key=key: _ON_DEVICE.pop(key, None))
+    except TypeError:  # a view of a foreign buffer that takes no weak reference: not kept
+        return tensor
+    _ON_DEVICE[key] = (ref, tensor)
+    return tensor
+
+
+def _from_numpy(array):
     with warnings.catch_warnings():  # a read-only array (joblib's memory maps) is only read here: no copy
         warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(np.asarray(array)).to(device)
+        return torch.from_numpy(array)
 
 
 def dataset_arrays(dataset):
