@@ -17,7 +17,7 @@ import pytest
 from src.data.datasets import load
 from src.errors import UserError
 from src.layout import read_records
-from src.modes.grid import dask_client
+from src.modes.grid import dask_client, joblib_backend
 from src.run import run
 from tests.clusters import DaskCluster, alive
 from tests.conftest import DATA_ROOT, ROOT
@@ -73,7 +73,28 @@ def test_the_grid_on_dask_equals_the_threads_backend_and_sends_the_rows_once(das
     assert [key for key, nbytes in sent if nbytes >= rows] and len([1 for _, n in sent if n >= rows]) == 1, sent
 
 
-@pytest.mark.unstable
+def test_the_rows_sent_to_every_worker_stay_there_until_the_grid_ends(dask_cluster):
+    """Dask's memory manager drops the copies of a key that no waiting task needs: with it
+    running, rows scattered to both workers are left on one a few seconds after the last
+    task that read them, and a worker dying then loses them for good."""
+    import dask
+    import joblib
+    from dask.distributed import default_client
+
+    rows = np.arange(100_000, dtype=np.int64)
+    interval = dask.utils.parse_timedelta(dask.config.get("distributed.scheduler.active-memory-manager.interval"))
+    with joblib_backend("dask", dask_cluster.address, scatter=[rows]):
+        client = default_client()
+        assert not client.amm.running()
+        sums = joblib.Parallel(n_jobs=2)(joblib.delayed(np.sum)(rows) for _ in range(4))
+        time.sleep(3 * interval)  # the memory manager would have run three times by now
+        held = {key: workers for key, workers in client.who_has().items() if key.startswith("ndarray-")}
+    assert sums == [rows.sum()] * 4
+    assert len(held) == 1 and len(next(iter(held.values()))) == 2, held
+    with dask_client(dask_cluster.address) as after:
+        assert after.amm.running()  # the cluster's memory manager runs again after the grid
+
+
 def test_a_worker_killed_mid_grid_loses_and_duplicates_no_fit(dask_cluster, tmp_path):
     grid = [arg for arg in GRID if not arg.startswith(("train.epochs", "grid.activation"))]
     args = [*grid, "train.epochs=6", "grid.activation=[relu,tanh]", "+grid.lr=[0.05,0.1]", "search.backend=dask",

@@ -179,6 +179,25 @@ def dask_client(scheduler, timeout=DASK_CONNECT_S):
 
 
 @contextlib.contextmanager
+def _replicas_kept(client):
+    """Pause the Dask cluster's active memory manager while the grid runs (and resume it after).
+
+    Its default policy drops every copy of a key that no task waiting on that worker needs:
+    as the fits finish, the training rows sent to every worker would be left on one, and data
+    sent with ``scatter`` cannot be computed again, so the death of that worker would fail
+    the grid ("lost scattered data").
+    """
+    running = client.amm.running()
+    if running:
+        client.amm.stop()
+    try:
+        yield
+    finally:
+        if running:
+            client.amm.start()
+
+
+@contextlib.contextmanager
 def _dask(scheduler, n_workers, scatter):
     from dask.distributed import Client, LocalCluster
 
@@ -188,7 +207,7 @@ def _dask(scheduler, n_workers, scatter):
         # The arrays of every fit (the training rows, the labels) go to each worker once, before
         # the fits, not with every fit; a copy on every worker, so that the fits of a worker
         # that dies can run again on another (data sent to one worker only dies with it).
-        with dask_client(scheduler) if scheduler else Client(cluster) as client, \
+        with dask_client(scheduler) if scheduler else Client(cluster) as client, _replicas_kept(client), \
                 joblib.parallel_config(backend="dask", scatter=list(scatter) or None):
             print(f"grid: running on Dask at {client.scheduler.address}", flush=True)
             yield
