@@ -36,7 +36,7 @@ run: data
 	$(PY) -m src.run experiment=notebook
 
 test: data browser slurm
-	$(PY) -m pytest -m "not unstable" $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser and not cluster" $(PYTEST_ARGS)

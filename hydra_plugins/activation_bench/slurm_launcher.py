@@ -11,6 +11,8 @@ state and the job's log), the sweep goes on to its summary, and running the same
 again resumes it (`src.modes.jobs`).
 """
 import logging
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -66,6 +68,75 @@ def slurm_states(job_ids):
     if done.returncode != 0:
         return {} if "Invalid job id" in done.stderr else None
     return dict(line.split("|", 1) for line in done.stdout.split() if "|" in line)
+
+
+def _seconds(text):
+    """Seconds in one of Slurm's durations (``[D-][HH:]MM:SS``); None for ``UNLIMITED`` or nothing."""
+    if not text or not text[0].isdigit():
+        return None
+    days, _, clock = text.rpartition("-")
+    total = 0
+    for part in clock.split(":"):
+        total = total * 60 + int(part)
+    return total + int(days or 0) * 86400
+
+
+def slurm_ending(job_id):
+    """How a job ended, by ``scontrol show job`` (no accounting needed, while the controller
+    remembers the job).
+
+    Returns
+    -------
+    dict or None
+        ``signal``: the number of the signal that ended the job (from ``ExitCode``: a signal,
+        or a shell's exit status 128 + the signal of its step), None when it exited;
+        ``run_s`` and ``limit_s``: its run time and time limit in seconds (None if unlimited).
+        None when ``scontrol`` does not know the job.
+    """
+    done = subprocess.run(["scontrol", "show", "job", "--oneliner", str(job_id)], capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    fields = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    code, _, by_signal = fields.get("ExitCode", "0:0").partition(":")
+    code, by_signal = int(code or 0), int(by_signal or 0)
+    return {"signal": by_signal or (code - 128 if code > 128 else None),
+            "run_s": _seconds(fields.get("RunTime")), "limit_s": _seconds(fields.get("TimeLimit"))}
+
+
+def warning_signal():
+    """The signal that Slurm sends a job ``signal_delay_s`` before its time limit (and on
+    preemption): submitit's, ``USR2`` unless ``SUBMITIT_PREEMPT_SIGNAL`` names another."""
+    return getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2").upper().removeprefix("SIG"))
+
+
+def _timed_out(text):
+    """Whether a job's error is submitit's: it caught the time-limit warning and could not requeue."""
+    return "UncompletedJobError" in text or "Job not requeued because: timed-out" in text
+
+
+def warned(ending, signal_delay_s):
+    """``(status, what)`` of a job that Slurm's warning signal ended before it could catch it;
+    None for any other ending.
+
+    The warning comes ``signal_delay_s`` before the time limit (up to a minute earlier: Slurm
+    checks its timers about once a minute), or on preemption, and it ends a process that has
+    not yet installed submitit's handler (one still starting Python, say).
+
+    Parameters
+    ----------
+    ending : dict or None
+        `slurm_ending`'s word on the job.
+    signal_delay_s : int
+        ``hydra.launcher.signal_delay_s``.
+    """
+    if not ending or ending["signal"] != warning_signal():
+        return None
+    name = signal.Signals(warning_signal()).name
+    run_s, limit_s = ending["run_s"], ending["limit_s"]
+    if limit_s is None or run_s is None or run_s + signal_delay_s + 60 >= limit_s:
+        return ("timeout", "stopped at its time limit (hydra.launcher.timeout_min={timeout_min}): Slurm's warning, "
+                           f"signal {name}, ended it before it could record a result")
+    return ("killed", f"preempted: signal {name} ended it before it could record a result")
 
 
 def _slurm_says(job):
@@ -130,22 +201,37 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return [returns[i] for i in range(len(jobs))]
 
     def _result(self, job, overrides, num):
-        """The job's own return (its result file); a job that raised is recorded as failed."""
+        """The job's own return (its result file); a job that raised is recorded as failed, or as
+        timed out when submitit's time-limit handler raised before the project's own guard ran."""
         try:
-            return job.results()[0]
+            returned = job.results()[0]
         except Exception as exc:  # submitit's FailedJobError: the job raised outside the project's guard
             lines = [line for line in str(exc).splitlines() if line.strip() and not line.startswith("-")]
             error = next((line for line in reversed(lines) if "Error" in line), lines[-1] if lines else repr(exc))
+            if _timed_out(str(exc)):
+                return self._record(overrides, num, "timeout", self._time_limit_error(job, error.strip()))
             return self._record(overrides, num, "failed", f"the Slurm job {job.job_id} raised: {error.strip()}")
+        if returned.status == JobStatus.FAILED and _timed_out(repr(returned._return_value)):
+            return self._record(overrides, num, "timeout", self._time_limit_error(job, str(returned._return_value)))
+        return returned
+
+    def _time_limit_error(self, job, said):
+        return (f"the Slurm job {job.job_id} was stopped at its time limit "
+                f"(hydra.launcher.timeout_min={self.params.get('timeout_min')}; {said}); log: {job.paths.stderr}")
 
     def _ended(self, job, overrides, num, slurm_state):
         """Record a job that ended without a result, by what Slurm and its log say."""
         status, what = ENDINGS.get(slurm_state, ENDINGS["FAILED"])
+        if slurm_state == "FAILED":
+            status, what = self._warned(job) or (status, what)
         what = what.format(timeout_min=self.params.get("timeout_min"), mem_gb=self.params.get("mem_gb"))
         said = _slurm_says(job)
         error = (f"the Slurm job {job.job_id} was {what}" + (f" ({said})" if said else f" ({slurm_state or 'not listed'})")
                  + f"; log: {job.paths.stderr}")
         return self._record(overrides, num, status, error)
+
+    def _warned(self, job):
+        return warned(slurm_ending(job.job_id), int(self.params.get("signal_delay_s") or 0))
 
     def _record(self, overrides, num, status, error):
         """Write the job's ``status.json`` (and Hydra's overrides, for a job that never started)."""
