@@ -68,7 +68,9 @@ def _job_id(job_dir, deadline):
 
 
 def test_a_cancelled_job_is_recorded_and_the_rerun_trains_only_it(slurm, tmp_path):
-    args = [*SLURM, "train.epochs=150", "activation=relu,tanh", f"hydra.sweep.dir={tmp_path}"]
+    # scancel sends SIGTERM, which submitit lets pass, and SIGKILL KillWait (5 s) later: the
+    # victim must still be training then (1000 epochs: about 14 s on one core here)
+    args = [*SLURM, "train.epochs=1000", "activation=relu,tanh", f"hydra.sweep.dir={tmp_path}"]
     env = dict(slurm, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
     proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
