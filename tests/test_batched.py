@@ -154,6 +154,7 @@ def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
     assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], seed=1))
 
 
+@pytest.mark.slow
 def test_medium_matmul_precision_is_its_own_fit_and_scores_within_noise(make_cfg, tmp_path):
     """train.matmul_precision=medium: keyed apart from float32 fits, accuracies within noise."""
     import json

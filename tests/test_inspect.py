@@ -48,6 +48,7 @@ def sweep_dir(outputs):
     return out
 
 
+@pytest.mark.slow
 def test_rows_one_per_candidate_and_job_each_leading_back(outputs, grid_dir, sweep_dir):
     grid = rows_of(grid_dir)
     assert sorted(r["label"] for r in grid) == ["leaky_relu", "relu", "tanh"]

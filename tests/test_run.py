@@ -44,6 +44,7 @@ def test_activation_parameters_from_the_command_line(make_cfg, tmp_path):
         assert metrics["activation"] == "leaky_relu(negative_slope=0.2)"
 
 
+@pytest.mark.slow
 def test_cli_single_run_and_bad_activation(cli, tmp_path):
     done = cli(["data=digits", "train.epochs=1", f"hydra.run.dir={tmp_path}/ok", "activation=selu"])
     assert done.returncode == 0, done.stderr

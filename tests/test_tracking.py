@@ -20,6 +20,7 @@ def artifact_names(client, run_id):
     return {a.path for a in client.list_artifacts(run_id)}
 
 
+@pytest.mark.slow
 def test_a_grid_is_a_parent_run_with_a_nested_run_per_fit(tmp_path):
     cfg = compose_config(["+tracking=mlflow", "mode=grid", "grid=notebook", "cv.n_jobs=1", "data.subset=400",
                           "cv.refit=false"])
