@@ -6,8 +6,10 @@ server listens on 127.0.0.1 only; Ctrl-C stops it.
 """
 import argparse
 import json
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,10 +56,19 @@ def main(argv=None):
 
     print(f"{studies} stud{'y' if studies == 1 else 'ies'}, {lines} lines; open {page_url(dirs, args.port)}\n"
           f"(Ctrl-C stops the server)", flush=True)
-    try:
-        run_server([fetch], host=HOST, port=args.port)
-    except KeyboardInterrupt:
+    # The server runs in a thread; this one only waits for Ctrl-C (or SIGTERM), so that the
+    # signal is never caught halfway through the server's own work.
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    server = threading.Thread(target=run_server, args=([fetch],), kwargs={"host": HOST, "port": args.port},
+                              name="hiplot-server", daemon=True)
+    server.start()
+    while not stop.wait(0.5) and server.is_alive():
         pass
+    if not stop.is_set():
+        print("error: the HiPlot server stopped by itself (see above)", file=sys.stderr, flush=True)
+        return 1
     print("stopped", flush=True)
     return 0
 

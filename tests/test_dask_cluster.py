@@ -73,6 +73,22 @@ def test_the_grid_on_dask_equals_the_threads_backend_and_sends_the_rows_once(das
     assert [key for key, nbytes in sent if nbytes >= rows] and len([1 for _, n in sent if n >= rows]) == 1, sent
 
 
+def test_stacks_trained_on_dask_workers_get_the_rows_sent_once(dask_cluster, tmp_path):
+    """Two stacks (one per learning rate) train in the workers, from the rows every worker holds."""
+    from tests.conftest import compose_config
+
+    before = len(dask_cluster.sent())
+    grid = [arg for arg in GRID if arg != "cv.batched=false"]
+    run(compose_config(grid + ["cv.batched=true", "+grid.lr=[0.05,0.1]", "search.backend=dask",
+                               f"search.scheduler={dask_cluster.address}"], shrink=False), tmp_path)
+    records = read_records(tmp_path / "fits")
+    assert len(records) == 12 and all(r.get("batched") == 6 for r in records)  # 2 stacks of 2 x 3
+    got = scores(tmp_path)
+    assert len(got) == 12 and (got["status"] == "ok").all()
+    rows = load("digits", root=str(DATA_ROOT)).X_train.nbytes
+    assert len([1 for _, n in dask_cluster.sent()[before:] if n >= rows]) == 1
+
+
 def test_the_rows_sent_to_every_worker_stay_there_until_the_grid_ends(dask_cluster):
     """Dask's memory manager drops the copies of a key that no waiting task needs: with it
     running, rows scattered to both workers are left on one a few seconds after the last

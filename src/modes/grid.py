@@ -307,7 +307,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         # replaced by one line per failed candidate, below
         warnings.simplefilter("ignore", FitFailedWarning)
         warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite", category=UserWarning)
-        if batched and not batched_pretrain(net, params, X, y, [tr for tr, _ in splits], str(record_dir),
+        # the stacks get the rows as the fits do: on Dask they are the copy that every worker holds
+        if batched and not batched_pretrain(net, params, rows, y, [tr for tr, _ in splits], str(record_dir),
                                             n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
             search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
         try:

@@ -29,6 +29,7 @@ import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
+from ..data.rows import resolve
 from ..params import candidate_label
 from . import diagnostics, fit_records
 from .loader import as_tensor
@@ -300,6 +301,15 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
           flush=True)
 
 
+def _matrix(X):
+    """The float32 matrix whose rows the folds' indices name: a `src.data.rows.Rows` of every
+    row in order is its shared matrix itself, not a copy."""
+    base, index = resolve(X)
+    if index is not None and not (len(index) == len(base) and np.array_equal(index, np.arange(len(base)))):
+        base = np.asarray(X)
+    return np.asarray(base, dtype=np.float32)
+
+
 def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None):
     """Train the fold models of one or more candidates together and write their fit records.
 
@@ -309,7 +319,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         The candidates (clones of the base net with their parameters set), all with the same
         `stack_key`; a single net is taken as a list of one.
     X, y : ndarray
-        The whole training set given to GridSearchCV.
+        The whole training set given to GridSearchCV (``X`` may be a `src.data.rows.Rows`).
     train_indices : list of ndarray
         Each fold's training rows (from the CV splitter).
     record_dir : str
@@ -343,7 +353,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     stack = Stack(modules, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
-    X_all = as_tensor(np.asarray(X, dtype=np.float32), device)
+    X_all = as_tensor(_matrix(X), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
     probes = []
     callback = next((cb for _, cb in (net.callbacks or []) if isinstance(cb, diagnostics.Diagnostics)), None)
