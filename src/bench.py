@@ -279,8 +279,9 @@ def sgemm_peak(threads, size=2048, repeats=5, device="cpu"):
     """
     import torch
 
-    cuda = device == "cuda"
-    size = size * 4 if cuda else size
+    from .training.cost import synchronize
+
+    size = size * 4 if device == "cuda" else size
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -289,12 +290,10 @@ def sgemm_peak(threads, size=2048, repeats=5, device="cpu"):
         torch.mm(a, b, out=out)
         best = math.inf
         for _ in range(repeats):
-            if cuda:
-                torch.cuda.synchronize()
+            synchronize(device)
             start = time.perf_counter()
             torch.mm(a, b, out=out)
-            if cuda:
-                torch.cuda.synchronize()
+            synchronize(device)
             best = min(best, time.perf_counter() - start)
     finally:
         torch.set_num_threads(before)

@@ -123,7 +123,7 @@ def _wait_state(job_id, wanted, env, timeout_s=60):
     raise AssertionError(f"job {job_id} is {state!r}, not one of {wanted}")
 
 
-def test_a_job_ended_by_the_time_limit_warning_is_told_from_a_failure(slurm, monkeypatch):
+def test_a_job_ended_by_the_time_limit_warning_is_told_from_a_failure(slurm, monkeypatch, tmp_path):
     """The launcher's reading of ``scontrol``: a job that the warning signal ended (before
     submitit could catch it) is a timeout near its limit, a preemption otherwise; an exit
     with an error is neither."""
@@ -134,8 +134,8 @@ def test_a_job_ended_by_the_time_limit_warning_is_told_from_a_failure(slurm, mon
     monkeypatch.setenv("SLURM_CONF", slurm["SLURM_CONF"])
 
     def submit(*args):
-        return subprocess.run(["sbatch", "--parsable", "--time=1", *args], env=slurm, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(["sbatch", "--parsable", "--time=1", f"--output={tmp_path}/slurm-%j.out", *args],
+                              env=slurm, capture_output=True, text=True, check=True).stdout.strip()
 
     warned_job, failing_job = submit("--wrap", "srun sleep 100"), submit("--wrap", "exit 3")
     _wait_state(warned_job, {"RUNNING"}, slurm)

@@ -134,8 +134,8 @@ def warned(ending, signal_delay_s):
     name = signal.Signals(warning_signal()).name
     run_s, limit_s = ending["run_s"], ending["limit_s"]
     if limit_s is None or run_s is None or run_s + signal_delay_s + 60 >= limit_s:
-        return ("timeout", "stopped at its time limit (hydra.launcher.timeout_min={timeout_min}): Slurm's warning, "
-                           f"signal {name}, ended it before it could record a result")
+        return ("timeout", ENDINGS["TIMEOUT"][1] + f": Slurm's warning, signal {name}, ended it before it could "
+                                                   "record a result")
     return ("killed", f"preempted: signal {name} ended it before it could record a result")
 
 
@@ -216,8 +216,8 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
         return returned
 
     def _time_limit_error(self, job, said):
-        return (f"the Slurm job {job.job_id} was stopped at its time limit "
-                f"(hydra.launcher.timeout_min={self.params.get('timeout_min')}; {said}); log: {job.paths.stderr}")
+        what = ENDINGS["TIMEOUT"][1].format(timeout_min=self.params.get("timeout_min"))
+        return f"the Slurm job {job.job_id} was {what} ({said}); log: {job.paths.stderr}"
 
     def _ended(self, job, overrides, num, slurm_state):
         """Record a job that ended without a result, by what Slurm and its log say."""

@@ -22,6 +22,7 @@ class Rows:
 
     def __init__(self, base, index=None):
         self.base = base
+        self.whole = index is None  # every row, in order: the matrix itself
         self.index = np.arange(len(base)) if index is None else np.asarray(index)
         if self.index.dtype.kind not in "iu":
             raise TypeError(f"row indices must be integers, not {self.index.dtype}")
@@ -63,5 +64,6 @@ class Rows:
 
 
 def resolve(X):
-    """``(matrix, row indices)`` behind ``X``: a `Rows`' base and index, or ``X`` itself and None."""
-    return (X.base, X.index) if isinstance(X, Rows) else (X, None)
+    """``(matrix, row indices)`` behind ``X``: a `Rows`' base and index (None when it is every row
+    of its base, in order), or ``X`` itself and None."""
+    return (X.base, None if X.whole else X.index) if isinstance(X, Rows) else (X, None)

@@ -19,7 +19,8 @@ from ..model.mlp import MLP
 REFERENCE = "relu"
 
 
-def _synchronize(device):
+def synchronize(device):
+    """Wait for the work queued on ``device`` (a GPU's kernels run asynchronously); no-op on the CPU."""
     if str(device).startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -79,11 +80,11 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         times = {label: [] for label in labels}
         for _ in range(rounds):
             for label, (module, optimizer) in nets.items():
-                _synchronize(device)
+                synchronize(device)
                 start = time.perf_counter()
                 for _ in range(steps):
                     step(module, optimizer)
-                _synchronize(device)
+                synchronize(device)
                 times[label].append((time.perf_counter() - start) / steps)
     finally:
         torch.set_num_threads(threads)

@@ -301,15 +301,6 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
           flush=True)
 
 
-def _matrix(X):
-    """The float32 matrix whose rows the folds' indices name: a `src.data.rows.Rows` of every
-    row in order is its shared matrix itself, not a copy."""
-    base, index = resolve(X)
-    if index is not None and not (len(index) == len(base) and np.array_equal(index, np.arange(len(base)))):
-        base = np.asarray(X)
-    return np.asarray(base, dtype=np.float32)
-
-
 def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None):
     """Train the fold models of one or more candidates together and write their fit records.
 
@@ -353,7 +344,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     stack = Stack(modules, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
-    X_all = as_tensor(_matrix(X), device)
+    base, index = resolve(X)  # a `Rows` of every row is its matrix itself: no copy
+    X_all = as_tensor(np.asarray(base if index is None else X, dtype=np.float32), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
     probes = []
     callback = next((cb for _, cb in (net.callbacks or []) if isinstance(cb, diagnostics.Diagnostics)), None)
