@@ -15,6 +15,11 @@ images (9 fits). It is run as:
 - ``c``: a hand-written PyTorch loop doing the same 9 fits (same batches, epochs and
   validation split).
 
+Before the parts, three limits of the machine are measured, which the parts' figures are read
+against: the float32 matrix-product peak (`sgemm_peak`), the rate of a stacked step's
+products alone (`products_rate`, the most the training could reach if nothing but its products
+ran) and the start-up floor (`import_floor`, the least any run spends before training).
+
 Each part runs in its own process, on the same device (``--device``); wall time and the peak
 memory of its whole process tree are measured from outside. Memory is the proportional set
 size (resident pages, a page shared by n processes counted 1/n in each), sampled twice a
@@ -300,6 +305,65 @@ def sgemm_peak(threads, size=2048, repeats=5, device="cpu"):
     return 2 * size ** 3 / best / 1e9
 
 
+def products_rate(threads, candidates=len(ACTIVATIONS), folds=3, batch=128, sizes=SIZES, repeats=30, device="cpu"):
+    """The rate of a stacked training step's matrix products alone, in GFLOP/s: the training's ceiling.
+
+    A step of the stacked grid (``candidates`` x ``folds`` members of an MLP with layer widths
+    ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stacks` does them:
+    per fold, the first layer's forward product against the candidates' weights side by side
+    and its weight gradient; over all members, every later layer's batched forward,
+    input-gradient and weight-gradient products. Here they run back to back on random
+    matrices of those shapes, and nothing else does (no activation, loss, gather or optimizer
+    step): the best of ``repeats`` steps, after two warm-up steps, counted in FLOPs as
+    `stack_epoch_flops` counts a training row. The training's rate can only come near it.
+    """
+    import torch
+
+    from .training.cost import synchronize
+
+    members = candidates * folds
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        x = torch.randn(folds, batch, sizes[0], device=device)
+        first = torch.randn(folds, sizes[0], candidates * sizes[1], device=device)
+        first_grad = torch.randn(folds, batch, candidates * sizes[1], device=device)
+        later = [(torch.randn(members, batch, n_in, device=device), torch.randn(members, n_in, n_out, device=device),
+                  torch.randn(members, batch, n_out, device=device)) for n_in, n_out in zip(sizes[1:-1], sizes[2:])]
+
+        def step():
+            for f in range(folds):
+                torch.mm(x[f], first[f])
+                torch.mm(x[f].t(), first_grad[f])
+            for h, weight, grad in later:
+                torch.bmm(h, weight)
+                torch.bmm(grad, weight.transpose(1, 2))
+                torch.bmm(h.transpose(1, 2), grad)
+
+        best = math.inf
+        for turn in range(repeats + 2):
+            synchronize(device)
+            start = time.perf_counter()
+            step()
+            synchronize(device)
+            if turn >= 2:
+                best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+    return stack_epoch_flops(batch, 0, members, sizes) / best / 1e9
+
+
+# What every run imports before it trains, and the torch optimizer it builds (its first
+# optimizer imports torch's compiler): the least start-up any run of the project can have.
+FLOOR_CODE = ("import gc; gc.disable(); import torch, skorch, sklearn.model_selection, hydra; "
+              "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)")
+
+
+def import_floor(repeats=3):
+    """Seconds a fresh Python takes to run `FLOOR_CODE`, the fastest of ``repeats`` runs."""
+    return min(measure([sys.executable, "-c", FLOOR_CODE])[0] for _ in range(repeats))
+
+
 def _worker_part(part, epochs, subset, out_root, device):
     cmd = [sys.executable, "-m", "src.bench", "--worker", part, "--epochs", str(epochs), "--device", device]
     if subset:
@@ -309,7 +373,7 @@ def _worker_part(part, epochs, subset, out_root, device):
     return wall, peak, result["scores"], result["n_train"], {"wall_s": wall}
 
 
-def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, peak=None):
+def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, limits=None):
     """Run the chosen parts one after another and return the table of figures.
 
     With ``repeat`` > 1 the whole sequence runs that many times in turn (a, b, c, a, b, c,
@@ -317,8 +381,10 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
     gives each part's median wall time (and every run's in ``wall_s_runs``), its highest
     peak memory and the accuracies of its last run. ``on_row(table)`` is called after every
     part with the table so far (to keep what was measured if a later part fails). With
-    ``peak`` (the machine's matrix-product rate, GFLOP/s, `sgemm_peak`), a stacked grid's
-    training rate is also given as a fraction of it.
+    ``limits`` (``peak``: the machine's matrix-product rate in GFLOP/s, `sgemm_peak`;
+    ``floor``: the start-up every run has, in seconds, `import_floor`), a stacked grid's
+    training rate is also given as a fraction of the peak, and every project part's fixed
+    cost as what it spends beyond the floor.
     """
     runs = {}
     for turn in range(1, repeat + 1):
@@ -331,8 +397,8 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
             print(f"bench: {part}{which}: {wall:.1f} s, peak {memory:.0f} MB, " +
                   ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS if a in scores), flush=True)
             if on_row is not None:
-                on_row(_table(runs, epochs, repeat, peak))
-    return _table(runs, epochs, repeat, peak)
+                on_row(_table(runs, epochs, repeat, limits))
+    return _table(runs, epochs, repeat, limits)
 
 
 def _median(done, key):
@@ -340,15 +406,19 @@ def _median(done, key):
     return float(np.median(values)) if values else math.nan
 
 
-def _efficiency(done, wall, peak):
-    """A part's split of its wall time, and a stacked grid's training rate against ``peak``."""
+def _efficiency(done, wall, limits):
+    """A part's split of its wall time, its fixed cost beyond the floor, and a stacked grid's
+    training rate against the peak (``limits`` as in `run_bench`)."""
+    limits = limits or {}
     train, outside = _median(done, "train_s"), _median(done, "outside_s")
     figures = {"train_s": round(train, 1), "fixed_s": round(outside, 1), "fixed_frac": round(outside / wall, 3)}
+    if limits.get("floor"):
+        figures["fixed_over_floor_s"] = round(outside - limits["floor"], 1)
     gflop = _median(done, "train_gflop")
     if math.isfinite(gflop):
         figures["train_gflop_per_s"] = round(gflop / train, 1)
-        if peak:
-            figures["peak_frac"] = round(gflop / train / peak, 3)
+        if limits.get("peak"):
+            figures["peak_frac"] = round(gflop / train / limits["peak"], 3)
     refit = _median(done, "refit_s")
     if refit > 0:
         figures["refit_frac"] = round(refit / wall, 3)
@@ -356,7 +426,7 @@ def _efficiency(done, wall, peak):
     return {k: v for k, v in figures.items() if not (isinstance(v, float) and math.isnan(v))}
 
 
-def _table(runs, epochs, repeat, peak=None):
+def _table(runs, epochs, repeat, limits=None):
     """One row per part from its runs ``[(wall, memory, scores, n_train, figures), ...]``, with the ratios."""
     rows = []
     for part, done in runs.items():
@@ -369,7 +439,7 @@ def _table(runs, epochs, repeat, peak=None):
                      "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
                      "peak_mem_mb": round(max(r[1] for r in done)),
                      **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
-                     **(_efficiency(done, wall, peak) if part in PROJECT_OVERRIDES else {})})
+                     **(_efficiency(done, wall, limits) if part in PROJECT_OVERRIDES else {})})
     return _with_ratios(pd.DataFrame(rows))
 
 
@@ -421,17 +491,22 @@ def main(argv=None):
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, "
                f"device {device}" + (f" ({torch_device_name(device)})" if device == "cuda" else ""))
     threads = len(os.sched_getaffinity(0))  # what a stacked grid with cv.n_jobs=auto trains with
-    peak = sgemm_peak(threads, device=device)
+    print("bench: measuring the machine's limits ...", flush=True)
+    limits = {"peak": sgemm_peak(threads, device=device), "products": products_rate(threads, device=device),
+              "floor": import_floor()}
     title = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}"
              f"{f', median of {args.repeat} runs in turn' if args.repeat > 1 else ''}; {machine}"
-             + f"; float32 matrix-product peak{'' if device == 'cuda' else f' at {threads} threads'}: {peak:.0f} GFLOP/s")
+             + f"; float32 matrix-product peak{'' if device == 'cuda' else f' at {threads} threads'}: "
+             f"{limits['peak']:.0f} GFLOP/s; the stacked step's products alone: {limits['products']:.0f} GFLOP/s "
+             f"({limits['products'] / limits['peak']:.2f} of the peak); start-up floor (importing torch, skorch, "
+             f"scikit-learn and Hydra, one torch optimizer): {limits['floor']:.1f} s")
     print(title, flush=True)
 
     def write(table):
         write_csv(out_root / "bench.csv", table)
         return write_text(out_root / "bench.md", f"{title}\n\n{table.to_markdown(index=False)}\n")
 
-    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat, peak=peak)
+    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat, limits=limits)
     write(table)
     print(f"{title}\n\n{table.to_markdown(index=False)}\n")
     print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")

@@ -36,11 +36,12 @@ def test_three_setups_side_by_side(cli, tmp_path):
     assert table.loc["c", "train_samples_per_s"] == pytest.approx(900 * 2 / 3 * 0.8 * 9 / table.loc["c", "wall_s"],
                                                                 rel=0.02)
     text = (tmp_path / "bench.md").read_text()
-    assert "| a " in text and "matrix-product peak at" in text
+    assert "| a " in text and "matrix-product peak at" in text and "products alone" in text and "floor" in text
     # the stacked grid's own records give its training time, inside its wall time, and its rate
     a = table.loc["a"]
     assert 0 < a["train_s"] < a["wall_s"] and a["fixed_s"] == pytest.approx(a["wall_s"] - a["train_s"], abs=0.2)
     assert 0 < a["peak_frac"] < 1.5 and a["train_gflop_per_s"] > 0
+    assert 0 < a["fixed_s"] - a["fixed_over_floor_s"] < a["fixed_s"]  # the floor: a part of the fixed cost
 
 
 def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
@@ -74,9 +75,9 @@ def test_the_rate_of_a_stacked_grid_is_its_flops_over_its_training_seconds():
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
     figures = {"train_s": 20.0, "outside_s": 5.0, "train_gflop": 2000.0, "search_s": 21.0, "refit_s": 3.0}
     runs = {"a_refit": [(25.0, 900, scores, 60000, figures)]}
-    row = _table(runs, epochs=25, repeat=1, peak=200.0).set_index("part").loc["a_refit"]
+    row = _table(runs, epochs=25, repeat=1, limits={"peak": 200.0, "floor": 3.5}).set_index("part").loc["a_refit"]
     assert row["train_gflop_per_s"] == 100.0 and row["peak_frac"] == 0.5
-    assert row["fixed_s"] == 5.0 and row["fixed_frac"] == 0.2
+    assert row["fixed_s"] == 5.0 and row["fixed_frac"] == 0.2 and row["fixed_over_floor_s"] == 1.5
     assert row["refit_frac"] == round(3 / 25, 3) and row["candidate_frac"] == round(21 / 3 / 25, 3)
 
 
@@ -84,3 +85,24 @@ def test_the_peak_is_a_positive_rate():
     from src.bench import sgemm_peak
 
     assert sgemm_peak(1, size=256, repeats=2) > 1.0  # GFLOP/s: any CPU of this century
+
+
+def test_the_products_ceiling_runs_the_products_the_flop_count_counts(monkeypatch):
+    """Every product of a stacked step, counted as they run, adds up to `stack_epoch_flops` of one batch."""
+    import torch
+
+    from src.bench import products_rate, stack_epoch_flops
+
+    done = []
+
+    def counted(product):
+        def run(a, b, *args, **kwargs):
+            done.append(2 * a.shape[-2] * a.shape[-1] * b.shape[-1] * (a.shape[0] if a.dim() == 3 else 1))
+            return product(a, b, *args, **kwargs)
+        return run
+
+    monkeypatch.setattr(torch, "mm", counted(torch.mm))
+    monkeypatch.setattr(torch, "bmm", counted(torch.bmm))
+    sizes = (40, 24, 12, 5)
+    assert products_rate(1, candidates=2, folds=3, batch=16, sizes=sizes, repeats=3) > 0
+    assert sum(done) == 5 * stack_epoch_flops(16, 0, 2 * 3, sizes)  # two warm-up steps and three timed

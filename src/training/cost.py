@@ -42,7 +42,7 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     init, dropout
         As in `src.model.mlp.MLP`.
     device : str (default="cpu")
-    steps : int (default=10)
+    steps : int (default=5)
         Steps per round and activation.
     rounds : int (default=15)
         Rounds; the fastest counts.
