@@ -22,9 +22,9 @@ ran) and the start-up floor (`import_floor`, the least any run spends before tra
 
 Each part runs in its own process, on the same device (``--device``); wall time and the peak
 memory of its whole process tree are measured from outside. Memory is the proportional set
-size (resident pages, a page shared by n processes counted 1/n in each), sampled twice a
-second, so that worker processes sharing torch's libraries and the memory-mapped data are
-not counted several times over.
+size (resident pages, a page shared by n processes counted 1/n in each), sampled up to twice
+a second (see `SAMPLER_SHARE`), so that worker processes sharing torch's libraries and the
+memory-mapped data are not counted several times over.
 """
 import argparse
 import json
@@ -74,6 +74,14 @@ RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"),
           ("a_compiled", "c"), ("a_compiled", "a_serial"))
 
 
+# Memory samples: at most every SAMPLE_EVERY_S, and rarer when a sample is costly, so that the
+# sampling takes at most SAMPLER_SHARE of one core. The kernel walks every page of the process
+# tree for a sample (about 30 ms for a torch process), and on a machine with two cores a busy
+# sampler slows the two training threads it preempts.
+SAMPLE_EVERY_S = 0.5
+SAMPLER_SHARE = 0.02
+
+
 def _tree_pss(proc):
     total = 0
     for p in [proc] + proc.children(recursive=True):
@@ -88,15 +96,17 @@ def measure(cmd, env=None):
     """Run ``cmd``; return ``(wall seconds, peak PSS of its process tree in MB, stdout)``."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    watched, peak, output = psutil.Process(proc.pid), [0], []
+    watched, peak, output, done = psutil.Process(proc.pid), [0], [], threading.Event()
 
     def sample():
         while proc.poll() is None:
+            tic = time.perf_counter()
             try:
                 peak[0] = max(peak[0], _tree_pss(watched))
             except psutil.NoSuchProcess:
                 break
-            time.sleep(0.5)
+            if done.wait(max(SAMPLE_EVERY_S, (time.perf_counter() - tic) / SAMPLER_SHARE)):
+                break
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -104,6 +114,7 @@ def measure(cmd, env=None):
         output.append(line)
     proc.wait()
     wall = time.perf_counter() - start
+    done.set()
     sampler.join(timeout=2)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{''.join(output[-30:])}")

@@ -106,3 +106,18 @@ def test_the_products_ceiling_runs_the_products_the_flop_count_counts(monkeypatc
     sizes = (40, 24, 12, 5)
     assert products_rate(1, candidates=2, folds=3, batch=16, sizes=sizes, repeats=3) > 0
     assert sum(done) == 5 * stack_epoch_flops(16, 0, 2 * 3, sizes)  # two warm-up steps and three timed
+
+
+def test_measure_sees_a_childs_peak_memory_and_returns_when_it_ends():
+    import sys
+    import time
+
+    from src.bench import measure
+
+    code = "import time; import numpy as np; a = np.ones(200 * 2 ** 20 // 8); print('held', flush=True); time.sleep(1.5)"
+    tic = time.perf_counter()
+    wall, peak_mb, out = measure([sys.executable, "-c", code])
+    elapsed = time.perf_counter() - tic
+    assert out.strip() == "held" and wall >= 1.5
+    assert peak_mb > 190  # the 200 MB it held, seen by a sample
+    assert elapsed < wall + 0.5  # the sampler stops with the child, not after its next wait
