@@ -320,10 +320,10 @@ def products_rate(threads, candidates=len(ACTIVATIONS), folds=3, batch=128, size
     """The rate of a stacked training step's matrix products alone, in GFLOP/s: the training's ceiling.
 
     A step of the stacked grid (``candidates`` x ``folds`` members of an MLP with layer widths
-    ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stacks` does them:
-    per fold, the first layer's forward product against the candidates' weights side by side
-    and its weight gradient; over all members, every later layer's batched forward,
-    input-gradient and weight-gradient products. Here they run back to back on random
+    ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stacks` does them
+    (its bias additions aside): per fold, the first layer's forward product against the
+    candidates' weights side by side and its weight gradient; over all members, every later
+    layer's batched forward, input-gradient and weight-gradient products. Here they run back to back on random
     matrices of those shapes, and nothing else does (no activation, loss, gather or optimizer
     step): the best of ``repeats`` steps, after two warm-up steps, counted in FLOPs as
     `stack_epoch_flops` counts a training row. The training's rate can only come near it.
@@ -418,8 +418,10 @@ def _median(done, key):
 
 
 def _efficiency(done, wall, limits):
-    """A part's split of its wall time, its fixed cost beyond the floor, and a stacked grid's
-    training rate against the peak (``limits`` as in `run_bench`)."""
+    """A part's split of its wall time, fixed cost beyond the floor and training rate against the peak.
+
+    ``limits`` are as in `run_bench`; the rate is given for a stacked grid only.
+    """
     limits = limits or {}
     train, outside = _median(done, "train_s"), _median(done, "outside_s")
     figures = {"train_s": round(train, 1), "fixed_s": round(outside, 1), "fixed_frac": round(outside / wall, 3)}
