@@ -285,6 +285,30 @@ def _project_figures(run_dir, wall):
     return figures
 
 
+def _fastest(run, threads, repeats, device, warmup=1):
+    """Seconds of the fastest of ``repeats`` calls of ``run()``, after ``warmup`` untimed ones,
+    with torch at ``threads`` threads (restored after) and ``device``'s queue waited for."""
+    import torch
+
+    from .training.cost import synchronize
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(warmup):
+            run()
+        best = math.inf
+        for _ in range(repeats):
+            synchronize(device)
+            start = time.perf_counter()
+            run()
+            synchronize(device)
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
+    return best
+
+
 def sgemm_peak(threads, size=2048, repeats=5, device="cpu"):
     """The float32 matrix-product rate of this machine at ``threads`` threads, in GFLOP/s.
 
@@ -295,25 +319,10 @@ def sgemm_peak(threads, size=2048, repeats=5, device="cpu"):
     """
     import torch
 
-    from .training.cost import synchronize
-
     size = size * 4 if device == "cuda" else size
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-        out = torch.empty(size, size, device=device)
-        torch.mm(a, b, out=out)
-        best = math.inf
-        for _ in range(repeats):
-            synchronize(device)
-            start = time.perf_counter()
-            torch.mm(a, b, out=out)
-            synchronize(device)
-            best = min(best, time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
-    return 2 * size ** 3 / best / 1e9
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    out = torch.empty(size, size, device=device)
+    return 2 * size ** 3 / _fastest(lambda: torch.mm(a, b, out=out), threads, repeats, device) / 1e9
 
 
 def products_rate(threads, candidates=len(ACTIVATIONS), folds=3, batch=128, sizes=SIZES, repeats=30, device="cpu"):
@@ -323,45 +332,31 @@ def products_rate(threads, candidates=len(ACTIVATIONS), folds=3, batch=128, size
     ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stacks` does them
     (its bias additions aside): per fold, the first layer's forward product against the
     candidates' weights side by side and its weight gradient; over all members, every later
-    layer's batched forward, input-gradient and weight-gradient products. Here they run back to back on random
-    matrices of those shapes, and nothing else does (no activation, loss, gather or optimizer
-    step): the best of ``repeats`` steps, after two warm-up steps, counted in FLOPs as
-    `stack_epoch_flops` counts a training row. The training's rate can only come near it.
+    layer's batched forward, input-gradient and weight-gradient products. Here they run back to
+    back on random matrices of those shapes, and nothing else does (no activation, loss, gather
+    or optimizer step): the best of ``repeats`` steps, after two warm-up steps, counted in FLOPs
+    as `stack_epoch_flops` counts a training row. The training's rate can only come near it.
     """
     import torch
 
-    from .training.cost import synchronize
-
     members = candidates * folds
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        x = torch.randn(folds, batch, sizes[0], device=device)
-        first = torch.randn(folds, sizes[0], candidates * sizes[1], device=device)
-        first_grad = torch.randn(folds, batch, candidates * sizes[1], device=device)
-        later = [(torch.randn(members, batch, n_in, device=device), torch.randn(members, n_in, n_out, device=device),
-                  torch.randn(members, batch, n_out, device=device)) for n_in, n_out in zip(sizes[1:-1], sizes[2:])]
+    x = torch.randn(folds, batch, sizes[0], device=device)
+    first = torch.randn(folds, sizes[0], candidates * sizes[1], device=device)
+    first_grad = torch.randn(folds, batch, candidates * sizes[1], device=device)
+    later = [(torch.randn(members, batch, n_in, device=device), torch.randn(members, n_in, n_out, device=device),
+              torch.randn(members, batch, n_out, device=device)) for n_in, n_out in zip(sizes[1:-1], sizes[2:])]
 
-        def step():
-            for f in range(folds):
-                torch.mm(x[f], first[f])
-                torch.mm(x[f].t(), first_grad[f])
-            for h, weight, grad in later:
-                torch.bmm(h, weight)
-                torch.bmm(grad, weight.transpose(1, 2))
-                torch.bmm(h.transpose(1, 2), grad)
+    def step():
+        for f in range(folds):
+            torch.mm(x[f], first[f])
+            torch.mm(x[f].t(), first_grad[f])
+        for h, weight, grad in later:
+            torch.bmm(h, weight)
+            torch.bmm(grad, weight.transpose(1, 2))
+            torch.bmm(h.transpose(1, 2), grad)
 
-        best = math.inf
-        for turn in range(repeats + 2):
-            synchronize(device)
-            start = time.perf_counter()
-            step()
-            synchronize(device)
-            if turn >= 2:
-                best = min(best, time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
-    return stack_epoch_flops(batch, 0, members, sizes) / best / 1e9
+    seconds = _fastest(step, threads, repeats, device, warmup=2)
+    return stack_epoch_flops(batch, 0, members, sizes) / seconds / 1e9
 
 
 # What every run imports before it trains, and the torch optimizer it builds (its first
@@ -372,7 +367,12 @@ FLOOR_CODE = ("import gc; gc.disable(); import torch, skorch, sklearn.model_sele
 
 def import_floor(repeats=3):
     """Seconds a fresh Python takes to run `FLOOR_CODE`, the fastest of ``repeats`` runs."""
-    return min(measure([sys.executable, "-c", FLOOR_CODE])[0] for _ in range(repeats))
+    def once():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR_CODE], check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    return min(once() for _ in range(repeats))
 
 
 def _worker_part(part, epochs, subset, out_root, device):
