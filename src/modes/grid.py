@@ -3,14 +3,16 @@ import contextlib
 import inspect
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, make_scorer
-from sklearn.model_selection import GridSearchCV, RepeatedStratifiedKFold, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, ParameterGrid, RepeatedStratifiedKFold, StratifiedKFold
 
 from .. import layout
 from ..data.rows import Rows
@@ -123,11 +125,10 @@ def check_grid(params, optimizer):
 
 
 def make_cv(folds, repeats, seed):
-    """StratifiedKFold (shuffled with ``seed``), or RepeatedStratifiedKFold when ``repeats > 1``."""
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-        raise UserError(f"cv.folds must be an integer >= 2, got {folds!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise UserError(f"cv.repeats must be an integer >= 1, got {repeats!r}")
+    """StratifiedKFold (shuffled with ``seed``), or RepeatedStratifiedKFold when ``repeats > 1``.
+
+    ``folds`` (at least 2) and ``repeats`` (at least 1) are the schema's checked ``cv`` values.
+    """
     if repeats == 1:
         return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
@@ -231,6 +232,179 @@ def joblib_backend(backend, scheduler=None, n_workers=2, scatter=()):
     return JOBLIB_BACKENDS[backend](scheduler, n_workers, scatter)
 
 
+@dataclass
+class GridPlan:
+    """What a grid search is about to do, worked out once before anything trains.
+
+    Attributes
+    ----------
+    net : src.training.net.Net
+        The base classifier that every candidate clones (``threads`` per fit set).
+    params : dict
+        The scikit-learn ``param_grid`` (`param_grid`).
+    candidates : list of dict
+        Every candidate's parameters, in ``cv_results_`` order.
+    splits : list of (ndarray, ndarray)
+        Each split's training and test rows.
+    fingerprints : list of str
+        Each split's training data, as `src.training.fit_records.data_fingerprint` gives it.
+    rows : src.data.rows.Rows
+        The training matrix as GridSearchCV sees it (rows gathered, never copied out).
+    y : ndarray
+        The training labels.
+    record_dir : Path
+        Where the fit records go.
+    n_jobs, cores : int
+        Fits at once, and the cores that they share.
+    threads : int or None
+        Torch threads of each fit (None: torch's default).
+    backend : str
+    scheduler : str or None
+    aliases : dict
+        See `grid_aliases`.
+    """
+
+    net: object
+    params: dict
+    candidates: list
+    splits: list
+    fingerprints: list
+    rows: Rows
+    y: np.ndarray
+    record_dir: Path
+    n_jobs: int
+    cores: int
+    threads: Optional[int]
+    backend: str
+    scheduler: Optional[str]
+    aliases: dict
+
+    @property
+    def fit_keys(self):
+        """``{label: [fit key per split]}``: the records of this search's fits, and no others."""
+        return {candidate_label(candidate): [
+            fit_records.fit_key(clone(self.net).set_params(**candidate), None, None, fingerprint)
+            for fingerprint in self.fingerprints] for candidate in self.candidates}
+
+
+def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, n_jobs, backend, scheduler):
+    """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
+
+    The arguments are those of `run_grid`. The config's values were checked by the schema;
+    this only checks what needs the data (that every fold holds every class).
+
+    Returns
+    -------
+    GridPlan
+    """
+    params = param_grid(grid)
+    if net_kwargs["device"] == "cuda":
+        n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
+    if net_kwargs.get("compile") and backend == "threads" and n_jobs > 1:
+        backend = "local"  # torch.compile is not safe from several threads of one process
+    X, y = dataset.X_train, dataset.y_train
+    _check_folds(y, folds, net_kwargs["valid_fraction"])
+    cores = net_kwargs.get("threads") or available_cores()  # a launcher may have given this job a share
+    threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
+    net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
+    # The refit is done after the search, with every core (the base net has one thread per fit).
+    net.set_params(record_dir=str(record_dir))
+    # The splits themselves, not the splitter: every fit of a split then gets the same index
+    # arrays, which a Dask backend sends to the workers once (see `joblib_backend`).
+    splits = list(make_cv(folds, repeats, net_kwargs["seed"]).split(X, y))
+    return GridPlan(net=net, params=params, candidates=list(ParameterGrid(params)), splits=splits,
+                    fingerprints=[fit_records.data_fingerprint(X, y, tr) for tr, _ in splits],
+                    rows=Rows(X), y=y, record_dir=Path(record_dir), n_jobs=n_jobs, cores=cores, threads=threads,
+                    backend=backend, scheduler=scheduler, aliases=grid_aliases(grid))
+
+
+def announce(plan):
+    """Say what the search will train: aliases trained once, and the count of fits."""
+    for kept, names in plan.aliases.items():
+        print(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}", flush=True)
+    n = len(plan.candidates)
+    print(f"grid: {n} candidates x {len(plan.splits)} splits = {n * len(plan.splits)} fits, {plan.n_jobs} at a time; "
+          f"{len(plan.y)} training images", flush=True)
+
+
+def train_stacks(plan):
+    """Train the stackable candidates' folds as stacked models (`src.training.stacks.pretrain`).
+
+    Returns
+    -------
+    int
+        How many candidates are left for GridSearchCV to train fit by fit.
+    """
+    return batched_pretrain(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
+                            str(plan.record_dir), n_jobs=plan.n_jobs, cores=plan.cores, fingerprints=plan.fingerprints)
+
+
+def run_search(plan, left_to_train):
+    """Run GridSearchCV over the plan; it trains ``left_to_train`` candidates and loads the others' fits.
+
+    Raises
+    ------
+    Diverged, RuntimeError
+        When every fit of the search failed (see `all_failed`).
+    """
+    everything_recorded = left_to_train == 0
+    # every fit is then a load: scoring one fit at a time with every core is fastest
+    search = GridSearchCV(plan.net, plan.params, scoring=SCORING, refit=False, cv=plan.splits,
+                          n_jobs=1 if everything_recorded else plan.n_jobs, error_score=np.nan, verbose=3)
+    if everything_recorded:
+        search.set_params(estimator__threads=plan.cores)
+    with warnings.catch_warnings():
+        # scikit-learn's warnings about failed fits (a traceback each) and NaN scores are
+        # replaced by one line per failed candidate (`report_failures`)
+        warnings.simplefilter("ignore", FitFailedWarning)
+        warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite", category=UserWarning)
+        try:
+            search.fit(plan.rows, plan.y)
+        except ValueError:  # scikit-learn raises when every fit failed: the records tell whether they did
+            if not every_fit_failed(plan.fit_keys, plan.record_dir):
+                raise
+            raise all_failed(plan.record_dir) from None
+    return search
+
+
+def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
+    """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``)."""
+    return {
+        "dataset": dataset.name, "n_train": int(len(plan.y)), "n_test": int(len(dataset.y_test)),
+        "folds": folds, "repeats": repeats, "seed": plan.net.seed, "device": str(plan.net.device),
+        "n_jobs": plan.n_jobs,
+        "threads": plan.threads,  # torch threads of each fit (None: torch's default)
+        "swept": list(plan.params), "search_seconds": round(seconds, 3),
+        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
+                   for (tr, te), fingerprint in zip(plan.splits, plan.fingerprints)],
+        "fit_keys": plan.fit_keys,
+        "refit": None,
+        "claim": list(claim) if claim else None,
+        "aliases": plan.aliases,
+        "step_cost": cost,
+    }
+
+
+def refit_best(plan, cv_results, dataset):
+    """Refit the candidate of best mean accuracy on all training rows and score it on the test set.
+
+    Returns
+    -------
+    dict or None
+        Its parameters, fit time and test scores; None when no candidate has a finite score.
+    """
+    scores = np.asarray(cv_results["mean_test_accuracy"], dtype=float)
+    if not np.isfinite(scores).any():
+        return None
+    best_params = cv_results["params"][int(np.nanargmax(scores))]
+    print(f"grid: refitting {candidate_label(best_params)} on all {len(plan.y)} training images", flush=True)
+    best = clone(plan.net).set_params(**best_params, threads=plan.cores)
+    tic = time.perf_counter()
+    best.fit(dataset.X_train, dataset.y_train)
+    return {"params": {k: cell(v) for k, v in best_params.items()}, "fit_seconds": round(time.perf_counter() - tic, 3),
+            **test_scores(best, dataset.X_test, dataset.y_test)}
+
+
 def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, n_jobs=1, batched=True,
              backend="threads", scheduler=None, claim=None):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
@@ -254,8 +428,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
         Train the folds of the candidates as stacked models first (`src.training.stacks`: one
-        stack for all candidates that differ only in activation, init or dropout);
-        GridSearchCV then loads those fits and scores them.
+        stack for all candidates that differ only in activation, init, dropout or learning
+        rate); GridSearchCV then loads those fits and scores them.
     backend : {"threads", "local", "dask"}
         Where the fits run (see `joblib_backend`).
     scheduler : str, optional
@@ -270,81 +444,22 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         ``cv_results_`` as a table, what was searched, and the best mean accuracy;
         `src.reporting.writers.write_grid` turns it into files.
     """
-    params = param_grid(grid)
-    check_grid(params, net_kwargs["optimizer"])
-    if net_kwargs["device"] == "cuda":
-        n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
-    if net_kwargs.get("compile") and backend == "threads" and n_jobs > 1:
-        backend = "local"  # torch.compile is not safe from several threads of one process
-    cv = make_cv(folds, repeats, net_kwargs["seed"])
-    _check_folds(dataset.y_train, folds, net_kwargs["valid_fraction"])
-    cores = net_kwargs.get("threads") or available_cores()  # a launcher may have given this job a share
-    threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
-    net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
-    net.set_params(record_dir=str(record_dir))
-    # The refit is done below, after the search, with every core (the base net has one thread per fit).
-    X, y = dataset.X_train, dataset.y_train
-    splits = list(cv.split(X, y))
-    # The splits themselves, not the splitter: every fit of a split then gets the same index
-    # arrays, which a Dask backend sends to the workers once (see `joblib_backend`).
-    search = GridSearchCV(net, params, scoring=SCORING, refit=False, cv=splits, n_jobs=n_jobs, error_score=np.nan,
-                          verbose=3)
-    n_candidates = len(list(_grid_iter(params)))
-    aliases = grid_aliases(grid)
-    for kept, names in aliases.items():
-        print(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}", flush=True)
-    print(f"grid: {n_candidates} candidates x {len(splits)} splits = {n_candidates * len(splits)} fits, "
-          f"{n_jobs} at a time; {len(y)} training images", flush=True)
-    specs = [c.get("module__activation", net_kwargs["activation"]) for c in _grid_iter(params)]
+    plan = plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, n_jobs, backend, scheduler)
+    announce(plan)
+    specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
     cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
                      net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"])
     start = time.perf_counter()
-    fingerprints = [fit_records.data_fingerprint(X, y, tr) for tr, _ in splits]
-    rows = Rows(X)  # every fit's rows are gathered from X, not copied out of it
-    scatter = (rows, y, *(index for split in splits for index in split))
-    with joblib_backend(backend, scheduler, n_workers=n_jobs, scatter=scatter), warnings.catch_warnings():
-        # scikit-learn's warnings about failed fits (a traceback each) and NaN scores are
-        # replaced by one line per failed candidate, below
-        warnings.simplefilter("ignore", FitFailedWarning)
-        warnings.filterwarnings("ignore", message="One or more of the .* scores are non-finite", category=UserWarning)
-        # the stacks get the rows as the fits do: on Dask they are the copy that every worker holds
-        if batched and not batched_pretrain(net, params, rows, y, [tr for tr, _ in splits], str(record_dir),
-                                            n_jobs=n_jobs, cores=cores, fingerprints=fingerprints):
-            search.set_params(n_jobs=1, estimator__threads=cores)  # every fit is a load now: scoring gets every core
-        try:
-            search.fit(rows, y)
-        except ValueError as exc:  # scikit-learn raises when every fit failed, error_score=nan or not
-            if "fits failed" not in str(exc):
-                raise
-            raise all_failed(record_dir) from None
-    meta = {
-        "dataset": dataset.name, "n_train": int(len(y)), "n_test": int(len(dataset.y_test)),
-        "folds": folds, "repeats": repeats, "seed": net_kwargs["seed"], "device": str(net_kwargs["device"]),
-        "n_jobs": n_jobs,
-        "threads": threads,  # torch threads of each fit (None: torch's default)
-        "swept": list(params), "search_seconds": round(time.perf_counter() - start, 3),
-        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
-                   for (tr, te), fingerprint in zip(splits, fingerprints)],
-        # the records of this search's fits, so that records of other configs in fits/ are never mixed in
-        "fit_keys": {candidate_label(candidate): [
-            fit_records.fit_key(clone(net).set_params(**candidate), None, None, fingerprint)
-            for fingerprint in fingerprints] for candidate in search.cv_results_["params"]},
-        "refit": None,
-        "claim": list(claim) if claim else None,
-        "aliases": aliases,
-        "step_cost": cost,
-    }
-    report_failures(meta["fit_keys"], record_dir)
+    # the stacks get the rows as the fits do: on Dask they are the copy that every worker holds
+    scatter = (plan.rows, plan.y, *(index for split in plan.splits for index in split))
+    with joblib_backend(plan.backend, plan.scheduler, n_workers=plan.n_jobs, scatter=scatter):
+        left_to_train = train_stacks(plan) if batched else len(plan.candidates)
+        search = run_search(plan, left_to_train)
+    meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost)
+    report_failures(meta["fit_keys"], plan.record_dir)
+    if refit:
+        meta["refit"] = refit_best(plan, search.cv_results_, dataset)
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
-    if refit and np.isfinite(scores).any():
-        best_params = search.cv_results_["params"][int(np.nanargmax(scores))]
-        print(f"grid: refitting {candidate_label(best_params)} on all {len(y)} training images", flush=True)
-        best = clone(net).set_params(**best_params, threads=cores)
-        tic = time.perf_counter()
-        best.fit(X, y)
-        meta["refit"] = {"params": {k: cell(v) for k, v in best_params.items()},
-                         "fit_seconds": round(time.perf_counter() - tic, 3),
-                         **test_scores(best, dataset.X_test, dataset.y_test)}
     return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
                       objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))
 
@@ -357,6 +472,12 @@ def all_failed(record_dir):
     if statuses == {"diverged"}:
         return Diverged(f"every fit of the grid diverged (first: {first})")
     return RuntimeError(f"every fit of the grid failed (first error: {first})")
+
+
+def every_fit_failed(fit_keys, record_dir):
+    """Whether every fit named in ``fit_keys`` (as in `GridPlan.fit_keys`) left a failed or diverged record."""
+    records = [layout.read_record(record_dir, key) or {} for keys in fit_keys.values() for key in keys]
+    return bool(records) and all(r.get("status") in ("failed", "diverged") for r in records)
 
 
 def report_failures(fit_keys, record_dir):
@@ -376,12 +497,6 @@ def report_failures(fit_keys, record_dir):
             statuses = "/".join(sorted({r["status"] for r in bad}))
             print(f"grid: {label}: {statuses} on {len(bad)} of {len(keys)} splits ({bad[0].get('error', '')})",
                   flush=True)
-
-
-def _grid_iter(params):
-    from sklearn.model_selection import ParameterGrid
-
-    return ParameterGrid(params)
 
 
 def cv_results_frame(cv_results):

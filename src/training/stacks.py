@@ -35,9 +35,10 @@ from . import diagnostics, fit_records
 from .loader import as_tensor
 from .net import SEEDING_LOCK, Diverged, shuffle_generator, with_fused
 
-# Parameters in which candidates of one stack may differ: they change a member's start and
-# its activations, not the shapes or the schedule of the arithmetic.
-FREE_IN_STACK = ("module__activation", "module__init", "module__dropout")
+# Parameters in which candidates of one stack may differ: they change a member's start, its
+# activations or the size of its steps (`MemberRates`), not the shapes or the schedule of the
+# arithmetic.
+FREE_IN_STACK = ("module__activation", "module__init", "module__dropout", "lr")
 
 
 def stackable(net):
@@ -223,6 +224,53 @@ class Stack:
         return module
 
 
+class MemberRates:
+    """Each candidate's own learning rate in one stack.
+
+    The optimizer steps every member at the reference rate; the step of a candidate whose
+    rate differs is then rescaled: ``p = before + s * (after - before)`` with ``s`` its rate
+    over the reference. Every optimizer of the project (SGD with momentum, Nesterov or weight
+    decay, Adam, AdamW, RMSprop) moves a parameter by an amount proportional to its rate, from
+    a state (momentum, moment estimates) that does not depend on the rate, so this is the step
+    at the member's own rate, up to float32 rounding. A member at the reference rate is left
+    exactly as the optimizer moved it (``s = 1``).
+
+    Parameters
+    ----------
+    stack : Stack
+    rates : list of float
+        Each candidate's learning rate.
+    reference : float
+        The rate the optimizer is built with.
+    """
+
+    def __init__(self, stack, rates, reference):
+        scales = torch.tensor([rate / reference for rate in rates], dtype=stack.weights[0].dtype)
+        self.active = bool((scales != 1).any())
+        if not self.active:
+            return
+        device = stack.weights[0].device
+        width = stack.weights[0].shape[2] // stack.C
+        columns = (1 - scales).repeat_interleave(width).view(1, 1, -1).to(device)  # candidate c's columns
+        members = (1 - scales).repeat_interleave(stack.F).view(-1, 1, 1).to(device)  # member m = c * F + f
+        self.params = stack.parameters()
+        self.weights = [columns if i < 2 else members for i in range(len(self.params))]
+        self.before = [torch.empty_like(p) for p in self.params]
+
+    def snapshot(self):
+        """Remember the parameters before the optimizer's step."""
+        if self.active:
+            with torch.no_grad():
+                torch._foreach_copy_(self.before, self.params)
+
+    def rescale(self):
+        """Scale each member's step by its rate over the reference."""
+        if self.active:
+            with torch.no_grad():
+                # p + (1 - s) (before - p) = before + s (p - before)
+                torch._foreach_lerp_(self.params, self.before, self.weights)
+
+
 def _pad(rows_list, size):
     """Stack per-fold index tensors, padding short ones by repeating their first row (masked)."""
     out = torch.zeros(len(rows_list), size, dtype=torch.long)
@@ -344,6 +392,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     stack = Stack(modules, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
+    rates = MemberRates(stack, [cand.lr for cand in nets], net.lr)
     base, index = resolve(X)  # a `Rows` of every row is its matrix itself: no copy
     X_all = as_tensor(np.asarray(base if index is None else X, dtype=np.float32), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
@@ -371,7 +420,9 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
             optimizer.zero_grad()
             summed = _member_losses(stack(xb), yb, mask, C)
             (summed.view(C, F_) / counts.clamp(min=1)).sum().backward()
+            rates.snapshot()
             optimizer.step()
+            rates.rescale()
             loss_sum += summed.detach()
         train_loss = (loss_sum / sizes).tolist()
         valid_loss, valid_acc = (_evaluate(stack, valid_batches, valid_sizes) if valid_batches
@@ -381,7 +432,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
                     if probes else [{}] * K)
         for m in range(K):
             histories[m].append({"epoch": epoch, "train_loss": train_loss[m], "valid_loss": valid_loss[m],
-                                 "valid_acc": valid_acc[m], "dur": dur / K, "lr": optimizer.param_groups[0]["lr"],
+                                 "valid_acc": valid_acc[m], "dur": dur / K, "lr": nets[m // F_].lr,
                                  **measured[m]})
         if labels is not None:
             _progress(labels, epoch, net.max_epochs, train_loss, valid_acc, F_, dur)
