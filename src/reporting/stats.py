@@ -147,21 +147,16 @@ def pair_lookup(k):
 
 
 @dataclass
-class PairTests:
+class PairTests(Intervals):
     """Corrected paired t-tests of the pairs of `pair_index`, shape ``(..., k (k - 1) / 2)``.
 
-    ``mean`` is the mean of ``first - second`` over the splits, ``se`` its corrected standard
-    error, ``low`` and ``high`` its interval (one pair's), ``t`` and ``p`` the two-sided test
-    with J-1 degrees of freedom. ``t``, ``p``, ``low`` and ``high`` are NaN where the
-    difference is constant (its variance is unknown, not zero) or J < 2.
+    The `Intervals` of the differences ``first - second`` (one pair's each), and ``t`` and
+    ``p``, the two-sided test with J-1 degrees of freedom. ``t``, ``p``, ``low`` and ``high``
+    are NaN where the difference is constant (its variance is unknown, not zero) or J < 2.
     """
 
-    mean: np.ndarray
-    se: np.ndarray
     t: np.ndarray
     p: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
 
 
 def pairwise_tests(scores, ratio, level=0.95):
@@ -187,13 +182,13 @@ def pairwise_tests(scores, ratio, level=0.95):
     mean = d.mean(axis=-1)
     se = corrected_se(d, ratio)
     if j < 2:
-        return PairTests(mean, se, se, se, se, se)
+        return PairTests(mean=mean, se=se, low=se, high=se, t=se, p=se)
     testable = ~constant(d)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(testable, mean / np.where(testable, se, 1.0), np.nan)
     p = np.minimum(1.0, 2.0 * sps.t.sf(np.abs(t), j - 1))
     low, high = t_interval(mean, np.where(testable, se, np.nan), j - 1, level)
-    return PairTests(mean, se, t, p, low, high)
+    return PairTests(mean=mean, se=se, low=low, high=high, t=t, p=p)
 
 
 def holm(pvalues):
