@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats as sps
 
 from src.report import rebuild
 from src.reporting import curves, stats, summary, tables
@@ -75,7 +76,7 @@ def _crafted_grid(out_dir, alpha=stats.ALPHA):
     folds = pd.DataFrame(rows)
     meta = {"dataset": "digits", "n_train": 1200, "n_test": 450, "folds": 3, "repeats": 2, "refit": None,
             "splits": [{"n_train": 800, "n_test": 400}] * 6}
-    summary = tables.summary_frame(folds, meta)
+    summary = tables.summary_frame(folds, meta, alpha)
     statistics = tables.grid_statistics(folds, summary, claim=["relu", "tanh"], alpha=alpha)[1]
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "summary.csv", index=False)
@@ -110,6 +111,12 @@ def test_alpha_sets_the_level_of_every_interval_on_the_page(tmp_path):
     assert all("95%" not in line for line in statistics["verdict"])
     markdown = tables.summary_markdown(summary, json.loads((tmp_path / "search.json").read_text()), statistics)
     assert "99% CI" in markdown and "99% confidence intervals" in markdown and "95%" not in markdown
+    # The table's interval is the verdict's.
+    best = summary.iloc[0]
+    assert f"99% CI {best['ci_low']:.4f}-{best['ci_high']:.4f}" in statistics["verdict"][0]
+    assert f"{best['ci_low']:.4f} – {best['ci_high']:.4f}" in page
+    half = sps.t.ppf(0.995, 5) * np.sqrt((1 / 6 + 400 / 800) * best["accuracy_std"] ** 2)
+    assert (best["ci_low"], best["ci_high"]) == pytest.approx((best["accuracy_mean"] - half, best["accuracy_mean"] + half))
 
 
 def test_alpha_is_read_from_the_saved_config(tmp_path):

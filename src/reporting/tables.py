@@ -96,11 +96,12 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summary_frame(folds, meta):
+def summary_frame(folds, meta, alpha=ALPHA):
     """One row per candidate, best first: metrics, statistics, fit time, refit score, diagnostics.
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
-    `STAT_COLUMNS` (`grid_statistics`), and every diagnostic its mean last-epoch value.
+    `STAT_COLUMNS` (`grid_statistics` at the significance level ``alpha``), and every
+    diagnostic its mean last-epoch value.
     """
     param_cols = param_columns(folds)
     diag = diagnostic_columns(folds.columns)
@@ -126,7 +127,7 @@ def summary_frame(folds, meta):
     best = candidate_label(refit.get("params", {})) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
     summary["step_cost"] = step_costs(summary, meta)
-    table = grid_statistics(folds, summary)[0].rename(columns={"label": "_label"})
+    table = grid_statistics(folds, summary, alpha=alpha)[0].rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
     at = summary.columns.get_loc("accuracy_std") + 1
@@ -275,8 +276,9 @@ def write_grid_tables(out_dir):
     cv_results = pd.read_csv(out_dir / layout.CV_RESULTS)
     records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
     folds = folds_frame(cv_results, meta, records)
-    summary = summary_frame(folds, meta)
-    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta), alpha=read_alpha(out_dir, meta))[1]
+    alpha = read_alpha(out_dir, meta)
+    summary = summary_frame(folds, meta, alpha)
+    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta), alpha=alpha)[1]
     written = {
         "folds": write_csv(out_dir / layout.FOLDS, folds),
         "summary": write_csv(out_dir / layout.SUMMARY, summary),
