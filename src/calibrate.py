@@ -9,11 +9,11 @@ by all candidates. Scores are rounded to multiples of ``1 / n_test`` like real a
 so a difference can be the same on every split.
 
 Under the global null (all candidates equally good) every "separated" is an error. The
-decisions are those of `src.reporting.stats` (`pairwise_tests`, `worse_than_best`, `claim_outcomes`)
-on the same arrays; only the Holm adjustment runs as `holm_rows`, a vectorized twin of
-`src.reporting.stats.holm` (the tests check that both agree). Two retired procedures are measured for
-comparison: the Friedman test across the splits and each candidate against the best with
-Holm over k-1 pairs.
+decisions are those the summary and the verdict print, made by the same functions on the same
+arrays: `src.reporting.stats.decide` (every pair tested, Holm over all pairs, worse than the
+best, some pair separated) and `src.reporting.stats.claim_outcomes`. Two retired procedures
+are measured for comparison: the Friedman test across the splits and each candidate against
+the best with Holm over k-1 pairs.
 """
 import argparse
 import math
@@ -24,37 +24,12 @@ from scipy import stats as sps
 
 from .reporting import stats
 
-ALPHA = 0.05
+ALPHA = stats.ALPHA
 SCORE = 0.95       # mean accuracy of every candidate
 SPREAD = 0.005     # standard deviation of a candidate's score between splits
 N_TEST = 400       # held-out rows per split: scores are multiples of 1 / N_TEST
 SETTINGS = [(3, 1), (3, 2), (3, 10)]  # (folds, repeats)
 CANDIDATES = [3, 6, 10]
-
-
-def holm_rows(p):
-    """Holm-adjusted p-values along the last axis; NaN entries pass through uncounted.
-
-    Parameters
-    ----------
-    p : array-like of float, shape (..., m)
-
-    Returns
-    -------
-    numpy.ndarray
-        The same values as `src.reporting.stats.holm` applied to each row.
-    """
-    p = np.asarray(p, dtype=float)
-    finite = np.isfinite(p)
-    m = finite.sum(axis=-1, keepdims=True)
-    order = np.argsort(np.where(finite, p, np.inf), axis=-1, kind="stable")
-    ranked = np.take_along_axis(p, order, axis=-1)
-    factor = m - np.arange(p.shape[-1])
-    adjusted = np.minimum(1.0, np.fmax.accumulate(ranked * factor, axis=-1))
-    adjusted = np.where(np.isfinite(ranked), adjusted, np.nan)
-    out = np.empty_like(adjusted)
-    np.put_along_axis(out, order, adjusted, axis=-1)
-    return out
 
 
 def simulate_scores(rng, reps, k, folds, repeats, effects=None, spread=SPREAD, n_test=N_TEST):
@@ -113,24 +88,18 @@ def decisions(scores, folds, alpha=ALPHA):
         over k-1").
     """
     reps, k, j = scores.shape
-    ratio = _ratio(folds)
-    mean, _, _, p = stats.pairwise_tests(scores, ratio)
-    p_adj = holm_rows(p)
-    _, worse = stats.worse_than_best(scores.mean(axis=-1), p_adj, alpha)
-    _, _, established, _ = stats.claim_outcomes(mean, p_adj, alpha)
+    decided = stats.decide(scores, _ratio(folds), alpha)
     out = {
-        "any candidate called worse than the best": worse.any(axis=-1),
-        "some pair separated (the omnibus line)": (p_adj < alpha).any(axis=-1),
-        "claimed ranking called established": established,
+        "any candidate called worse than the best": decided.worse.any(axis=-1),
+        "some pair separated (the omnibus line)": decided.some_pair_separated,
+        "claimed ranking called established": stats.claim_outcomes(decided.tests.mean, decided.p_holm,
+                                                                   alpha).established,
     }
     # Retired: each candidate against the best picked from the same data, Holm over k-1.
-    best = scores.mean(axis=-1).argmax(axis=-1)
-    first, second = stats.pair_index(k)
-    lookup = np.zeros((k, k), dtype=int)
-    lookup[first, second] = lookup[second, first] = np.arange(first.size)
+    best = decided.best
     others = np.array([[c for c in range(k) if c != b] for b in range(k)])[best]
-    p_best = np.take_along_axis(p, lookup[best[:, None], others], axis=-1)
-    out["retired: best vs others, Holm over k-1"] = (holm_rows(p_best) < alpha).any(axis=-1)
+    p_best = np.take_along_axis(decided.tests.p, stats.pair_lookup(k)[best[:, None], others], axis=-1)
+    out["retired: best vs others, Holm over k-1"] = (stats.holm(p_best) < alpha).any(axis=-1)
     # Retired: Friedman test with the splits as blocks (ties get average ranks).
     ranks = sps.rankdata(scores, axis=1)
     if j >= 2 and k >= 3:
@@ -190,11 +159,10 @@ def power_rates(reps=2000, seed=1, settings=SETTINGS, candidates=CANDIDATES, alp
     for k in candidates:
         for folds, repeats in settings:
             scores = simulate_scores(rng, reps, k, folds, repeats, -gap * np.arange(k))
-            mean, _, _, p = stats.pairwise_tests(scores, _ratio(folds))
-            p_adj = holm_rows(p)
-            _, worse = stats.worse_than_best(scores.mean(axis=-1), p_adj, alpha)
-            established = stats.claim_outcomes(mean, p_adj, alpha)[2]
-            rates[(k, folds, repeats)] = {"last candidate called worse than the best": float(worse[:, -1].mean()),
+            decided = stats.decide(scores, _ratio(folds), alpha)
+            established = stats.claim_outcomes(decided.tests.mean, decided.p_holm, alpha).established
+            rates[(k, folds, repeats)] = {"last candidate called worse than the best":
+                                          float(decided.worse[:, -1].mean()),
                                           "claimed ranking called established": float(established.mean())}
     return rates
 

@@ -43,3 +43,45 @@ def or_exit(function, *args):
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+class Damaged(UserError):
+    """A result file that cannot be read back: missing, empty, cut short or of the wrong shape.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str
+        What is wrong with it, e.g. ``"cut short: not JSON (Expecting value: line 1 column 1)"``.
+    """
+
+    def __init__(self, path, what):
+        super().__init__(f"{path}: {what}")
+        self.path, self.what = str(path), what
+
+    def __reduce__(self):  # pickled as its two arguments (fits in worker processes raise it)
+        return type(self), (self.path, self.what)
+
+
+class WriteFailed(Exception):
+    """A file that could not be written (a full disk, no permission): the run stops with one line.
+
+    Nothing is left behind at ``path`` (see `src.files.atomic_path`); results written before it
+    are whole, so a rerun continues from them.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file that could not be written.
+    cause : str
+        Why, e.g. ``"No space left on device"``.
+    """
+
+    def __init__(self, path, cause):
+        super().__init__(f"could not write {path}: {cause}; the files written before it are whole, "
+                         f"so running the same command again continues from the finished fits")
+        self.path, self.cause = str(path), cause
+
+    def __reduce__(self):
+        return type(self), (self.path, self.cause)

@@ -1,7 +1,9 @@
 """Atomic writes: every artifact is written to a temporary file beside it, then renamed.
 
 A reader (or a resumed sweep) therefore sees either the previous complete file or the new
-complete file, never a truncated one, even when the writer is killed part-way.
+complete file, never a truncated one, even when the writer is killed part-way. A write that
+fails (a full disk, no permission) raises `src.errors.WriteFailed` naming the file and the
+cause, and leaves nothing at the destination.
 """
 import contextlib
 import json
@@ -9,7 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import WriteFailed
+
 TMP_PREFIX = ".tmp-"
+# The writes of this process that failed, first first: a write failing inside a fit that a
+# caller catches (scikit-learn records a failed fit) still ends the run (`first_failed_write`).
+FAILED_WRITES = []
+SET_ASIDE = []  # (damaged file, where it went) of every `set_aside` of this process
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -27,21 +35,62 @@ def atomic_path(path):
     ------
     Path
         Where the caller writes. Removed if the block raises.
+
+    Raises
+    ------
+    src.errors.WriteFailed
+        When creating, writing, syncing or renaming the file fails with an `OSError`
+        (``ENOSPC``, ``EACCES``, ...); also recorded in `FAILED_WRITES`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    path, tmp = Path(path), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        failed = WriteFailed(path, exc.strerror or str(exc))
+        FAILED_WRITES.append(failed)
+        raise failed from exc
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def first_failed_write():
+    """The first `src.errors.WriteFailed` of this process, or None when every write succeeded."""
+    return FAILED_WRITES[0] if FAILED_WRITES else None
+
+
+def set_aside(path, folder):
+    """Move a damaged file into ``folder`` (created when missing), never over an earlier one.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    folder : Path
+        Where it goes, keeping its name (``NAME.1.SUFFIX``, ``NAME.2.SUFFIX``... when taken).
+
+    Returns
+    -------
+    Path
+        Where it went.
+    """
+    path, folder = Path(path), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target, n = folder / path.name, 0
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+    os.replace(path, target)
+    SET_ASIDE.append((path, target))
+    return target
 
 
 def write_text(path, text):

@@ -2,10 +2,13 @@
 
 A run dir holds a single run's results, a grid dir a grid search's, a sweep dir the jobs of
 a Hydra multirun (one sub-folder each) and their summary. Every other module names files
-through this one.
+through this one, and reads back results through `read_whole`, which tells a whole file from
+a damaged one.
 """
 import json
 from pathlib import Path
+
+from .errors import Damaged
 
 # a single run
 HISTORY = "history.csv"           # one row per epoch, diagnostics included
@@ -43,9 +46,17 @@ MULTIRUN = "multirun.yaml"        # at a sweep's root
 # bookkeeping of resumed sweeps
 LOCK = ".resume.lock"
 STASH = ".stash"                  # finished results of a config moved out of a renumbered job
+DAMAGED = "damaged"               # beside a damaged result file: where it is set aside (never deleted)
 
 RESULT_FILES = (METRICS, SUMMARY)  # one of them marks a finished single run or grid
 KINDS = {"sweep": MULTIRUN, "grid": SEARCH, "single": HISTORY}  # marker file of each kind, most specific first
+# kind -> the files everything else is rebuilt from (`src.report`); a grid's fit records besides
+SOURCES = {"grid": (SEARCH, CV_RESULTS), "single": (HISTORY, METRICS)}
+# kind -> the files of a finished job of a sweep: its sources and what the sweep's summary reads
+JOB_RESULTS = {"grid": (SEARCH, CV_RESULTS, SUMMARY), "single": (HISTORY, METRICS)}
+# file -> the keys its JSON object must hold to be read back
+KEYS = {METRICS: ("activation", "test_accuracy"), SEARCH: ("swept", "splits"), STATUS: ("status",)}
+RECORD_KEYS = ("status", "history")  # a fit record's
 
 
 def config_file(folder):
@@ -61,6 +72,11 @@ def overrides_file(folder):
 def fits_dir(folder):
     """Where a grid keeps its fit records."""
     return Path(folder) / FITS
+
+
+def damaged_dir(folder):
+    """Where the damaged files of ``folder`` are set aside."""
+    return Path(folder) / DAMAGED
 
 
 def kind_of(folder):
@@ -130,3 +146,162 @@ def read_record(record_dir, key):
 def read_records(record_dir):
     """Every fit record in a folder (successful or not), as a list of dicts with their key."""
     return [{"key": p.stem, **json.loads(p.read_text())} for p in sorted(Path(record_dir).glob("*.json"))]
+
+
+def _first_line(exc):
+    """The first sentence of an error's text (torch's add several lines of advice)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].split(". ")[0].rstrip(".") if lines else type(exc).__name__
+
+
+def _json_object(path, keys=()):
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise Damaged(path, "empty")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Damaged(path, f"cut short or not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise Damaged(path, f"holds a JSON {type(value).__name__}, not an object")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise Damaged(path, f"lacks the key{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+    return value
+
+
+def _table(path, keys=()):
+    import io
+
+    import pandas as pd
+
+    data = path.read_bytes()
+    if not data.strip():
+        raise Damaged(path, "empty")
+    if not data.endswith(b"\n"):  # a table cut off mid-row still parses
+        raise Damaged(path, "cut short: its last line has no end")
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
+        raise Damaged(path, f"not a CSV table ({_first_line(exc)})") from None
+    if frame.empty:
+        raise Damaged(path, "holds no rows")
+    return frame
+
+
+def _weights(path, keys=()):
+    import torch
+
+    if path.stat().st_size == 0:
+        raise Damaged(path, "empty")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises RuntimeError, EOFError, pickle errors... for a bad file
+        raise Damaged(path, f"not whole torch weights ({_first_line(exc)})") from None
+    if not isinstance(state, dict):
+        raise Damaged(path, f"holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+READERS = {".json": _json_object, ".csv": _table, ".pt": _weights}  # suffix -> strict reader
+
+
+def read_whole(path, keys=None):
+    """Read a result file back, raising `src.errors.Damaged` when it is not whole.
+
+    Parameters
+    ----------
+    path : str or Path
+        A JSON file (read as a dict), a CSV table (a DataFrame) or torch weights (a state dict).
+    keys : tuple of str, optional
+        Keys a JSON object must hold; by default those of `KEYS` for its file name.
+
+    Returns
+    -------
+    dict or DataFrame
+
+    Raises
+    ------
+    src.errors.Damaged
+        The file is missing, empty, cut short, does not parse, or parses to the wrong shape.
+    """
+    path = Path(path)
+    keys = KEYS.get(path.name, ()) if keys is None else keys
+    try:
+        return READERS[path.suffix](path, keys)
+    except FileNotFoundError:
+        raise Damaged(path, "missing") from None
+    except IsADirectoryError:
+        raise Damaged(path, "a folder, not a file") from None
+
+
+def damage(paths):
+    """The `src.errors.Damaged` of every file of ``paths`` that is not whole (`read_whole`), in order."""
+    found = []
+    for path in paths:
+        try:
+            read_whole(path)
+        except Damaged as exc:
+            found.append(exc)
+    return found
+
+
+def record_damage(record_dir, key):
+    """What is wrong with a fit record: its JSON, and its weights when it says ``ok`` (empty: whole).
+
+    Returns
+    -------
+    list of src.errors.Damaged
+    """
+    try:
+        record = read_whole(record_path(record_dir, key), RECORD_KEYS)
+        if record["status"] == "ok":
+            read_whole(record_path(record_dir, key, weights=True))
+    except Damaged as exc:
+        return [exc]
+    return []
+
+
+def mode_of(folder):
+    """``"grid"`` or ``"single"``: the mode a run or job ran in (its Hydra config), else by its files."""
+    import yaml
+
+    try:
+        mode = (yaml.safe_load(config_file(folder).read_text()) or {}).get("mode")
+    except (OSError, yaml.YAMLError, AttributeError):
+        mode = None
+    if mode in JOB_RESULTS:
+        return mode
+    return next((kind for kind, files in JOB_RESULTS.items() if any((Path(folder) / f).exists() for f in files)),
+                None)
+
+
+def grid_record_damage(grid_dir):
+    """The damaged fit records of a grid: those its ``search.json`` names (`record_damage`)."""
+    meta = read_json(Path(grid_dir) / SEARCH) or {}
+    keys = [key for keys in (meta.get("fit_keys") or {}).values() for key in keys]
+    return [exc for key in dict.fromkeys(keys) for exc in record_damage(fits_dir(grid_dir), key)]
+
+
+def results_damage(folder, files=None):
+    """What is wrong with the results of a run, grid or job folder (empty when they are whole).
+
+    Parameters
+    ----------
+    folder : Path
+    files : mapping, optional
+        Kind -> the files to check: `JOB_RESULTS` (the default: a job of a sweep, which the
+        sweep's summary reads) or `SOURCES` (what `src.report` rebuilds from).
+
+    Returns
+    -------
+    list of src.errors.Damaged
+        One per damaged file; a grid's fit records included. A folder of neither kind gives
+        one entry, for its first result file.
+    """
+    files = JOB_RESULTS if files is None else files
+    mode = mode_of(folder)
+    if mode is None:
+        return [Damaged(Path(folder) / METRICS, "missing: the folder holds no results")]
+    found = damage(Path(folder) / name for name in files[mode])
+    return found + (grid_record_damage(folder) if mode == "grid" and not found else [])

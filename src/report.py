@@ -29,8 +29,27 @@ def _sweep(path):
 REBUILD = {"sweep": _sweep, "grid": _grid, "single": _single}
 
 
+def damage(path, kind):
+    """What is wrong with the results that ``rebuild`` would read (`src.layout.results_damage`).
+
+    A sweep's finished jobs are checked for what its summary reads (`src.layout.JOB_RESULTS`),
+    a grid or run for what its pages are rebuilt from (`src.layout.SOURCES`).
+
+    Returns
+    -------
+    list of src.errors.Damaged
+    """
+    if kind != "sweep":
+        return layout.results_damage(path, layout.SOURCES)
+    jobs = [job for job in layout.job_dirs(path) if (layout.read_status(job) or {}).get("status", "ok") == "ok"
+            and any((job / name).exists() for names in layout.JOB_RESULTS.values() for name in names)]
+    return [exc for job in jobs for exc in layout.results_damage(job)]
+
+
 def rebuild(path):
     """Rebuild everything derived from the results in ``path``; train nothing.
+
+    The results are checked first (`damage`): a damaged file stops it before anything is written.
 
     Returns
     -------
@@ -44,6 +63,10 @@ def rebuild(path):
     if kind is None:
         raise UserError(f"{path} holds no results (none of {', '.join(layout.KINDS.values())}); "
                         f"give a run, grid or sweep dir")
+    damaged = damage(path, kind)
+    if damaged:
+        raise UserError(f"{damaged[0]}; nothing was rebuilt (running the same command again with its "
+                        f"output dir sets the file aside and redoes it)")
     return REBUILD[kind](path)
 
 

@@ -29,13 +29,22 @@ from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
 from .reporting.writers import write_grid, write_single  # noqa: E402
+from .training.fit_records import set_aside_damaged  # noqa: E402
 
 gc.freeze()
 gc.enable()
 
+
+
+def grid_state(out_dir):
+    """A grid's resumable state: its fit records, each damaged one set aside (and so trained again)."""
+    set_aside_damaged(fits_dir(out_dir))
+    return {"record_dir": fits_dir(out_dir)}
+
+
 # mode -> (compute a result, write it, the mode's resumable state in the output folder)
 MODES = {"single": (run_single, write_single, lambda out_dir: {}),
-         "grid": (run_grid, write_grid, lambda out_dir: {"record_dir": fits_dir(out_dir)})}
+         "grid": (run_grid, write_grid, grid_state)}
 
 
 def run(cfg, out_dir):

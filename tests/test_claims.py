@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from src.config import validate as config
-from src.reporting import stats, tables
+from src.reporting import summary, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = {
@@ -57,7 +57,7 @@ def test_claim_experiment_runs_and_prints_its_verdict(cli, tmp_path, name):
     claim = "claim " + " > ".join(n.upper() for n in CLAIMS[name])
     line = next(line for line in done.stdout.splitlines() if line.startswith(claim))
     outcome = line[len(claim) + 2:].split(" (", 1)[0]
-    assert outcome in stats.CLAIM_OUTCOMES
+    assert outcome in summary.OUTCOMES
     assert line in (tmp_path / "summary.md").read_text()
     found = json.loads((tmp_path / "stats.json").read_text())["claim"]
     assert found["text"] == line  # the printed verdict is the recorded one

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy import stats as sps
 
 from src.report import rebuild
-from src.reporting import curves, stats, tables
+from src.reporting import curves, stats, summary, tables
 from src.reporting.html import fmt, write_grid_report
 from src.run import run
 
@@ -60,7 +61,7 @@ def _images(tags):
 HOSTILE = "<script>alert(1)</script>"
 
 
-def _crafted_grid(out_dir):
+def _crafted_grid(out_dir, alpha=stats.ALPHA):
     rng = np.random.default_rng(0)
     labels = [HOSTILE, "relu", 'tanh "quoted" & <b>']
     rows = []
@@ -75,8 +76,8 @@ def _crafted_grid(out_dir):
     folds = pd.DataFrame(rows)
     meta = {"dataset": "digits", "n_train": 1200, "n_test": 450, "folds": 3, "repeats": 2, "refit": None,
             "splits": [{"n_train": 800, "n_test": 400}] * 6}
-    summary = tables.summary_frame(folds, meta)
-    statistics = tables.grid_statistics(folds, summary, claim=["relu", "tanh"])[1]
+    summary = tables.summary_frame(folds, meta, alpha)
+    statistics = tables.grid_statistics(folds, summary, claim=["relu", "tanh"], alpha=alpha)[1]
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "summary.csv", index=False)
     folds.to_csv(out_dir / "folds.csv", index=False)
@@ -101,6 +102,31 @@ def test_labels_and_values_are_escaped(tmp_path):
     assert html.escape(statistics["claim"]["text"]) in page
 
 
+def test_alpha_sets_the_level_of_every_interval_on_the_page(tmp_path):
+    summary, statistics = _crafted_grid(tmp_path, alpha=0.01)
+    write_grid_report(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "99% CI" in page and "diff. to best, points (99% CI)" in page and "99% confidence intervals" in page
+    assert "95%" not in page.split('id="curves"')[0]  # the learning curves' band is drawn apart
+    assert all("95%" not in line for line in statistics["verdict"])
+    markdown = tables.summary_markdown(summary, json.loads((tmp_path / "search.json").read_text()), statistics)
+    assert "99% CI" in markdown and "99% confidence intervals" in markdown and "95%" not in markdown
+    # The table's interval is the verdict's.
+    best = summary.iloc[0]
+    assert f"99% CI {best['ci_low']:.4f}-{best['ci_high']:.4f}" in statistics["verdict"][0]
+    assert f"{best['ci_low']:.4f} – {best['ci_high']:.4f}" in page
+    half = sps.t.ppf(0.995, 5) * np.sqrt((1 / 6 + 400 / 800) * best["accuracy_std"] ** 2)
+    assert (best["ci_low"], best["ci_high"]) == pytest.approx((best["accuracy_mean"] - half, best["accuracy_mean"] + half))
+
+
+def test_alpha_is_read_from_the_saved_config(tmp_path):
+    assert tables.read_alpha(tmp_path, {}) == stats.ALPHA
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("stats:\n  alpha: 0.01\n")
+    assert tables.read_alpha(tmp_path, {}) == 0.01
+    assert tables.read_alpha(tmp_path, {"alpha": 0.1}) == 0.1
+
+
 def test_numbers_in_cells():
     assert fmt(float("nan")) == "" and fmt(None) == "" and fmt(True) == "yes" and fmt(np.int64(3)) == "3"
     assert fmt(0.123456) == "0.1235" and fmt(1.5e-6) == "1.500e-06" and fmt("<i>") == "<i>"
@@ -122,23 +148,27 @@ def grid(tmp_path_factory):
 
 def test_summary_has_the_statistics_of_the_folds(grid):
     folds = pd.read_csv(grid / "folds.csv")
-    summary = pd.read_csv(grid / "summary.csv")
-    expected = stats.summarize(folds, "test_accuracy").set_index("label")
-    for row in summary.itertuples():
+    table = pd.read_csv(grid / "summary.csv")
+    expected = summary.summarize(folds, "test_accuracy", bounds=(0, 1), resolution=1 / folds["n_test"].max())
+    expected = expected.set_index("label")
+    for row in table.itertuples():
         assert row.ci_low <= row.accuracy_mean <= row.ci_high
         for column in ("ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm"):
             assert getattr(row, column) == pytest.approx(expected.loc[row.label, column], nan_ok=True)
         assert row.separated_from_best == expected.loc[row.label, "separated_from_best"]
-    assert not summary["separated_from_best"].iloc[0] and np.isnan(summary["p_vs_best"].iloc[0])
-    tested = summary["p_holm"].notna()
-    assert (summary.loc[tested, "p_holm"] >= summary.loc[tested, "p_vs_best"]).all()
+    assert not table["separated_from_best"].iloc[0] and np.isnan(table["p_vs_best"].iloc[0])
+    tested = table["p_holm"].notna()
+    assert (table.loc[tested, "p_holm"] >= table.loc[tested, "p_vs_best"]).all()
     statistics = json.loads((grid / "stats.json").read_text())
     assert "friedman" not in statistics and len(statistics["pairs"]) == 3 and statistics["n_splits"] == 4
     md = (grid / "summary.md").read_text()
     assert "CI " in md and "Friedman" not in md and "p (Holm)" in md and "diff. to best" in md
     for line in statistics["verdict"]:
         assert line in md
-    assert statistics["verdict"][-1].startswith("Only 4 splits") and "cv.repeats=" in statistics["verdict"][-1]
+    power = statistics["verdict"][-1]
+    assert power.startswith("Only 4 splits")
+    # The remedy is named exactly when the difference found is more than the target.
+    assert ("cv.repeats=" in power) == (statistics["power"]["detectable"] > statistics["power"]["target"])
     assert statistics["claim"] is None
 
 

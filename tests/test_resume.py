@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from src.files import TMP_PREFIX, write_json
+from src.files import TMP_PREFIX, write_csv, write_json
 from src.layout import STASH as STASH_DIR
 from src.layout import job_dirs
 from src.modes.jobs import claim, config_hash, run_job
@@ -28,13 +28,16 @@ def test_the_hash_ignores_how_fast_a_job_runs(make_cfg):
     assert config_hash(make_cfg(["seed=1"])) != base
 
 
-def fake_job(sweep, num, key, activation, status="ok", files=("metrics.json",)):
-    """A job folder as Hydra and `run_job` leave it."""
+def fake_job(sweep, num, key, activation, status="ok", files=("metrics.json", "history.csv")):
+    """A job folder of a single run as Hydra and `run_job` leave it."""
     job = sweep / str(num)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"activation={activation}"]))
     for name in files:
-        write_json(job / name, {"activation": activation, "test_accuracy": 0.5, "status": "ok"})
+        if name.endswith(".csv"):
+            write_csv(job / name, pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5]}))
+        else:
+            write_json(job / name, {"activation": activation, "test_accuracy": 0.5, "status": "ok"})
     if status:
         write_json(job / "status.json", {"status": status, "config_hash": key, "objective": 0.5})
     return job
@@ -90,7 +93,8 @@ def test_run_job_skips_a_finished_config_and_returns_its_objective(make_cfg, tmp
 
     def task(cfg, out_dir):
         calls.append(out_dir)
-        write_json(out_dir / "metrics.json", {"test_accuracy": 0.9})
+        write_json(out_dir / "metrics.json", {"activation": "relu", "test_accuracy": 0.9})
+        write_csv(out_dir / "history.csv", pd.DataFrame({"epoch": [1]}))
         return 0.75
 
     assert run_job(task, cfg, job, sweep_dir=tmp_path) == 0.75

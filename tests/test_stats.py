@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from scipy import special
 from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
 
-from src.reporting import stats
+from src.reporting import stats, summary, verdict
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -147,14 +148,15 @@ def test_difference_interval_is_the_corrected_formula():
 def test_pairwise_tests_match_the_single_pair_test():
     rng = np.random.default_rng(2)
     scores = 0.95 + rng.normal(0, 0.01, (4, 6))
-    mean, se, t, p = stats.pairwise_tests(scores, 100 / 900)
+    tests = stats.pairwise_tests(scores, 100 / 900)
+    mean, t, p = tests.mean, tests.t, tests.p
     first, second = stats.pair_index(4)
     assert mean.shape == (6,)
     for i, (a, b) in enumerate(zip(first, second)):
         assert (t[i], p[i]) == pytest.approx(stats.corrected_ttest(scores[a], scores[b], 900, 100))
         assert mean[i] == pytest.approx(np.mean(scores[a] - scores[b]))
     batch = np.stack([scores, scores[::-1]])
-    np.testing.assert_allclose(stats.pairwise_tests(batch, 100 / 900)[3][0], p)
+    np.testing.assert_allclose(stats.pairwise_tests(batch, 100 / 900).p[0], p)
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,6 +179,18 @@ def test_holm_caps_at_one_and_passes_nan_through():
     np.testing.assert_allclose(stats.holm([0.02, np.nan, 0.01])[[0, 2]], [0.02, 0.02])
 
 
+def test_holm_is_statsmodels_holm_row_by_row():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 0.1, (12, 10))
+    p[rng.random(p.shape) < 0.2] = np.nan
+    p[:, 3] = p[:, 4]  # ties
+    adjusted = stats.holm(p)
+    for row, found in zip(p, adjusted):
+        finite = np.isfinite(row)
+        np.testing.assert_allclose(found[finite], multipletests(row[finite], method="holm")[1])
+        assert np.isnan(found[~finite]).all()
+
+
 def test_holm_matches_step_down_formula():
     p = np.random.default_rng(3).uniform(0, 0.2, 12)
     order = np.argsort(p)
@@ -189,7 +203,7 @@ def test_holm_matches_step_down_formula():
 def test_missing_metric_column_is_a_clear_error():
     folds = make_folds({"a": [0.9, 0.8]})
     with pytest.raises(ValueError, match="test_f1"):
-        stats.summarize(folds, "test_f1")
+        summary.summarize(folds, "test_f1")
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,8 +213,8 @@ def test_missing_metric_column_is_a_clear_error():
 
 @pytest.mark.filterwarnings("error")
 def test_summarize_separates_worse_from_not_separated(three_way):
-    s = stats.summarize(make_folds(three_way))
-    assert list(s.columns) == stats.SUMMARY_COLUMNS
+    s = summary.summarize(make_folds(three_way))
+    assert list(s.columns) == summary.SUMMARY_COLUMNS
     assert list(s["label"]) == ["relu", "elu", "tanh"]
     assert list(s["rank"]) == [1, 2, 3]
     best, close, worse = (s.iloc[i] for i in range(3))
@@ -230,59 +244,59 @@ def test_summarize_separates_worse_from_not_separated(three_way):
 
 
 def test_summarize_keeps_failed_candidates(three_way):
-    s = stats.summarize(make_folds({**three_way, "sigmoid": [np.nan] * 10}))
+    s = summary.summarize(make_folds({**three_way, "sigmoid": [np.nan] * 10}))
     row = s.iloc[-1]
     assert row["label"] == "sigmoid" and row["rank"] == 4 and row["n_splits"] == 0
     assert not row["separated_from_best"] and "no score" in row["note"]
     assert all(math.isnan(row[c]) for c in ("mean", "std", "ci_low", "ci_high", "p_vs_best", "p_holm",
                                             "diff_to_best"))
     # The failed candidate does not count in the Holm adjustment.
-    plain = stats.summarize(make_folds(three_way))
+    plain = summary.summarize(make_folds(three_way))
     np.testing.assert_allclose(s["p_holm"].iloc[1:3], plain["p_holm"].iloc[1:3])
 
 
 def test_an_incomplete_candidate_is_left_out_with_its_reason(three_way):
     partial = three_way["tanh"] + 0.05  # would rank first on its finished splits
     partial[[2, 7]] = np.nan
-    s = stats.summarize(make_folds({**three_way, "gelu": partial}))
+    s = summary.summarize(make_folds({**three_way, "gelu": partial}))
     gelu = s.set_index("label").loc["gelu"]
     assert s["label"].iloc[-1] == "gelu" and gelu["n_splits"] == 8 and math.isnan(gelu["mean"])
     assert "8 of 10 splits" in gelu["note"]
-    plain = stats.summarize(make_folds(three_way))
+    plain = summary.summarize(make_folds(three_way))
     np.testing.assert_allclose(s["p_holm"].iloc[:3], plain["p_holm"], equal_nan=True)
-    lines = stats.verdict(s, "test_accuracy")
+    lines = verdict.verdict(s, "test_accuracy")
     assert any(line.startswith("gelu is not compared: scored only 8 of 10 splits") for line in lines)
     # A split that no candidate finished is simply not a split.
     gap = {k: np.append(v, np.nan) for k, v in three_way.items()}
-    np.testing.assert_allclose(stats.summarize(make_folds(gap))["p_holm"], plain["p_holm"], equal_nan=True)
+    np.testing.assert_allclose(summary.summarize(make_folds(gap))["p_holm"], plain["p_holm"], equal_nan=True)
 
 
 @pytest.mark.filterwarnings("error")
 def test_summarize_single_candidate_and_two_splits():
-    s = stats.summarize(make_folds({"relu": [0.97, 0.96]}))
+    s = summary.summarize(make_folds({"relu": [0.97, 0.96]}))
     assert len(s) == 1 and s.loc[0, "rank"] == 1 and not s.loc[0, "separated_from_best"]
     assert math.isnan(s.loc[0, "p_vs_best"])
     assert s.loc[0, "ci_low"] < 0.965 < s.loc[0, "ci_high"]
-    two = stats.summarize(make_folds({"relu": [0.97, 0.96], "tanh": [0.90, 0.92]}))
+    two = summary.summarize(make_folds({"relu": [0.97, 0.96], "tanh": [0.90, 0.92]}))
     assert list(two["label"]) == ["relu", "tanh"]
     assert np.isfinite(two.loc[1, "p_vs_best"])
-    one_split = stats.summarize(make_folds({"relu": [0.97], "tanh": [0.90]}))
+    one_split = summary.summarize(make_folds({"relu": [0.97], "tanh": [0.90]}))
     assert one_split.loc[1, "n_splits"] == 1 and math.isnan(one_split.loc[1, "p_holm"])
 
 
 def test_summarize_marks_a_constant_difference_untestable():
     base = np.array([0.95, 0.96, 0.955])
-    s = stats.summarize(make_folds({"relu": base, "tanh": base - 0.0025, "elu": base - 0.001 + [0, 0.002, -0.002]}))
+    s = summary.summarize(make_folds({"relu": base, "tanh": base - 0.0025, "elu": base - 0.001 + [0, 0.002, -0.002]}))
     tanh = s.set_index("label").loc["tanh"]
     assert math.isnan(tanh["p_vs_best"]) and not tanh["separated_from_best"] and "untestable" in tanh["note"]
-    lines = stats.verdict(s, "test_accuracy")
+    lines = verdict.verdict(s, "test_accuracy")
     line = next(line for line in lines if line.startswith("tanh"))
     assert "untestable" in line and "-0.25 points on every split" in line and "worse" not in line
 
 
 def test_summarize_lower_is_better(three_way):
     losses = {k: 1 - v for k, v in three_way.items()}
-    s = stats.summarize(make_folds(losses, metric="valid_loss"), metric="valid_loss",
+    s = summary.summarize(make_folds(losses, metric="valid_loss"), metric="valid_loss",
                         higher_is_better=False)
     assert list(s["label"]) == ["relu", "elu", "tanh"]
     assert list(s["separated_from_best"]) == [False, False, True]
@@ -292,7 +306,7 @@ def test_summarize_lower_is_better(three_way):
 def test_summarize_rejects_duplicate_rows():
     folds = make_folds({"relu": [0.9, 0.8]})
     with pytest.raises(ValueError, match="more than one row"):
-        stats.summarize(pd.concat([folds, folds.iloc[:1]]))
+        summary.summarize(pd.concat([folds, folds.iloc[:1]]))
 
 
 def test_worse_than_best_reads_the_pair_of_each_candidate_with_the_best():
@@ -311,8 +325,8 @@ def test_worse_than_best_reads_the_pair_of_each_candidate_with_the_best():
 
 def test_verdict_sentences(three_way):
     folds = make_folds({**three_way, "sigmoid": [np.nan] * 10})
-    s = stats.summarize(folds)
-    lines = stats.verdict(s, "test_accuracy", folds=5)
+    s = summary.summarize(folds)
+    lines = verdict.verdict(s, "test_accuracy", folds=5)
     text = "\n".join(lines)
     assert lines[0].startswith("relu has the highest mean test_accuracy (")
     assert "95% CI" in lines[0]
@@ -331,45 +345,18 @@ def test_verdict_sentences(three_way):
     assert lines[-1].startswith("With 10 splits")
 
 
-def test_the_power_sentence_names_the_remedy():
-    rng = np.random.default_rng(4)
-    base = 0.95 + rng.normal(0, 0.01, 3)
-    few = make_folds({"a": base, "b": base - 0.004 + rng.normal(0, 0.003, 3), "c": base - 0.03 + rng.normal(0, 0.003, 3)},
-                     n_train=40000, n_test=20000)
-    s = stats.summarize(few)
-    line = stats.power_sentence(s, folds=3)
-    assert line.startswith("Only 3 splits: the t-test has 2 degrees of freedom")
-    repeats = int(line.split("cv.repeats=")[1].split(" ")[0])
-    assert 1 < repeats <= stats.MAX_REPEATS
-    assert f"({3 * repeats} splits)" in line and line == stats.verdict(s, "accuracy", folds=3)[-1]
-    # Enough splits and a small spread: the sentence says what would be found, and names no remedy.
-    many = make_folds({"a": 0.95 + rng.normal(0, 0.002, 30), "b": 0.94 + rng.normal(0, 0.002, 30)},
-                      n_train=40000, n_test=20000)
-    line = stats.power_sentence(stats.summarize(many), folds=3)
-    assert line.startswith("With 30 splits, a difference to the best of about") and "cv.repeats" not in line
-
-
-def test_the_power_sentence_says_when_repeats_cannot_help():
-    rng = np.random.default_rng(6)
-    noisy = make_folds({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)},
-                       n_train=40000, n_test=20000)
-    line = stats.power_sentence(stats.summarize(noisy), folds=3)
-    assert line.startswith("With 9 splits, differences to the best smaller than about")
-    assert f"even cv.repeats={stats.MAX_REPEATS} would not" in line
-
-
 @pytest.mark.parametrize("p, text", [(0.0496, "0.0496"), (0.0504, "0.050"), (0.412, "0.412"), (0.0004, "<0.001"),
                                      (0.04999999, "0.04999999"), (float("nan"), "")])
 def test_p_values_are_never_rounded_across_alpha(p, text):
-    assert stats.p_text(p) == text
+    assert verdict.p_text(p) == text
 
 
 def test_verdict_never_claims_unsupported_differences():
     rng = np.random.default_rng(5)
     base = 0.95 + rng.normal(0, 0.01, 10)
     folds = make_folds({"a": base + rng.normal(0, 0.003, 10), "b": base + rng.normal(0, 0.003, 10)})
-    s = stats.summarize(folds)
-    lines = stats.verdict(s, "test_accuracy")
+    s = summary.summarize(folds)
+    lines = verdict.verdict(s, "test_accuracy")
     assert not s.loc[1, "separated_from_best"]
     assert not any("worse than" in line or "better than" in line for line in lines)
     assert any("not separated" in line for line in lines)
@@ -382,24 +369,30 @@ def test_an_interval_excluding_zero_is_not_a_separation_after_holm():
         base = 0.95 + rng.normal(0, 0.01, 6)
         scores = {"a": base, "b": base - 0.004 + rng.normal(0, 0.002, 6)}
         scores.update({name: base - 0.006 + rng.normal(0, 0.01, 6) for name in "cdef"})
-        s = stats.summarize(make_folds(scores))
+        s = summary.summarize(make_folds(scores))
         b = s.set_index("label").loc["b"]
         if b["p_vs_best"] < 0.05 <= b["p_holm"]:
             break
     else:
         pytest.fail("no case found")
     assert b["diff_high"] < 0 and not b["separated_from_best"]
-    line = next(line for line in stats.verdict(s, "test_accuracy") if line.startswith("b "))
+    line = next(line for line in verdict.verdict(s, "test_accuracy") if line.startswith("b "))
     assert "not separated" in line and "one pair's" in line
 
 
 def test_verdict_single_candidate_and_p_formatting():
-    lines = stats.verdict(stats.summarize(make_folds({"relu": [0.97, 0.96, 0.98]})), "test_accuracy")
+    lines = verdict.verdict(summary.summarize(make_folds({"relu": [0.97, 0.96, 0.98]})), "test_accuracy")
     assert "nothing to compare" in lines[0] and len(lines) == 1
     # Rounding never carries a p-value across alpha.
-    assert stats._fmt_p(0.0499, 0.05) == "p = 0.0499"
-    assert stats._fmt_p(0.41, 0.05) == "p = 0.410"
-    assert stats._fmt_p(1e-6, 0.05) == "p < 0.001"
+    assert verdict.fmt_p(0.0499, 0.05) == "p = 0.0499"
+    assert verdict.fmt_p(0.41, 0.05) == "p = 0.410"
+    assert verdict.fmt_p(1e-6, 0.05) == "p < 0.001"
+
+
+def ordering(table, claim, folds, metric):
+    """The claim's line and pairs (`summary.claimed_ranking`, `verdict.claim_text`)."""
+    found = summary.claimed_ranking(table, claim, folds, metric)
+    return verdict.claim_text(found), found.pairs
 
 
 @pytest.fixture
@@ -417,8 +410,8 @@ def ordering_case():
 
 
 def test_ordering_verdict_tests_every_pair(ordering_case):
-    s = stats.summarize(ordering_case)
-    text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu", "leaky_relu"], ordering_case,
+    s = summary.summarize(ordering_case)
+    text, pairs = ordering(s, ["selu", "elu", "relu", "leaky_relu"], ordering_case,
                                          "test_accuracy")
     assert len(pairs) == 6 and sum(p["adjacent"] for p in pairs) == 3
     status = {(p["better"], p["worse"]): p["status"] for p in pairs}
@@ -438,8 +431,8 @@ def test_a_non_adjacent_reversal_contradicts_the_claim():
     base = 0.95 + rng.normal(0, 0.01, 10)
     folds = make_folds({"selu": base - 0.004 + rng.normal(0, 0.002, 10), "elu": base + rng.normal(0, 0.002, 10),
                         "relu": base + 0.004 + rng.normal(0, 0.002, 10)})
-    s = stats.summarize(folds)
-    text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    s = summary.summarize(folds)
+    text, pairs = ordering(s, ["selu", "elu", "relu"], folds, "test_accuracy")
     status = {(p["better"], p["worse"]): p["status"] for p in pairs}
     assert status[("selu", "relu")] == "reversed"
     assert status[("selu", "elu")] != "reversed" or status[("elu", "relu")] != "reversed"
@@ -451,10 +444,10 @@ def test_a_claim_holds_only_when_every_adjacent_pair_holds():
     base = 0.95 + rng.normal(0, 0.01, 10)
     folds = make_folds({"selu": base + 0.02 + rng.normal(0, 0.002, 10), "elu": base + rng.normal(0, 0.002, 10),
                         "relu": base - 0.02 + rng.normal(0, 0.002, 10), "tanh": base - 0.0205 + rng.normal(0, 0.002, 10)})
-    s = stats.summarize(folds)
-    text, _ = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    s = summary.summarize(folds)
+    text, _ = ordering(s, ["selu", "elu", "relu"], folds, "test_accuracy")
     assert text.startswith("claim SELU > ELU > RELU: holds")
-    text, _ = stats.ordering_verdict(s, ["selu", "elu", "relu", "tanh"], folds, "test_accuracy")
+    text, _ = ordering(s, ["selu", "elu", "relu", "tanh"], folds, "test_accuracy")
     assert text.startswith("claim SELU > ELU > RELU > TANH: not established")
 
 
@@ -464,25 +457,25 @@ def test_a_claim_with_a_diverged_candidate_has_failed():
     diverged = base - 0.01
     diverged[4] = np.nan
     folds = make_folds({"selu": base + 0.02, "elu": base + rng.normal(0, 0.002, 6), "relu": diverged})
-    s = stats.summarize(folds)
-    text, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu"], folds, "test_accuracy")
+    s = summary.summarize(folds)
+    text, pairs = ordering(s, ["selu", "elu", "relu"], folds, "test_accuracy")
     assert text.startswith("claim SELU > ELU > RELU: failed")
     assert [p["status"] for p in pairs if "relu" in (p["better"], p["worse"])] == ["failed", "failed"]
     assert "relu (scored only 5 of 6 splits" in text
 
 
 def test_ordering_verdict_unknown_name_and_short_claim(ordering_case):
-    s = stats.summarize(ordering_case)
-    text, pairs = stats.ordering_verdict(s, ["selu", "gelu"], ordering_case, "test_accuracy")
+    s = summary.summarize(ordering_case)
+    text, pairs = ordering(s, ["selu", "gelu"], ordering_case, "test_accuracy")
     assert pairs[0]["status"] == "missing" and "not testable" in text and "no candidate named gelu" in text
-    text, pairs = stats.ordering_verdict(s, ["selu"], ordering_case, "test_accuracy")
+    text, pairs = ordering(s, ["selu"], ordering_case, "test_accuracy")
     assert pairs == [] and "nothing to test" in text
 
 
 def test_ordering_verdict_lower_is_better(ordering_case):
     losses = ordering_case.assign(valid_loss=1 - ordering_case["test_accuracy"])
-    s = stats.summarize(losses, metric="valid_loss", higher_is_better=False)
-    _, pairs = stats.ordering_verdict(s, ["selu", "elu", "relu", "leaky_relu"], losses, "valid_loss")
-    _, plain = stats.ordering_verdict(stats.summarize(ordering_case), ["selu", "elu", "relu", "leaky_relu"],
+    s = summary.summarize(losses, metric="valid_loss", higher_is_better=False)
+    _, pairs = ordering(s, ["selu", "elu", "relu", "leaky_relu"], losses, "valid_loss")
+    _, plain = ordering(summary.summarize(ordering_case), ["selu", "elu", "relu", "leaky_relu"],
                                       ordering_case, "test_accuracy")
     assert [p["status"] for p in pairs] == [p["status"] for p in plain]

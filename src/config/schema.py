@@ -286,6 +286,13 @@ class SearchConfig:
 
 
 @dataclass
+class StatsConfig:
+    """``stats.*``: the significance level of the comparisons; intervals cover ``1 - alpha``."""
+
+    alpha: float = setting(check=Range(low=0, high=0.5, low_open=True, high_open=True))
+
+
+@dataclass
 class TrackingConfig:
     """``+tracking=NAME`` (``conf/tracking/*``): where finished runs are logged besides their own files."""
 
@@ -316,6 +323,7 @@ class Config:
     train: TrainConfig = setting(factory=TrainConfig)
     cv: CVConfig = setting(factory=CVConfig)
     search: SearchConfig = setting(factory=SearchConfig)
+    stats: StatsConfig = setting(factory=StatsConfig)
     tracking: Optional[TrackingConfig] = setting(default=None, check=_tracking)
 
 

@@ -6,7 +6,9 @@ the error (the Slurm launcher writes ``killed`` or ``timeout`` for a job that Sl
 Re-running a sweep into the same ``hydra.sweep.dir`` skips every job whose config already
 finished there: its own folder's results are kept, or those of another job folder (or of
 the sweep's stash, see `claim`) are brought in, and the stored objective is returned
-without training.
+without training. A job whose status says ``ok`` but whose results no longer read back whole
+(`src.layout.results_damage`) runs again: each damaged file is named in one line and moved to
+the job's ``damaged/`` folder (a fit record to ``fits/damaged/``), never deleted.
 """
 import contextlib
 import fcntl
@@ -23,11 +25,12 @@ from omegaconf import OmegaConf, open_dict
 from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
-from ..errors import UserError
-from ..files import TMP_PREFIX, write_json
+from ..errors import UserError, WriteFailed
+from ..files import SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
+from ..training import fit_records
 from ..training.net import Diverged
 
-KEEP = (layout.HYDRA,)  # a job folder's entries that are Hydra's, never results
+KEEP = (layout.HYDRA, layout.DAMAGED)  # a job folder's entries that are never results: Hydra's, and damaged files
 # Settings that decide how fast a job runs, not what it computes: left out of the hash, so
 # that a sweep resumed with another launcher or thread count still finds its results.
 EXECUTION_KEYS = ("train.threads", "train.verbose", "cv.n_jobs", "search.backend", "search.scheduler",
@@ -120,13 +123,42 @@ def config_hash(cfg):
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
 
-def finished(job_dir, key):
-    """The status of ``job_dir`` if it finished ``ok`` for the config hash ``key``, else None."""
+def _says_ok(job_dir, key):
     status = layout.read_status(job_dir)
-    if (status and status.get("status") == "ok" and status.get("config_hash") == key
-            and any((Path(job_dir) / name).exists() for name in layout.RESULT_FILES)):
-        return status
-    return None
+    return status if status and status.get("status") == "ok" and status.get("config_hash") == key else None
+
+
+def finished(job_dir, key):
+    """The status of ``job_dir`` if it finished ``ok`` for the config hash ``key`` and its
+    results read back whole (`src.layout.results_damage`), else None."""
+    status = _says_ok(job_dir, key)
+    return status if status and not layout.results_damage(job_dir) else None
+
+
+def set_aside_damage(job_dir, key):
+    """Set aside the damaged results of a job whose status says it finished ``key``.
+
+    Each damaged file gets one line and moves to the job's ``damaged/`` folder (a fit record,
+    with its weights, to ``fits/damaged/``); the status goes too, so that the job runs again.
+
+    Returns
+    -------
+    int
+        How many damaged files were set aside (0: the job is whole, or did not finish ``key``).
+    """
+    job_dir = Path(job_dir)
+    found = layout.results_damage(job_dir) if _says_ok(job_dir, key) else []
+    for damaged in found:
+        path = Path(damaged.path)
+        if path.parent == layout.fits_dir(job_dir):
+            fit_records.set_aside_record(path.parent, path.stem, damaged)
+            continue
+        if path.exists():
+            set_aside(path, layout.damaged_dir(job_dir))
+        print(f"damaged: {damaged}; set aside in {layout.damaged_dir(job_dir)}, the job runs again", flush=True)
+    if found:
+        set_aside(job_dir / layout.STATUS, layout.damaged_dir(job_dir))
+    return len(found)
 
 
 @contextlib.contextmanager
@@ -206,7 +238,8 @@ def claim(job_dir, sweep_dir, key):
     """Find finished results of the config ``key`` for the job folder ``job_dir``.
 
     Looked for, in order: the job's own folder, the sweep's stash, the other job folders of
-    the sweep. Found elsewhere, the results are moved (stash) or linked (another job) into
+    the sweep; results that do not read back whole are passed over (the job's own are set
+    aside, `set_aside_damage`). Found elsewhere, the results are moved (stash) or linked (another job) into
     ``job_dir``. Not found, ``job_dir`` is emptied of another config's results (`_set_aside`)
     and the job trains. All of it happens under the sweep's lock.
 
@@ -220,6 +253,7 @@ def claim(job_dir, sweep_dir, key):
         status = finished(job_dir, key)
         if status:
             return status, job_dir
+        set_aside_damage(job_dir, key)
         _set_aside(job_dir, sweep_dir)
         stash = sweep_dir / layout.STASH / key
         status = finished(stash, key)
@@ -251,6 +285,7 @@ def _one_line(exc):
 # (``hydra.launcher.signal_delay_s`` before it) and the job may not be requeued.
 FAILURES = {
     UserError: ("failed", 2, _one_line),
+    WriteFailed: ("failed", 1, _one_line),
     Diverged: ("diverged", 1, lambda exc: f"diverged: {_one_line(exc)}"),
     SlurmTimeLimit: ("timeout", 1, lambda exc: f"timeout: stopped at its Slurm time limit "
                                                 f"(hydra.launcher.timeout_min; submitit: {_one_line(exc)})"),
@@ -270,7 +305,9 @@ def guard(out_dir, multirun):
     """Run a job's body; turn failures into one line (single runs) or a status file (sweeps).
 
     In a single run, a `UserError` prints ``error: <message>``, removes the run dir when it
-    holds no results and exits with status 2; a diverged fit (`src.training.net.Diverged`) prints
+    holds no results and exits with status 2; a failed write (`src.errors.WriteFailed`, also
+    one caught on the way, as scikit-learn catches a failed fit) prints its line and exits
+    with status 1; a diverged fit (`src.training.net.Diverged`) prints
     its line, leaves ``status.json`` saying ``diverged`` and exits with status 1; any other
     exception is a bug and raises. In a multirun every failure writes ``status.json``
     (``failed`` or ``diverged``, with the error) and the job ends quietly, so that the other
@@ -280,18 +317,24 @@ def guard(out_dir, multirun):
     out_dir = Path(out_dir)
     try:
         yield
+        if first_failed_write() is not None:  # a write failed where it was caught (a fit in GridSearchCV)
+            raise first_failed_write()
     except Exception as exc:
+        exc = first_failed_write() or exc  # what followed a failed write is its consequence
         status, code, error = failure(exc)
-        expected = isinstance(exc, (UserError, Diverged, SlurmTimeLimit))
+        expected = isinstance(exc, (UserError, Diverged, SlurmTimeLimit, WriteFailed))
         if not multirun and not expected:
             raise
         if multirun and not expected:
             traceback.print_exc()
         print(f"error: {error}", file=sys.stderr)
-        if multirun or status == "diverged":
-            write_json(out_dir / layout.STATUS, {"status": status, "error": error})
-        else:
-            _remove_if_no_results(out_dir)
+        try:
+            if multirun or status == "diverged":
+                write_json(out_dir / layout.STATUS, {"status": status, "error": error})
+            else:
+                _remove_if_no_results(out_dir)
+        except WriteFailed:
+            pass  # the disk is still full: the error above has been said, and the job has no status
         if not multirun:
             sys.exit(code)
 
@@ -305,6 +348,21 @@ def failed_objective(sweeper):
     direction = sweeper.get("direction") if sweeper is not None else None
     name = getattr(direction, "name", direction)
     return FAILED_OBJECTIVE.get(str(name), math.nan) if isinstance(name, str) else math.nan
+
+
+def redone_line(moved):
+    """The closing line of a job that found damaged files: how many, redone, and where they are.
+
+    Parameters
+    ----------
+    moved : list of (Path, Path)
+        Each damaged file and where it was set aside (`src.files.SET_ASIDE`).
+    """
+    # a fit record's JSON and weights are one result
+    results = {(src.parent, src.stem) for src, _ in moved if src.name != layout.STATUS}
+    folders = ", ".join(sorted({str(dst.parent) for _, dst in moved}))
+    return (f"damaged: {len(results)} damaged result{'s' if len(results) != 1 else ''} set aside in {folders} "
+            f"and computed again")
 
 
 def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
@@ -332,6 +390,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
     """
     out_dir = Path(out_dir)
     key = config_hash(cfg)
+    SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
     if sweep_dir is not None:
         status, source = claim(out_dir, sweep_dir, key)
         if status is not None:
@@ -346,5 +405,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
         objective = math.nan if objective is None else float(objective)
         if sweep_dir is not None:
             write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective})
+        if SET_ASIDE:
+            print(redone_line(SET_ASIDE), flush=True)
         return objective
     return failed_objective(sweeper)

@@ -26,7 +26,7 @@ from .. import layout
 from ..errors import UserError
 from ..layout import job_dirs, read_overrides, read_status
 from ..results import diagnostic_columns
-from .stats import p_text
+from .verdict import fmt_p
 
 ALPHA = 0.05
 
@@ -256,11 +256,6 @@ def compare(studies, alpha=ALPHA):
     return result
 
 
-def _p(value, alpha, name):
-    text = p_text(value, alpha)
-    return f"{name} < 0.001" if text == "<0.001" else f"{name} = {text}" if text else f"{name} n/a"
-
-
 def verdict(result):
     """Sentences about a `compare` result, worded as the per-study verdicts: 'separated' or 'not separated'.
 
@@ -288,14 +283,14 @@ def verdict(result):
         lines.append("Every study ranks the activations alike, all tied: there is no difference to test.")
     elif p_f < alpha:
         lines.append(f"Friedman test over the {n} studies as blocks: chi-square = {chi2:.2f}, "
-                     f"{_p(p_f, alpha, 'p')}: the activations do not all rank alike.")
+                     f"{fmt_p(p_f, alpha, 'p')}: the activations do not all rank alike.")
     else:
         lines.append(f"Friedman test over the {n} studies as blocks: chi-square = {chi2:.2f}, "
-                     f"{_p(p_f, alpha, 'p')}: the data do not show that the activations rank differently, "
+                     f"{fmt_p(p_f, alpha, 'p')}: the data do not show that the activations rank differently, "
                      f"so no pair is separated.")
     for _, row in table.iloc[1:].iterrows():
         gap = row["mean_rank"] - best["mean_rank"]
-        p_text_ = _p(row["p_vs_best"], alpha, "Nemenyi p")
+        p_text_ = fmt_p(row["p_vs_best"], alpha, "Nemenyi p")
         if row["separated_from_best"]:
             lines.append(f"{row['activation']} ranks worse than {best['activation']} (mean rank {row['mean_rank']:.2f}, "
                          f"{gap:.2f} below; critical difference {cd:.2f}; {p_text_}): separated.")

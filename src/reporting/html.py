@@ -22,8 +22,10 @@ from ..files import write_text
 from ..layout import job_dirs
 from ..model import activations
 from ..results import STATS, diagnostic_columns, split_column
-from . import curves, stats
+from . import curves
 from .plots import save_activation_plots
+from .stats import ALPHA
+from .summary_view import alias_lines, method_text, study_line, true, view
 
 FILE_NAME = layout.REPORT
 STYLE = """
@@ -37,7 +39,7 @@ th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; verti
 td { white-space: nowrap; } td.text { white-space: normal; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
 tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td { background: #f4f9f4; }
-tr.failed td { color: #a00; }
+tr.failed td { color: #a00; } tr.unstable td { background: #fdf3e1; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .25rem 0; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; max-width: 380px; }
 figcaption { font-size: .8rem; color: #555; }
@@ -289,75 +291,6 @@ def write_single_report(run_dir):
 # Grids
 # ---------------------------------------------------------------------------------------
 
-def _number(row, key):
-    value = row.get(key, np.nan)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
-
-
-def _pm(mean, std):
-    return "" if not np.isfinite(mean) else f"{mean:.4f} ± {std:.4f}"
-
-
-def _standing(row):
-    if not np.isfinite(_number(row, "accuracy_mean")):
-        return "failed"
-    if int(_number(row, "rank")) == 1:
-        return "best"
-    if not np.isfinite(_number(row, "diff_to_best")):
-        return ""
-    if not np.isfinite(_number(row, "p_holm")):
-        return "untestable"
-    return "worse" if str(row.get("separated_from_best")).lower() in ("true", "1", "yes") else "unseparated"
-
-
-STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
-                 "failed": "failed"}
-
-
-def _difference(row):
-    """The difference to the best in accuracy points with its interval, or empty."""
-    diff, low, high = (_number(row, k) for k in ("diff_to_best", "diff_low", "diff_high"))
-    if not np.isfinite(diff) or int(_number(row, "rank")) == 1:
-        return ""
-    text = f"{diff * 100:+.2f}"
-    return text + (f" ({low * 100:+.2f} to {high * 100:+.2f})" if np.isfinite(low) and np.isfinite(high) else "")
-
-
-def alias_lines(meta):
-    """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
-    return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
-            f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]
-
-
-def grid_summary_table(summary):
-    """The candidates' table of a grid report, and a CSS class per row."""
-    rows, classes = [], []
-    for _, row in summary.iterrows():
-        standing = _standing(row)
-        low, high = _number(row, "ci_low"), _number(row, "ci_high")
-        rows.append({
-            "rank": int(_number(row, "rank")) if np.isfinite(_number(row, "rank")) else "",
-            "candidate": str(row.get("label", "")),
-            "accuracy (mean ± std)": _pm(_number(row, "accuracy_mean"), _number(row, "accuracy_std")) or "failed",
-            "95% CI": f"{low:.4f} – {high:.4f}" if np.isfinite(low) and np.isfinite(high) else "",
-            "vs best": STANDING_TEXT.get(standing, ""),
-            "diff. to best, points (95% CI)": _difference(row),
-            "p vs best": stats.p_text(_number(row, "p_vs_best")),
-            "p (Holm)": stats.p_text(_number(row, "p_holm")),
-            "balanced acc.": _pm(_number(row, "balanced_accuracy_mean"), _number(row, "balanced_accuracy_std")),
-            "log loss": _pm(_number(row, "log_loss_mean"), _number(row, "log_loss_std")),
-            "fit s": f"{_number(row, 'fit_time_mean'):.1f}" if np.isfinite(_number(row, "fit_time_mean")) else "",
-            "step cost vs relu": f"{_number(row, 'step_cost'):.2f}" if np.isfinite(_number(row, "step_cost")) else "",
-            "test acc. (refit)": _number(row, "refit_test_accuracy"),
-            "status": "" if str(row.get("status", "ok")) == "ok" else f"{row.get('status')}: {row.get('error', '')}",
-        })
-        classes.append(standing if standing in ("best", "unseparated", "failed") else "")
-    return pd.DataFrame(rows), classes
-
-
 def grid_page(grid_dir):
     """The HTML of a grid's report (reads ``summary.csv`` and, when present, ``search.json``,
     ``stats.json`` and the files beside them)."""
@@ -366,20 +299,13 @@ def grid_page(grid_dir):
     summary["label"] = summary["label"].astype(str)
     meta = json.loads((grid_dir / layout.SEARCH).read_text()) if (grid_dir / layout.SEARCH).exists() else {}
     statistics = json.loads((grid_dir / layout.STATS).read_text()) if (grid_dir / layout.STATS).exists() else {}
-    table, classes = grid_summary_table(summary)
-    splits = len(meta.get("splits", [])) or "?"
-    subtitle = (f"{len(summary)} candidates, {meta.get('folds', '?')}-fold cross-validation"
-                f"{' repeated ' + str(meta.get('repeats')) + ' times' if meta.get('repeats', 1) > 1 else ''} "
-                f"({splits} splits) on {meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
-    explain = paragraph("Accuracy is the held-out accuracy of each cross-validation split. The 95% confidence "
-                        "intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, which "
-                        "accounts for the overlap of training sets between splits. The difference to the best "
-                        "is the candidate's accuracy minus the best one's, in points, with that pair's 95% "
-                        "interval (not adjusted for the number of pairs). Every pair of candidates is tested "
-                        "and the p-values are Holm-adjusted over all pairs; a candidate is 'worse' when its "
-                        "pair with the best has an adjusted p-value below 0.05. 'Not separated' means the "
-                        "data cannot tell it from the best, not that the two are equal; 'untestable' means "
-                        "the difference was the same on every split, so its variance is unknown.")
+    alpha = statistics.get("alpha", ALPHA)
+    table, standings = view(summary, alpha)
+    flags = summary.get("unstable", pd.Series(False, index=summary.index))
+    classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "failed") else ""
+               for found, flag in zip(standings, flags)]
+    subtitle = study_line(meta, len(summary))
+    explain = paragraph(method_text(alpha))
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [

@@ -1,9 +1,10 @@
 """Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
 
-The per-candidate summary carries the statistics of `src.reporting.stats` (corrected confidence
-intervals, the difference to the best candidate with its interval, corrected t-tests over
-every pair with Holm's adjustment, and the verdict sentences) and the last-epoch diagnostics
-of `src.training.diagnostics`, averaged over folds.
+The per-candidate summary carries the statistics of `src.reporting.summary` (corrected
+confidence intervals, the difference to the best candidate with its interval, corrected
+t-tests over every pair with Holm's adjustment, unstable candidates), the sentences of
+`src.reporting.verdict` and the last-epoch diagnostics, averaged over folds. The significance
+level is ``stats.alpha`` of the run's config (`read_alpha`).
 """
 import json
 from pathlib import Path
@@ -16,15 +17,16 @@ from .. import layout
 from ..files import write_csv, write_json, write_text
 from ..params import candidate_label, friendly
 from ..results import diagnostic_columns, is_diagnostic, last_values
-from . import stats
+from . import stats, summary_view, verdict
 from .hiplot import write_hiplot
-from .html import alias_lines, write_grid_report
+from .html import write_grid_report
+from .summary import claimed_ranking, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
-ALPHA = 0.05
+ALPHA = stats.ALPHA
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
-                "separated_from_best"]
+                "separated_from_best", "unstable", "clipped", "note"]
 # The axes the candidates' HiPlot page shows at first (after the parameters); every other
 # column is a hidden axis there and a column of its table.
 HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
@@ -94,11 +96,12 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summary_frame(folds, meta):
+def summary_frame(folds, meta, alpha=ALPHA):
     """One row per candidate, best first: metrics, statistics, fit time, refit score, diagnostics.
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
-    `STAT_COLUMNS` (`grid_statistics`), and every diagnostic its mean last-epoch value.
+    `STAT_COLUMNS` (`grid_statistics` at the significance level ``alpha``), and every
+    diagnostic its mean last-epoch value.
     """
     param_cols = param_columns(folds)
     diag = diagnostic_columns(folds.columns)
@@ -124,7 +127,7 @@ def summary_frame(folds, meta):
     best = candidate_label(refit.get("params", {})) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
     summary["step_cost"] = step_costs(summary, meta)
-    table = grid_statistics(folds, summary)[0].rename(columns={"label": "_label"})
+    table = grid_statistics(folds, summary, alpha=alpha)[0].rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
     at = summary.columns.get_loc("accuracy_std") + 1
@@ -154,7 +157,7 @@ def scored_folds(folds, summary):
 
 
 def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
-    """The statistics of a grid's fold accuracies (`src.reporting.stats`).
+    """The statistics of a grid's fold accuracies (`src.reporting.summary`, `src.reporting.verdict`).
 
     Parameters
     ----------
@@ -163,30 +166,48 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
     summary : pandas.DataFrame
         The per-candidate summary (used to leave out failed candidates).
     claim : list of str, optional
-        A claimed ranking, best first, tested with `src.reporting.stats.ordering_verdict`.
+        A claimed ranking, best first (`src.reporting.summary.claimed_ranking`).
     alpha : float
+        Significance level; the intervals cover ``1 - alpha``.
 
     Returns
     -------
     (pandas.DataFrame, dict)
-        `src.reporting.stats.summarize`'s table, and a JSON-ready dict with ``metric``, ``alpha``,
-        ``n_splits``, ``pairs`` (every pair of candidates: difference, interval, p-values,
-        separated or not), ``power`` (the difference that would be found with probability
-        ``power``, and the ``target`` the verdict measures it against), ``verdict``
-        (sentences) and ``claim`` (None, or ``order``, ``text`` and ``pairs``).
+        `src.reporting.summary.summarize`'s table, and a JSON-ready dict with ``metric``,
+        ``alpha``, ``n_splits``, ``pairs`` (every pair of candidates: difference, interval,
+        p-values, separated or not), ``unstable`` (label -> split scores and the far ones),
+        ``power`` (the difference that would be found with probability ``power``, and the
+        ``target`` the verdict measures it against), ``verdict`` (sentences) and ``claim``
+        (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
     scored = scored_folds(folds, summary)
-    table = stats.summarize(scored, SCORE, alpha=alpha)
+    resolution = 1.0 / float(folds["n_test"].max()) if len(folds) else 0.0
+    table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), resolution=resolution)
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
-              "pairs": table.attrs["pairs"],
+              "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER},
-              "verdict": stats.verdict(table, "cross-validated accuracy", alpha=alpha, folds=n_folds),
+              "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     if claim:
-        text, pairs = stats.ordering_verdict(table, claim, scored, SCORE, alpha=alpha)
-        result["claim"] = {"order": list(claim), "text": text, "pairs": pairs}
+        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha)
+        result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),
+                           "pairs": found.pairs}
     return table, result
+
+
+def saved_config(out_dir):
+    """The config a run saved (``.hydra/config.yaml``) as a dict; empty when there is none."""
+    config = layout.config_file(Path(out_dir))
+    return (yaml.safe_load(config.read_text()) or {}) if config.exists() else {}
+
+
+def read_alpha(out_dir, meta):
+    """The significance level of a grid: ``alpha`` in ``search.json``, else ``stats.alpha`` of the
+    saved config, else `ALPHA`."""
+    if meta.get("alpha") is not None:
+        return float(meta["alpha"])
+    return float((saved_config(out_dir).get("stats") or {}).get("alpha", ALPHA))
 
 
 def read_claim(out_dir, meta):
@@ -196,9 +217,8 @@ def read_claim(out_dir, meta):
     Returns a list of str, or None.
     """
     claim = meta.get("claim")
-    config = layout.config_file(Path(out_dir))
-    if claim is None and config.exists():
-        claim = (yaml.safe_load(config.read_text()) or {}).get("claim")
+    if claim is None:
+        claim = saved_config(out_dir).get("claim")
     if isinstance(claim, str):
         claim = [part.strip() for part in claim.split(">")]
     return [str(name) for name in claim if str(name).strip()] if claim else None
@@ -208,53 +228,8 @@ _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "e
                  "n_train", "n_test", "fit"} | {f"test_{m}" for m in METRICS}
 
 
-def _pm(mean, std, digits=4):
-    return "failed" if not np.isfinite(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _accuracy_cell(row):
-    text = _pm(row["accuracy_mean"], row["accuracy_std"])
-    if np.isfinite(row["accuracy_mean"]) and np.isfinite(row.get("ci_low", np.nan)):
-        text += f" (CI {row['ci_low']:.4f}-{row['ci_high']:.4f})"
-    return text
-
-
-def format_p(p):
-    """A p-value for a table cell: ``0.0123``, ``<0.001`` or empty when there is none."""
-    return stats.p_text(p)
-
-
-def versus_best(row):
-    """``best``, ``worse`` (separated from the best), ``not separated``, ``untestable`` or empty
-    for a failed candidate."""
-    if row["rank"] == 1 and np.isfinite(row["accuracy_mean"]):
-        return "best"
-    if not np.isfinite(row.get("diff_to_best", np.nan)):
-        return ""
-    if not np.isfinite(row.get("p_holm", np.nan)):
-        return "untestable"
-    return "worse" if _true(row["separated_from_best"]) else "not separated"
-
-
-def _true(value):
-    """A boolean cell as read back from CSV (``True``, ``"True"``) or fresh (``numpy.bool_``)."""
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
-def difference_cell(row):
-    """The difference to the best in accuracy points with its 95% CI: ``-0.70 (-1.20 to -0.20)``."""
-    diff = row.get("diff_to_best", np.nan)
-    if not np.isfinite(diff) or (row["rank"] == 1 and diff == 0):
-        return ""
-    text = f"{diff * 100:+.2f}"
-    low, high = row.get("diff_low", np.nan), row.get("diff_high", np.nan)
-    if np.isfinite(low) and np.isfinite(high):
-        text += f" ({low * 100:+.2f} to {high * 100:+.2f})"
-    return text
-
-
 def summary_markdown(summary, meta, statistics=None):
-    """The summary as a Markdown table with a heading line, then the verdict sentences.
+    """The summary as Markdown: the study and the method, the table (`summary_view.view`), the verdict.
 
     Parameters
     ----------
@@ -263,33 +238,12 @@ def summary_markdown(summary, meta, statistics=None):
     meta : dict
         ``search.json``.
     statistics : dict, optional
-        `grid_statistics`'s dict: its verdict sentences and claim line follow the table.
+        `grid_statistics`'s dict: its level, verdict sentences and claim line.
     """
-    level = 1 - (statistics or {}).get("alpha", ALPHA)
-    table = pd.DataFrame({
-        "rank": summary["rank"],
-        "candidate": summary["label"],
-        "accuracy": [_accuracy_cell(r) for _, r in summary.iterrows()],
-        "vs best": [versus_best(r) for _, r in summary.iterrows()],
-        "diff. to best, points (CI)": [difference_cell(r) for _, r in summary.iterrows()],
-        "p (Holm)": [format_p(p) for p in summary.get("p_holm", pd.Series(np.nan, index=summary.index))],
-        "balanced acc.": [_pm(m, s) for m, s in zip(summary["balanced_accuracy_mean"],
-                                                     summary["balanced_accuracy_std"])],
-        "log loss": [_pm(m, s) for m, s in zip(summary["log_loss_mean"], summary["log_loss_std"])],
-        "fit s": [f"{t:.1f}" if np.isfinite(t) else "" for t in summary["fit_time_mean"]],
-        "step cost": [f"{c:.2f}" if np.isfinite(c) else "" for c in summary.get("step_cost", [np.nan] * len(summary))],
-        "test acc. (refit)": [f"{t:.4f}" if np.isfinite(t) else "" for t in summary["refit_test_accuracy"]],
-    })
-    head = (f"{meta['dataset']}: {meta['n_train']} training images, {meta['folds']}-fold CV"
-            f"{' x ' + str(meta['repeats']) + ' repeats' if meta['repeats'] > 1 else ''}, mean ± std over splits "
-            f"with the {level * 100:g}% CI (Nadeau-Bengio corrected). Difference to the best: candidate minus "
-            f"best in accuracy points, with its corrected {level * 100:g}% CI (one pair's, not adjusted for "
-            f"multiplicity). Step cost: time of one training step relative to relu's, on this machine. p: corrected paired t-test against the best, Holm-adjusted over every pair of "
-            f"candidates; 'worse' when below {1 - level:g}, else 'not separated' (the data cannot tell them "
-            f"apart, which is not the same as equal)")
-    failed = summary[summary["status"] != "ok"]
-    notes = "".join(f"\n- {r.label}: {r.status}: {r.error}" for r in failed.itertuples())
-    notes += "".join(f"\n- {line}" for line in alias_lines(meta))
+    alpha = (statistics or {}).get("alpha", ALPHA)
+    table = summary_view.view(summary, alpha)[0]
+    head = f"{summary_view.study_line(meta, len(summary))} {summary_view.method_text(alpha)}"
+    notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
         text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
@@ -322,8 +276,9 @@ def write_grid_tables(out_dir):
     cv_results = pd.read_csv(out_dir / layout.CV_RESULTS)
     records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
     folds = folds_frame(cv_results, meta, records)
-    summary = summary_frame(folds, meta)
-    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta))[1]
+    alpha = read_alpha(out_dir, meta)
+    summary = summary_frame(folds, meta, alpha)
+    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta), alpha=alpha)[1]
     written = {
         "folds": write_csv(out_dir / layout.FOLDS, folds),
         "summary": write_csv(out_dir / layout.SUMMARY, summary),

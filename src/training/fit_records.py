@@ -5,16 +5,24 @@ its outcome (status, error, seconds, per-epoch history) is written as JSON and, 
 succeeded, its weights beside it; both atomically. A later fit with the same key loads the
 weights instead of training. The records also give the per-fold tables their fit times,
 statuses and learning curves.
+
+A record that no longer reads back whole (`src.layout.record_damage`: a weights file cut
+short, a JSON emptied or edited) is moved to ``fits/damaged/`` with one line saying so, and
+its fit is trained again.
 """
 import hashlib
+import io
 import json
+
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import layout
 from ..data.rows import resolve
-from ..files import atomic_path, write_json
+from ..errors import Damaged
+from ..files import set_aside, write_bytes, write_json
 from ..model.mlp import uncompiled
 from ..params import plain
 
@@ -63,10 +71,15 @@ def history_rows(history):
 
 
 def save(record_dir, key, record, module=None):
-    """Write a fit's record (and its module's weights when given) atomically."""
+    """Write a fit's record (and its module's weights when given) atomically.
+
+    The weights are serialised in memory first, so that a failed write (a full disk) raises
+    `src.errors.WriteFailed` from `src.files` with its cause, not torch's zip writer's error.
+    """
     if module is not None:
-        with atomic_path(layout.record_path(record_dir, key, weights=True)) as tmp:
-            torch.save(uncompiled(module).state_dict(), tmp)
+        buffer = io.BytesIO()
+        torch.save(uncompiled(module).state_dict(), buffer)
+        write_bytes(layout.record_path(record_dir, key, weights=True), buffer.getvalue())
     write_json(layout.record_path(record_dir, key), record)
 
 
@@ -75,9 +88,57 @@ def outcome(record_dir, key):
     return layout.read_record(record_dir, key)
 
 
+def set_aside_record(record_dir, key, damaged):
+    """Move a damaged fit record (its JSON and weights) to ``damaged/`` and print one line.
+
+    Parameters
+    ----------
+    record_dir : Path
+    key : str
+    damaged : src.errors.Damaged
+        What was found wrong, named in the line.
+    """
+    aside = layout.damaged_dir(record_dir)
+    for path in (layout.record_path(record_dir, key), layout.record_path(record_dir, key, weights=True)):
+        if path.exists():
+            set_aside(path, aside)
+    print(f"damaged: {damaged}; set aside in {aside}, the fit is trained again", flush=True)
+
+
 def load(record_dir, key):
-    """Return ``(record, state_dict)`` of a finished successful fit, or None."""
-    record, weights = outcome(record_dir, key), layout.record_path(record_dir, key, weights=True)
-    if record is None or record.get("status") != "ok" or not weights.exists():
+    """Return ``(record, state_dict)`` of a finished successful fit, or None.
+
+    None also for a damaged record, which is set aside (`set_aside_record`) so that the fit
+    is trained again.
+    """
+    if not layout.record_path(record_dir, key).exists():
+        return None  # no record (weights alone are those of a fit killed before its JSON)
+    try:
+        record = layout.read_whole(layout.record_path(record_dir, key), layout.RECORD_KEYS)
+        if record["status"] != "ok":
+            return None
+        return record, layout.read_whole(layout.record_path(record_dir, key, weights=True))
+    except Damaged as exc:
+        set_aside_record(record_dir, key, exc)
         return None
-    return record, torch.load(weights, map_location="cpu", weights_only=True)
+
+
+def set_aside_damaged(record_dir):
+    """Check every fit record of a folder; set aside each damaged one (`set_aside_record`).
+
+    Run before a grid resumes, in its own process, so that every damaged record gets its
+    line there (not in a worker's log) and no worker meets one.
+
+    Returns
+    -------
+    int
+        How many records were set aside.
+    """
+    record_dir = Path(record_dir)
+    keys = sorted(p.stem for p in record_dir.glob("*.json")) if record_dir.is_dir() else []
+    count = 0
+    for key in keys:
+        for damaged in layout.record_damage(record_dir, key)[:1]:
+            set_aside_record(record_dir, key, damaged)
+            count += 1
+    return count

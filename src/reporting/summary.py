@@ -1,0 +1,341 @@
+"""The per-candidate summary of fold scores, and the test of a claimed ranking (`src.reporting.stats`).
+
+The input is a long table of fold scores, one row per candidate x split, with columns
+``label`` (the candidate's readable name), ``split`` (0..J-1; the same index is the same
+train/test partition for every candidate), a score column (e.g. ``test_accuracy``),
+``n_train`` and ``n_test``. A candidate without a score on every split is left out of the
+tests (a failed or diverged fit), so that every compared candidate has the same splits.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+
+REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
+SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
+                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "rank", "note"]
+UNTESTABLE = "the difference is the same on every split: untestable"
+CLIPPED = "clipped to the metric's bounds (the normal approximation fails there)"
+
+
+def _check_folds(folds, metric):
+    """Raise a clear ValueError when ``folds`` lacks a needed column or repeats a row."""
+    missing = [c for c in (*REQUIRED_COLUMNS, metric) if c not in folds.columns]
+    if missing:
+        raise ValueError(f"fold table lacks column(s) {', '.join(map(repr, missing))}; "
+                         f"it has {', '.join(map(str, folds.columns))}")
+    if folds.duplicated(["label", "split"]).any():
+        dup = folds.loc[folds.duplicated(["label", "split"]), ["label", "split"]].iloc[0]
+        raise ValueError(f"fold table has more than one row for label {dup['label']!r}, "
+                         f"split {dup['split']}")
+
+
+def score_table(folds, metric):
+    """Return (scores: split x label, sizes: split -> n_train, n_test) from the long table."""
+    _check_folds(folds, metric)
+    folds = folds.assign(label=folds["label"].astype(str))
+    scores = folds.pivot(index="split", columns="label", values=metric).astype(float).sort_index()
+    sizes = folds.groupby("split")[["n_train", "n_test"]]
+    if (sizes.nunique() > 1).any().any():
+        raise ValueError("n_train/n_test differ between candidates on the same split; "
+                         "the same split index must be the same partition for every candidate")
+    sizes = sizes.first().reindex(scores.index).astype(float)
+    return scores, sizes
+
+
+def compared_scores(scores):
+    """Split a split x label score table into the compared candidates and the left-out ones.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Splits as rows, labels as columns, NaN for a split a candidate did not finish.
+
+    Returns
+    -------
+    kept : pandas.DataFrame
+        The complete columns, on the splits that any candidate finished.
+    reasons : dict
+        Left-out label -> why, in words.
+    """
+    scored = scores.dropna(axis=0, how="all")
+    counts = scored.notna().sum()
+    complete = counts == len(scored)
+    reasons = {}
+    for label in scores.columns[~complete.to_numpy()]:
+        if counts[label] == 0:
+            reasons[label] = "no score (failed fits)"
+        else:
+            reasons[label] = (f"scored only {counts[label]} of {len(scored)} splits (failed or diverged fits); "
+                              f"left out so that every compared candidate has the same splits")
+    return scored.loc[:, complete.to_numpy()], reasons
+
+
+def _ratio(sizes):
+    return float(np.mean(sizes["n_test"] / sizes["n_train"])) if len(sizes) else math.nan
+
+
+def _clip(low, high, bounds):
+    """``low``, ``high`` clipped to ``bounds`` and whether either crossed them."""
+    if bounds is None or not (np.isfinite(low) and np.isfinite(high)):
+        return low, high, False
+    lo, hi = bounds
+    return max(low, lo), min(high, hi), bool(low < lo or high > hi)
+
+
+def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, resolution=0.0):
+    """One row per candidate: mean, corrected interval, its difference to the best, stability.
+
+    Every pair of compared candidates gets the corrected paired t-test; the p-values are
+    Holm-adjusted over all k(k-1)/2 pairs (`src.reporting.stats.decide`).
+
+    Parameters
+    ----------
+    folds : pandas.DataFrame
+        Long fold table: ``label``, ``split``, ``n_train``, ``n_test`` and ``metric``.
+    metric : str, default "test_accuracy"
+        The score column.
+    higher_is_better : bool, default True
+        False for losses and errors.
+    alpha : float, default 0.05
+        Significance level; the intervals cover ``1 - alpha``.
+    bounds : (float, float), optional
+        The metric's range, e.g. ``(0, 1)`` for an accuracy: intervals are clipped to it
+        (and differences to ``+-(high - low)``), and the row says so.
+    resolution : float, default 0
+        The least spread assumed between splits when looking for far splits
+        (`src.reporting.stats.far_splits`), e.g. ``1 / n_test`` for an accuracy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted best first, columns `SUMMARY_COLUMNS`: ``mean``, ``std`` (of the split
+        scores), ``ci_low``, ``ci_high`` (corrected interval), ``n_splits`` (splits with a
+        score), ``diff_to_best`` (mean of candidate minus best over the splits),
+        ``diff_low``, ``diff_high`` (its corrected interval, one pair's; NaN when the
+        difference is constant), ``p_vs_best`` (corrected paired t-test against the best),
+        ``p_holm`` (Holm-adjusted over all pairs), ``separated_from_best``
+        (``p_holm < alpha``), ``unstable`` (a split far from the candidate's others),
+        ``clipped`` (an interval crossed ``bounds``), ``rank`` (1 = best) and ``note``.
+        Candidates without a score on every split come last, with NaN statistics.
+        ``attrs``: ``metric``, ``higher_is_better``, ``alpha``, ``ci_level``, ``n_splits``
+        (J), ``ratio`` (mean n_test/n_train), ``n_pairs``, ``pairs`` (one JSON-ready dict
+        per pair: ``a``, ``b``, ``diff`` (a - b), ``diff_low``, ``diff_high``, ``t``,
+        ``p``, ``p_holm``, ``separated``), ``some_pair_separated``, ``detectable`` (median
+        over the tested, stable candidates of the difference to the best found with
+        probability `src.reporting.stats.POWER`), ``diff_sd`` (the median standard deviation
+        of their differences to the best) and ``unstable`` (label -> its split scores and the
+        indices of the far ones).
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    scores, sizes = score_table(folds, metric)
+    kept, reasons = compared_scores(scores)
+    sizes = sizes.reindex(kept.index)
+    ratio, j, level = _ratio(sizes), len(kept), 1 - float(alpha)
+
+    labels = [str(c) for c in kept.columns]
+    matrix = kept.to_numpy().T  # (k, J)
+    found = stats.mean_intervals(matrix, ratio, level) if j else None
+    far = stats.far_splits(matrix, resolution) if j else np.zeros((len(labels), 0), bool)
+    rows = []
+    for label in scores.columns:
+        row = {"label": str(label), "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+               "n_splits": int(np.isfinite(scores[label].to_numpy()).sum()), "unstable": False, "clipped": False,
+               "note": reasons.get(label, "")}
+        if label in kept:
+            i = labels.index(str(label))
+            low, high, clipped = _clip(float(found.low[i]), float(found.high[i]), bounds)
+            row.update(mean=float(found.mean[i]), std=float(np.std(matrix[i], ddof=1)) if j >= 2 else math.nan,
+                       ci_low=low, ci_high=high, clipped=clipped, unstable=bool(far[i].any()))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["_key"] = -out["mean"] if higher_is_better else out["mean"]
+    out = out.sort_values(["_key", "label"], na_position="last", kind="stable").drop(columns="_key")
+    out = out.reset_index(drop=True)
+    for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm"):
+        out[column] = math.nan
+    out["separated_from_best"] = False
+
+    compared = [label for label in out["label"] if label in labels]
+    pairs, detectable, diff_sd, some = [], math.nan, math.nan, False
+    if len(compared) >= 2 and j >= 1:
+        ordered = kept[compared].to_numpy().T  # (k, J), best first
+        decided = stats.decide(ordered, ratio, alpha, higher_is_better)
+        tests = decided.tests
+        width = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
+        first, second = stats.pair_index(len(compared))
+        for i, (a, b) in enumerate(zip(first, second)):
+            low, high, _ = _clip(float(tests.low[i]), float(tests.high[i]), width)
+            pairs.append({"a": compared[a], "b": compared[b], "diff": float(tests.mean[i]), "diff_low": low,
+                          "diff_high": high, "t": float(tests.t[i]), "p": float(tests.p[i]),
+                          "p_holm": float(decided.p_holm[i]), "separated": bool(decided.p_holm[i] < alpha)})
+        for row in range(1, len(compared)):  # pair (0, row) is (best, candidate): flip to candidate - best
+            pair = pairs[row - 1]
+            low, high, clipped = _clip(-float(tests.high[row - 1]), -float(tests.low[row - 1]), width)
+            out.loc[row, ["diff_to_best", "diff_low", "diff_high"]] = [-pair["diff"], low, high]
+            out.loc[row, ["p_vs_best", "p_holm"]] = [pair["p"], pair["p_holm"]]
+            out.loc[row, "separated_from_best"] = bool(decided.worse[row])
+            out.loc[row, "clipped"] = bool(out.loc[row, "clipped"] or clipped)
+            if j >= 2 and not np.isfinite(pair["p"]):
+                out.loc[row, "note"] = UNTESTABLE
+        some = bool(decided.some_pair_separated)
+        if j >= 2:
+            # The pairs (best, candidate) that were tested, without unstable candidates unless all are.
+            tested = np.isfinite(tests.p[: len(compared) - 1])
+            stable = ~out.loc[1:len(compared) - 1, "unstable"].to_numpy(bool)
+            tested &= stable if (tested & stable).any() else True
+            if tested.any():
+                se = tests.se[: len(compared) - 1][tested]
+                detectable = float(np.median(stats.detectable_difference(se, j, len(pairs), alpha)))
+                diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))
+    if compared:
+        out.loc[0, "diff_to_best"] = 0.0
+    unstable = {}
+    for row in out.index[out["unstable"]]:
+        i = labels.index(out.loc[row, "label"])
+        unstable[out.loc[row, "label"]] = {"scores": [float(v) for v in matrix[i]],
+                                           "far": [int(s) for s in np.flatnonzero(far[i])]}
+    out["note"] = [_note(row, unstable) for _, row in out.iterrows()]
+    out["rank"] = np.arange(1, len(out) + 1)
+    out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool})
+    out = out[SUMMARY_COLUMNS]
+    out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
+                     n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
+                     detectable=detectable, diff_sd=diff_sd, unstable=unstable,
+                     bounds=None if bounds is None else [float(b) for b in bounds])
+    return out
+
+
+def split_scores_text(found, digits=4):
+    """``0.9712, 0.9698, 0.0980 (split 3 far from the others)`` from ``attrs["unstable"]`` entry."""
+    scores = ", ".join(f"{v:.{digits}f}" for v in found["scores"])
+    far = [str(s + 1) for s in found["far"]]
+    word = "split" if len(far) == 1 else "splits"
+    return f"{scores} ({word} {', '.join(far)} far from the others)"
+
+
+def _note(row, unstable):
+    """The row's note, with the unstable candidate's split scores and the clipping."""
+    parts = [row["note"]] if row["note"] else []
+    if row["label"] in unstable:
+        parts.append(f"unstable: split scores {split_scores_text(unstable[row['label']])}")
+    if row["clipped"]:
+        parts.append(f"interval {CLIPPED}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# A claimed ranking
+# ---------------------------------------------------------------------------------------
+
+def _base_name(label):
+    """The activation name of a label: the part before ``(``, lower-cased."""
+    return str(label).split("(", 1)[0].strip().lower()
+
+
+def match_label(name, labels):
+    """The label for a claimed ``name``: an exact match, else the first with the same base name."""
+    key = str(name).strip().lower()
+    for label in labels:
+        if str(label).strip().lower() == key:
+            return label
+    for label in labels:
+        if _base_name(label) == _base_name(key):
+            return label
+    return None
+
+
+@dataclass
+class Claim:
+    """The test of a claimed ranking: ``outcome`` (a key of ``OUTCOMES``), one dict per pair of
+    claimed names (see `claimed_ranking`), the left-out candidates with their reasons, and
+    how many pairs could be tested."""
+
+    names: list
+    outcome: str
+    pairs: list = field(default_factory=list)
+    reasons: dict = field(default_factory=dict)
+    n_tested: int = 0
+
+
+OUTCOMES = {
+    "contradicted": "some pair is separated in the opposite direction",
+    "failed": "a claimed candidate failed or diverged, so the ranking cannot be checked",
+    "not testable": "a claimed name matches no candidate",
+    "holds": "every adjacent pair is separated in the claimed direction",
+    "not established": "some adjacent pair is not separated",
+}
+
+
+def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
+    """Test a claimed ranking such as ``["selu", "elu", "relu"]`` on every pair of its names.
+
+    Every pair ``a > b`` of the claim gets a corrected paired t-test on the splits that both
+    finished; the p-values are Holm-adjusted over all of them and read by
+    `src.reporting.stats.claim_outcomes`: a pair *holds*, is *reversed*, *not separated* or
+    *untestable* (the same difference on every split). The claim is *contradicted* when any
+    pair is reversed, has *failed* when a claimed candidate has no score on every split,
+    *holds* when every adjacent pair holds, and is *not established* otherwise. A claimed
+    name matches a label exactly or by the label's name before ``(``, case-insensitively;
+    the best-ranked match is used.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of `summarize` (the direction of the metric and the ranking).
+    claimed_order : sequence of str
+        Candidate names, claimed best first.
+    folds : pandas.DataFrame
+        The long fold table the summary was made from.
+    metric : str
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    Claim
+        Its pairs: ``better``, ``worse`` (claimed names), ``better_label``, ``worse_label``
+        (matched labels or None), ``adjacent``, ``mean_diff`` (better - worse), ``t``,
+        ``p``, ``p_holm`` and ``status`` (``"holds"``, ``"reversed"``, ``"not separated"``,
+        ``"untestable"``, ``"failed"`` or ``"missing"``).
+    """
+    names = [str(n) for n in claimed_order]
+    if len(names) < 2:
+        return Claim(names, "")
+    higher = summary.attrs.get("higher_is_better", True)
+    scores, sizes = score_table(folds, metric)
+    ranked = summary.sort_values("rank")
+    labels = list(ranked["label"]) + [c for c in scores.columns if c not in set(ranked["label"])]
+    matched = [match_label(n, labels) for n in names]
+    kept, reasons = compared_scores(scores[[m for m in dict.fromkeys(matched) if m in scores]])
+    shared = kept.dropna(axis=0, how="any")
+    ratio = _ratio(sizes.reindex(shared.index))
+
+    first, second = stats.pair_index(len(names))
+    pairs = []
+    for a, b in zip(first, second):
+        la, lb = matched[a], matched[b]
+        entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
+                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan}
+        if la is None or lb is None:
+            entry["status"] = "missing"
+        elif la not in shared or lb not in shared:
+            entry["status"] = "failed"
+        elif la != lb and len(shared) >= 1:
+            tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio)
+            entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]))
+        pairs.append(entry)
+    adjusted = stats.holm([e["p"] for e in pairs])
+    found = stats.claim_outcomes([e["mean_diff"] for e in pairs], adjusted, alpha, higher)
+    for i, entry in enumerate(pairs):
+        entry["p_holm"] = float(adjusted[i])
+        entry.setdefault("status", "holds" if found.holds[i] else "reversed" if found.reversed[i]
+                         else "not separated" if np.isfinite(entry["p"]) else "untestable")
+    statuses = {e["status"] for e in pairs}
+    outcome = ("contradicted" if found.contradicted else "failed" if "failed" in statuses
+               else "not testable" if "missing" in statuses
+               else "holds" if found.established else "not established")
+    return Claim(names, outcome, pairs, reasons, int(np.isfinite(adjusted).sum()))

@@ -1,0 +1,146 @@
+"""The displayed summary of a grid: one table of display strings and one method paragraph.
+
+`summary.md` (Markdown, `src.reporting.tables`) and `report.html` (`src.reporting.html`) both
+render `view`; neither formats a cell of its own.
+"""
+import numpy as np
+import pandas as pd
+
+from .stats import ALPHA
+from .verdict import level_text, p_text
+
+STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
+                 "failed": "failed"}
+
+
+def number(row, key):
+    """``row[key]`` as a float; NaN when missing or not a number."""
+    try:
+        return float(row.get(key, np.nan))
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def true(value):
+    """A boolean cell as read back from CSV (``True``, ``"True"``) or fresh (``numpy.bool_``)."""
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def standing(row):
+    """``best``, ``worse``, ``unseparated``, ``untestable``, ``failed`` or empty."""
+    if not np.isfinite(number(row, "accuracy_mean")):
+        return "failed"
+    if number(row, "rank") == 1:
+        return "best"
+    if not np.isfinite(number(row, "diff_to_best")):
+        return ""
+    if not np.isfinite(number(row, "p_holm")):
+        return "untestable"
+    return "worse" if true(row.get("separated_from_best")) else "unseparated"
+
+
+def _pm(row, metric):
+    mean, std = number(row, f"{metric}_mean"), number(row, f"{metric}_std")
+    return "" if not np.isfinite(mean) else f"{mean:.4f} ± {std:.4f}"
+
+
+def _interval(row):
+    low, high = number(row, "ci_low"), number(row, "ci_high")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return f"{low:.4f} – {high:.4f}" + (" (clipped)" if true(row.get("clipped")) else "")
+
+
+def _difference(row):
+    """The difference to the best in accuracy points with its interval, or empty."""
+    diff, low, high = (number(row, k) for k in ("diff_to_best", "diff_low", "diff_high"))
+    if not np.isfinite(diff) or number(row, "rank") == 1:
+        return ""
+    text = f"{diff * 100:+.2f}"
+    return text + (f" ({low * 100:+.2f} to {high * 100:+.2f})" if np.isfinite(low) and np.isfinite(high) else "")
+
+
+def _optional(row, key, digits):
+    value = number(row, key)
+    return f"{value:.{digits}f}" if np.isfinite(value) else ""
+
+
+def _status(row):
+    """The failure, else the statistics' note (unstable splits, clipped intervals), else empty."""
+    if str(row.get("status", "ok")) not in ("ok", "nan"):
+        return f"{row.get('status')}: {row.get('error', '')}"
+    note = row.get("note", "")
+    return "" if not isinstance(note, str) else note
+
+
+def view(summary, alpha=ALPHA):
+    """The summary table as shown: one row per candidate, every cell a string.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `src.reporting.tables.summary_frame`'s table, fresh or read back from CSV.
+    alpha : float
+        The level of the intervals is ``1 - alpha``; the column names say it.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+    standings : list of str
+        Each row's `standing` (a CSS class of the HTML rows).
+    """
+    level = level_text(alpha)
+    rows, standings = [], []
+    for _, row in summary.iterrows():
+        found = standing(row)
+        rows.append({
+            "rank": _optional(row, "rank", 0),
+            "candidate": str(row.get("label", "")),
+            "accuracy (mean ± std)": _pm(row, "accuracy") or "failed",
+            f"{level} CI": _interval(row),
+            "vs best": STANDING_TEXT.get(found, ""),
+            f"diff. to best, points ({level} CI)": _difference(row),
+            "p vs best": p_text(number(row, "p_vs_best"), alpha),
+            "p (Holm)": p_text(number(row, "p_holm"), alpha),
+            "balanced acc.": _pm(row, "balanced_accuracy"),
+            "log loss": _pm(row, "log_loss"),
+            "fit s": _optional(row, "fit_time_mean", 1),
+            "step cost vs relu": _optional(row, "step_cost", 2),
+            "test acc. (refit)": _optional(row, "refit_test_accuracy", 4),
+            "status": _status(row),
+        })
+        standings.append(found)
+    return pd.DataFrame(rows), standings
+
+
+def study_line(meta, n_candidates):
+    """``3 candidates, 3-fold cross-validation repeated 3 times (9 splits) on mnist (60000 training images).``"""
+    repeats = meta.get("repeats", 1) or 1
+    splits = len(meta.get("splits", [])) or "?"
+    return (f"{n_candidates} candidates, {meta.get('folds', '?')}-fold cross-validation"
+            f"{' repeated ' + str(repeats) + ' times' if repeats > 1 else ''} ({splits} splits) on "
+            f"{meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
+
+
+def method_text(alpha=ALPHA):
+    """What the summary's columns mean and how they were computed, at the level ``1 - alpha``."""
+    level = level_text(alpha)
+    return (f"Accuracy is the held-out accuracy of each cross-validation split, mean ± std over the splits. The "
+            f"{level} confidence intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, "
+            f"which accounts for the overlap of training sets between splits; an interval that crosses the "
+            f"bounds of the accuracy (0 and 1, or ±100 points for a difference) is clipped to them and marked, "
+            f"since the normal approximation fails there. The difference to the best is the candidate's "
+            f"accuracy minus the best one's, in points, with that pair's {level} interval (not adjusted for the "
+            f"number of pairs). Every pair of candidates is tested and the p-values are Holm-adjusted over all "
+            f"pairs; a candidate is 'worse' when its pair with the best has an adjusted p-value below {alpha:g}. "
+            f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
+            f"'untestable' means the difference was the same on every split, so its variance is unknown. A "
+            f"candidate is 'unstable' when a split lies far from its others (such as one split at chance "
+            f"level); its status lists its split scores. Step cost: the time of one training step relative to "
+            f"relu's, on the machine that ran the grid.")
+
+
+def alias_lines(meta):
+    """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
+    return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
+            f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]

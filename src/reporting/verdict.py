@@ -1,0 +1,267 @@
+"""The verdict in plain English, built from a `src.reporting.summary.summarize` table.
+
+Every number a sentence prints comes from the summary's columns and ``attrs`` (the decisions
+of `src.reporting.stats`); the confidence level is the summary's, ``1 - alpha``. Statistics
+say *separated* or *not separated*, never "tied".
+"""
+import math
+
+import numpy as np
+
+from . import stats
+from .summary import OUTCOMES, split_scores_text
+
+# Fewer splits than this and the t-test has so few degrees of freedom that the power
+# sentence says so first.
+MIN_SPLITS = 5
+# How differences are written: accuracy-like scores (fractions) in percentage points.
+UNITS = {True: (100.0, 2, " points"), False: (1.0, 4, "")}
+
+
+def level_text(alpha):
+    """The confidence level of ``alpha`` as text: ``95%``, ``99%``."""
+    return f"{(1 - alpha) * 100:.4g}%"
+
+
+def p_text(p, alpha=0.05):
+    """A p-value as text: ``0.412``, ``0.0496`` or ``<0.001``; empty when there is none.
+
+    Rounding never moves a p-value across ``alpha``: digits are added until the rounded value
+    lies on the same side of it as ``p``.
+
+    Parameters
+    ----------
+    p : float
+    alpha : float (default=0.05)
+
+    Returns
+    -------
+    str
+    """
+    if p is None or not np.isfinite(p):
+        return ""
+    if p < 0.001 and alpha >= 0.001:
+        return "<0.001"
+    for digits in range(3, 12):
+        text = f"{p:.{digits}f}"
+        if (float(text) < alpha) == (p < alpha):
+            return text
+    return repr(float(p))
+
+
+def fmt_p(p, alpha, name="p"):
+    """``p = 0.412``, ``p < 0.001`` or ``p n/a`` (see `p_text`)."""
+    text = p_text(p, alpha)
+    if not text:
+        return f"{name} n/a"
+    return f"{name} < 0.001" if text == "<0.001" else f"{name} = {text}"
+
+
+def fmt_range(low, high, digits=4):
+    """``0.9690-0.9734``, or ``-0.2000 to -0.1000`` when a bound is negative."""
+    sep = " to " if min(low, high) < 0 else "-"
+    return f"{low:.{digits}f}{sep}{high:.{digits}f}"
+
+
+def amount(value, percent=True, signed=False):
+    """A difference as text: ``0.70 points`` (``+0.70`` with ``signed``), or ``0.0070``.
+
+    Parameters
+    ----------
+    value : float
+        In the metric's units.
+    percent : bool, default True
+        The metric is a fraction (accuracy): write percentage points.
+    signed : bool, default False
+        Always write the sign.
+
+    Returns
+    -------
+    str
+    """
+    scale, digits, unit = UNITS[bool(percent)]
+    return f"{value * scale:{'+' if signed else ''}.{digits}f}{unit}"
+
+
+def _clipped(row):
+    return ", clipped to the metric's bounds: the normal approximation fails here" if row["clipped"] else ""
+
+
+def _candidate_line(row, best, alpha, percent, n_pairs, higher):
+    """The verdict sentence of one candidate against the best."""
+    name, p = row["label"], row["p_holm"]
+    diff, low, high = row["diff_to_best"], row["diff_low"], row["diff_high"]
+    if not np.isfinite(row["mean"]):
+        reason = row.get("note") or "no score"
+        return f"{name} is not compared: {reason}."
+    if not np.isfinite(diff):
+        return f"{name} could not be compared with {best} (fewer than 2 splits scored by both)."
+    if not np.isfinite(row["p_vs_best"]):
+        if abs(diff) <= stats.CONSTANT_RTOL:
+            return f"{name} scored the same as {best} on every split: there is no difference to test."
+        return (f"{name} differs from {best} by exactly {amount(diff, percent, signed=True)} on every split; "
+                f"with no variation the corrected t-test is undefined, so the pair is untestable and "
+                f"not called separated.")
+    word = "worse" if (diff < 0) == higher else "better"
+    adjusted = fmt_p(p, alpha, "Holm-adjusted p") if n_pairs > 1 else fmt_p(p, alpha)
+    family = f" over all {n_pairs} pairs" if n_pairs > 1 else ""
+    ci = f"{level_text(alpha)} CI"
+    if p < alpha:
+        near, far = sorted([abs(low), abs(high)])
+        return (f"{name} is {word} than {best} by {amount(abs(diff), percent)} "
+                f"({ci} {amount(near, percent).split(' ')[0]} to {amount(far, percent)}{_clipped(row)}; "
+                f"corrected t-test, {adjusted}{family}).")
+    text = (f"{name} differs from {best} by {amount(diff, percent, signed=True)} "
+            f"({ci} {amount(low, percent, signed=True).split(' ')[0]} to {amount(high, percent, signed=True)}"
+            f"{_clipped(row)}): not separated from {best} ({adjusted}).")
+    if low > 0 or high < 0:
+        text = text[:-1] + (f"; that interval alone excludes 0, but it is one pair's, and after the Holm "
+                            f"adjustment over all {n_pairs} pairs the difference is not separated.")
+    return text
+
+
+def unstable_line(label, found, metric):
+    """The sentence naming an unstable candidate with its split scores."""
+    return (f"{label} is unstable: its {metric} on the splits was {split_scores_text(found)}, so its mean, "
+            f"interval and tests describe no typical run; look at the failing split before trusting its rank.")
+
+
+def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
+    """One sentence on what the comparison could detect, and the remedy when that is too little.
+
+    The remedy (``cv.repeats=R``) is offered only when the difference that would usually be
+    found is larger than ``target`` and R repeats bring it to ``target`` at the same spread
+    of the differences (``summary.attrs["diff_sd"]``).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of `src.reporting.summary.summarize`.
+    folds : int, optional
+        The K of K-fold; the remedy is then given as ``cv.repeats=R``.
+    percent : bool, default True
+        Differences in percentage points.
+    target : float, default `src.reporting.stats.DETECTABLE`
+        The difference, in the metric's units, that the comparison should detect.
+
+    Returns
+    -------
+    str
+        Empty when fewer than 2 candidates are compared.
+    """
+    attrs = summary.attrs
+    j, n_pairs = int(attrs.get("n_splits", 0)), int(attrs.get("n_pairs", 0))
+    alpha, detectable = attrs.get("alpha", 0.05), attrs.get("detectable", math.nan)
+    if n_pairs == 0:
+        return ""
+    if j < MIN_SPLITS:
+        head = (f"Only {j} split{'s' if j != 1 else ''} (the t-test has {max(j - 1, 0)} degree"
+                f"{'s' if j != 2 else ''} of freedom)")
+    else:
+        head = f"With {j} splits"
+    cover = f"{stats.POWER:.0%} probability, Bonferroni over {n_pairs} pair{'s' if n_pairs > 1 else ''}"
+    if not np.isfinite(detectable):
+        if j < 2:
+            return f"{head}: no difference can be tested; run more splits with cv.repeats=R."
+        return f"{head}: every difference to the best is the same on every split, so none can be tested."
+    if detectable <= target:
+        return (f"{head}, a difference to the best of about {amount(detectable, percent)} or more would usually "
+                f"be found ({cover}); smaller ones may be missed.")
+    unseen = f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually go unseen ({cover})"
+    step = folds or j
+    repeats = stats.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
+    if repeats is None:
+        return (f"{unseen}; even {stats.MAX_REPEATS * step} splits (cv.repeats={stats.MAX_REPEATS}) would not bring "
+                f"it to {amount(target, percent)}: the overlap of the training sets limits what more repeats can do.")
+    remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
+              else f"about {step * repeats} splits (cv.repeats=R gives folds x R)")
+    return f"{unseen}; to find {amount(target, percent)}, run {remedy}."
+
+
+def verdict(summary, metric, folds=None, percent=True):
+    """Plain-English sentences about a `src.reporting.summary.summarize` table.
+
+    States the best candidate with its confidence interval; for every other candidate its
+    difference to the best with the corrected interval, and whether it is separated from
+    the best (Holm-adjusted over all pairs) or not; every unstable candidate with its split
+    scores; whether any pair of candidates is separated at all; and what the comparison
+    could detect (`power_sentence`). The level is the summary's ``1 - alpha``.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+    metric : str
+        Name of the score, used in the sentences.
+    folds : int, optional
+        The K of K-fold cross-validation, for the remedy ``cv.repeats=R``.
+    percent : bool, default True
+        The score is a fraction; differences are written in percentage points.
+
+    Returns
+    -------
+    list of str
+    """
+    attrs = summary.attrs
+    summary = summary.sort_values("rank").reset_index(drop=True)
+    summary.attrs.update(attrs)
+    if summary.empty:
+        return ["There are no candidates to compare."]
+    alpha, higher = attrs.get("alpha", 0.05), attrs.get("higher_is_better", True)
+    best = summary.iloc[0]
+    if not np.isfinite(best["mean"]):
+        return [f"No candidate produced a finite {metric} on every split; nothing can be compared."]
+    scored = int(summary["mean"].notna().sum())
+    word = "the only" if scored < 2 else ("the highest" if higher else "the lowest")
+    if np.isfinite(best["ci_low"]):
+        ci = f"{level_text(alpha)} CI {fmt_range(best['ci_low'], best['ci_high'])}{_clipped(best)}"
+    else:
+        ci = "a single split, so no confidence interval"
+    ending = "; there is nothing to compare it with." if scored < 2 else "."
+    lines = [f"{best['label']} has {word} mean {metric} ({best['mean']:.4f}, {ci}){ending}"]
+    n_pairs = int(attrs.get("n_pairs", 0))
+    lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher)
+              for _, row in summary.iloc[1:].iterrows()]
+    lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
+
+    pairs = attrs.get("pairs", [])
+    tested = [pair for pair in pairs if np.isfinite(pair["p_holm"])]
+    if len(pairs) >= 2 or (pairs and not tested):
+        if attrs.get("some_pair_separated"):
+            separated = [pair for pair in tested if pair["separated"]]
+            lowest = min(pair["p_holm"] for pair in separated)
+            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates are separated (corrected "
+                         f"t-tests, Holm over all pairs, smallest {fmt_p(lowest, alpha, 'adjusted p')}): "
+                         f"the candidates do not all perform alike.")
+        elif tested:
+            lines.append(f"None of the {len(pairs)} pairs of candidates is separated after the Holm adjustment: "
+                         f"the data do not show that any candidate differs from another.")
+        else:
+            lines.append("No pair of candidates could be tested.")
+    power = power_sentence(summary, folds=folds, percent=percent)
+    return lines + [power] if power else lines
+
+
+def claim_text(claim, alpha=0.05):
+    """One line on a `src.reporting.summary.Claim`: the claim, its outcome, then the pairs by status."""
+    title = "claim " + " > ".join(n.upper() for n in claim.names)
+    if len(claim.names) < 2:
+        return f"{title}: nothing to test (a ranking needs at least 2 names)"
+    formats = {
+        "holds": lambda e: f"{e['better']} > {e['worse']} ({fmt_p(e['p_holm'], alpha)})",
+        "reversed": lambda e: f"{e['worse']} > {e['better']} ({fmt_p(e['p_holm'], alpha)})",
+        "not separated": lambda e: f"{e['better']} vs {e['worse']}",
+        "untestable": lambda e: f"{e['better']} vs {e['worse']} (the same difference on every split)",
+        "failed": lambda e: f"{e['better']} vs {e['worse']}",
+    }
+    parts = []
+    for status, fmt in formats.items():
+        chosen = [fmt(e) for e in claim.pairs if e["status"] == status]
+        if chosen:
+            parts.append(f"{status}: {', '.join(chosen)}")
+    if claim.reasons:
+        parts.append("left out: " + "; ".join(f"{label} ({claim.reasons[label]})" for label in sorted(claim.reasons)))
+    absent = sorted({e[k] for e in claim.pairs for k in ("better", "worse") if e[k + "_label"] is None})
+    if absent:
+        parts.append(f"no candidate named {', '.join(absent)}")
+    return (f"{title}: {claim.outcome} ({OUTCOMES[claim.outcome]}); {len(claim.pairs)} pairs, corrected t-tests, "
+            f"Holm over the {claim.n_tested} testable. " + "; ".join(parts))

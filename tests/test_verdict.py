@@ -1,0 +1,184 @@
+"""The verdict's sentences agree with their numbers; unstable candidates; the level follows alpha;
+`src.calibrate` measures the decisions the summary prints."""
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from src import calibrate
+from src.reporting import stats, summary, summary_view, verdict
+from tests.test_stats import make_folds
+
+TARGET = stats.DETECTABLE
+
+
+def _points(text):
+    """The numbers of ``text`` written before `` points``."""
+    return [float(x) for x in re.findall(r"([-+]?\d+\.\d+) points", text)]
+
+
+def _table(scores, n_train=40000, n_test=20000, alpha=0.05):
+    return summary.summarize(make_folds(scores, n_train, n_test), alpha=alpha, bounds=(0, 1),
+                             resolution=1 / n_test)
+
+
+# ---------------------------------------------------------------------------------------
+# The power sentence: each branch prints numbers that agree with it
+# ---------------------------------------------------------------------------------------
+
+def test_within_reach_at_three_splits_no_remedy_is_offered():
+    # The notebook's case: 3 splits, and one point is already within reach.
+    base = np.array([0.9712, 0.9698, 0.9705])
+    table = _table({"relu": base, "leaky_relu": base - [0.0010, 0.0004, 0.0012],
+                    "tanh": base - [0.0060, 0.0041, 0.0052]})
+    line = verdict.power_sentence(table, folds=3)
+    assert line.startswith("Only 3 splits (the t-test has 2 degrees of freedom), a difference to the best of about")
+    (found,) = _points(line)
+    assert found == pytest.approx(table.attrs["detectable"] * 100, abs=0.005) and found <= TARGET * 100
+    assert "cv.repeats" not in line and "unseen" not in line
+    # The printed difference is the corrected t-test's at Bonferroni over 3 pairs, by hand.
+    sd = table.attrs["diff_sd"]
+    by_hand = (sps.t.ppf(1 - 0.05 / 6, 2) + sps.t.ppf(0.8, 2)) * sd * math.sqrt(1 / 3 + 0.5)
+    assert table.attrs["detectable"] == pytest.approx(by_hand, rel=1e-9)
+
+
+def test_the_remedy_is_the_fewest_repeats_that_reach_the_target():
+    rng = np.random.default_rng(4)
+    base = 0.95 + rng.normal(0, 0.01, 3)
+    table = _table({"a": base, "b": base - 0.004 + rng.normal(0, 0.003, 3), "c": base - 0.03 + rng.normal(0, 0.003, 3)})
+    line = verdict.power_sentence(table, folds=3)
+    unseen, target = _points(line)
+    assert unseen > TARGET * 100 and target == TARGET * 100
+    repeats, splits = map(int, re.search(r"cv\.repeats=(\d+) \((\d+) splits\)", line).groups())
+    assert splits == 3 * repeats and 1 < repeats <= stats.MAX_REPEATS
+    sd, ratio, pairs = table.attrs["diff_sd"], table.attrs["ratio"], table.attrs["n_pairs"]
+    assert stats.detectable_at(sd, 3, ratio, pairs) * 100 == pytest.approx(unseen, abs=0.005)
+    assert stats.detectable_at(sd, splits, ratio, pairs) <= TARGET
+    assert stats.detectable_at(sd, splits - 3, ratio, pairs) > TARGET
+    assert line == verdict.verdict(table, "accuracy", folds=3)[-1]
+
+
+def test_enough_splits_and_a_small_spread_name_no_remedy():
+    rng = np.random.default_rng(4)
+    table = _table({"a": 0.95 + rng.normal(0, 0.002, 30), "b": 0.94 + rng.normal(0, 0.002, 30)})
+    line = verdict.power_sentence(table, folds=3)
+    assert line.startswith("With 30 splits, a difference to the best of about") and "cv.repeats" not in line
+    assert _points(line)[0] <= TARGET * 100
+
+
+def test_the_power_sentence_says_when_repeats_cannot_help():
+    rng = np.random.default_rng(6)
+    table = _table({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)})
+    line = verdict.power_sentence(table, folds=3)
+    assert line.startswith("With 9 splits, differences to the best smaller than about")
+    assert f"even {3 * stats.MAX_REPEATS} splits (cv.repeats={stats.MAX_REPEATS}) would not" in line
+    sd, ratio = table.attrs["diff_sd"], table.attrs["ratio"]
+    assert stats.detectable_at(sd, 3 * stats.MAX_REPEATS, ratio, 1) > TARGET
+
+
+def test_nothing_testable():
+    one = _table({"a": [0.97], "b": [0.95]})
+    assert verdict.power_sentence(one, folds=3) == ("Only 1 split (the t-test has 0 degrees of freedom): no "
+                                                    "difference can be tested; run more splits with cv.repeats=R.")
+    base = np.array([0.95, 0.96, 0.955])
+    flat = _table({"a": base, "b": base - 0.0025})
+    assert "the same on every split, so none can be tested" in verdict.power_sentence(flat, folds=3)
+    assert verdict.power_sentence(_table({"a": base}), folds=3) == ""
+
+
+# ---------------------------------------------------------------------------------------
+# A collapsed split
+# ---------------------------------------------------------------------------------------
+
+COLLAPSED = {"relu(lr=0.01)": [0.9712, 0.9698, 0.9705], "tanh(lr=0.01)": [0.9650, 0.9662, 0.9641],
+             "relu(lr=0.1)": [0.9712, 0.9698, 0.0980]}
+
+
+def test_a_collapsed_split_makes_the_candidate_unstable_and_its_intervals_stay_in_bounds():
+    table = _table(COLLAPSED).set_index("label")
+    bad = table.loc["relu(lr=0.1)"]
+    assert bad["unstable"] and bad["clipped"] and not table.loc[["relu(lr=0.01)", "tanh(lr=0.01)"], "unstable"].any()
+    assert (bad["ci_low"], bad["ci_high"]) == (0.0, 1.0)  # the normal interval is -0.57 to 1.93
+    assert -1 <= bad["diff_low"] < bad["diff_high"] <= 1
+    assert "unstable: split scores 0.9712, 0.9698, 0.0980 (split 3 far from the others)" in bad["note"]
+    assert "clipped" in bad["note"]
+    assert (table["ci_low"] >= 0).all() and (table["ci_high"] <= 1).all()
+    lines = verdict.verdict(_table(COLLAPSED), "cross-validated accuracy", folds=3)
+    named = [line for line in lines if line.startswith("relu(lr=0.1) is unstable")]
+    assert len(named) == 1 and "0.9712, 0.9698, 0.0980" in named[0]
+    compared = next(line for line in lines if line.startswith("relu(lr=0.1) differs"))
+    assert "-100.00 to +100.00 points, clipped to the metric's bounds" in compared
+    # The power sentence measures the stable candidates: one point is within reach at 6 splits.
+    assert "cv.repeats=2 (6 splits)" in lines[-1] and _points(lines[-1])[0] < 2
+
+
+def test_ordinary_spread_is_not_unstable():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        scores = {name: 0.95 + rng.normal(0, 0.003, 9) for name in ("a", "b", "c", "d")}
+        assert not _table(scores)["unstable"].any()
+    # A whole candidate at chance level is bad, not unstable.
+    assert not _table({"a": [0.97, 0.968, 0.971], "b": [0.098, 0.1, 0.101]})["unstable"].any()
+
+
+# ---------------------------------------------------------------------------------------
+# alpha sets the level everywhere
+# ---------------------------------------------------------------------------------------
+
+def test_alpha_001_gives_99_percent_intervals_and_says_so():
+    rng = np.random.default_rng(2)
+    base = 0.95 + rng.normal(0, 0.01, 9)
+    scores = {"a": base, "b": base - 0.01 + rng.normal(0, 0.002, 9)}
+    table = _table(scores, alpha=0.01)
+    half = sps.t.ppf(0.995, 8) * math.sqrt((1 / 9 + 0.5) * np.var(base, ddof=1))
+    assert (table.loc[0, "ci_low"], table.loc[0, "ci_high"]) == pytest.approx((base.mean() - half, base.mean() + half))
+    lines = verdict.verdict(table, "accuracy", folds=3)
+    assert "99% CI" in lines[0] and "99% CI" in lines[1] and not any("95%" in line for line in lines)
+    frame = table.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
+    shown, _ = summary_view.view(frame, 0.01)
+    assert "99% CI" in shown.columns and "diff. to best, points (99% CI)" in shown.columns
+    method = summary_view.method_text(0.01)
+    assert "99% confidence intervals" in method and "below 0.01" in method and "95%" not in method
+    assert summary_view.method_text(0.05).count("95%") == 2
+
+
+# ---------------------------------------------------------------------------------------
+# The report and src.calibrate make the same decisions
+# ---------------------------------------------------------------------------------------
+
+def test_calibrate_measures_the_decisions_the_summary_prints():
+    rng = np.random.default_rng(9)
+    scores = np.concatenate([calibrate.simulate_scores(rng, 30, 4, 3, 4, effects=effects)
+                             for effects in ([0, 0, 0, 0], [0, -0.004, -0.008, -0.012], [0, -0.01, -0.02, -0.03])])
+    found = calibrate.decisions(scores, folds=3)
+    names = ["a", "b", "c", "d"]
+    seen = set()
+    for rep in range(len(scores)):
+        folds = make_folds(dict(zip(names, scores[rep])), n_train=800, n_test=400)  # ratio 1/2: 3-fold
+        table = summary.summarize(folds)
+        assert bool(table["separated_from_best"].any()) == found["any candidate called worse than the best"][rep]
+        assert table.attrs["some_pair_separated"] == found["some pair separated (the omnibus line)"][rep]
+        claim = summary.claimed_ranking(table, names, folds, "test_accuracy")
+        assert (claim.outcome == "holds") == found["claimed ranking called established"][rep]
+        separated_line = any("pairs of candidates are separated" in line for line in verdict.verdict(table, "acc"))
+        assert separated_line == table.attrs["some_pair_separated"]
+        seen.add((bool(table["separated_from_best"].any()), claim.outcome))
+    assert {(False, "not established"), (True, "not established"), (True, "holds")} <= seen
+
+
+def test_the_shown_table_is_one_view_for_markdown_and_html(tmp_path):
+    frame = pd.DataFrame({"label": ["relu", "tanh"], "rank": [1, 2], "accuracy_mean": [0.97, 0.96],
+                          "accuracy_std": [0.001, 0.002], "ci_low": [0.965, 0.95], "ci_high": [0.975, 0.97],
+                          "diff_to_best": [0.0, -0.01], "diff_low": [np.nan, -0.02], "diff_high": [np.nan, 0.0],
+                          "p_vs_best": [np.nan, 0.04], "p_holm": [np.nan, 0.04],
+                          "separated_from_best": [False, True], "status": ["ok", "ok"], "note": ["", ""]})
+    shown, standings = summary_view.view(frame)
+    assert standings == ["best", "worse"]
+    assert shown.loc[1].to_dict() == {
+        "rank": "2", "candidate": "tanh", "accuracy (mean ± std)": "0.9600 ± 0.0020", "95% CI": "0.9500 – 0.9700",
+        "vs best": "worse", "diff. to best, points (95% CI)": "-1.00 (-2.00 to +0.00)", "p vs best": "0.040",
+        "p (Holm)": "0.040", "balanced acc.": "", "log loss": "", "fit s": "", "step cost vs relu": "",
+        "test acc. (refit)": "", "status": ""}
