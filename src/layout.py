@@ -20,6 +20,9 @@ CV_RESULTS = "cv_results.csv"     # GridSearchCV's cv_results_, parameters as la
 FOLDS = "folds.csv"               # one row per candidate and split
 STATS = "stats.json"              # the comparisons behind the verdict
 HIPLOT_FOLDS = "hiplot_folds.html"
+TUNING = "tuning.csv"             # a tuned study: every fit, its inner and outer scores, whether it was chosen
+ISOLATION_PLOT = "isolation.png"  # a tuned study: inner score against the tuned setting, per activation
+HIPLOT_TUNING = "hiplot_tuning.html"  # a tuned study: one line per activation x tuned setting
 FITS = "fits"                     # one record per finished fit (and its weights): resuming
 # a grid or a sweep
 SUMMARY = "summary.csv"           # one row per candidate (grid) or per job row (sweep)

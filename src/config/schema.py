@@ -188,7 +188,51 @@ def _lr_scheduler(settings):
                         f"{', '.join(sorted(accepted))}")
 
 
+def _tune(key, value):
+    """``tune.*``: each nuisance setting a non-empty list; rates positive numbers; never the activation."""
+    from ..params import GRID_KEYS
+
+    value = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    for name, values in (value or {}).items():
+        dotted = f"{key}.{name}"
+        if name in ("activation", "module__activation"):
+            raise UserError(f"{dotted}: the activation is what a tuned study compares, not a setting to tune; "
+                            f"list the activations under grid.activation")
+        if name not in GRID_KEYS and not name.startswith(("module__", "optimizer__")):
+            raise choices_error("tune key", name, [*GRID_KEYS, "module__<MLP argument>", "optimizer__<argument>"])
+        if not isinstance(values, (list, tuple)) or not values:
+            raise UserError(f"{dotted} must be a non-empty list of values to try, e.g. {dotted}=[0.01,0.1], "
+                            f"got {values!r}")
+        if name in ("lr", "weight_decay", "momentum") and not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and (v > 0 or name != "lr" and v == 0)
+                for v in values):
+            raise UserError(f"every value in {dotted} must be a {'positive' if name == 'lr' else 'non-negative'} "
+                            f"number, got {values!r}")
+
+
+def check_across(cfg):
+    """Rules between keys, checked after each key passed its own (no registry needed).
+
+    ``protocol=tuned`` needs grid mode, a validation split to choose on, and settings to tune
+    that the grid does not also sweep.
+    """
+    if cfg.protocol != "tuned":
+        return
+    if cfg.mode != "grid":
+        raise UserError("protocol=tuned compares activations by cross-validation: it needs mode=grid")
+    if not cfg.train.valid_fraction:
+        raise UserError("protocol=tuned chooses each setting on the fits' validation split: "
+                        "train.valid_fraction must be above 0")
+    if not cfg.tune:
+        raise UserError("protocol=tuned needs at least one setting to tune, e.g. tune.lr=[0.003,0.01,0.03,0.1]")
+    both = sorted(set(cfg.tune) & set(cfg.grid))
+    if both:
+        raise UserError(f"{both[0]} is listed both under grid and under tune; a tuned study compares the grid's "
+                        f"activations and tunes the tune settings for each")
+
+
 MODES = ("single", "grid")
+PROTOCOLS = ("fixed", "tuned")
 DEVICES = ("auto", "cpu", "cuda")
 POSITIVE = Range(low=1, integer=True)
 
@@ -316,6 +360,8 @@ class Config:
     grid: Dict[str, Any] = setting(factory=dict)
     mode: str = setting(check=OneOf(MODES))
     claim: Optional[List[str]] = setting()
+    protocol: str = setting(check=OneOf(PROTOCOLS))
+    tune: Dict[str, Any] = setting(factory=dict, check=_tune)
     activation: Any = setting(check=Parses(_activation))
     seed: int = setting(check=Range(low=0, high=2 ** 32 - 1, integer=True))
     device: str = setting(check=OneOf(DEVICES))
@@ -346,6 +392,7 @@ def check(cfg, registries=True):
         import torch; False checks everything else first, before torch is imported.
     """
     _check_node(cfg, Config, "", registries)
+    check_across(cfg)
 
 
 def _check_node(node, schema, prefix, registries=True):

@@ -111,10 +111,11 @@ def grid_args(cfg):
     from ..modes.grid import check_grid, param_grid
 
     grid = to_plain(cfg.grid)
-    check_grid(param_grid(grid), optimizer_settings(cfg.optimizer)[0])
-    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
+    tune = to_plain(cfg.tune) if cfg.protocol == "tuned" else {}
+    check_grid(param_grid({**grid, **tune}), optimizer_settings(cfg.optimizer)[0])
+    return dict(grid=grid, tune=tune, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
                 n_jobs=n_jobs(cfg.cv.n_jobs), batched=cfg.cv.batched, backend=cfg.search.backend,
-                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim))
+                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha)
 
 
 MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}

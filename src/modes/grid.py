@@ -14,12 +14,12 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, make_scorer
 from sklearn.model_selection import GridSearchCV, ParameterGrid, RepeatedStratifiedKFold, StratifiedKFold
 
-from .. import layout
+from .. import layout, tuning
 from ..data.rows import Rows
 from ..errors import UserError
 from ..model import activations
 from ..model.mlp import MLP
-from ..params import candidate_label, cell
+from ..params import GRID_KEYS, candidate_label, cell, friendly
 from ..results import GridResult
 from ..training import fit_records
 from ..training.cost import step_cost
@@ -28,17 +28,6 @@ from ..training.stacks import pretrain as batched_pretrain
 from .jobs import available_cores
 from .single import test_scores
 
-GRID_KEYS = {
-    "activation": "module__activation",
-    "hidden": "module__hidden",
-    "dropout": "module__dropout",
-    "init": "module__init",
-    "lr": "lr",
-    "momentum": "optimizer__momentum",
-    "weight_decay": "optimizer__weight_decay",
-    "batch_size": "batch_size",
-    "epochs": "max_epochs",
-}
 
 
 def _predicted(proba):
@@ -287,17 +276,18 @@ class GridPlan:
             for fingerprint in self.fingerprints] for candidate in self.candidates}
 
 
-def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, n_jobs, backend, scheduler):
+def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler):
     """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
 
-    The arguments are those of `run_grid`. The config's values were checked by the schema;
-    this only checks what needs the data (that every fold holds every class).
+    The arguments are those of `run_grid`; the candidates are the grid's, times the ``tune``
+    settings of a tuned study. The config's values were checked by the schema; this only
+    checks what needs the data (that every fold holds every class).
 
     Returns
     -------
     GridPlan
     """
-    params = param_grid(grid)
+    params = param_grid({**grid, **(tune or {})})
     if net_kwargs["device"] == "cuda":
         n_jobs = 1  # one process keeps the GPU busy; several would only contend for it
     if net_kwargs.get("compile") and backend == "threads" and n_jobs > 1:
@@ -385,18 +375,67 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
     }
 
 
-def refit_best(plan, cv_results, dataset):
-    """Refit the candidate of best mean accuracy on all training rows and score it on the test set.
+def best_fixed(plan, cv_results):
+    """The candidate of best mean accuracy (None when no candidate has a finite score)."""
+    scores = np.asarray(cv_results["mean_test_accuracy"], dtype=float)
+    return cv_results["params"][int(np.nanargmax(scores))] if np.isfinite(scores).any() else None
+
+
+def tuned_trials(plan, cv_results, nuisance):
+    """One row per fit of a tuned study: its settings, its validation scores and its outer score.
+
+    Parameters
+    ----------
+    plan : GridPlan
+    cv_results : dict
+        GridSearchCV's ``cv_results_``.
+    nuisance : list of str
+        The tuned settings' short names.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str)
+        The trials, in the grid's order, and the columns that name a compared candidate.
+    """
+    import pandas as pd
+
+    rows = []
+    for i, params in enumerate(cv_results["params"]):
+        for split, key in enumerate(plan.fit_keys[candidate_label(params)]):
+            last = ((layout.read_record(plan.record_dir, key) or {}).get("history") or [{}])[-1]
+            rows.append({"candidate": i, **{friendly(k): cell(v) for k, v in params.items()}, "split": split,
+                         tuning.INNER: last.get("valid_acc", np.nan), tuning.TIEBREAK: last.get("valid_loss", np.nan),
+                         tuning.OUTER: cv_results[f"split{split}_test_accuracy"][i]})
+    trials = pd.DataFrame(rows)
+    return trials, [friendly(k) for k in plan.params if friendly(k) not in nuisance]
+
+
+def best_tuned(plan, cv_results, nuisance):
+    """The compared candidate of best mean outer accuracy at its chosen settings, with the setting
+    it was chosen at most often (`src.tuning.most_chosen`); None when none has a finite score."""
+    trials, by = tuned_trials(plan, cv_results, nuisance)
+    chosen = tuning.choose(trials, nuisance, by)
+    groups = dict(list(chosen[chosen["chosen"]].groupby(by, sort=False)))
+    means = {key: group[tuning.OUTER].mean() for key, group in groups.items()}
+    finite = {key: mean for key, mean in means.items() if np.isfinite(mean)}
+    if not finite:
+        return None
+    rows = groups[max(finite, key=finite.get)]
+    setting = tuning.most_chosen(rows, nuisance)
+    match = rows[np.logical_and.reduce([rows[name] == value for name, value in setting.items()])]
+    return cv_results["params"][int(match["candidate"].iloc[0])]
+
+
+def refit_best(plan, best_params, dataset):
+    """Refit a candidate on all training rows and score it on the test set.
 
     Returns
     -------
     dict or None
-        Its parameters, fit time and test scores; None when no candidate has a finite score.
+        Its parameters, fit time and test scores; None when there is no candidate.
     """
-    scores = np.asarray(cv_results["mean_test_accuracy"], dtype=float)
-    if not np.isfinite(scores).any():
+    if best_params is None:
         return None
-    best_params = cv_results["params"][int(np.nanargmax(scores))]
     print(f"grid: refitting {candidate_label(best_params)} on all {len(plan.y)} training images", flush=True)
     best = clone(plan.net).set_params(**best_params, threads=plan.cores)
     tic = time.perf_counter()
@@ -405,8 +444,8 @@ def refit_best(plan, cv_results, dataset):
             **test_scores(best, dataset.X_test, dataset.y_test)}
 
 
-def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, n_jobs=1, batched=True,
-             backend="threads", scheduler=None, claim=None):
+def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=3, refit=True, n_jobs=1,
+             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
@@ -419,6 +458,10 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         with the same folder loads the fits it finished instead of training them again.
     grid : mapping
         The grid config (see `param_grid`).
+    tune : mapping, optional
+        A tuned study's settings (``tune``, as ``grid``): every candidate of ``grid`` is
+        trained at each of their combinations, and on each split its own is chosen on the
+        fits' validation rows (`src.tuning`). Empty or None: the fixed protocol.
     folds, repeats : int
         Stratified K-fold, repeated ``repeats`` times with different shuffles.
     refit : bool
@@ -437,6 +480,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     claim : list of str, optional
         A claimed ranking of activations (best first), kept in the result for the summary
         to test (every pair of the claimed order).
+    alpha : float
+        The significance level of the summary's tests and intervals (kept in the result).
 
     Returns
     -------
@@ -444,7 +489,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         ``cv_results_`` as a table, what was searched, and the best mean accuracy;
         `src.reporting.writers.write_grid` turns it into files.
     """
-    plan = plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, n_jobs, backend, scheduler)
+    plan = plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler)
     announce(plan)
     specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
     cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
@@ -456,9 +501,13 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         left_to_train = train_stacks(plan) if batched else len(plan.candidates)
         search = run_search(plan, left_to_train)
     meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost)
+    nuisance = [friendly(GRID_KEYS.get(k, k)) for k in (tune or {})]
+    meta.update(alpha=alpha, protocol="tuned" if nuisance else "fixed", tune=nuisance)
     report_failures(meta["fit_keys"], plan.record_dir)
+    best = (best_tuned(plan, search.cv_results_, nuisance) if nuisance
+            else best_fixed(plan, search.cv_results_))
     if refit:
-        meta["refit"] = refit_best(plan, search.cv_results_, dataset)
+        meta["refit"] = refit_best(plan, best, dataset)
     scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
     return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
                       objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))

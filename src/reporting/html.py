@@ -25,7 +25,7 @@ from ..results import STATS, diagnostic_columns, split_column
 from . import curves
 from .plots import save_activation_plots
 from .stats import ALPHA
-from .summary_view import alias_lines, method_text, study_line, true, view
+from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
 
 FILE_NAME = layout.REPORT
 STYLE = """
@@ -291,6 +291,22 @@ def write_single_report(run_dir):
 # Grids
 # ---------------------------------------------------------------------------------------
 
+def tuning_section(grid_dir, tuning):
+    """A tuned study's choices, robustness view and isolation plot (empty for the fixed protocol)."""
+    if not tuning:
+        return ""
+    table = pd.DataFrame([{"activation": row["label"], "tuned setting (most chosen; range)":
+                           tuning["chosen"].get(row["label"], {}).get("text", ""),
+                           "mean at chosen": f"{row['tuned_mean']:.4f}", "order": str(row["tuned_order"]),
+                           "mean over tune grid": f"{row['grid_mean']:.4f}", "order ": str(row["grid_order"])}
+                          for row in tuning["robustness"]])
+    plot = grid_dir / layout.ISOLATION_PLOT
+    body = (paragraph(tuning["sentence"]) + table_html(table, ["activation", "tuned setting (most chosen; range)"])
+            + (image_html(plot, "Isolation plot: validation accuracy against the tuned setting") if plot.exists()
+               else ""))
+    return section("Tuning", body, "tuning")
+
+
 def grid_page(grid_dir):
     """The HTML of a grid's report (reads ``summary.csv`` and, when present, ``search.json``,
     ``stats.json`` and the files beside them)."""
@@ -305,17 +321,18 @@ def grid_page(grid_dir):
     classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "failed") else ""
                for found, flag in zip(standings, flags)]
     subtitle = study_line(meta, len(summary))
-    explain = paragraph(method_text(alpha))
+    explain = paragraph(f"{protocol_text(meta)} {method_text(alpha)}")
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
         section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes) + aliases,
                 "summary"),
         verdict_section(statistics.get("verdict", []), claim),
+        tuning_section(grid_dir, statistics.get("tuning")),
         curves_section(grid_dir),
         images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations", "No activation plots were drawn."),
         diagnostics_section(summary, note=" Values are means over the folds."),
-        hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS]),
+        hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS, layout.HIPLOT_TUNING]),
         config_section(layout.config_file(grid_dir)),
     ]
     return page_html("Grid search", subtitle, sections)

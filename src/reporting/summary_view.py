@@ -96,6 +96,7 @@ def view(summary, alpha=ALPHA):
         rows.append({
             "rank": _optional(row, "rank", 0),
             "candidate": str(row.get("label", "")),
+            **({"tuned setting (most chosen; range)": str(row.get("tuned", ""))} if "tuned" in summary else {}),
             "accuracy (mean ± std)": _pm(row, "accuracy") or "failed",
             f"{level} CI": _interval(row),
             "vs best": STANDING_TEXT.get(found, ""),
@@ -120,6 +121,18 @@ def study_line(meta, n_candidates):
     return (f"{n_candidates} candidates, {meta.get('folds', '?')}-fold cross-validation"
             f"{' repeated ' + str(repeats) + ' times' if repeats > 1 else ''} ({splits} splits) on "
             f"{meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
+
+
+def protocol_text(meta):
+    """How the candidates were trained: at the configured settings, or each at its own tuned ones."""
+    if meta.get("protocol") != "tuned":
+        return "Fixed protocol: every candidate trained at the configured settings."
+    names = " and ".join(meta.get("tune") or [])
+    return (f"Tuned protocol: each activation was trained at every {names} of the tune grid on every split; on "
+            f"each split, its {names} was chosen by the last epoch's accuracy on the validation rows that each "
+            f"fit holds out of the split's training rows (ties: the lower validation loss, then the value listed "
+            f"first), and the chosen fit's accuracy on the split's held-out rows, which the choice never saw, is "
+            f"its score below.")
 
 
 def method_text(alpha=ALPHA):

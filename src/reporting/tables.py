@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import layout
+from .. import layout, tuning
 from ..files import write_csv, write_json, write_text
-from ..params import candidate_label, friendly
+from ..params import GRID_KEYS, candidate_label, friendly
 from ..results import diagnostic_columns, is_diagnostic, last_values
-from . import stats, summary_view, verdict
+from . import stats, summary_view, tuned, verdict
 from .hiplot import write_hiplot
 from .html import write_grid_report
 from .summary import claimed_ranking, summarize
@@ -66,6 +66,7 @@ def folds_frame(cv_results, meta, records):
     for _, cand in cv_results.iterrows():
         for split in range(n_splits):
             record = records.get((cand["label"], split), {})
+            last = (record.get("history") or [{}])[-1]
             scores = {f"test_{m}": cand.get(f"split{split}_test_{m}", np.nan) for m in METRICS}
             scores["test_log_loss"] = -scores["test_log_loss"]
             failed = not np.isfinite(scores["test_accuracy"])
@@ -84,6 +85,9 @@ def folds_frame(cv_results, meta, records):
                 "n_train": meta["splits"][split]["n_train"],
                 "n_test": meta["splits"][split]["n_test"],
                 "fit": record.get("key", ""),
+                # the last epoch's scores on the rows the fit held out of its own training rows
+                tuning.INNER: last.get("valid_acc", np.nan),
+                tuning.TIEBREAK: last.get("valid_loss", np.nan),
                 **last_values(record.get("history", [])),
             })
     folds = pd.DataFrame(rows)
@@ -124,7 +128,8 @@ def summary_frame(folds, meta, alpha=ALPHA):
                                   kind="stable").drop(columns="_label")
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
     refit = meta.get("refit") or {}
-    best = candidate_label(refit.get("params", {})) if refit else None
+    tuned_keys = {GRID_KEYS.get(n, n) for n in meta.get("tune") or []} if meta.get("protocol") == "tuned" else set()
+    best = candidate_label({k: v for k, v in refit.get("params", {}).items() if k not in tuned_keys}) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
     summary["step_cost"] = step_costs(summary, meta)
     table = grid_statistics(folds, summary, alpha=alpha)[0].rename(columns={"label": "_label"})
@@ -225,7 +230,7 @@ def read_claim(out_dir, meta):
 
 
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
-                 "n_train", "n_test", "fit"} | {f"test_{m}" for m in METRICS}
+                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK} | {f"test_{m}" for m in METRICS}
 
 
 def summary_markdown(summary, meta, statistics=None):
@@ -242,13 +247,16 @@ def summary_markdown(summary, meta, statistics=None):
     """
     alpha = (statistics or {}).get("alpha", ALPHA)
     table = summary_view.view(summary, alpha)[0]
-    head = f"{summary_view.study_line(meta, len(summary))} {summary_view.method_text(alpha)}"
+    head = (f"{summary_view.study_line(meta, len(summary))} {summary_view.protocol_text(meta)} "
+            f"{summary_view.method_text(alpha)}")
     notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
         text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
         if statistics.get("claim"):
             text += f"\n{statistics['claim']['text']}\n"
+        if statistics.get("tuning"):
+            text += f"\n{statistics['tuning']['sentence']}\n"
     return text
 
 
@@ -277,14 +285,26 @@ def write_grid_tables(out_dir):
     records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
     folds = folds_frame(cv_results, meta, records)
     alpha = read_alpha(out_dir, meta)
+    written = {}
+    nuisance = meta.get("tune") if meta.get("protocol") == "tuned" else None
+    if nuisance:
+        trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
+        written.update(write_tuning(out_dir, trials, nuisance, alpha))
     summary = summary_frame(folds, meta, alpha)
     statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta), alpha=alpha)[1]
-    written = {
+    if nuisance:
+        chosen = tuned.chosen_settings(trials, nuisance)
+        summary.insert(summary.columns.get_loc("label") + 1, "tuned",
+                       [chosen.get(str(label), {}).get("text", "") for label in summary["label"]])
+        table = tuned.robustness(trials)
+        statistics["tuning"] = {"tuned": nuisance, "chosen": chosen, "robustness": table.to_dict("records"),
+                                "sentence": tuned.robustness_sentence(table, nuisance)}
+    written.update({
         "folds": write_csv(out_dir / layout.FOLDS, folds),
         "summary": write_csv(out_dir / layout.SUMMARY, summary),
         "stats": write_json(out_dir / layout.STATS, statistics),
         "summary_md": write_text(out_dir / layout.SUMMARY_MD, summary_markdown(summary, meta, statistics)),
-    }
+    })
     params = param_columns(folds)
     diag = diagnostic_columns(summary.columns)
     metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
@@ -301,6 +321,25 @@ def write_grid_tables(out_dir):
                                            color_by="test_accuracy", categorical=params, title="folds",
                                            shown=params + ["repeat", "fold"] + fold_metrics)
     written.update(write_grid_report(out_dir))
+    return written
+
+
+def write_tuning(out_dir, trials, nuisance, alpha=ALPHA):
+    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.tuned`).
+
+    Returns
+    -------
+    dict
+        Name -> path of everything written.
+    """
+    written = {"tuning": write_csv(out_dir / layout.TUNING, trials)}
+    plot = tuned.write_isolation_plot(trials, nuisance, out_dir / layout.ISOLATION_PLOT, level=1 - alpha)
+    if plot is not None:
+        written["isolation"] = plot
+    columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on"]
+    written["hiplot_tuning"] = write_hiplot(tuned.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
+                                            order=columns, color_by="inner_accuracy",
+                                            categorical=["activation"], title="tuning (inner scores)")
     return written
 
 

@@ -1,0 +1,184 @@
+"""A tuned study's tables and plot: the choices, the robustness view, the isolation plot.
+
+A tuned study (``protocol=tuned``) trains every activation at every ``tune`` setting on every
+outer split; `src.tuning` chooses each activation's setting per split on the fits' validation
+rows. Here the fits become:
+
+- ``tuning.csv``: every fit, its validation (inner) scores, its outer score and whether it was chosen;
+- the verdict's folds: the chosen fit of each activation and split, under the activation's label;
+- each activation's chosen setting (the most frequent, and its range across splits);
+- the robustness view (Eger et al.): each activation's mean outer score at its chosen settings
+  beside its mean over the whole tune grid, the order of each, and whether they agree;
+- the isolation plot (the tuning playbook's): inner score against the tuned setting, one line
+  per activation (mean and band over the splits), the chosen points marked.
+"""
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import tuning
+from ..files import save_figure
+from ..params import GRID_KEYS, candidate_label
+from .curves import PlainLogFormatter, colours
+from .stats import confidence_interval
+
+
+def compared_columns(folds, nuisance, params):
+    """The swept parameters that name a compared candidate: all of ``params`` but the tuned ones."""
+    return [c for c in params if c not in nuisance and c in folds]
+
+
+def _label(row, by):
+    return candidate_label({GRID_KEYS.get(c, c): row[c] for c in by})
+
+
+def tuned_folds(folds, nuisance, params):
+    """Choose each candidate's setting per split; return every fit and the verdict's folds.
+
+    Parameters
+    ----------
+    folds : pandas.DataFrame
+        One row per fit (every activation x setting x split), as `src.reporting.tables.folds_frame` builds it.
+    nuisance : list of str
+        The tuned settings' short names (``tune`` of ``search.json``).
+    params : list of str
+        The swept parameters' columns.
+
+    Returns
+    -------
+    trials : pandas.DataFrame
+        ``folds`` with the column ``compared`` (the candidate's label without its tuned
+        settings) and ``chosen``.
+    verdict_folds : pandas.DataFrame
+        The chosen fits, labelled by ``compared``, without the tuned columns: one row per
+        compared candidate and split, as the statistics expect.
+    """
+    by = compared_columns(folds, nuisance, params)
+    trials = tuning.choose(folds.reset_index(drop=True), nuisance, by)
+    trials.insert(1, "compared", [_label(row, by) for _, row in trials.iterrows()])
+    chosen = trials[trials["chosen"]].copy()
+    chosen["label"] = chosen["compared"]
+    chosen["candidate"] = pd.factorize(chosen["compared"])[0]
+    verdict_folds = chosen.drop(columns=["compared", "chosen", *nuisance]).sort_values(["candidate", "split"])
+    return trials, verdict_folds.reset_index(drop=True)
+
+
+def _short(value):
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
+def chosen_settings(trials, nuisance):
+    """Each compared candidate's chosen setting: the most frequent (`src.tuning.most_chosen`) and its range.
+
+    Returns
+    -------
+    dict
+        Label -> ``{"setting": {name: value}, "text": "lr=0.03 (0.01-0.1 over 3 splits)"}``.
+    """
+    out = {}
+    for label, rows in trials[trials["chosen"]].groupby("compared", sort=False):
+        setting = tuning.most_chosen(rows, nuisance)
+        parts = []
+        for name in nuisance:
+            values = rows[name]
+            numeric = pd.to_numeric(values, errors="coerce")
+            if numeric.notna().all() and numeric.nunique() > 1:
+                spread = f" ({_short(numeric.min())}-{_short(numeric.max())} over {len(rows)} splits)"
+            elif values.nunique() > 1:
+                spread = f" ({', '.join(_short(v) for v in dict.fromkeys(values))} over {len(rows)} splits)"
+            else:
+                spread = f" (on all {len(rows)} splits)"
+            parts.append(f"{name}={_short(setting[name])}{spread}")
+        out[str(label)] = {"setting": {k: (v.item() if hasattr(v, "item") else v) for k, v in setting.items()},
+                           "text": "; ".join(parts)}
+    return out
+
+
+def robustness(trials):
+    """Eger et al.'s two views: the mean outer score at the chosen settings and over the whole tune grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per compared candidate, in the order of the tuned means: ``label``,
+        ``tuned_mean``, ``grid_mean``, ``tuned_order``, ``grid_order``.
+    """
+    score = tuning.OUTER
+    tuned = trials[trials["chosen"]].groupby("compared", sort=False)[score].mean()
+    grid = trials.groupby("compared", sort=False)[score].mean()
+    table = pd.DataFrame({"label": tuned.index.astype(str), "tuned_mean": tuned.to_numpy(),
+                          "grid_mean": grid.reindex(tuned.index).to_numpy()})
+    table["tuned_order"] = table["tuned_mean"].rank(ascending=False, method="min").astype(int)
+    table["grid_order"] = table["grid_mean"].rank(ascending=False, method="min").astype(int)
+    return table.sort_values(["tuned_order", "label"]).reset_index(drop=True)
+
+
+def robustness_sentence(table, nuisance):
+    """One sentence: the order of the means by each view, and whether the two orders agree."""
+    by_tuned = ", ".join(table.sort_values(["tuned_order", "label"])["label"])
+    by_grid = ", ".join(table.sort_values(["grid_order", "label"])["label"])
+    agree = list(table["tuned_order"]) == list(table["grid_order"])
+    names = " and ".join(nuisance)
+    return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}; averaged over "
+            f"the whole tune grid (robustness to {names}): {by_grid}. The two orders "
+            f"{'agree' if agree else 'differ'}; these orders are of means, not tests (the verdict above tests "
+            f"the tuned scores).")
+
+
+def isolation_frame(trials, nuisance, level=0.95):
+    """The isolation plot's points: per compared candidate and value of the first tuned setting,
+    the mean inner score over the splits (the best over any other tuned setting) and its band."""
+    x = nuisance[0]
+    best = trials.groupby(["compared", x, "split"], sort=False)[tuning.INNER].max().reset_index()
+    sizes = trials.groupby("split")[["n_train", "n_test"]].first() if "n_train" in trials else None
+    rows = []
+    for (label, value), group in best.groupby(["compared", x], sort=False):
+        n_train = sizes.loc[group["split"], "n_train"].to_numpy() if sizes is not None else [1] * len(group)
+        n_test = sizes.loc[group["split"], "n_test"].to_numpy() if sizes is not None else [0] * len(group)
+        mean, low, high = confidence_interval(group[tuning.INNER].to_numpy(dtype=float), n_train, n_test, level=level)
+        chosen = trials[(trials["compared"] == label) & (trials[x] == value) & trials["chosen"]]
+        rows.append({"label": label, x: value, "mean": mean, "low": max(low, 0.0) if np.isfinite(low) else low,
+                     "high": min(high, 1.0) if np.isfinite(high) else high, "chosen": len(chosen)})
+    return pd.DataFrame(rows)
+
+
+def write_isolation_plot(trials, nuisance, path, level=0.95):
+    """Draw the isolation plot (see `isolation_frame`) to ``path``; None when the setting is not numeric."""
+    x = nuisance[0]
+    frame = isolation_frame(trials, nuisance, level)
+    values = pd.to_numeric(frame[x], errors="coerce")
+    if values.isna().any():
+        return None
+    frame = frame.assign(**{x: values})
+    fig = Figure(figsize=(7.5, 4.6), dpi=110, layout="constrained")
+    ax = fig.subplots()
+    labels = list(dict.fromkeys(frame["label"]))
+    for colour, label in zip(colours(len(labels)), labels):
+        line = frame[frame["label"] == label].sort_values(x)
+        ax.plot(line[x], line["mean"], marker="o", color=colour, label=label)
+        ax.fill_between(line[x], line["low"], line["high"], color=colour, alpha=0.15, linewidth=0)
+        picked = line[line["chosen"] > 0]
+        ax.scatter(picked[x], picked["mean"], s=60 + 40 * picked["chosen"], facecolors="none", edgecolors=colour,
+                   linewidths=2, zorder=3)
+    if (values > 0).all() and values.max() / values.min() >= 10:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(PlainLogFormatter())
+        ax.set_xticks(sorted(set(values)))
+    ax.set_xlabel(x)
+    ax.set_ylabel("validation accuracy (inner)")
+    ax.set_title(f"each activation against {x} (mean over splits, {round(level * 100)}% band);\n"
+                 f"rings: the chosen {x}, larger when chosen on more splits", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(path, fig)
+
+
+def hiplot_rows(trials, nuisance):
+    """One line per compared candidate x tuned setting: its mean inner and outer scores and how often it was chosen."""
+    keys = ["compared", *nuisance]
+    grouped = trials.groupby(keys, sort=False)
+    table = grouped.agg(inner_accuracy=(tuning.INNER, "mean"), inner_loss=(tuning.TIEBREAK, "mean"),
+                        outer_accuracy=(tuning.OUTER, "mean"), chosen_on=("chosen", "sum")).reset_index()
+    table = table.rename(columns={"compared": "activation"})
+    table["chosen_on"] = table["chosen_on"].astype(int)
+    return table.to_dict("records")
