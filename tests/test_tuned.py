@@ -1,0 +1,138 @@
+"""protocol=tuned: each activation at its own tuned settings, chosen on data that its verdict never sees."""
+import html
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from src import tuning
+from src.config.preflight import check_command_line
+from src.errors import UserError
+from src.run import run
+from tests.conftest import ROOT
+
+TUNED = ["mode=grid", "protocol=tuned", "cv.n_jobs=1", "cv.repeats=1", "train.epochs=2", "train.threads=1",
+         "grid.activation=[relu,tanh]", "tune.lr=[0.01,0.1]"]
+
+
+def test_the_choice_takes_the_best_inner_score_then_the_lower_loss_then_the_first_listed():
+    trials = pd.DataFrame({
+        "activation": ["relu"] * 3 + ["tanh"] * 3,
+        "lr": [0.01, 0.1, 1.0] * 2,
+        "split": [0] * 6,
+        tuning.INNER: [0.90, 0.95, 0.95, 0.80, 0.80, 0.70],
+        tuning.TIEBREAK: [0.3, 0.4, 0.2, 0.5, 0.5, 0.1],
+    })
+    chosen = tuning.choose(trials, ["lr"], ["activation"])
+    assert chosen["chosen"].tolist() == [False, False, True, True, False, False]
+    # a fit with no inner score (failed) is never chosen over one with a score
+    trials.loc[0, tuning.INNER] = np.nan
+    trials.loc[1:2, tuning.INNER] = 0.1
+    assert tuning.choose(trials, ["lr"], ["activation"])["chosen"].tolist()[:3] == [False, False, True]
+
+
+def test_the_most_chosen_setting_prefers_the_first_listed_between_equal_counts():
+    rows = pd.DataFrame({"lr": [0.1, 0.01, 0.01, 0.1], "momentum": [0.9] * 4})
+    assert tuning.most_chosen(rows, ["lr", "momentum"]) == {"lr": 0.1, "momentum": 0.9}
+    assert tuning.most_chosen(rows.iloc[1:], ["lr"]) == {"lr": 0.01}
+
+
+BAD_TUNE = {
+    "empty list": (["tune.lr=[]"], "tune.lr must be a non-empty list"),
+    "non-numeric lr": (["tune.lr=[fast]"], "positive number"),
+    "non-positive lr": (["tune.lr=[0,0.1]"], "positive number"),
+    "unknown name": (["+tune.speed=[1,2]"], "'speed'"),
+    "the activation": (["+tune.activation=[relu,tanh]"], "what a tuned study compares"),
+    "in grid and tune": (["+grid.lr=[0.01,0.1]"], "both under grid and under tune"),
+    "single mode": (["mode=single"], "needs mode=grid"),
+    "no validation split": (["train.valid_fraction=0"], "train.valid_fraction must be above 0"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_TUNE))
+def test_bad_tuned_studies_are_refused_in_one_line(name):
+    overrides, needle = BAD_TUNE[name]
+    base = ["mode=grid", "protocol=tuned"]
+    with pytest.raises(UserError) as info:
+        check_command_line(base + overrides)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_bad_tuned_study_is_refused_before_torch_is_imported(tmp_path):
+    code = ("import sys\nfrom src.config.preflight import check_command_line\n"
+            "from src.errors import UserError\n"
+            "try:\n    check_command_line(['mode=grid', 'protocol=tuned', 'tune.lr=[0,1]'])\n"
+            "except UserError as exc:\n    print(exc)\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "False" and "positive number" in lines[0], done.stdout + done.stderr
+
+
+def test_a_tuned_study_chooses_per_split_on_inner_scores_and_judges_on_outer_ones(make_cfg, tmp_path, capsys):
+    run(make_cfg(TUNED), tmp_path)
+    out = capsys.readouterr().out
+    assert "training 4 candidates x 3 folds in 1 stack," in out  # activations x rates: one stack
+    trials = pd.read_csv(tmp_path / "tuning.csv")
+    assert len(trials) == 2 * 2 * 3 and set(trials["lr"]) == {0.01, 0.1}
+    chosen = trials[trials["chosen"]]
+    assert sorted(map(tuple, chosen[["compared", "split"]].to_numpy())) == [(a, s) for a in ("relu", "tanh")
+                                                                              for s in range(3)]
+    # the rule, recomputed from the table: the best inner accuracy of each activation and split
+    for (label, split), group in trials.groupby(["compared", "split"]):
+        best = group.sort_values([tuning.INNER, tuning.TIEBREAK], ascending=[False, True]).iloc[0]
+        assert bool(best["chosen"]), (label, split)
+    # the verdict's folds are the chosen fits' outer scores, under the activation's label
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    assert sorted(folds["label"].unique()) == ["relu", "tanh"] and "lr" not in folds
+    merged = folds.merge(chosen, left_on=["label", "split"], right_on=["compared", "split"], suffixes=("", "_t"))
+    np.testing.assert_array_equal(merged["test_accuracy"], merged["test_accuracy_t"])
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("label")
+    for label in ("relu", "tanh"):
+        assert summary.loc[label, "accuracy_mean"] == pytest.approx(chosen[chosen["compared"] == label]
+                                                                    ["test_accuracy"].mean())
+        most = tuning.most_chosen(chosen[chosen["compared"] == label], ["lr"])["lr"]
+        assert summary.loc[label, "tuned"].startswith(f"lr={most:g} (")
+    # the refit: the best activation at the rate it was chosen at most often
+    meta = json.loads((tmp_path / "search.json").read_text())
+    best = summary.index[0]
+    assert meta["protocol"] == "tuned" and meta["tune"] == ["lr"]
+    assert meta["refit"]["params"]["module__activation"] == best
+    assert meta["refit"]["params"]["lr"] == tuning.most_chosen(chosen[chosen["compared"] == best], ["lr"])["lr"]
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    robust = pd.DataFrame(stats["tuning"]["robustness"]).set_index("label")
+    for label in ("relu", "tanh"):
+        assert robust.loc[label, "grid_mean"] == pytest.approx(trials[trials["compared"] == label]
+                                                               ["test_accuracy"].mean())
+    agree = list(robust["tuned_order"]) == list(robust["grid_order"])
+    assert ("The two orders agree" if agree else "The two orders differ") in stats["tuning"]["sentence"]
+    assert (tmp_path / "isolation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_path / "report.html").read_text()
+    assert 'id="tuning"' in page and "Tuned protocol" in page and "hiplot_tuning.html" in page
+    assert html.escape(stats["tuning"]["sentence"].split(";")[0]) in page
+    md = (tmp_path / "summary.md").read_text()
+    assert "tuned setting (most chosen; range)" in md and "Tuned protocol" in md
+
+
+def test_a_tuned_study_run_again_trains_nothing(make_cfg, tmp_path, capsys):
+    run(make_cfg(TUNED), tmp_path)
+    first = pd.read_csv(tmp_path / "tuning.csv")
+    capsys.readouterr()
+    run(make_cfg(TUNED), tmp_path)
+    out = capsys.readouterr().out
+    assert "grid: training" not in out and "grid: refitting" in out
+    again = pd.read_csv(tmp_path / "tuning.csv")
+    pd.testing.assert_frame_equal(first.drop(columns="fit_time"), again.drop(columns="fit_time"))
+
+
+@pytest.mark.slow
+def test_a_tuned_study_fit_by_fit_chooses_as_the_stacked_one(make_cfg, tmp_path):
+    chosen = {}
+    for batched in ("true", "false"):
+        run(make_cfg(TUNED + [f"cv.batched={batched}", "cv.refit=false"]), tmp_path / batched)
+        trials = pd.read_csv(tmp_path / batched / "tuning.csv")
+        chosen[batched] = trials[trials["chosen"]].sort_values(["compared", "split"])
+    np.testing.assert_allclose(chosen["true"]["test_accuracy"], chosen["false"]["test_accuracy"], atol=0.005)
