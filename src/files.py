@@ -17,7 +17,7 @@ TMP_PREFIX = ".tmp-"
 # The writes of this process that failed, first first: a write failing inside a fit that a
 # caller catches (scikit-learn records a failed fit) still ends the run (`first_failed_write`).
 FAILED_WRITES = []
-SET_ASIDE = []  # (damaged file, where it went) of every `set_aside` of this process
+SET_ASIDE = []  # (what was wrong, where it went) of every damaged result this process set aside
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -67,30 +67,39 @@ def first_failed_write():
     return FAILED_WRITES[0] if FAILED_WRITES else None
 
 
-def set_aside(path, folder):
-    """Move a damaged file into ``folder`` (created when missing), never over an earlier one.
+def set_aside(paths, folder, why=None):
+    """Move the files of one damaged result into ``folder``, never over earlier ones.
 
     Parameters
     ----------
-    path : Path
-        The file.
+    paths : iterable of Path
+        The result's files (a fit record's JSON and weights); those that do not exist are
+        passed over.
     folder : Path
-        Where it goes, keeping its name (``NAME.1.SUFFIX``, ``NAME.2.SUFFIX``... when taken).
+        Where they go (created when missing), keeping their names (``NAME.1.SUFFIX``,
+        ``NAME.2.SUFFIX``... when taken).
+    why : src.errors.Damaged, optional
+        What was wrong; given, the result is counted in `SET_ASIDE`.
 
     Returns
     -------
-    Path
-        Where it went.
+    list of Path
+        Where the files went.
     """
-    path, folder = Path(path), Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target, n = folder / path.name, 0
-    while target.exists():
-        n += 1
-        target = folder / f"{path.stem}.{n}{path.suffix}"
-    os.replace(path, target)
-    SET_ASIDE.append((path, target))
-    return target
+    folder, moved = Path(folder), []
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        target, n = folder / path.name, 0
+        while target.exists():
+            n += 1
+            target = folder / f"{path.stem}.{n}{path.suffix}"
+        os.replace(path, target)
+        moved.append(target)
+    if why is not None:
+        SET_ASIDE.append((why, folder))
+    return moved
 
 
 def write_text(path, text):

@@ -26,7 +26,7 @@ from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
 from ..errors import UserError, WriteFailed
-from ..files import SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
+from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
 from ..training.net import Diverged
 
@@ -153,11 +153,10 @@ def set_aside_damage(job_dir, key):
         if path.parent == layout.fits_dir(job_dir):
             fit_records.set_aside_record(path.parent, path.stem, damaged)
             continue
-        if path.exists():
-            set_aside(path, layout.damaged_dir(job_dir))
+        set_aside([path], layout.damaged_dir(job_dir), damaged)
         print(f"damaged: {damaged}; set aside in {layout.damaged_dir(job_dir)}, the job runs again", flush=True)
     if found:
-        set_aside(job_dir / layout.STATUS, layout.damaged_dir(job_dir))
+        set_aside([job_dir / layout.STATUS], layout.damaged_dir(job_dir))
     return len(found)
 
 
@@ -350,19 +349,17 @@ def failed_objective(sweeper):
     return FAILED_OBJECTIVE.get(str(name), math.nan) if isinstance(name, str) else math.nan
 
 
-def redone_line(moved):
-    """The closing line of a job that found damaged files: how many, redone, and where they are.
+def redone_line(set_aside):
+    """The closing line of a job that found damaged results: how many, and where they are now.
 
     Parameters
     ----------
-    moved : list of (Path, Path)
-        Each damaged file and where it was set aside (`src.files.SET_ASIDE`).
+    set_aside : list of (src.errors.Damaged, Path)
+        Each damaged result and the folder it was set aside in (`src.files.SET_ASIDE`).
     """
-    # a fit record's JSON and weights are one result
-    results = {(src.parent, src.stem) for src, _ in moved if src.name != layout.STATUS}
-    folders = ", ".join(sorted({str(dst.parent) for _, dst in moved}))
-    return (f"damaged: {len(results)} damaged result{'s' if len(results) != 1 else ''} set aside in {folders} "
-            f"and computed again")
+    folders = ", ".join(sorted({str(folder) for _, folder in set_aside}))
+    n = len(set_aside)
+    return f"damaged: {n} damaged result{'s' if n != 1 else ''} set aside in {folders} and computed again"
 
 
 def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
@@ -391,6 +388,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
     out_dir = Path(out_dir)
     key = config_hash(cfg)
     SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
+    FAILED_WRITES.clear()
     if sweep_dir is not None:
         status, source = claim(out_dir, sweep_dir, key)
         if status is not None:

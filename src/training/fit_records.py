@@ -99,9 +99,8 @@ def set_aside_record(record_dir, key, damaged):
         What was found wrong, named in the line.
     """
     aside = layout.damaged_dir(record_dir)
-    for path in (layout.record_path(record_dir, key), layout.record_path(record_dir, key, weights=True)):
-        if path.exists():
-            set_aside(path, aside)
+    set_aside([layout.record_path(record_dir, key), layout.record_path(record_dir, key, weights=True)], aside,
+              damaged)
     print(f"damaged: {damaged}; set aside in {aside}, the fit is trained again", flush=True)
 
 
