@@ -61,13 +61,13 @@ def test_the_walk_reaches_every_key_of_every_config_file():
     """Every key of the default config and of each optimizer option is a leaf of the walk."""
     cfg = OmegaConf.to_container(compose_config(shrink=False))
     found = {".".join(k for k in (section, key) if k)
-             for section, value in cfg.items() if section not in ("grid", "optimizer", *ADDED)
+             for section, value in cfg.items() if section not in ("grid", "tune", "optimizer", *ADDED)
              for key in (value if isinstance(value, dict) else [""])}
     for section, option in ADDED.items():
         found |= {f"{section}.{key}" for key in OmegaConf.to_container(compose_config([option])[section])}
     for name in schema.OPTIMIZERS:
         found |= {f"optimizer.{key}" for key in OmegaConf.to_container(compose_config([f"optimizer={name}"]).optimizer)}
-    assert found | {"grid"} == {key for key, _, _ in LEAVES.values()}
+    assert found | {"grid", "tune"} == {key for key, _, _ in LEAVES.values()}
 
 
 @pytest.mark.parametrize("name", sorted(LEAVES))
@@ -85,7 +85,8 @@ def test_a_wrong_type_for_any_key_names_the_key(name):
 
 
 # A value outside a rule that is neither a range nor a set of choices.
-OUTSIDE = {"cv.n_jobs": "0", "activation": "nope", "optimizer._partial_": "false", "train.lr_scheduler": "{policy:nope}"}
+OUTSIDE = {"cv.n_jobs": "0", "activation": "nope", "optimizer._partial_": "false", "train.lr_scheduler": "{policy:nope}",
+           "tune": "{lr:[-1]}"}
 
 
 def _outside(key, check):
