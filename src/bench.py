@@ -55,6 +55,8 @@ PARTS = {
     "a_medium": "project grid mode as configured, train.matmul_precision=medium (TF32/bfloat16 products)",
     "a_refit": "project grid mode as configured, with the refit of the best candidate (cv.refit=true)",
     "a_single": "project single run (mode=single activation=relu), the notebook's network and epochs",
+    "tuned": "project tuned study (experiment=tuned_notebook): each activation at its own lr of 4, one stack",
+    "fixed_rates": "four project grids as configured, one per learning rate of tuned_notebook (times summed)",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
@@ -67,11 +69,15 @@ PROJECT_OVERRIDES = {
     "a_medium": ["train.matmul_precision=medium"],
     "a_refit": ["cv.refit=true"],
     "a_single": ["mode=single", "activation=relu"],
+    "tuned": ["experiment=tuned_notebook"],
 }
+MEMBERS = {"tuned": 4}  # a part's stacked candidates per activation (the tuned study's rates), for its products' rate
+RATED = ("tuned", "fixed_rates")  # parts that train every activation at each of `TUNED_RATES`
+TUNED_RATES = (0.003, 0.01, 0.03, 0.1)  # tune.lr of experiments/tuned_notebook.yaml
 # The notebook's network: layer sizes from the input to the classes.
 SIZES = (784, 128, 64, 10)
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
-          ("a_compiled", "c"), ("a_compiled", "a_serial"))
+          ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"))
 
 
 # Memory samples: at most every SAMPLE_EVERY_S, and rarer when a sample is costly, so that the
@@ -224,14 +230,17 @@ def torch_loop(epochs, subset, device="cpu"):
 WORKERS = {"b": naive_skorch, "c": torch_loop}
 
 
+def _project_command(run_dir, epochs, subset, device, overrides):
+    experiment = [] if any(o.startswith("experiment=") for o in overrides) else ["experiment=notebook"]
+    cmd = [sys.executable, "-m", "src.run", *experiment, f"train.epochs={epochs}", "cv.refit=false",
+           f"device={device}", f"hydra.run.dir={run_dir}", *overrides]
+    return cmd + ([f"data.subset={subset}"] if subset else [])
+
+
 def _project_part(part, epochs, subset, out_root, device):
     run_dir = out_root / f"run_{part}"
     shutil.rmtree(run_dir, ignore_errors=True)
-    cmd = [sys.executable, "-m", "src.run", "experiment=notebook", f"train.epochs={epochs}", "cv.refit=false",
-           f"device={device}", f"hydra.run.dir={run_dir}", *PROJECT_OVERRIDES[part]]
-    if subset:
-        cmd.append(f"data.subset={subset}")
-    wall, peak, _ = measure(cmd)
+    wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, PROJECT_OVERRIDES[part]))
     figures = {"wall_s": wall, **_project_figures(run_dir, wall)}
     if part == "a_single":
         metrics = json.loads((run_dir / layout.METRICS).read_text())
@@ -239,6 +248,27 @@ def _project_part(part, epochs, subset, out_root, device):
     summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
     meta = json.loads((run_dir / layout.SEARCH).read_text())
     return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"], figures
+
+
+def _fixed_rates_part(part, epochs, subset, out_root, device):
+    """Four fixed grids, one per rate of `TUNED_RATES`, one after another: their summed wall time,
+    the highest peak memory, and each activation's best mean accuracy over the four."""
+    walls, peaks, best = [], [], {}
+    for rate in TUNED_RATES:
+        run_dir = out_root / f"run_{part}_{rate:g}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, [f"optimizer.lr={rate}"]))
+        walls.append(wall)
+        peaks.append(peak)
+        summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
+        for a in ACTIVATIONS:
+            best[a] = max(best.get(a, -math.inf), float(summary.loc[a, "accuracy_mean"]))
+    meta = json.loads((run_dir / layout.SEARCH).read_text())
+    return sum(walls), max(peaks), best, meta["n_train"], {"wall_s": sum(walls),
+                                                           "wall_s_each": " ".join(f"{w:.1f}" for w in walls)}
+
+
+RUNNERS = {"fixed_rates": _fixed_rates_part}
 
 
 def stack_epoch_flops(n_fit, n_valid, members, sizes=SIZES):
@@ -402,7 +432,7 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
         for part in parts:
             which = f" (run {turn}/{repeat})" if repeat > 1 else ""
             print(f"bench: {part}{which}: {PARTS[part]} ...", flush=True)
-            runner = _project_part if part in PROJECT_OVERRIDES else _worker_part
+            runner = RUNNERS.get(part, _project_part if part in PROJECT_OVERRIDES else _worker_part)
             wall, memory, scores, n_train, figures = runner(part, epochs, subset, out_root, device)
             runs.setdefault(part, []).append((wall, memory, scores, n_train, figures))
             print(f"bench: {part}{which}: {wall:.1f} s, peak {memory:.0f} MB, " +
@@ -417,8 +447,9 @@ def _median(done, key):
     return float(np.median(values)) if values else math.nan
 
 
-def _efficiency(done, wall, limits):
-    """A part's split of its wall time, fixed cost beyond the floor and training rate against the peak.
+def _efficiency(done, wall, limits, part="a"):
+    """A part's split of its wall time, fixed cost beyond the floor and training rate against the
+    peak and against the products alone of a stack of the part's size.
 
     ``limits`` are as in `run_bench`; the rate is given for a stacked grid only.
     """
@@ -432,6 +463,9 @@ def _efficiency(done, wall, limits):
         figures["train_gflop_per_s"] = round(gflop / train, 1)
         if limits.get("peak"):
             figures["peak_frac"] = round(gflop / train / limits["peak"], 3)
+        products = limits.get(f"products_{part}", limits.get("products"))
+        if products:
+            figures["products_frac"] = round(gflop / train / products, 3)
     refit = _median(done, "refit_s")
     if refit > 0:
         figures["refit_frac"] = round(refit / wall, 3)
@@ -445,14 +479,14 @@ def _table(runs, epochs, repeat, limits=None):
     for part, done in runs.items():
         wall = float(np.median([run[0] for run in done]))
         _, _, scores, n_train, _ = done[-1]
-        fits = 1 if part == "a_single" else 3 * len(ACTIVATIONS)
+        fits = 1 if part == "a_single" else 3 * len(ACTIVATIONS) * (len(TUNED_RATES) if part in RATED else 1)
         rows_per_fit = n_train * (1 if part == "a_single" else 2 / 3) * (1 - VALID_FRACTION)
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
                      **({"wall_s_runs": " ".join(f"{run[0]:.1f}" for run in done)} if repeat > 1 else {}),
                      "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
                      "peak_mem_mb": round(max(r[1] for r in done)),
                      **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
-                     **(_efficiency(done, wall, limits) if part in PROJECT_OVERRIDES else {})})
+                     **(_efficiency(done, wall, limits, part) if part in PROJECT_OVERRIDES else {})})
     return _with_ratios(pd.DataFrame(rows))
 
 
@@ -507,12 +541,16 @@ def main(argv=None):
     print("bench: measuring the machine's limits ...", flush=True)
     limits = {"peak": sgemm_peak(threads, device=device), "products": products_rate(threads, device=device),
               "floor": import_floor()}
+    for part in [p for p in parts if p in MEMBERS]:  # a bigger stack's products run at another rate
+        limits[f"products_{part}"] = products_rate(threads, candidates=len(ACTIVATIONS) * MEMBERS[part], device=device)
     title = (f"Benchmark: {args.epochs} epochs, {'full MNIST' if not args.subset else f'{args.subset} images'}"
              f"{f', median of {args.repeat} runs in turn' if args.repeat > 1 else ''}; {machine}"
              + f"; float32 matrix-product peak{'' if device == 'cuda' else f' at {threads} threads'}: "
              f"{limits['peak']:.0f} GFLOP/s; the stacked step's products alone: {limits['products']:.0f} GFLOP/s "
              f"({limits['products'] / limits['peak']:.2f} of the peak); start-up floor (importing torch, skorch, "
-             f"scikit-learn and Hydra, one torch optimizer): {limits['floor']:.1f} s")
+             f"scikit-learn and Hydra, one torch optimizer): {limits['floor']:.1f} s"
+             + "".join(f"; the products alone of part {p}'s bigger stack: {limits['products_' + p]:.0f} GFLOP/s"
+                       for p in parts if f"products_{p}" in limits))
     print(title, flush=True)
 
     def write(table):
