@@ -1,4 +1,5 @@
 """Hydra callbacks of this project (named in ``conf/config.yaml`` under ``hydra.callbacks``)."""
+import logging
 import sys
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from .reporting.compare import studies_of
 from .reporting.compare_page import write_compare
 from .reporting.html import write_sweep_report
 from .reporting.sweeps import summarize_sweep
+
+log = logging.getLogger(__name__)
 
 
 class SweepSummary(Callback):
@@ -22,13 +25,13 @@ class SweepSummary(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         written, frame = summarize_sweep(sweep_dir)
         written.update(write_sweep_report(sweep_dir))
-        print(Path(written["summary_md"]).read_text())
+        log.info(Path(written["summary_md"]).read_text())
         if len(studies_of(sweep_dir)) >= 2:
             compared, _ = write_compare([sweep_dir], sweep_dir)
-            print(Path(compared["markdown"]).read_text())
+            log.info(Path(compared["markdown"]).read_text())
             written.update({f"compare_{name}": path for name, path in compared.items()})
         for name, path in written.items():
-            print(f"{name:>11}: {path}")
+            log.info(f"{name:>11}: {path}")
         failed = frame[frame["status"] != "ok"]
         if len(failed):
             print(f"error: {len(failed)} of {len(frame)} rows failed: see {written['summary']}", file=sys.stderr)

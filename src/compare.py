@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 from .errors import UserError
+from .logs import to_console
 from .reporting.compare_page import write_compare
 
 
 def main(argv=None):
     """Command line entry point; returns the exit status (2 for bad input)."""
+    to_console()
     parser = argparse.ArgumentParser(prog="python -m src.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="grid or sweep directories")
     parser.add_argument("--out", type=Path, default=None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import UserError
+from .logs import to_console
 from .reporting.fetcher import fetch, rows_of, studies_under
 
 DEFAULT_DIR = Path("outputs")
@@ -40,6 +41,7 @@ def page_url(dirs, port, host=HOST):
 
 def main(argv=None):
     """Command line entry point; returns the exit status (2 for bad input)."""
+    to_console()
     parser = argparse.ArgumentParser(prog="python -m src.inspect", description=__doc__.split("\n\n")[0])
     parser.add_argument("dirs", nargs="*", type=Path, help=f"run, grid or sweep dirs (default: {DEFAULT_DIR}/)")
     parser.add_argument("--port", type=int, default=5005, help="the port on 127.0.0.1 (default 5005)")

@@ -4,10 +4,12 @@ import sys
 from .config.preflight import compose_config
 from .data import datasets as data
 from .errors import or_exit
+from .logs import to_console
 
 
 def main(argv):
     """Compose the data config from ``argv`` overrides, then load it once (fetching files)."""
+    to_console()
     cfg = compose_config(argv)
     dataset = data.load(cfg.data.name, root=cfg.data.root, download=cfg.data.download)
     print(f"{dataset.name}: {len(dataset.y_train)} training and {len(dataset.y_test)} test images "

@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import layout
 from .errors import UserError
+from .logs import to_console
 from .reporting.html import write_single_report, write_sweep_report
 from .reporting.sweeps import summarize_sweep
 from .reporting.tables import print_summary, write_grid_tables
@@ -72,6 +73,7 @@ def rebuild(path):
 
 def main(argv=None):
     """Command line entry point."""
+    to_console()
     parser = argparse.ArgumentParser(prog="python -m src.report", description=__doc__)
     parser.add_argument("path", help="a run, grid or sweep directory under outputs/")
     args = parser.parse_args(argv)

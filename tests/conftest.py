@@ -71,3 +71,12 @@ def slurm(tmp_path_factory):
         pytest.skip(why)
     with slurm_cluster(tmp_path_factory.mktemp("slurm")) as env:
         yield env
+
+
+@pytest.fixture(autouse=True)
+def log_to_console():
+    """Show the project's log as the console shows it (`src.logs.to_console`), so that a test can
+    read progress lines from captured output as a user reads them from the terminal."""
+    from src.logs import to_console
+
+    to_console()

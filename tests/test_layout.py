@@ -8,7 +8,7 @@ import pytest
 from src import layout
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-BASE = {"errors", "files", "layout", "params", "results", "tuning"}
+BASE = {"errors", "files", "layout", "logs", "params", "results", "tuning"}
 # stage -> the stages and base modules it may import (besides itself)
 ALLOWED = {
     "base": BASE,

@@ -1,6 +1,7 @@
 """Grid mode: scikit-learn's GridSearchCV over a skorch classifier, one row per candidate."""
 import contextlib
 import inspect
+import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from ..training.net import Diverged, make_net
 from ..training.stacks import pretrain as batched_pretrain
 from .jobs import available_cores
 from .single import test_scores
+
+log = logging.getLogger(__name__)
 
 
 
@@ -199,7 +202,7 @@ def _dask(scheduler, n_workers, scatter):
         # that dies can run again on another (data sent to one worker only dies with it).
         with dask_client(scheduler) if scheduler else Client(cluster) as client, _replicas_kept(client), \
                 joblib.parallel_config(backend="dask", scatter=list(scatter) or None):
-            print(f"grid: running on Dask at {client.scheduler.address}", flush=True)
+            log.info(f"grid: running on Dask at {client.scheduler.address}")
             yield
     finally:
         if cluster is not None:
@@ -311,10 +314,10 @@ def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_j
 def announce(plan):
     """Say what the search will train: aliases trained once, and the count of fits."""
     for kept, names in plan.aliases.items():
-        print(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}", flush=True)
+        log.info(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}")
     n = len(plan.candidates)
-    print(f"grid: {n} candidates x {len(plan.splits)} splits = {n * len(plan.splits)} fits, {plan.n_jobs} at a time; "
-          f"{len(plan.y)} training images", flush=True)
+    log.info(f"grid: {n} candidates x {len(plan.splits)} splits = {n * len(plan.splits)} fits, {plan.n_jobs} at a time; "
+             f"{len(plan.y)} training images")
 
 
 def train_stacks(plan):
@@ -436,7 +439,7 @@ def refit_best(plan, best_params, dataset):
     """
     if best_params is None:
         return None
-    print(f"grid: refitting {candidate_label(best_params)} on all {len(plan.y)} training images", flush=True)
+    log.info(f"grid: refitting {candidate_label(best_params)} on all {len(plan.y)} training images")
     best = clone(plan.net).set_params(**best_params, threads=plan.cores)
     tic = time.perf_counter()
     best.fit(dataset.X_train, dataset.y_train)
@@ -544,8 +547,7 @@ def report_failures(fit_keys, record_dir):
         bad = [r for r in records if r.get("status") in ("failed", "diverged")]
         if bad:
             statuses = "/".join(sorted({r["status"] for r in bad}))
-            print(f"grid: {label}: {statuses} on {len(bad)} of {len(keys)} splits ({bad[0].get('error', '')})",
-                  flush=True)
+            log.info(f"grid: {label}: {statuses} on {len(bad)} of {len(keys)} splits ({bad[0].get('error', '')})")
 
 
 def cv_results_frame(cv_results):

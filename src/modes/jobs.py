@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -29,6 +30,8 @@ from ..errors import UserError, WriteFailed
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
 from ..training.net import Diverged
+
+log = logging.getLogger(__name__)
 
 KEEP = (layout.HYDRA, layout.DAMAGED)  # a job folder's entries that are never results: Hydra's, and damaged files
 # Settings that decide how fast a job runs, not what it computes: left out of the hash, so
@@ -154,7 +157,7 @@ def set_aside_damage(job_dir, key):
             fit_records.set_aside_record(path.parent, path.stem, damaged)
             continue
         set_aside([path], layout.damaged_dir(job_dir), damaged)
-        print(f"damaged: {damaged}; set aside in {layout.damaged_dir(job_dir)}, the job runs again", flush=True)
+        log.info(f"damaged: {damaged}; set aside in {layout.damaged_dir(job_dir)}, the job runs again")
     if found:
         set_aside([job_dir / layout.STATUS], layout.damaged_dir(job_dir))
     return len(found)
@@ -393,7 +396,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
         status, source = claim(out_dir, sweep_dir, key)
         if status is not None:
             where = "" if source == out_dir else f" (taken from {source})"
-            print(f"skipped: {out_dir} already holds the results of this config{where}", flush=True)
+            log.info(f"skipped: {out_dir} already holds the results of this config{where}")
             objective = status.get("objective")
             return math.nan if objective is None else objective
     if launcher is not None:
@@ -404,6 +407,6 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
         if sweep_dir is not None:
             write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective})
         if SET_ASIDE:
-            print(redone_line(SET_ASIDE), flush=True)
+            log.info(redone_line(SET_ASIDE))
         return objective
     return failed_objective(sweeper)

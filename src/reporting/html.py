@@ -9,8 +9,8 @@ plain HTML and CSS: no script runs in the page itself. Every label and value is 
 import base64
 import html
 import json
+import logging
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,8 @@ from . import curves
 from .plots import save_activation_plots
 from .stats import ALPHA
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = layout.REPORT
 STYLE = """
@@ -228,7 +230,7 @@ def activation_plots(specs, out_dir):
         try:
             save_activation_plots(list(specs), Path(out_dir))
         except Exception as exc:  # a missing picture must not lose a finished run
-            print(f"warning: activation plots not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
+            log.warning(f"warning: activation plots not drawn: {type(exc).__name__}: {exc}")
     return sorted(Path(out_dir).glob(layout.ACTIVATION_PLOTS))
 
 

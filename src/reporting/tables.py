@@ -7,6 +7,7 @@ t-tests over every pair with Holm's adjustment, unstable candidates), the senten
 level is ``stats.alpha`` of the run's config (`read_alpha`).
 """
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from . import stats, summary_view, tuned, verdict
 from .hiplot import write_hiplot
 from .html import write_grid_report
 from .summary import claimed_ranking, summarize
+
+log = logging.getLogger(__name__)
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 ALPHA = stats.ALPHA
@@ -345,6 +348,6 @@ def write_tuning(out_dir, trials, nuisance, alpha=ALPHA):
 
 def print_summary(out_dir, written):
     """Print the Markdown summary and where every file went."""
-    print(Path(written["summary_md"]).read_text())
+    log.info(Path(written["summary_md"]).read_text())
     for name, path in written.items():
-        print(f"{name:>15}: {path}")
+        log.info(f"{name:>15}: {path}")

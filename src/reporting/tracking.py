@@ -12,6 +12,7 @@ files the run wrote; nothing is trained. MLflow is an optional extra (``pip inst
 '.[tracking]'``).
 """
 import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ import pandas as pd
 
 from .. import layout
 from ..errors import UserError
+
+log = logging.getLogger(__name__)
 
 PARAM_LIMIT = 500  # MLflow's longest parameter value is longer; labels and lists stay well below this
 BATCH = 100        # parameters per log_batch call (MLflow's limit)
@@ -181,7 +184,7 @@ def track(out_dir, name, experiment, store_dir, config):
     store = Path(store_dir) if store_dir else (out_dir.parent if layout.kind_of(out_dir.parent) == "sweep" else out_dir)
     params = {k: v for k, v in _flat(config).items() if not k.startswith(("hydra.", "tracking."))}
     ids = TRACKERS[name](out_dir, store, experiment, params)
-    print(f"{name}: {len(ids)} runs logged to {store} (experiment {experiment})", flush=True)
+    log.info(f"{name}: {len(ids)} runs logged to {store} (experiment {experiment})")
     return ids
 
 

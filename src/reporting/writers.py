@@ -1,4 +1,5 @@
 """Turn a mode's result into files: the tables, HiPlot pages, plots and report of a run or grid."""
+import logging
 from pathlib import Path
 
 from .. import layout
@@ -7,6 +8,8 @@ from ..results import HISTORY_COLUMNS
 from .hiplot import write_hiplot
 from .html import write_single_report
 from .tables import print_summary, write_grid_tables
+
+log = logging.getLogger(__name__)
 
 
 def write_history_page(history, run_dir, title="history"):
@@ -27,9 +30,9 @@ def write_single(result, out_dir):
                "history_html": write_history_page(result.history, out_dir, f"history: {metrics['activation']}"),
                "metrics": write_json(out_dir / layout.METRICS, metrics)}
     written.update(write_single_report(out_dir))
-    print(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
-          f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
-          f"report: {written['report']}")
+    log.info(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
+             f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
+             f"report: {written['report']}")
     return written
 
 

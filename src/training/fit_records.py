@@ -13,7 +13,7 @@ its fit is trained again.
 import hashlib
 import io
 import json
-
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,8 @@ from ..errors import Damaged
 from ..files import set_aside, write_bytes, write_json
 from ..model.mlp import uncompiled
 from ..params import plain
+
+log = logging.getLogger(__name__)
 
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
 
@@ -101,7 +103,7 @@ def set_aside_record(record_dir, key, damaged):
     aside = layout.damaged_dir(record_dir)
     set_aside([layout.record_path(record_dir, key), layout.record_path(record_dir, key, weights=True)], aside,
               damaged)
-    print(f"damaged: {damaged}; set aside in {aside}, the fit is trained again", flush=True)
+    log.info(f"damaged: {damaged}; set aside in {aside}, the fit is trained again")
 
 
 def load(record_dir, key):

@@ -1,5 +1,6 @@
 """The skorch classifier: tensor-sliced batches, seeded fits, a few small callbacks."""
 import inspect
+import logging
 import math
 import threading
 import time
@@ -16,6 +17,8 @@ from ..model.mlp import MLP, uncompiled
 from . import fit_records
 from .diagnostics import Diagnostics
 from .loader import TensorLoader
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(device):
@@ -259,6 +262,8 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     extra = {f"optimizer__{k}": v for k, v in (optimizer_kwargs or {}).items()}
     if not verbose:
         extra["callbacks__print_log"] = None
+    else:  # the epoch table goes to the log (the console, and a Hydra job's .log)
+        extra["callbacks__print_log__sink"] = log.info
     return Net(
         MLP,
         module__n_features=n_features,

@@ -22,6 +22,7 @@ plain fits would be. GridSearchCV then runs as usual: each of its fits finds its
 loads the weights instead of training, and it scores the folds itself.
 """
 import json
+import logging
 import time
 
 import numpy as np
@@ -34,6 +35,8 @@ from ..params import candidate_label
 from . import diagnostics, fit_records
 from .loader import as_tensor
 from .net import SEEDING_LOCK, Diverged, shuffle_generator, with_fused
+
+log = logging.getLogger(__name__)
 
 # Parameters in which candidates of one stack may differ: they change a member's start, its
 # activations or the size of its steps (`MemberRates`), not the shapes or the schedule of the
@@ -345,8 +348,7 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
                  f"{accs.min():.4f} worst")
         valid = f", valid acc {shown}"
     name = labels[0] if len(labels) == 1 else f"{len(labels)} candidates"
-    print(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s",
-          flush=True)
+    log.info(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s")
 
 
 def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None):
@@ -493,8 +495,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
         workers = min(n_jobs, len(groups))
         threads = max(1, cores // workers)
         n = sum(len(group) for group in groups.values())
-        print(f"grid: training {n} candidates x {len(train_indices)} folds in {len(groups)} "
-              f"stack{'s' if len(groups) > 1 else ''}, {workers} at a time with {threads} threads each", flush=True)
+        log.info(f"grid: training {n} candidates x {len(train_indices)} folds in {len(groups)} "
+                 f"stack{'s' if len(groups) > 1 else ''}, {workers} at a time with {threads} threads each")
         Parallel(n_jobs=workers)(
             delayed(train_stacked)([cand.set_params(threads=threads) for cand, _ in group], X, y, train_indices,
                                    record_dir, [label for _, label in group], fingerprints, rows)

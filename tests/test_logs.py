@@ -1,0 +1,27 @@
+"""Progress goes through logging: the console shows bare lines, each sweep job's .log keeps them."""
+import logging
+
+import pytest
+
+from src.logs import to_console
+
+
+@pytest.mark.slow
+def test_a_sweep_jobs_log_holds_its_progress_and_summary(cli, tmp_path):
+    done = cli(["-m", "data=digits", "mode=grid", "grid.activation=[relu,tanh]", "train.epochs=1",
+                "cv.repeats=1", "cv.refit=false", "train.verbose=0", "device=cpu", f"hydra.sweep.dir={tmp_path}"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "0" / "run.log").read_text()
+    for line in ("grid: 2 candidates x 3 splits", "grid: training 2 candidates x 3 folds in 1 stack",
+                 "2 candidates: epoch 1/1", "| rank", "summary_md:"):
+        assert line in log, line
+        assert line in done.stdout, line  # the console shows the same lines ...
+    assert "[src.modes.grid][INFO] - grid: 2 candidates" in log
+    assert "[INFO]" not in done.stdout  # ... as bare messages
+
+
+def test_the_console_shows_each_record_once_on_the_current_stdout(capsys):
+    to_console()
+    to_console()
+    logging.getLogger("src.test").info("a line")
+    assert capsys.readouterr().out == "a line\n"
