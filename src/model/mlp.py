@@ -66,7 +66,7 @@ class MLP(nn.Module):
     def __init__(self, n_features=784, n_classes=10, hidden=(128, 64), activation="relu", dropout=0.0, init="auto"):
         super().__init__()
         name, _ = activations.parse(activation)
-        entry = activations.REGISTRY[name]
+        entry = activations.entry(activation)
         self.init_scheme = resolve_init(init, activation)
         dropout_cls = nn.AlphaDropout if name == "selu" else nn.Dropout
         layers, width = [], n_features
