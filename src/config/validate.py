@@ -84,6 +84,7 @@ def net_args(cfg, device):
         activation=activations.label(to_plain(cfg.activation)),
         dropout=cfg.model.dropout,
         init=cfg.model.init,
+        layer=cfg.model.layer,
         optimizer=optimizer,
         lr=lr,
         optimizer_kwargs=optimizer_kwargs,
