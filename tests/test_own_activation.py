@@ -126,3 +126,10 @@ def test_an_activation_from_outside_the_project_runs_in_a_grid(make_cfg, tmp_pat
     assert {"relu", "outside_acts:Bent", "outside_acts:Bent(slope=0.3)"} <= labels, labels
     folds = pd.read_csv(out / "folds.csv")
     assert (folds["status"] == "ok").all()
+
+
+@pytest.mark.slow
+def test_the_readme_example_compares_with_relu_and_gelu(make_cfg, tmp_path):
+    run(make_cfg(["mode=grid", "cv.n_jobs=1", "cv.refit=false", f"grid.activation=[relu,gelu,{FANCY}]"]), tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert set(summary["label"]) == {"relu", "gelu", FANCY} and (summary["status"] == "ok").all()
