@@ -2,6 +2,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -39,6 +40,35 @@ def clamp(x, lo, hi):
 
 def leaky(slope):
     return lambda x: x if x >= 0 else slope * x
+
+
+def f32(value):
+    """``value`` rounded to float32, as a parameter stores it."""
+    return float(np.float32(value))
+
+
+def softplus_f32_roundtrip(value):
+    """softplus(float32(softplus^-1(value))): a parameter kept as its softplus-inverse, read back."""
+    return softplus(f32(math.log(math.expm1(value))))
+
+
+def xielu(x, alpha_p, alpha_n, beta, eps):
+    a_p = softplus_f32_roundtrip(alpha_p)
+    a_n = beta + softplus_f32_roundtrip(alpha_n - beta)
+    if x > 0:
+        return a_p * x * x + beta * x
+    return a_n * (math.expm1(min(x, eps)) - x) + beta * x
+
+
+# ml-research/pau's "pade_optimized_leakyrelu": numerator a_0..a_5, denominator b_1..b_4.
+PAU_COEFFICIENTS = ((3.35583603e-02, 5.05000375e-01, 1.65343934e+00, 2.01001052e+00, 9.31901999e-01, 1.52424124e-01),
+                    (3.30847488e-06, 3.98021568e+00, 5.12471206e-07, 3.01830109e-01))
+
+
+def rational(x, numerator, denominator):
+    """The safe PAU: sum a_j x^j / (1 + sum_k |b_k| |x|^k), with float32 coefficients."""
+    p = sum(f32(a) * x ** j for j, a in enumerate(numerator))
+    return p / (1.0 + sum(abs(f32(b)) * abs(x) ** k for k, b in enumerate(denominator, start=1)))
 
 
 # spec -> the activation written out by hand (per scalar input)
@@ -86,6 +116,21 @@ CLOSED_FORMS = {
     "threshold(theta=-0.5)": lambda x: x if x > -0.5 else 0.0,
     "exponential": math.exp,
     "linear": lambda x: x,
+    # The modern pack, each against its published formula with the constants as stored (float32).
+    # relu2, Primer (So et al. 2021): relu(x)^2.
+    "relu2": lambda x: max(0.0, x) ** 2,
+    # star_relu, MetaFormer (Yu et al. 2022): s relu(x)^2 + b, s = 1/sqrt(1.25) ~ 0.8944, b = -0.5 s ~ -0.4472.
+    "star_relu": lambda x: f32(0.8944) * max(0.0, x) ** 2 + f32(-0.4472),
+    "star_relu(bias=0.0, scale=1.0)": lambda x: max(0.0, x) ** 2,
+    # xielu, as the reference implementation computes it (Hugging Face's XIELUActivation): the
+    # trained parameters are softplus-inverses, alpha_p = softplus(a_p), alpha_n = beta + softplus(a_n).
+    "xielu": lambda x: xielu(x, 0.8, 0.8, 0.5, -1e-6),
+    "xielu(alpha_n=1.5, alpha_p=0.3, beta=0.25)": lambda x: xielu(x, 0.3, 1.5, 0.25, -1e-6),
+    # snake, BigVGAN: x + sin(alpha x)^2 / (alpha + 1e-9), alpha = 1 at the start.
+    "snake": lambda x: x + math.sin(x) ** 2 / (1.0 + 1e-9),
+    "snake(alpha=2.0)": lambda x: x + math.sin(2.0 * x) ** 2 / (2.0 + 1e-9),
+    # pau, the PAU paper's safe rational function with its leaky-ReLU coefficients.
+    "pau": lambda x: rational(x, *PAU_COEFFICIENTS),
 }
 
 
@@ -399,3 +444,47 @@ def test_a_parametrised_activation_runs_with_its_picture(make_cfg, tmp_path):
     run(make_cfg(['activation="elu(alpha=0.5)"', "train.epochs=1"]), tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["activation"] == "elu(alpha=0.5)"
     assert (tmp_path / "activation_elu_alpha=0.5.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_pau_starts_as_the_papers_leaky_relu_approximation():
+    x = torch.linspace(-3, 3, 601, dtype=torch.float64)
+    with torch.no_grad():
+        got = activations.build("pau").double()(x)
+    # The paper's fit of leaky ReLU (slope 0.01) on [-3, 3]: close, not exact (a rational function is smooth).
+    assert (got - torch.nn.functional.leaky_relu(x, 0.01)).abs().max() < 0.05
+    module = activations.build("pau")
+    assert [p.numel() for p in module.parameters()] == [6, 4]
+
+
+def test_the_pau_denominator_is_safe_whatever_its_coefficients():
+    module = activations.build("pau").double()
+    with torch.no_grad():
+        module.denominator.copy_(torch.tensor([-3.0, 2.0, -5.0, -0.5]))  # would cross zero without |b_k|
+        x = torch.linspace(-10, 10, 2001, dtype=torch.float64)
+        assert torch.isfinite(module(x)).all()
+
+
+def test_star_relu_gives_a_standard_normal_input_mean_0_and_variance_1():
+    x = torch.randn(2_000_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        y = activations.build("star_relu").double()(x)
+    assert abs(y.mean().item()) < 0.005 and abs(y.var().item() - 1) < 0.01
+
+
+@pytest.mark.parametrize("spec, names", [
+    ("star_relu", ["bias", "scale"]), ("xielu", ["alpha_n", "alpha_p"]), ("snake", ["alpha"]),
+    ("pau", ["denominator", "numerator"])])
+def test_the_modern_pack_learns_its_parameters_per_layer(spec, names):
+    torch.manual_seed(0)
+    model = MLP(n_features=6, n_classes=3, hidden=(8, 5), activation=spec)
+    modules = [m for m in model.hidden if not isinstance(m, nn.Linear)]
+    assert [sorted(n for n, _ in m.named_parameters()) for m in modules] == [names, names]
+    before = [p.detach().clone() for m in modules for p in m.parameters()]
+    _one_step(model, 6)
+    after = [p.detach() for m in modules for p in m.parameters()]
+    assert all(not torch.equal(b, a) for b, a in zip(before, after))
+
+
+def test_snake_has_one_alpha_per_unit():
+    assert activations.build("snake", width=7).alpha.shape == (7,)
+    assert activations.build("snake").alpha.shape == (1,)

@@ -34,10 +34,37 @@ def test_batched_with_dropout_is_within_noise(make_cfg, tmp_path):
     assert abs(means["true"] - means["false"]) < 0.03
 
 
-@pytest.mark.parametrize("activation, expected", [("relu", True), ("prelu", False), ("swish(learnable=True)", False)])
-def test_learnable_activations_take_the_plain_path(activation, expected):
-    assert stackable(make_net(64, 10, activation=activation)) is expected
+@pytest.mark.parametrize("activation", ["relu", "prelu", "swish(learnable=True)", "pau"])
+def test_learnable_activations_stack_and_per_fit_callbacks_do_not(activation):
+    assert stackable(make_net(64, 10, activation=activation)) is True
     assert stackable(make_net(64, 10, activation=activation, early_stopping=3)) is False
+
+
+@pytest.mark.slow
+def test_learnable_activations_train_in_stacks_each_member_its_own_parameters(make_cfg, tmp_path):
+    """Stacked and plain fits of learnable activations agree, weights and activation parameters alike."""
+    from src.training import fit_records
+
+    grid = ["grid.activation=[prelu,star_relu,pau,snake,'swish(learnable=True)']", "+grid.lr=[0.01,0.05]",
+            "train.epochs=3"]
+    folds = {}
+    for batched in ("false", "true"):
+        run(make_cfg(GRID + grid + [f"cv.batched={batched}"]), tmp_path / batched)
+        folds[batched] = pd.read_csv(tmp_path / batched / "folds.csv").sort_values(["label", "split"])
+    plain, stacked = folds["false"], folds["true"]
+    assert len(plain) == len(stacked) == 30 and (stacked["status"] == "ok").all()
+    np.testing.assert_allclose(stacked["test_accuracy"], plain["test_accuracy"], atol=0.005)
+    np.testing.assert_allclose(stacked["test_log_loss"], plain["test_log_loss"], rtol=5e-3)
+    keys = [p.stem for p in (tmp_path / "true" / "fits").glob("*.json")]
+    assert len(keys) == 30
+    for key in keys:
+        record, state = fit_records.load(tmp_path / "true" / "fits", key)
+        assert record["batched"] == 30
+        _, plain_state = fit_records.load(tmp_path / "false" / "fits", key)
+        assert len(state) > 6, list(state)  # the activations' parameters besides the 3 Linear layers'
+        for name in state:  # float32 rounding carried over 3 epochs (see the learning-rate test below)
+            np.testing.assert_allclose(state[name].numpy(), plain_state[name].numpy(), rtol=2e-3, atol=2e-4,
+                                       err_msg=f"{record['params']['module__activation']} {name}")
 
 
 def test_batched_folds_record_the_same_diagnostics_as_the_plain_path(make_cfg, tmp_path):

@@ -144,6 +144,12 @@ def _inits():
     return [*INITS, "auto"]
 
 
+def _layers():
+    from ..model.mlp import LAYERS
+
+    return LAYERS
+
+
 def _matmul_precisions():
     from ..training.net import MATMUL_PRECISIONS
 
@@ -292,6 +298,7 @@ class ModelConfig:
                                                  "e.g. model.hidden=[128,64]", items="size"))
     dropout: float = setting(check=Range(low=0, high=1, high_open=True))
     init: str = setting(check=OneOf(_inits))
+    layer: str = setting(check=OneOf(_layers))
 
 
 @dataclass

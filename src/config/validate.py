@@ -84,6 +84,7 @@ def net_args(cfg, device):
         activation=activations.label(to_plain(cfg.activation)),
         dropout=cfg.model.dropout,
         init=cfg.model.init,
+        layer=cfg.model.layer,
         optimizer=optimizer,
         lr=lr,
         optimizer_kwargs=optimizer_kwargs,
@@ -135,11 +136,41 @@ def validate(cfg):
     schema.check(cfg)
     for key in cfg:
         if key != "hydra":
-            for target in _targets(to_plain(cfg[key])):
+            for target in _targets(_without_activations(key, to_plain(cfg[key]))):
                 check_target(target)
+    check_activations(cfg)
     from ..training.net import resolve_device
 
     return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
+
+
+def _activation_specs(cfg):
+    """The activation specs a config trains: ``activation``, and in grid mode the grid's."""
+    specs = [to_plain(cfg.activation)]
+    grid = to_plain(cfg.grid) if cfg.mode == "grid" else {}
+    values = (grid or {}).get("activation", [])
+    return specs + ([] if values == "all" else list(values) if isinstance(values, (list, tuple)) else [values])
+
+
+def _without_activations(key, node):
+    """A config node without its activation specs, whose ``_target_`` names the user's own class."""
+    if key == "activation":
+        return None
+    if key == "grid" and isinstance(node, dict):
+        return {k: v for k, v in node.items() if k != "activation"}
+    return node
+
+
+def check_activations(cfg):
+    """Check the contract of every user's activation (given by import path) that the config trains.
+
+    See `src.model.contract.check`: one line naming the activation and what failed.
+    """
+    from ..model import contract
+
+    for spec in _activation_specs(cfg):
+        if activations.imported(spec):
+            contract.check(spec)
 
 
 def to_plain(node):

@@ -7,9 +7,16 @@ configs, grids, tables and plots carry around: a plain string, cheap to clone an
 Aliases resolve to their canonical name (``softrelu`` -> ``softplus``, ``logistic`` ->
 ``sigmoid``, ``swish`` without a non-default ``beta`` or ``learnable`` -> ``silu``), and
 parameters left at their default are dropped, so equal activations get equal labels.
+
+A spec may also name the user's own activation by import path, as Hydra's ``_target_`` does:
+``"my_pkg.acts:Fancy"``, ``"my_pkg.acts:Fancy(beta=2.0)"`` or ``{"_target_": "my_pkg.acts.Fancy",
+"beta": 2.0}``: an ``nn.Module`` class, or an elementwise function (wrapped in `Elementwise`).
+Its label is ``module:attribute`` with its non-default parameters, and a worker that builds
+it imports it by that path.
 """
 import ast
 import functools
+import importlib
 import inspect
 import math
 import re
@@ -119,6 +126,144 @@ class PReLU(nn.PReLU):
         super().__init__(num_parameters=width if per_unit and width else 1, init=init)
 
 
+class ReLU2(nn.Module):
+    """Squared ReLU (So et al. 2021, Primer): ``relu(x) ** 2``."""
+
+    def forward(self, x):
+        return torch.square(F.relu(x))
+
+
+class StarReLU(nn.Module):
+    """StarReLU (Yu et al. 2022, MetaFormer baselines): ``scale * relu(x) ** 2 + bias``.
+
+    Parameters
+    ----------
+    scale, bias : float (default=0.8944, -0.4472)
+        Initial values of the learnable scale and bias: the paper's ``1 / sqrt(1.25)`` and
+        ``-0.5 / sqrt(1.25)``, which give a standard-normal input an output of mean 0 and
+        variance 1.
+    """
+
+    def __init__(self, scale=0.8944, bias=-0.4472):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([float(scale)]))
+        self.bias = nn.Parameter(torch.tensor([float(bias)]))
+
+    def forward(self, x):
+        return self.scale * torch.square(F.relu(x)) + self.bias
+
+
+def _softplus_inverse(y):
+    return math.log(math.expm1(y))
+
+
+class XIELU(nn.Module):
+    """xIELU (Huang and Schlag 2024, used by Apertus), with learnable ``alpha_p`` and ``alpha_n``.
+
+    ``alpha_p x**2 + beta x`` for ``x > 0``, else ``alpha_n (expm1(min(x, eps)) - x) + beta x``,
+    where ``alpha_p = softplus(a_p)`` and ``alpha_n = beta + softplus(a_n)`` keep both positive
+    (``alpha_n > beta``): the trained parameters are ``a_p`` and ``a_n``, as in the reference
+    implementation.
+
+    Parameters
+    ----------
+    alpha_p, alpha_n : float (default=0.8)
+        Initial ``alpha_p`` and ``alpha_n`` (``alpha_n`` must exceed ``beta``).
+    beta : float (default=0.5)
+        The fixed linear term.
+    eps : float (default=-1e-6)
+        The negative side's exponent is clamped to ``eps``: its gradient at 0 is then finite.
+    """
+
+    def __init__(self, alpha_p=0.8, alpha_n=0.8, beta=0.5, eps=-1e-6):
+        super().__init__()
+        self.beta, self.eps = float(beta), float(eps)
+        self.alpha_p = nn.Parameter(torch.tensor([_softplus_inverse(alpha_p)]))
+        self.alpha_n = nn.Parameter(torch.tensor([_softplus_inverse(alpha_n - beta)]))
+
+    def forward(self, x):
+        alpha_p = F.softplus(self.alpha_p)
+        alpha_n = self.beta + F.softplus(self.alpha_n)
+        negative = (torch.expm1(x.clamp(max=self.eps)) - x) * alpha_n
+        return torch.where(x > 0, alpha_p * x * x, negative) + self.beta * x
+
+
+class Snake(nn.Module):
+    """Snake (Liu Ziyin et al. 2020; BigVGAN): ``x + sin(alpha x) ** 2 / alpha``, ``alpha`` learnable per unit.
+
+    Parameters
+    ----------
+    alpha : float (default=1.0)
+        Initial frequency (BigVGAN's default).
+    width : int, optional
+        Width of the layer, passed by the model: one ``alpha`` per unit (one without it).
+    """
+
+    NO_DIV_BY_ZERO = 1e-9  # BigVGAN's guard against alpha = 0
+
+    def __init__(self, alpha=1.0, width=None):
+        super().__init__()
+        self.alpha = nn.Parameter(torch.full((width or 1,), float(alpha)))
+
+    def forward(self, x):
+        return x + torch.square(torch.sin(self.alpha * x)) / (self.alpha + self.NO_DIV_BY_ZERO)
+
+
+# Padé approximation of leaky ReLU (slope 0.01) on [-3, 3], the initial coefficients of the
+# PAU paper (Molina et al. 2020, "pade_optimized_leakyrelu" of ml-research/pau): numerator
+# a_0 .. a_5, denominator b_1 .. b_4.
+PAU_LEAKY_RELU = ((3.35583603e-02, 5.05000375e-01, 1.65343934e+00, 2.01001052e+00, 9.31901999e-01, 1.52424124e-01),
+                  (3.30847488e-06, 3.98021568e+00, 5.12471206e-07, 3.01830109e-01))
+
+
+class PAU(nn.Module):
+    """Padé Activation Unit (Molina et al. 2020), in pure PyTorch, with the paper's safe denominator.
+
+    ``P(x) / Q(x)`` with ``P(x) = a_0 + a_1 x + ... + a_5 x**5`` and
+    ``Q(x) = 1 + |b_1| |x| + |b_2| |x|**2 + ... + |b_4| |x|**4``, which is at least 1, so the
+    function has no poles. The coefficients are learnable, one set per layer, initialised to
+    the paper's Padé approximation of leaky ReLU (`PAU_LEAKY_RELU`).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.numerator = nn.Parameter(torch.tensor(PAU_LEAKY_RELU[0]))
+        self.denominator = nn.Parameter(torch.tensor(PAU_LEAKY_RELU[1]))
+
+    def forward(self, x):
+        a, b = self.numerator, self.denominator.abs()
+        p = a[5]
+        for k in range(4, -1, -1):  # Horner's scheme
+            p = p * x + a[k]
+        ax = x.abs()
+        q = b[3]
+        for k in range(2, -1, -1):
+            q = q * ax + b[k]
+        return p / (1 + q * ax)
+
+
+class Elementwise(nn.Module):
+    """A user's elementwise function as a module: ``function(x, **params)``.
+
+    Parameters
+    ----------
+    function : callable
+        A function importable by its path (so that the module pickles by reference).
+    **params
+        Its keyword parameters.
+    """
+
+    def __init__(self, function, **params):
+        super().__init__()
+        self.function, self.params = function, params
+
+    def forward(self, x):
+        return self.function(x, **self.params)
+
+    def extra_repr(self):
+        return f"{self.function.__module__}.{self.function.__qualname__}"
+
+
 @dataclass(frozen=True)
 class Entry:
     """How to build an activation and what the rest of the project needs to know about it.
@@ -153,6 +298,9 @@ class Entry:
     same_as : str, optional
         The registered name that computes exactly the same function (values and gradients)
         when this one has its default parameters; a grid then trains only that one.
+    parameters : mapping, optional
+        The parameters and their defaults, when they are not the factory's keyword parameters
+        (a user's function wrapped in `Elementwise`).
     """
 
     factory: Callable
@@ -166,6 +314,7 @@ class Entry:
     doc: str = field(default="", compare=False)
     slope: Optional[Callable] = field(default=None, compare=False)
     same_as: Optional[str] = field(default=None, compare=False)
+    parameters: Optional[Mapping] = field(default=None, compare=False)
 
 
 RELU, GLOROT, LECUN, DEFAULT = "kaiming_normal", "xavier_normal", "lecun_normal", "default"
@@ -216,6 +365,18 @@ REGISTRY = {
     "tanhshrink": Entry(nn.Tanhshrink, DEFAULT, doc="x - tanh(x)"),
     "exponential": Entry(Exponential, DEFAULT, doc="exp(x) (unbounded gradient: prone to diverge)"),
     "linear": Entry(nn.Identity, DEFAULT, doc="x (no non-linearity: the baseline)"),
+    "relu2": Entry(ReLU2, DEFAULT, doc="relu(x)^2 (Primer)"),
+    "star_relu": Entry(StarReLU, DEFAULT, doc="scale relu(x)^2 + bias, scale and bias learned (MetaFormer)"),
+    "xielu": Entry(XIELU, DEFAULT,
+                   checks=((lambda p: p["alpha_p"] > 0, "alpha_p must be > 0"),
+                           (lambda p: p["alpha_n"] > p["beta"], "alpha_n must be > beta"),
+                           (lambda p: p["eps"] <= 0, "eps must be <= 0")),
+                   doc="alpha_p x^2 + beta x if x > 0 else alpha_n (expm1(min(x, eps)) - x) + beta x, "
+                       "alpha_p and alpha_n learned (Apertus)"),
+    "snake": Entry(Snake, DEFAULT, wants_width=True, checks=((lambda p: p["alpha"] > 0, "alpha must be > 0"),),
+                   doc="x + sin(alpha x)^2 / alpha, alpha learned per unit (BigVGAN)"),
+    "pau": Entry(PAU, DEFAULT, smooth=False,
+                 doc="P(x) / (1 + sum |b_k| |x|^k), degrees 5 / 4, learned, initialised as leaky ReLU (PAU)"),
 }
 
 ALIASES = {"softrelu": "softplus", "logistic": "sigmoid"}
@@ -223,7 +384,7 @@ ALIASES = {"softrelu": "softplus", "logistic": "sigmoid"}
 # Constructor arguments that are not activation parameters: the layer width, in-place
 # operation (never wanted here) and Hardtanh's deprecated spellings of min_val and max_val.
 _NOT_PARAMETERS = ("self", "width", "inplace", "min_value", "max_value")
-_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
+_CALL = re.compile(r"^\s*([A-Za-z_][\w.:]*)\s*(?:\((.*)\))?\s*$", re.S)
 _WORDS = {"true": True, "false": False, "null": None}
 
 
@@ -245,6 +406,82 @@ def aliases(name):
     """
     found = [alias for alias, target in ALIASES.items() if target == name]
     return sorted(found + (["swish"] if name == "silu" else []))
+
+
+WORKERS = ("the workers of a grid (joblib, Dask, Slurm) must be able to import it too: run from the folder "
+           "that holds it or put that folder on PYTHONPATH")
+
+
+def imported(spec):
+    """Whether a spec names the user's own activation by import path (``my_pkg.acts:Fancy``)."""
+    name = _split(spec)[0]
+    return ":" in name or "." in name
+
+
+def _candidates(path):
+    """``(module, attribute)`` readings of an import path, the longest module first."""
+    if ":" in path:
+        return [tuple(path.split(":", 1))]
+    parts = path.split(".")
+    return [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts) - 1, 0, -1)]
+
+
+def _import(path):
+    """Return ``(canonical "module:attribute", object)`` for an import path, or raise one line."""
+    missing = None
+    for module_name, attribute in _candidates(path):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                missing = missing or exc
+                continue
+            raise UserError(f"activation {path!r}: importing {module_name!r} failed ({exc}); {WORKERS}") from None
+        except Exception as exc:  # the user's module raised while being imported
+            raise UserError(f"activation {path!r}: importing {module_name!r} raised "
+                            f"{type(exc).__name__}: {exc}; {WORKERS}") from None
+        obj = module
+        for part in attribute.split("."):
+            if not hasattr(obj, part):
+                if missing is not None:  # a longer module path was meant
+                    break
+                raise UserError(f"activation {path!r}: module {module_name!r} has no attribute {attribute!r}; "
+                                f"{WORKERS}")
+            obj = getattr(obj, part)
+        else:
+            return f"{module_name}:{attribute}", obj
+    raise UserError(f"activation {path!r}: cannot import module {missing.name!r}; {WORKERS}")
+
+
+@functools.lru_cache(maxsize=None)
+def _user(path):
+    """Return ``(canonical path, Entry)`` of a user's activation: an nn.Module class or an elementwise function."""
+    canonical, obj = _import(path)
+    if isinstance(obj, type) and not issubclass(obj, nn.Module):
+        raise UserError(f"activation {canonical!r} is a class but not a torch.nn.Module; give an nn.Module "
+                        f"class or an elementwise function")
+    if not callable(obj):
+        raise UserError(f"activation {canonical!r} is not callable (it is a {type(obj).__name__}); give an "
+                        f"nn.Module class or an elementwise function")
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):  # a builtin without one: no parameters
+        signature = inspect.Signature()
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    params = [p for p in signature.parameters.values() if p.kind in keyword]
+    if isinstance(obj, type):
+        factory = obj
+    else:  # a function: its first argument is the input
+        factory, params = functools.partial(Elementwise, obj), params[1:]
+    defaults = {p.name: p.default for p in params if p.name not in _NOT_PARAMETERS}
+    doc = (inspect.getdoc(obj) or canonical).strip().splitlines()[0]
+    return canonical, Entry(factory, DEFAULT, wants_width="width" in signature.parameters, parameters=defaults,
+                            doc=doc)
+
+
+def _lookup(name):
+    """The `Entry` of a canonical name: the registry's, or a user's activation by its import path."""
+    return REGISTRY[name] if name in REGISTRY else _user(name)[1]
 
 
 def distinct(specs):
@@ -272,7 +509,8 @@ def distinct(specs):
     for spec in specs:
         name, params = parse(spec)
         lab = _label(name, params)
-        key = REGISTRY[name].same_as if not params and REGISTRY[name].same_as else lab
+        same_as = _lookup(name).same_as
+        key = same_as if not params and same_as else lab
         written = spec if isinstance(spec, str) else lab
         groups.setdefault(key, []).append((written, lab))
         order.append((key, lab))
@@ -289,7 +527,10 @@ def distinct(specs):
 
 @functools.lru_cache(maxsize=None)
 def _defaults(name):
-    signature = inspect.signature(REGISTRY[name].factory)
+    item = _lookup(name)
+    if item.parameters is not None:
+        return dict(item.parameters)
+    signature = inspect.signature(item.factory)
     return {k: p.default for k, p in signature.parameters.items()
             if k not in _NOT_PARAMETERS and p.kind is p.POSITIONAL_OR_KEYWORD}
 
@@ -334,7 +575,10 @@ def _split(spec):
         return match.group(1), params
     if isinstance(spec, Mapping) and "name" in spec:
         return str(spec["name"]), {str(k): v for k, v in spec.items() if k != "name"}
-    raise UserError(f"cannot read activation {spec!r}; write NAME, NAME(param=value) or {{name: NAME, ...}}")
+    if isinstance(spec, Mapping) and "_target_" in spec:  # Hydra's form; each layer builds its own
+        return str(spec["_target_"]), {str(k): v for k, v in spec.items() if k not in ("_target_", "_partial_")}
+    raise UserError(f"cannot read activation {spec!r}; write NAME, NAME(param=value), {{name: NAME, ...}} "
+                    f"or {{_target_: module.Class, ...}}")
 
 
 def _coerce(name, key, value, default, choices):
@@ -357,12 +601,15 @@ def _coerce(name, key, value, default, choices):
 
 
 def _canonical(name, params):
-    """Resolve aliases, check parameters and drop those at their default."""
-    name = name.strip().lower()
-    name = ALIASES.get(name, name)
-    if name not in REGISTRY:
-        raise choices_error("activation", name, list(REGISTRY) + list(ALIASES))
-    item, accepted = REGISTRY[name], _defaults(name)
+    """Resolve aliases (or an import path), check parameters and drop those at their default."""
+    if ":" in name or "." in name:
+        name = _user(name.strip())[0]
+    else:
+        name = name.strip().lower()
+        name = ALIASES.get(name, name)
+        if name not in REGISTRY:
+            raise choices_error("activation", name, list(REGISTRY) + list(ALIASES))
+    item, accepted = _lookup(name), _defaults(name)
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         valid = f"its parameters: {', '.join(sorted(accepted))}" if accepted else "it takes no parameters"
@@ -440,7 +687,7 @@ def entry(spec):
     -------
     Entry
     """
-    return REGISTRY[parse(spec)[0]]
+    return _lookup(parse(spec)[0])
 
 
 def bounds(spec):
@@ -456,7 +703,7 @@ def bounds(spec):
         None when the activation is not bounded on both sides.
     """
     name, params = parse(spec)
-    item = REGISTRY[name]
+    item = _lookup(name)
     if item.bounds is None:
         return None
     full = {**_defaults(name), **params}
@@ -477,7 +724,7 @@ def negative_slope(spec):
         rrelu, 0 for every other activation.
     """
     name, params = parse(spec)
-    item = REGISTRY[name]
+    item = _lookup(name)
     return 0.0 if item.slope is None else float(item.slope({**_defaults(name), **params}))
 
 
@@ -501,11 +748,11 @@ def build(name, width=None, **params):
     """
     raw_name, raw_params = _split(name)
     canonical, kept = _canonical(raw_name, {**raw_params, **params})
-    item = REGISTRY[canonical]
+    item = _lookup(canonical)
     kwargs = dict(kept)
     if item.wants_width:
         kwargs["width"] = width
     try:
         return item.factory(**kwargs)
-    except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
+    except Exception as exc:  # a user's class may raise anything
         raise UserError(f"activation {_label(canonical, kept)!r}: {exc}") from None

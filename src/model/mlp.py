@@ -1,5 +1,15 @@
-"""The MLP: hidden layers from config, a fresh activation per layer, init per activation."""
+"""The MLP: hidden layers from config, a fresh activation per layer, init per activation.
+
+A hidden layer is a Linear followed by its activation (``layer="linear"``), or a gated linear
+unit (``layer="glu"``): one Linear of twice the width whose halves ``a`` and ``b`` give
+``activation(a) * b``; with SiLU that is SwiGLU, with GELU GeGLU (Shazeer 2020). The gated
+network's hidden widths are scaled down so that its parameter count matches the plain one's.
+"""
 import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -27,6 +37,93 @@ INITS = {
     "lecun_normal": lecun_normal_,
     "orthogonal": lambda w, slope: nn.init.orthogonal_(w),
 }
+
+
+class Gated(nn.Module):
+    """``activation(a) * b`` for the two halves ``[a, b]`` of its input's last axis.
+
+    Parameters
+    ----------
+    activation : torch.nn.Module
+        Applied to the first half (the gate).
+    """
+
+    def __init__(self, activation):
+        super().__init__()
+        self.activation = activation
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=-1)
+        return self.activation(a) * b
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A kind of hidden layer.
+
+    Attributes
+    ----------
+    widen : int
+        Outputs of its Linear per unit of the layer (2 for a gated layer: gate and value).
+    wrap : callable, optional
+        Wraps the activation module (`Gated`); None applies it as it is.
+    """
+
+    widen: int = 1
+    wrap: Optional[Callable] = None
+
+
+LAYERS = {"linear": Layer(), "glu": Layer(widen=2, wrap=Gated)}
+
+
+def count_params(n_features, n_classes, hidden, widen=1, width_factor=1):
+    """The number of weights and biases of an MLP with these hidden widths.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+    hidden : sequence of int
+        Hidden widths (units after each layer's activation).
+    widen : int (default=1)
+        `Layer.widen`.
+    width_factor : int (default=1)
+        Outputs of the activation per unit (2 for CReLU).
+
+    Returns
+    -------
+    int
+    """
+    total, width = 0, n_features
+    for size in hidden:
+        total += (width + 1) * size * widen
+        width = size * width_factor
+    return total + (width + 1) * n_classes
+
+
+def matched_widths(n_features, n_classes, hidden, widen, width_factor=1):
+    """Hidden widths, all scaled by one factor, whose parameter count is closest to the plain MLP's.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+    hidden : sequence of int
+        The plain MLP's widths.
+    widen, width_factor : int
+        See `count_params`.
+
+    Returns
+    -------
+    list of int
+        ``hidden`` itself when ``widen`` is 1.
+    """
+    hidden = [int(h) for h in hidden]
+    if widen == 1:
+        return hidden
+    target = count_params(n_features, n_classes, hidden, 1, width_factor)
+    scales = np.linspace(0.05, 1.0, 1901)
+    candidates = [[max(1, int(round(s * h))) for h in hidden] for s in scales]
+    errors = [abs(count_params(n_features, n_classes, c, widen, width_factor) - target) for c in candidates]
+    return candidates[int(np.argmin(errors))]
 
 
 def uncompiled(module):
@@ -61,17 +158,23 @@ class MLP(nn.Module):
         Dropout probability after each activation; SELU networks get AlphaDropout.
     init : str (default="auto")
         Weight init: a key of `INITS`, or ``auto`` for the activation's recipe.
+    layer : str (default="linear")
+        A key of `LAYERS`: ``glu`` makes every hidden layer a gated linear unit, with the
+        widths of `matched_widths`.
     """
 
-    def __init__(self, n_features=784, n_classes=10, hidden=(128, 64), activation="relu", dropout=0.0, init="auto"):
+    def __init__(self, n_features=784, n_classes=10, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
+                 layer="linear"):
         super().__init__()
         name, _ = activations.parse(activation)
-        entry = activations.REGISTRY[name]
+        entry = activations.entry(activation)
+        kind = LAYERS[layer]
         self.init_scheme = resolve_init(init, activation)
         dropout_cls = nn.AlphaDropout if name == "selu" else nn.Dropout
         layers, width = [], n_features
-        for size in hidden:
-            layers += [nn.Linear(width, size), activations.build(activation, width=size)]
+        for size in matched_widths(n_features, n_classes, hidden, kind.widen, entry.width_factor):
+            act = activations.build(activation, width=size)
+            layers += [nn.Linear(width, size * kind.widen), act if kind.wrap is None else kind.wrap(act)]
             if dropout > 0:
                 layers.append(dropout_cls(dropout))
             width = size * entry.width_factor

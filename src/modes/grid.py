@@ -360,6 +360,16 @@ def run_search(plan, left_to_train):
     return search
 
 
+def param_counts(plan):
+    """Each candidate's number of weights and biases, by its label (gated layers change it)."""
+    counts = {}
+    for candidate in plan.candidates:
+        net = clone(plan.net).set_params(**candidate)
+        module = net.module(**net.get_params_for("module"))
+        counts[candidate_label(candidate)] = int(sum(p.numel() for p in module.parameters()))
+    return counts
+
+
 def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
     """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``)."""
     return {
@@ -375,6 +385,7 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
         "claim": list(claim) if claim else None,
         "aliases": plan.aliases,
         "step_cost": cost,
+        "n_params": param_counts(plan),
     }
 
 

@@ -107,6 +107,7 @@ def view(summary, alpha=ALPHA):
             "log loss": _pm(row, "log_loss"),
             "fit s": _optional(row, "fit_time_mean", 1),
             "step cost vs relu": _optional(row, "step_cost", 2),
+            "params": _optional(row, "n_params", 0),
             "test acc. (refit)": _optional(row, "refit_test_accuracy", 4),
             "status": _status(row),
         })

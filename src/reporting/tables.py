@@ -135,6 +135,8 @@ def summary_frame(folds, meta, alpha=ALPHA):
     best = candidate_label({k: v for k, v in refit.get("params", {}).items() if k not in tuned_keys}) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
     summary["step_cost"] = step_costs(summary, meta)
+    counts = meta.get("n_params") or {}
+    summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
     table = grid_statistics(folds, summary, alpha=alpha)[0].rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")

@@ -223,7 +223,7 @@ def callbacks(early_stopping=None, lr_scheduler=None):
     return out
 
 
-def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
+def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto", layer="linear",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
              valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
              lr_scheduler=None, compile=False, matmul_precision="highest", verbose=1):
@@ -233,7 +233,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     ----------
     n_features, n_classes : int
         Input width and number of classes.
-    hidden, activation, dropout, init
+    hidden, activation, dropout, init, layer
         Passed to `MLP` (as ``module__*`` parameters, so grids can sweep them).
     optimizer : callable
         A ``torch.optim`` class; ``optimizer_kwargs`` become ``optimizer__*`` parameters.
@@ -272,6 +272,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         module__activation=activation,
         module__dropout=dropout,
         module__init=init,
+        module__layer=layer,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=optimizer,
         lr=lr,

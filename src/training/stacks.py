@@ -10,7 +10,10 @@ shared:
   split follow its seed, which they share), so the first layer is one wide product per fold,
   against the C candidates' first-layer weights side by side;
 - the later layers are batched matrix products (``torch.baddbmm``) over all K members;
-- each candidate's activation (and dropout) is applied to its own slice of the stack.
+- each candidate's activation (and dropout) is applied to its own slice of the stack; an
+  activation with parameters (PReLU, learnable Swish, StarReLU, xIELU, Snake, PAU) gets a
+  member axis: its parameters are stacked over the folds and applied fold by fold
+  (``torch.func.vmap``), so that every member trains its own.
 
 Each member starts exactly as the plain path would (same seed, same initial weights, same
 permutation stream), and the loss is the sum of the members' mean losses, so every member
@@ -47,15 +50,9 @@ FREE_IN_STACK = ("module__activation", "module__init", "module__dropout", "lr")
 def stackable(net):
     """Whether a (configured, unfitted) net can be trained in a stack.
 
-    Activations with parameters (PReLU, learnable Swish) would be shared across the stack,
-    and early stopping or LR schedules act per fit: such candidates take the plain path.
+    Early stopping or LR schedules act per fit: such candidates take the plain path.
     """
-    module = net.module(**net.get_params_for("module"))
-    linear = {id(m) for m in module.modules() if isinstance(m, torch.nn.Linear)}
-    has_params = any(p.numel() for m in module.modules() if id(m) not in linear and m is not module
-                     for p in m.parameters(recurse=False))
-    per_fit = any(isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
-    return not has_params and not per_fit
+    return not any(isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
 
 
 def _linears(module):
@@ -125,6 +122,40 @@ def _segments(module):
         else:
             segments[-1].append(layer)
     return segments
+
+
+class MemberParams:
+    """An activation with parameters at one position of a candidate, with a member axis.
+
+    Its parameters are the F fold members' own, stacked (``(F, *shape)``); it is applied to
+    the candidate's slice ``(F, batch, width)`` fold by fold with ``torch.func.vmap``.
+
+    Parameters
+    ----------
+    members : list of torch.nn.Module
+        The activation module of each fold's member, in fold order.
+    """
+
+    def __init__(self, members, device):
+        self.module, self.members = members[0], members
+        self.names = [name for name, _ in members[0].named_parameters()]
+        self.params = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in members])
+                       .to(device).contiguous().requires_grad_() for name in self.names}
+        self._call = torch.func.vmap(lambda params, h: torch.func.functional_call(self.module, params, (h,)))
+
+    def __call__(self, h):
+        return self._call(self.params, h)
+
+    def copy_to_members(self):
+        """Write each fold's parameters back into its member's module."""
+        with torch.no_grad():
+            for f, member in enumerate(self.members):
+                for name, value in member.named_parameters():
+                    value.copy_(self.params[name][f])
+
+
+def _has_params(layer):
+    return any(p.numel() for p in layer.parameters())
 
 
 def _apply(layers, h):
@@ -199,9 +230,24 @@ class Stack:
         self.weights = [w.to(device).contiguous().requires_grad_() for w in weights]
         self.biases = [b.to(device).contiguous().requires_grad_() for b in biases]
         self.segments = [_segments(modules[c * self.F]) for c in range(self.C)]
+        self.learnable = []  # (candidate, MemberParams)
+        for c, segments in enumerate(self.segments):
+            members = [_segments(modules[c * self.F + f]) for f in range(self.F)]
+            for i, layers in enumerate(segments):
+                for j, layer in enumerate(layers):
+                    if _has_params(layer):
+                        layers[j] = MemberParams([member[i][j] for member in members], device)
+                        self.learnable.append((c, layers[j]))
 
     def parameters(self):
-        return [p for pair in zip(self.weights, self.biases) for p in pair]
+        """The stacked weights and biases, layer by layer, then the activations' stacked parameters."""
+        own = [p for _, act in self.learnable for p in act.params.values()]
+        return [p for pair in zip(self.weights, self.biases) for p in pair] + own
+
+    def candidates_of_parameters(self):
+        """For each of `parameters`: None for a weight or bias (all candidates), else its candidate."""
+        return ([None] * (2 * len(self.weights))
+                + [c for c, act in self.learnable for _ in act.params])
 
     def train(self, mode=True):
         for c in range(self.C):
@@ -224,6 +270,9 @@ class Stack:
                     weight, bias = self.weights[i][m], self.biases[i][m, 0]
                 layer.weight.copy_(weight.t())
                 layer.bias.copy_(bias)
+        for cand, act in self.learnable:
+            if cand == c:
+                act.copy_to_members()
         return module
 
 
@@ -257,7 +306,10 @@ class MemberRates:
         columns = (1 - scales).repeat_interleave(width).view(1, 1, -1).to(device)  # candidate c's columns
         members = (1 - scales).repeat_interleave(stack.F).view(-1, 1, 1).to(device)  # member m = c * F + f
         self.params = stack.parameters()
-        self.weights = [columns if i < 2 else members for i in range(len(self.params))]
+        owners = stack.candidates_of_parameters()
+        self.weights = [columns if i < 2 else members if owner is None else
+                        (1 - scales[owner]).to(device).view([1] * p.dim())
+                        for i, (p, owner) in enumerate(zip(self.params, owners))]
         self.before = [torch.empty_like(p) for p in self.params]
 
     def snapshot(self):

@@ -1,0 +1,70 @@
+"""The contract a user's activation must keep before anything trains with it.
+
+`check` builds the activation as a layer would and tries it on a standard-normal batch: the
+output has the input's shape, output and gradient are finite, the module pickles (joblib,
+Dask and Slurm workers receive it that way) and, in eval mode, it gives the same output twice
+under the same seed. Importing it and its being callable are checked when its spec is read
+(`src.model.activations.parse`). Each failure is one `UserError` line naming the activation.
+"""
+import pickle
+
+import torch
+
+from ..errors import UserError
+from . import activations
+
+BATCH, WIDTH = 64, 16
+SEED = 0
+
+
+def _run(label, module, x):
+    try:
+        return module(x)
+    except Exception as exc:
+        raise UserError(f"activation {label!r}: calling it on a ({BATCH}, {WIDTH}) batch raised "
+                        f"{type(exc).__name__}: {exc}") from None
+
+
+def _output(spec, label):
+    """A fresh module built under `SEED`, in eval mode, and its output on the seeded batch."""
+    torch.manual_seed(SEED)
+    module = activations.build(spec, width=WIDTH).eval()
+    torch.manual_seed(SEED)
+    x = torch.randn(BATCH, WIDTH)
+    with torch.no_grad():
+        return module, _run(label, module, x)
+
+
+def check(spec):
+    """Raise a one-line `UserError` unless the activation ``spec`` keeps the contract.
+
+    Parameters
+    ----------
+    spec : str or mapping
+        An activation spec (`src.model.activations.parse`); importing it happens here too.
+    """
+    label = activations.label(spec)
+    module = activations.build(spec, width=WIDTH)
+    x = torch.randn(BATCH, WIDTH, generator=torch.Generator().manual_seed(SEED), requires_grad=True)
+    y = _run(label, module, x)
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise UserError(f"activation {label!r}: its output shape {got} differs from its input's {tuple(x.shape)}; "
+                        f"an activation must be elementwise")
+    if not torch.isfinite(y).all():
+        raise UserError(f"activation {label!r}: its output is not finite on a standard-normal batch")
+    if not y.requires_grad:
+        raise UserError(f"activation {label!r}: its output has no gradient with respect to its input")
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    if not torch.isfinite(grad).all():
+        raise UserError(f"activation {label!r}: its gradient is not finite on a standard-normal batch")
+    try:
+        pickle.loads(pickle.dumps(module))
+    except Exception as exc:
+        raise UserError(f"activation {label!r}: it cannot be pickled ({type(exc).__name__}: {exc}); the parallel "
+                        f"backends (joblib processes, Dask, Slurm) need this: define it at the top level of "
+                        f"a module") from None
+    first, second = _output(spec, label)[1], _output(spec, label)[1]
+    if not torch.equal(first, second):
+        raise UserError(f"activation {label!r}: it does not give the same output twice under the same seed "
+                        f"in eval mode")
