@@ -180,5 +180,5 @@ def test_the_shown_table_is_one_view_for_markdown_and_html(tmp_path):
     assert shown.loc[1].to_dict() == {
         "rank": "2", "candidate": "tanh", "accuracy (mean ± std)": "0.9600 ± 0.0020", "95% CI": "0.9500 – 0.9700",
         "vs best": "worse", "diff. to best, points (95% CI)": "-1.00 (-2.00 to +0.00)", "p vs best": "0.040",
-        "p (Holm)": "0.040", "balanced acc.": "", "log loss": "", "fit s": "", "step cost vs relu": "",
+        "p (Holm)": "0.040", "balanced acc.": "", "log loss": "", "params": "", "fit s": "", "step cost vs relu": "",
         "test acc. (refit)": "", "status": ""}
