@@ -1,10 +1,10 @@
 """``python -m src.prepare [data=NAME] [data.root=DIR]``: fetch and check a dataset's files."""
 import sys
 
-from .config.preflight import compose_config
 from .data import datasets as data
 from .errors import or_exit
 from .logs import to_console
+from .preflight import compose_config
 
 
 def main(argv):

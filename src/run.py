@@ -13,8 +13,8 @@ if __name__ == "__main__":
     # Every value of every override is checked first, and a bad one gets its one line before
     # torch and the rest of the pipeline are imported (only the registries' own checks, such
     # as an activation's name, import torch).
-    from .config.preflight import check_command_line
     from .errors import or_exit
+    from .preflight import check_command_line
 
     or_exit(check_command_line, sys.argv[1:])
 
@@ -22,7 +22,6 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 
-from .config.validate import validate  # noqa: E402
 from .data.datasets import load  # noqa: E402
 from .layout import fits_dir  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
@@ -30,6 +29,7 @@ from .modes.jobs import run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
 from .reporting.writers import write_grid, write_single  # noqa: E402
 from .training.fit_records import set_aside_damaged  # noqa: E402
+from .validate import validate  # noqa: E402
 
 gc.freeze()
 gc.enable()

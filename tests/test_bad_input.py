@@ -1,6 +1,6 @@
 """Bad input ends in one line on stderr, a non-zero exit, no traceback and no half-written results.
 
-The first cases run the real command line; the rest call `src.config.preflight.check_command_line`
+The first cases run the real command line; the rest call `src.preflight.check_command_line`
 (what ``python -m src.run`` runs before Hydra starts) or `src.run.run` in-process.
 """
 import json
@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from src.config.preflight import check_command_line
 from src.errors import UserError
 from src.modes.jobs import run_job
+from src.preflight import check_command_line
 from src.run import run
 from tests.conftest import DATA_ROOT, MNIST_READY, ROOT
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from src.config import validate as config
+from src import validate as config
 from src.reporting import summary, tables
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ import torch
 import yaml
 from hydra.utils import instantiate
 
-from src.config import validate as config
-from src.config.preflight import check_command_line
+from src import validate as config
 from src.errors import UserError
+from src.preflight import check_command_line
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

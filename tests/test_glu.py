@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from src.config.validate import validate
 from src.model.mlp import MLP, Gated, count_params, matched_widths
+from src.validate import validate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from src.config.preflight import check_command_line
-from src.modes.jobs import available_cores, cores_per_job, failed_objective, share_cores
+from src.cores import available_cores
+from src.modes.jobs import cores_per_job, failed_objective, share_cores
+from src.preflight import check_command_line
 from src.run import run
 
 SWEEP = ["data=digits", "train.epochs=1", "train.verbose=0", "device=cpu"]

@@ -8,10 +8,11 @@ import pytest
 from src import layout
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-BASE = {"errors", "files", "layout", "logs", "params", "results", "tuning"}
+BASE = {"cores", "errors", "files", "layout", "logs", "params", "results", "tuning"}
 # stage -> the stages and base modules it may import (besides itself)
 ALLOWED = {
     "base": BASE,
+    "config": BASE,  # the schema names its registries by module and attribute, imported when checked
     "data": BASE,
     "model": BASE,
     "training": BASE | {"data", "model"},
@@ -79,6 +80,14 @@ def test_imports_point_down_the_pipeline(module):
         name = target.split(".")[1]
         allowed = other == stage or other in ALLOWED[stage] or name in ALLOWED[stage]
         assert allowed, f"{module} ({stage}) imports {target} ({other})"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if _stage(m) is None and m != "src"))
+def test_no_stage_imports_an_entry_module(module):
+    """Entry modules (``python -m src.X``, the Hydra callback, the checks before a run) sit on top:
+    they may import any stage, and no stage or base module imports them."""
+    importers = [m for m, targets in GRAPH.items() if module in targets and _stage(m) is not None]
+    assert importers == [], f"{module} is an entry module, imported by {importers}"
 
 
 def test_only_the_layout_module_spells_result_file_names():

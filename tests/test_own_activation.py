@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 import torch
 
-from src.config.preflight import check_command_line
 from src.errors import UserError
 from src.model import activations
 from src.model.mlp import MLP
+from src.preflight import check_command_line
 from src.run import run
 from tests.test_bad_input import assert_nothing_written, assert_one_line_error
 

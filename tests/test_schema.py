@@ -11,8 +11,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from src.config import schema
-from src.config.preflight import check_command_line
 from src.errors import UserError
+from src.preflight import check_command_line
 from tests.conftest import compose_config
 
 # A value of the wrong type for each declared type (``Any`` keys are checked by their rule).

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from src import tuning
-from src.config.preflight import check_command_line
 from src.errors import UserError
+from src.preflight import check_command_line
 from src.run import run
 from tests.conftest import ROOT
 
@@ -62,7 +62,7 @@ def test_bad_tuned_studies_are_refused_in_one_line(name):
 
 
 def test_a_bad_tuned_study_is_refused_before_torch_is_imported(tmp_path):
-    code = ("import sys\nfrom src.config.preflight import check_command_line\n"
+    code = ("import sys\nfrom src.preflight import check_command_line\n"
             "from src.errors import UserError\n"
             "try:\n    check_command_line(['mode=grid', 'protocol=tuned', 'tune.lr=[0,1]'])\n"
             "except UserError as exc:\n    print(exc)\n"

@@ -8,6 +8,7 @@ choices sit beside it, as ``check=`` in its metadata; `check` applies them all, 
 place, before any data are loaded. Registries that need torch (activations, inits, ...) are
 imported only when a value is checked.
 """
+import importlib
 import inspect
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -125,47 +126,29 @@ def setting(default=MISSING, check=None, factory=None):
     return field(default=default, metadata=metadata)
 
 
-# Registries, imported when a value is checked (they import torch).
-def _datasets():
-    from ..data.datasets import LOADERS
+# Registries: each is named by its module and attribute and imported when a value is checked
+# (they import torch), the way a ``_target_`` names a class; the schema itself imports only the
+# project's base modules.
+def registry(module, name, extra=()):
+    """A function returning the registry ``name`` of ``module`` (a dict or list), plus ``extra`` choices."""
 
-    return LOADERS
+    def choices():
+        return [*importlib.import_module(module).__dict__[name], *extra]
 
-
-def _standardizers():
-    from ..data.datasets import STANDARDIZERS
-
-    return STANDARDIZERS
-
-
-def _inits():
-    from ..model.mlp import INITS
-
-    return [*INITS, "auto"]
+    choices.__qualname__ = f"{module}.{name}"
+    return choices
 
 
-def _layers():
-    from ..model.mlp import LAYERS
-
-    return LAYERS
-
-
-def _matmul_precisions():
-    from ..training.net import MATMUL_PRECISIONS
-
-    return MATMUL_PRECISIONS
-
-
-def _backends():
-    from ..modes.grid import JOBLIB_BACKENDS
-
-    return JOBLIB_BACKENDS
+_datasets = registry("src.data.datasets", "LOADERS")
+_standardizers = registry("src.data.datasets", "STANDARDIZERS")
+_inits = registry("src.model.mlp", "INITS", extra=("auto",))
+_layers = registry("src.model.mlp", "LAYERS")
+_matmul_precisions = registry("src.training.net", "MATMUL_PRECISIONS")
+_backends = registry("src.modes.grid", "JOBLIB_BACKENDS")
 
 
 def _activation(spec):
-    from ..model import activations
-
-    activations.label(spec)
+    importlib.import_module("src.model.activations").label(spec)
 
 
 def _lr_scheduler(settings):

@@ -16,6 +16,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, m
 from sklearn.model_selection import GridSearchCV, ParameterGrid, RepeatedStratifiedKFold, StratifiedKFold
 
 from .. import layout, tuning
+from ..cores import available_cores
 from ..data.rows import Rows
 from ..errors import UserError
 from ..model import activations
@@ -26,7 +27,6 @@ from ..training import fit_records
 from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
 from ..training.stacks import pretrain as batched_pretrain
-from .jobs import available_cores
 from .single import test_scores
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from omegaconf import OmegaConf, open_dict
 from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
+from ..cores import available_cores
 from ..errors import UserError, WriteFailed
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
@@ -57,17 +58,6 @@ CORE_SHARES = {
     "LocalLauncher": _submitit_share,
     "SlurmLauncher": _submitit_share,
 }
-
-
-def available_cores():
-    """The cores this process may run on: its CPU affinity, at most the cores of its Slurm task.
-
-    A Slurm cluster that does not bind tasks to cores (``TaskPlugin=task/none``) leaves a job
-    the affinity of the whole node; ``SLURM_CPUS_PER_TASK`` still says what it was given.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    given = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    return min(cores, int(given)) if given.isdigit() and int(given) > 0 else cores
 
 
 def cores_per_job(launcher, cores):

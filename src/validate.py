@@ -5,9 +5,10 @@ import hydra
 import torch
 from omegaconf import OmegaConf
 
-from ..errors import UserError
-from ..model import activations
-from . import schema
+from .config import schema
+from .cores import available_cores
+from .errors import UserError
+from .model import activations
 
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 
@@ -63,8 +64,6 @@ def optimizer_settings(opt_cfg):
 def n_jobs(value):
     """Resolve ``cv.n_jobs``: ``auto`` is one process per core, else the (checked) int itself."""
     if value == "auto":
-        from ..modes.jobs import available_cores
-
         return available_cores()
     return value
 
@@ -109,7 +108,7 @@ def mode_args(cfg):
 
 def grid_args(cfg):
     """Keyword arguments of `src.modes.grid.run_grid`; the grid's parameters are checked against the network."""
-    from ..modes.grid import check_grid, param_grid
+    from .modes.grid import check_grid, param_grid
 
     grid = to_plain(cfg.grid)
     tune = to_plain(cfg.tune) if cfg.protocol == "tuned" else {}
@@ -139,7 +138,7 @@ def validate(cfg):
             for target in _targets(_without_activations(key, to_plain(cfg[key]))):
                 check_target(target)
     check_activations(cfg)
-    from ..training.net import resolve_device
+    from .training.net import resolve_device
 
     return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
 
@@ -166,7 +165,7 @@ def check_activations(cfg):
 
     See `src.model.contract.check`: one line naming the activation and what failed.
     """
-    from ..model import contract
+    from .model import contract
 
     for spec in _activation_specs(cfg):
         if activations.imported(spec):
