@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,32 @@ PROJECT_OVERRIDES = {
 MEMBERS = {"tuned": 4}  # a part's stacked candidates per activation (the tuned study's rates), for its products' rate
 RATED = ("tuned", "fixed_rates")  # parts that train every activation at each of `TUNED_RATES`
 TUNED_RATES = (0.003, 0.01, 0.03, 0.1)  # tune.lr of experiments/tuned_notebook.yaml
+@dataclass
+class PartRun:
+    """One run of one part.
+
+    Attributes
+    ----------
+    wall_s : float
+        Wall time, measured from outside the part's process.
+    peak_mb : float
+        Highest proportional set size of its process tree.
+    scores : dict
+        Activation -> its mean cross-validated accuracy (a single run: its test accuracy).
+    n_train : int
+        Training images.
+    figures : dict
+        What the part's own records say (`_project_figures`): ``train_s``, ``outside_s``,
+        ``train_gflop``, ``search_s``, ``refit_s``, ...
+    """
+
+    wall_s: float
+    peak_mb: float
+    scores: dict
+    n_train: int
+    figures: dict = field(default_factory=dict)
+
+
 # The notebook's network: layer sizes from the input to the classes.
 SIZES = (784, 128, 64, 10)
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
@@ -244,10 +271,11 @@ def _project_part(part, epochs, subset, out_root, device):
     figures = {"wall_s": wall, **_project_figures(run_dir, wall)}
     if part == "a_single":
         metrics = json.loads((run_dir / layout.METRICS).read_text())
-        return wall, peak, {"relu": metrics["test_accuracy"]}, metrics["n_train"], figures
+        return PartRun(wall, peak, {"relu": metrics["test_accuracy"]}, metrics["n_train"], figures)
     summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
     meta = json.loads((run_dir / layout.SEARCH).read_text())
-    return wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"], figures
+    return PartRun(wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"],
+                   figures)
 
 
 def _fixed_rates_part(part, epochs, subset, out_root, device):
@@ -264,8 +292,8 @@ def _fixed_rates_part(part, epochs, subset, out_root, device):
         for a in ACTIVATIONS:
             best[a] = max(best.get(a, -math.inf), float(summary.loc[a, "accuracy_mean"]))
     meta = json.loads((run_dir / layout.SEARCH).read_text())
-    return sum(walls), max(peaks), best, meta["n_train"], {"wall_s": sum(walls),
-                                                           "wall_s_each": " ".join(f"{w:.1f}" for w in walls)}
+    return PartRun(sum(walls), max(peaks), best, meta["n_train"],
+                   {"wall_s": sum(walls), "wall_s_each": " ".join(f"{w:.1f}" for w in walls)})
 
 
 RUNNERS = {"fixed_rates": _fixed_rates_part}
@@ -411,7 +439,7 @@ def _worker_part(part, epochs, subset, out_root, device):
         cmd += ["--subset", str(subset)]
     wall, peak, out = measure(cmd)
     result = json.loads(out.strip().splitlines()[-1])
-    return wall, peak, result["scores"], result["n_train"], {"wall_s": wall}
+    return PartRun(wall, peak, result["scores"], result["n_train"], {"wall_s": wall})
 
 
 def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, limits=None):
@@ -433,17 +461,17 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
             which = f" (run {turn}/{repeat})" if repeat > 1 else ""
             print(f"bench: {part}{which}: {PARTS[part]} ...", flush=True)
             runner = RUNNERS.get(part, _project_part if part in PROJECT_OVERRIDES else _worker_part)
-            wall, memory, scores, n_train, figures = runner(part, epochs, subset, out_root, device)
-            runs.setdefault(part, []).append((wall, memory, scores, n_train, figures))
-            print(f"bench: {part}{which}: {wall:.1f} s, peak {memory:.0f} MB, " +
-                  ", ".join(f"{a} {scores[a]:.4f}" for a in ACTIVATIONS if a in scores), flush=True)
+            done = runner(part, epochs, subset, out_root, device)
+            runs.setdefault(part, []).append(done)
+            print(f"bench: {part}{which}: {done.wall_s:.1f} s, peak {done.peak_mb:.0f} MB, " +
+                  ", ".join(f"{a} {done.scores[a]:.4f}" for a in ACTIVATIONS if a in done.scores), flush=True)
             if on_row is not None:
-                on_row(_table(runs, epochs, repeat, limits))
-    return _table(runs, epochs, repeat, limits)
+                on_row(figures_table(runs, epochs, repeat, limits))
+    return figures_table(runs, epochs, repeat, limits)
 
 
 def _median(done, key):
-    values = [run[4][key] for run in done if key in run[4]]
+    values = [run.figures[key] for run in done if key in run.figures]
     return float(np.median(values)) if values else math.nan
 
 
@@ -473,18 +501,31 @@ def _efficiency(done, wall, limits, part="a"):
     return {k: v for k, v in figures.items() if not (isinstance(v, float) and math.isnan(v))}
 
 
-def _table(runs, epochs, repeat, limits=None):
-    """One row per part from its runs ``[(wall, memory, scores, n_train, figures), ...]``, with the ratios."""
+def figures_table(runs, epochs, repeat, limits=None):
+    """The benchmark's table: one row per part from its runs, with the ratios between parts.
+
+    Parameters
+    ----------
+    runs : dict
+        Part -> list of `PartRun`, in the order they ran (the last run's scores are shown).
+    epochs, repeat : int
+    limits : dict, optional
+        The machine's limits (``peak``, ``products``, ``products_<part>``, ``floor``).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     rows = []
     for part, done in runs.items():
-        wall = float(np.median([run[0] for run in done]))
-        _, _, scores, n_train, _ = done[-1]
+        wall = float(np.median([run.wall_s for run in done]))
+        scores, n_train = done[-1].scores, done[-1].n_train
         fits = 1 if part == "a_single" else 3 * len(ACTIVATIONS) * (len(TUNED_RATES) if part in RATED else 1)
         rows_per_fit = n_train * (1 if part == "a_single" else 2 / 3) * (1 - VALID_FRACTION)
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
-                     **({"wall_s_runs": " ".join(f"{run[0]:.1f}" for run in done)} if repeat > 1 else {}),
+                     **({"wall_s_runs": " ".join(f"{run.wall_s:.1f}" for run in done)} if repeat > 1 else {}),
                      "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
-                     "peak_mem_mb": round(max(r[1] for r in done)),
+                     "peak_mem_mb": round(max(run.peak_mb for run in done)),
                      **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
                      **(_efficiency(done, wall, limits, part) if part in PROJECT_OVERRIDES else {})})
     return _with_ratios(pd.DataFrame(rows))

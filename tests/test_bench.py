@@ -45,18 +45,19 @@ def test_three_setups_side_by_side(cli, tmp_path):
 
 
 def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
-    from src.bench import _table
+    from src.bench import PartRun, figures_table
 
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
-    runs = {"a": [(30.0, 900, scores, 60000, {}), (36.0, 950, scores, 60000, {}),
-                  (31.0, 920, {**scores, "relu": 0.91}, 60000, {})],
-            "b": [(100.0, 800, scores, 60000, {}), (120.0, 800, scores, 60000, {}), (104.0, 810, scores, 60000, {})]}
-    table = _table(runs, epochs=25, repeat=3).set_index("part")
+    runs = {"a": [PartRun(30.0, 900, scores, 60000, {}), PartRun(36.0, 950, scores, 60000, {}),
+                  PartRun(31.0, 920, {**scores, "relu": 0.91}, 60000, {})],
+            "b": [PartRun(100.0, 800, scores, 60000, {}), PartRun(120.0, 800, scores, 60000, {}),
+                  PartRun(104.0, 810, scores, 60000, {})]}
+    table = figures_table(runs, epochs=25, repeat=3).set_index("part")
     assert table.loc["a", "wall_s"] == 31.0 and table.loc["b", "wall_s"] == 104.0
     assert table.loc["a", "wall_s_runs"] == "30.0 36.0 31.0"
     assert table.loc["a", "peak_mem_mb"] == 950 and table.loc["a", "cv_acc_relu"] == 0.91  # the last run's scores
     assert table.loc["a", "ratio_to_b"] == round(31.0 / 104.0, 3)
-    assert "wall_s_runs" not in _table({"a": runs["a"][:1]}, epochs=25, repeat=1)
+    assert "wall_s_runs" not in figures_table({"a": runs["a"][:1]}, epochs=25, repeat=1)
 
 
 def test_an_epoch_of_the_stack_counts_every_product_once():
@@ -70,13 +71,14 @@ def test_an_epoch_of_the_stack_counts_every_product_once():
 
 
 def test_the_rate_of_a_stacked_grid_is_its_flops_over_its_training_seconds():
-    from src.bench import _table
+    from src.bench import PartRun, figures_table
 
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
     figures = {"train_s": 20.0, "outside_s": 5.0, "train_gflop": 2000.0, "search_s": 21.0, "refit_s": 3.0}
-    runs = {"a_refit": [(25.0, 900, scores, 60000, figures)]}
-    row = _table(runs, epochs=25, repeat=1, limits={"peak": 200.0, "floor": 3.5}).set_index("part").loc["a_refit"]
-    assert row["train_gflop_per_s"] == 100.0 and row["peak_frac"] == 0.5
+    runs = {"a_refit": [PartRun(25.0, 900, scores, 60000, figures)]}
+    limits = {"peak": 200.0, "products": 160.0, "floor": 3.5}
+    row = figures_table(runs, epochs=25, repeat=1, limits=limits).set_index("part").loc["a_refit"]
+    assert row["train_gflop_per_s"] == 100.0 and row["peak_frac"] == 0.5 and row["products_frac"] == 0.625
     assert row["fixed_s"] == 5.0 and row["fixed_frac"] == 0.2 and row["fixed_over_floor_s"] == 1.5
     assert row["refit_frac"] == round(3 / 25, 3) and row["candidate_frac"] == round(21 / 3 / 25, 3)
 
