@@ -82,3 +82,33 @@ def test_real_mnist_files_match_the_originals():
     torchvision = pytest.importorskip("torchvision")
     dataset = torchvision.datasets.MNIST(str(DATA_ROOT), train=False, download=False)
     assert len(dataset) == 10000
+
+
+def test_the_files_are_checked_again_only_when_they_change(tmp_path, monkeypatch):
+    """A load reads the whole files for their checksums only when their size or time changed."""
+    import shutil
+
+    from src.data import mnist
+    from tests.conftest import DATA_ROOT, MNIST_READY
+
+    if not MNIST_READY:
+        pytest.skip("MNIST is not under data/")
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in mnist.IDX_FILES:
+        shutil.copy2(DATA_ROOT / "MNIST" / "raw" / name, raw / name)
+    checked = []
+    real = mnist.check_idx
+    monkeypatch.setattr(mnist, "check_idx", lambda path, md5=None: (checked.append(path.name), real(path, md5)))
+    mnist.ensure_raw("MNIST", tmp_path, download=False)
+    assert sorted(checked) == sorted(mnist.IDX_FILES)
+    checked.clear()
+    mnist.ensure_raw("MNIST", tmp_path, download=False)
+    assert checked == []
+    name = "t10k-labels-idx1-ubyte"
+    data = bytearray((raw / name).read_bytes())
+    data[100] = (data[100] + 1) % 10  # the same size, a new modification time
+    (raw / name).write_bytes(bytes(data))
+    with pytest.raises(mnist.UserError, match="checksum"):
+        mnist.ensure_raw("MNIST", tmp_path, download=False)
+    assert checked == [name]

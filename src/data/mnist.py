@@ -11,6 +11,8 @@ Sources are tried in order until one yields files that pass their checks:
 import gzip
 import hashlib
 import io
+import json
+import os
 import pickle
 import socket
 import struct
@@ -173,9 +175,34 @@ def _sources(folder, root, download, cache_dir):
     return sources
 
 
+CHECKED = ".checked.json"  # beside the IDX files: the size and modification time of each when it last passed
+
+
 def _check_all(raw_dir, checksums):
+    """`check_idx` every IDX file of ``raw_dir`` that changed since it last passed.
+
+    A file whose size and modification time are those recorded in `CHECKED` when it passed is
+    not read again (its checksum costs a read of the whole file at every load otherwise). The
+    record is kept only where the folder is writable.
+    """
+    raw_dir = Path(raw_dir)
+    try:
+        passed = json.loads((raw_dir / CHECKED).read_text())
+    except (OSError, ValueError):
+        passed = {}
+    stamps = {}
     for name in IDX_FILES:
-        check_idx(Path(raw_dir) / name, checksums.get(name))
+        stat = (raw_dir / name).stat()
+        stamps[name] = [stat.st_size, stat.st_mtime_ns]
+        if passed.get(name) != stamps[name]:
+            check_idx(raw_dir / name, checksums.get(name))
+    if passed != stamps:
+        try:
+            tmp = raw_dir / f".tmp-{CHECKED}"
+            tmp.write_text(json.dumps(stamps))
+            os.replace(tmp, raw_dir / CHECKED)
+        except OSError:
+            pass  # a read-only data folder: every load checks the files again
 
 
 def ensure_raw(folder, root, download=True, cache_dir=None):

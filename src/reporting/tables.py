@@ -108,7 +108,17 @@ def summary_frame(folds, meta, alpha=ALPHA):
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
     `STAT_COLUMNS` (`grid_statistics` at the significance level ``alpha``), and every
-    diagnostic its mean last-epoch value.
+    diagnostic its mean last-epoch value. (`summarize_grid` also returns the statistics.)
+    """
+    return summarize_grid(folds, meta, alpha)[0]
+
+
+def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
+    """The summary table (`summary_frame`) and the statistics (`grid_statistics`), computed once.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
     """
     param_cols = param_columns(folds)
     diag = diagnostic_columns(folds.columns)
@@ -137,13 +147,14 @@ def summary_frame(folds, meta, alpha=ALPHA):
     summary["step_cost"] = step_costs(summary, meta)
     counts = meta.get("n_params") or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
-    table = grid_statistics(folds, summary, alpha=alpha)[0].rename(columns={"label": "_label"})
+    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha)
+    table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
     at = summary.columns.get_loc("accuracy_std") + 1
     order = list(summary.columns[:at]) + STAT_COLUMNS
     order += [c for c in summary.columns if c not in order and c not in diag] + diag
-    return summary[order].reset_index(drop=True)
+    return summary[order].reset_index(drop=True), statistics
 
 
 def step_costs(summary, meta):
@@ -295,8 +306,7 @@ def write_grid_tables(out_dir):
     if nuisance:
         trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
         written.update(write_tuning(out_dir, trials, nuisance, alpha))
-    summary = summary_frame(folds, meta, alpha)
-    statistics = grid_statistics(folds, summary, claim=read_claim(out_dir, meta), alpha=alpha)[1]
+    summary, statistics = summarize_grid(folds, meta, alpha, claim=read_claim(out_dir, meta))
     if nuisance:
         chosen = tuned.chosen_settings(trials, nuisance)
         summary.insert(summary.columns.get_loc("label") + 1, "tuned",
