@@ -10,6 +10,8 @@ from .cores import available_cores
 from .errors import UserError
 from .model import activations
 
+_CHECKED = set()  # the configs (as resolved YAML) this process has checked
+
 ALLOWED_TARGETS = ("torch.optim.", "torch.nn.", "src.")
 
 
@@ -126,18 +128,23 @@ def validate(cfg):
 
     The schema (`src.config.schema.check`) checks every key's range or choices; then every
     ``_target_`` must pass `check_target`, and in grid mode the grid must suit the network.
+    A config is checked once per process: the job that the preflight (`src.preflight`) checked
+    before Hydra started only turns it into arguments.
 
     Returns
     -------
     (dict, dict, dict)
         Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
     """
-    schema.check(cfg)
-    for key in cfg:
-        if key != "hydra":
-            for target in _targets(_without_activations(key, to_plain(cfg[key]))):
-                check_target(target)
-    check_activations(cfg)
+    checked = OmegaConf.to_yaml(cfg, resolve=True)
+    if checked not in _CHECKED:  # the preflight already checked this config in this process
+        schema.check(cfg)
+        for key in cfg:
+            if key != "hydra":
+                for target in _targets(_without_activations(key, to_plain(cfg[key]))):
+                    check_target(target)
+        check_activations(cfg)
+        _CHECKED.add(checked)
     from .training.net import resolve_device
 
     return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
