@@ -1,5 +1,6 @@
 """From a composed Hydra config to checked, plain keyword arguments (and one-line errors)."""
 import importlib
+import json
 
 import hydra
 import torch
@@ -136,8 +137,8 @@ def validate(cfg):
     (dict, dict, dict)
         Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
     """
-    checked = OmegaConf.to_yaml(cfg, resolve=True)
-    if checked not in _CHECKED:  # the preflight already checked this config in this process
+    checked = _identity(cfg)
+    if checked is None or checked not in _CHECKED:  # the preflight already checked this config in this process
         schema.check(cfg)
         for key in cfg:
             if key != "hydra":
@@ -148,6 +149,14 @@ def validate(cfg):
     from .training.net import resolve_device
 
     return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
+
+
+def _identity(cfg):
+    """The config's keys but ``hydra``, resolved, as one string; None when they do not resolve."""
+    try:
+        return json.dumps({key: to_plain(cfg[key]) for key in cfg if key != "hydra"}, sort_keys=True, default=str)
+    except Exception:  # an interpolation that only resolves inside a job: the config is checked every time
+        return None
 
 
 def _activation_specs(cfg):
