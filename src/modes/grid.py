@@ -374,6 +374,7 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
     """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``)."""
     return {
         "dataset": dataset.name, "n_train": int(len(plan.y)), "n_test": int(len(dataset.y_test)),
+        "n_classes": int(dataset.n_classes),
         "folds": folds, "repeats": repeats, "seed": plan.net.seed, "device": str(plan.net.device),
         "n_jobs": plan.n_jobs,
         "threads": plan.threads,  # torch threads of each fit (None: torch's default)

@@ -311,7 +311,7 @@ def write_grid_tables(out_dir):
         chosen = tuned.chosen_settings(trials, nuisance)
         summary.insert(summary.columns.get_loc("label") + 1, "tuned",
                        [chosen.get(str(label), {}).get("text", "") for label in summary["label"]])
-        table = tuned.robustness(trials)
+        table = tuned.robustness(trials, chance=1.0 / meta.get("n_classes", 10))
         statistics["tuning"] = {"tuned": nuisance, "chosen": chosen, "robustness": table.to_dict("records"),
                                 "sentence": tuned.robustness_sentence(table, nuisance)}
     written.update({

@@ -94,35 +94,50 @@ def chosen_settings(trials, nuisance):
     return out
 
 
-def robustness(trials):
+def robustness(trials, chance=0.1):
     """Eger et al.'s two views: the mean outer score at the chosen settings and over the whole tune grid.
+
+    A candidate with a failed chosen fit has no tuned mean, as in the verdict. In the mean
+    over the tune grid, a failed or diverged fit counts at ``chance`` (one over the number of
+    classes): a setting at which an activation cannot train is part of its (lack of) robustness.
 
     Returns
     -------
     pandas.DataFrame
         One row per compared candidate, in the order of the tuned means: ``label``,
-        ``tuned_mean``, ``grid_mean``, ``tuned_order``, ``grid_order``.
+        ``tuned_mean``, ``grid_mean``, ``failed_fits`` (over the tune grid), ``tuned_order``,
+        ``grid_order`` (failed candidates last).
     """
     score = tuning.OUTER
-    tuned = trials[trials["chosen"]].groupby("compared", sort=False)[score].mean()
-    grid = trials.groupby("compared", sort=False)[score].mean()
-    table = pd.DataFrame({"label": tuned.index.astype(str), "tuned_mean": tuned.to_numpy(),
-                          "grid_mean": grid.reindex(tuned.index).to_numpy()})
-    table["tuned_order"] = table["tuned_mean"].rank(ascending=False, method="min").astype(int)
-    table["grid_order"] = table["grid_mean"].rank(ascending=False, method="min").astype(int)
+    chosen = trials[trials["chosen"]]
+    tuned = chosen.groupby("compared", sort=False)[score].agg(lambda v: v.mean(skipna=False))
+    scores = trials[score].astype(float)
+    grid = scores.fillna(chance).groupby(trials["compared"], sort=False).mean()
+    failed = scores.isna().groupby(trials["compared"], sort=False).sum()
+    table = pd.DataFrame({"label": tuned.index.astype(str), "tuned_mean": tuned.to_numpy(dtype=float),
+                          "grid_mean": grid.reindex(tuned.index).to_numpy(dtype=float),
+                          "failed_fits": failed.reindex(tuned.index).to_numpy(dtype=int)})
+    # a candidate without a score (a failed chosen fit) comes last in either order
+    table["tuned_order"] = table["tuned_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
+    table["grid_order"] = table["grid_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
     return table.sort_values(["tuned_order", "label"]).reset_index(drop=True)
 
 
 def robustness_sentence(table, nuisance):
     """One sentence: the order of the means by each view, and whether the two orders agree."""
-    by_tuned = ", ".join(table.sort_values(["tuned_order", "label"])["label"])
-    by_grid = ", ".join(table.sort_values(["grid_order", "label"])["label"])
-    agree = list(table["tuned_order"]) == list(table["grid_order"])
+    scored = table[np.isfinite(table["tuned_mean"])]
+    by_tuned = "; ".join(scored.sort_values(["tuned_order", "label"])["label"])
+    by_grid = "; ".join(scored.sort_values(["grid_order", "label"])["label"])
+    agree = list(scored.sort_values(["tuned_order", "label"])["label"]) == \
+        list(scored.sort_values(["grid_order", "label"])["label"])
     names = " and ".join(nuisance)
-    return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}; averaged over "
-            f"the whole tune grid (robustness to {names}): {by_grid}. The two orders "
-            f"{'agree' if agree else 'differ'}; these orders are of means, not tests (the verdict above tests "
-            f"the tuned scores).")
+    failed = list(table.loc[~np.isfinite(table["tuned_mean"]), "label"])
+    unfit = int(table["failed_fits"].sum())
+    return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}. Averaged over "
+            f"the whole tune grid (robustness to {names}; {unfit} failed or diverged fits counted at chance "
+            f"level): {by_grid}. The two orders {'agree' if agree else 'differ'}; these orders are of means, not "
+            f"tests (the verdict above tests the tuned scores)"
+            + (f". Without a tuned score (a chosen fit failed): {'; '.join(failed)}." if failed else "."))
 
 
 def isolation_frame(trials, nuisance, level=0.95):
