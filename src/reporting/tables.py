@@ -305,6 +305,9 @@ def write_grid_tables(out_dir):
     nuisance = meta.get("tune") if meta.get("protocol") == "tuned" else None
     if nuisance:
         trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
+        counts = meta.get("n_params") or {}  # by the compared label: the tuned settings change no weight
+        meta = {**meta, "n_params": {compared: counts[label] for label, compared in zip(trials["label"], trials["compared"])
+                                     if label in counts}}
         written.update(write_tuning(out_dir, trials, nuisance, alpha))
     summary, statistics = summarize_grid(folds, meta, alpha, claim=read_claim(out_dir, meta))
     if nuisance:
