@@ -59,10 +59,12 @@ def halving_text(meta):
     counts = "; ".join(f"{len(group)} at epoch {epochs}" for epochs, group in fell.groupby("epochs"))
     within = ("within each activation (its own tune settings ranked against each other; the activations "
               "themselves all got the full budget)" if tuned else "across the grid's candidates")
-    text = (f"Successive halving (eta {halving['eta']}) ran {within}: at each rung (epochs "
-            f"{', '.join(map(str, rungs[:-1]))}) the candidates were ranked by the validation accuracy of that "
-            f"epoch averaged over all their folds, and the top 1/{halving['eta']} trained on from where they stood to "
-            f"the next rung, up to the full {rungs[-1]} epochs. ")
+    floor = "at least 2, and 1 at the last cut" if tuned else "at least 2"
+    at = f"epoch{'s' if len(rungs) > 2 else ''} {', '.join(map(str, rungs[:-1]))}"
+    text = (f"Successive halving (eta {halving['eta']}) ran {within}: at each rung ({at}) the candidates were "
+            f"ranked by the validation accuracy of that epoch averaged over all their folds, and the top "
+            f"1/{halving['eta']} (rounded up; {floor}) trained on from where they stood to the next rung, up to "
+            f"the full {rungs[-1]} epochs. ")
     text += (f"Stopped: {len(fell)} of {table['candidate'].nunique()} candidates ({counts}). " if len(fell) else
              "No candidate was stopped. ")
     if not tuned:
