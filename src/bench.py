@@ -57,6 +57,9 @@ PARTS = {
     "a_refit": "project grid mode as configured, with the refit of the best candidate (cv.refit=true)",
     "a_single": "project single run (mode=single activation=relu), the notebook's network and epochs",
     "tuned": "project tuned study (experiment=tuned_notebook): each activation at its own lr of 4, one stack",
+    "tuned_halving": "the tuned study with successive halving within each activation (search.halving=true)",
+    "all": "project grid mode over every registered activation (grid=all), one repeat of the folds",
+    "all_halving": "grid=all with successive halving across the candidates (search.halving=true)",
     "fixed_rates": "four project grids as configured, one per learning rate of tuned_notebook (times summed)",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
@@ -71,9 +74,14 @@ PROJECT_OVERRIDES = {
     "a_refit": ["cv.refit=true"],
     "a_single": ["mode=single", "activation=relu"],
     "tuned": ["experiment=tuned_notebook"],
+    "tuned_halving": ["experiment=tuned_notebook", "search.halving=true"],
+    "all": ["grid=all", "cv.repeats=1"],
+    "all_halving": ["grid=all", "cv.repeats=1", "search.halving=true"],
 }
-MEMBERS = {"tuned": 4}  # a part's stacked candidates per activation (the tuned study's rates), for its products' rate
-RATED = ("tuned", "fixed_rates")  # parts that train every activation at each of `TUNED_RATES`
+# halving part -> the exhaustive part it is judged against (`halving_agreement`)
+HALVING_PAIRS = {"all_halving": "all", "tuned_halving": "tuned"}
+MEMBERS = {"tuned": 4, "tuned_halving": 4}  # a part's stacked candidates per activation (the tuned study's rates), for its products' rate
+RATED = ("tuned", "fixed_rates", "tuned_halving")  # parts that train every activation at each of `TUNED_RATES`
 TUNED_RATES = (0.003, 0.01, 0.03, 0.1)  # tune.lr of experiments/tuned_notebook.yaml
 @dataclass
 class PartRun:
@@ -104,7 +112,8 @@ class PartRun:
 # The notebook's network: layer sizes from the input to the classes.
 SIZES = (784, 128, 64, 10)
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
-          ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"))
+          ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"), ("all_halving", "all"),
+          ("tuned_halving", "tuned"))
 
 
 # Memory samples: at most every SAMPLE_EVERY_S, and rarer when a sample is costly, so that the
@@ -257,35 +266,74 @@ def torch_loop(epochs, subset, device="cpu"):
 WORKERS = {"b": naive_skorch, "c": torch_loop}
 
 
-def _project_command(run_dir, epochs, subset, device, overrides):
+def _project_command(run_dir, epochs, subset, device, overrides, seed=None):
     experiment = [] if any(o.startswith("experiment=") for o in overrides) else ["experiment=notebook"]
     cmd = [sys.executable, "-m", "src.run", *experiment, f"train.epochs={epochs}", "cv.refit=false",
            f"device={device}", f"hydra.run.dir={run_dir}", *overrides]
-    return cmd + ([f"data.subset={subset}"] if subset else [])
+    return cmd + ([f"data.subset={subset}"] if subset else []) + ([f"seed={seed}"] if seed is not None else [])
 
 
-def _project_part(part, epochs, subset, out_root, device):
+def _project_part(part, epochs, subset, out_root, device, seed=None):
     run_dir = out_root / f"run_{part}"
     shutil.rmtree(run_dir, ignore_errors=True)
-    wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, PROJECT_OVERRIDES[part]))
+    overrides = PROJECT_OVERRIDES[part] + (["search.min_epochs=1"] if part in HALVING_PAIRS and epochs <= 2 else [])
+    wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, overrides, seed))
     figures = {"wall_s": wall, **_project_figures(run_dir, wall)}
+    if part in HALVING_PAIRS or part in HALVING_PAIRS.values():  # every candidate x split, as if trained in full
+        meta = json.loads((run_dir / layout.SEARCH).read_text())
+        figures["fits"] = len(meta["fit_keys"]) * len(meta["splits"])
     if part == "a_single":
         metrics = json.loads((run_dir / layout.METRICS).read_text())
         return PartRun(wall, peak, {"relu": metrics["test_accuracy"]}, metrics["n_train"], figures)
     summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
     meta = json.loads((run_dir / layout.SEARCH).read_text())
-    return PartRun(wall, peak, {a: float(summary.loc[a, "accuracy_mean"]) for a in ACTIVATIONS}, meta["n_train"],
-                   figures)
+    return PartRun(wall, peak, {a: float(summary["accuracy_mean"].get(a, math.nan)) for a in ACTIVATIONS},
+                   meta["n_train"], figures)
 
 
-def _fixed_rates_part(part, epochs, subset, out_root, device):
+def _top(run_dir, k=3):
+    """A grid's best ``k`` candidates trained in full, best first (its summary's ranked rows)."""
+    summary = pd.read_csv(run_dir / layout.SUMMARY)
+    return list(summary[summary["rank"].notna()].sort_values("rank")["label"].astype(str))[:k]
+
+
+def _chosen(run_dir):
+    """A tuned study's chosen learning rate per (activation, outer split), from its ``tuning.csv``."""
+    trials = pd.read_csv(run_dir / layout.TUNING)
+    chosen = trials[trials["chosen"].astype(str) == "True"]
+    return {(str(row.compared), int(row.split)): float(row.lr) for row in chosen.itertuples()}
+
+
+def halving_agreement(out_root, part):
+    """How a halving part's outcome agrees with its exhaustive part's (both run into ``out_root``).
+
+    Returns
+    -------
+    dict
+        Grid parts: ``same_best`` (the same best candidate), ``top3_kept`` (how many of the
+        exhaustive top 3 are among the survivors) and ``survivors``; tuned parts:
+        ``same_lr`` (the (activation, split) pairs whose chosen lr is the same) and ``pairs``.
+    """
+    ours, theirs = out_root / f"run_{part}", out_root / f"run_{HALVING_PAIRS[part]}"
+    if not ((ours / layout.SUMMARY).exists() and (theirs / layout.SUMMARY).exists()):
+        return {}
+    if (theirs / layout.TUNING).exists():
+        mine, exhaustive = _chosen(ours), _chosen(theirs)
+        return {"same_lr": sum(mine.get(k) == v for k, v in exhaustive.items()), "pairs": len(exhaustive)}
+    survivors = _top(ours, k=None)
+    top = _top(theirs)
+    return {"same_best": survivors[:1] == top[:1], "top3_kept": len(set(top) & set(survivors)),
+            "survivors": len(survivors)}
+
+
+def _fixed_rates_part(part, epochs, subset, out_root, device, seed=None):
     """Four fixed grids, one per rate of `TUNED_RATES`, one after another: their summed wall time,
     the highest peak memory, and each activation's best mean accuracy over the four."""
     walls, peaks, best = [], [], {}
     for rate in TUNED_RATES:
         run_dir = out_root / f"run_{part}_{rate:g}"
         shutil.rmtree(run_dir, ignore_errors=True)
-        wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, [f"optimizer.lr={rate}"]))
+        wall, peak, _ = measure(_project_command(run_dir, epochs, subset, device, [f"optimizer.lr={rate}"], seed))
         walls.append(wall)
         peaks.append(peak)
         summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
@@ -433,7 +481,7 @@ def import_floor(repeats=3):
     return min(once() for _ in range(repeats))
 
 
-def _worker_part(part, epochs, subset, out_root, device):
+def _worker_part(part, epochs, subset, out_root, device, seed=None):
     cmd = [sys.executable, "-m", "src.bench", "--worker", part, "--epochs", str(epochs), "--device", device]
     if subset:
         cmd += ["--subset", str(subset)]
@@ -442,7 +490,7 @@ def _worker_part(part, epochs, subset, out_root, device):
     return PartRun(wall, peak, result["scores"], result["n_train"], {"wall_s": wall})
 
 
-def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, limits=None):
+def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat=1, limits=None, seed=None):
     """Run the chosen parts one after another and return the table of figures.
 
     With ``repeat`` > 1 the whole sequence runs that many times in turn (a, b, c, a, b, c,
@@ -453,7 +501,9 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
     ``limits`` (``peak``: the machine's matrix-product rate in GFLOP/s, `sgemm_peak`;
     ``floor``: the start-up every run has, in seconds, `import_floor`), a stacked grid's
     training rate is also given as a fraction of the peak, and every project part's fixed
-    cost as what it spends beyond the floor.
+    cost as what it spends beyond the floor. ``seed`` (the config's ``seed``) is given to every
+    project part; a halving part's row says how its outcome agrees with its exhaustive part's
+    (`halving_agreement`) when both ran.
     """
     runs = {}
     for turn in range(1, repeat + 1):
@@ -461,8 +511,10 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
             which = f" (run {turn}/{repeat})" if repeat > 1 else ""
             print(f"bench: {part}{which}: {PARTS[part]} ...", flush=True)
             runner = RUNNERS.get(part, _project_part if part in PROJECT_OVERRIDES else _worker_part)
-            done = runner(part, epochs, subset, out_root, device)
+            done = runner(part, epochs, subset, out_root, device, seed=seed)
             runs.setdefault(part, []).append(done)
+            for halved in [p for p in HALVING_PAIRS if part in (p, HALVING_PAIRS[p]) and p in runs]:
+                runs[halved][-1].figures.update(halving_agreement(Path(out_root), halved))
             print(f"bench: {part}{which}: {done.wall_s:.1f} s, peak {done.peak_mb:.0f} MB, " +
                   ", ".join(f"{a} {done.scores[a]:.4f}" for a in ACTIVATIONS if a in done.scores), flush=True)
             if on_row is not None:
@@ -520,15 +572,20 @@ def figures_table(runs, epochs, repeat, limits=None):
     for part, done in runs.items():
         wall = float(np.median([run.wall_s for run in done]))
         scores, n_train = done[-1].scores, done[-1].n_train
-        fits = 1 if part == "a_single" else 3 * len(ACTIVATIONS) * (len(TUNED_RATES) if part in RATED else 1)
+        fits = done[-1].figures.get("fits") or (
+            1 if part == "a_single" else 3 * len(ACTIVATIONS) * (len(TUNED_RATES) if part in RATED else 1))
         rows_per_fit = n_train * (1 if part == "a_single" else 2 / 3) * (1 - VALID_FRACTION)
         rows.append({"part": part, "setup": PARTS[part], "wall_s": round(wall, 1),
                      **({"wall_s_runs": " ".join(f"{run.wall_s:.1f}" for run in done)} if repeat > 1 else {}),
                      "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
                      "peak_mem_mb": round(max(run.peak_mb for run in done)),
                      **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
-                     **(_efficiency(done, wall, limits, part) if part in PROJECT_OVERRIDES else {})})
+                     **(_efficiency(done, wall, limits, part) if part in PROJECT_OVERRIDES else {}),
+                     **{k: done[-1].figures[k] for k in AGREEMENT if k in done[-1].figures}})
     return _with_ratios(pd.DataFrame(rows))
+
+
+AGREEMENT = ("same_best", "top3_kept", "survivors", "same_lr", "pairs")  # `halving_agreement`'s figures
 
 
 def _with_ratios(table):
@@ -551,6 +608,7 @@ def main(argv=None):
                         help="run the parts this many times in turn and report each part's median wall time")
     parser.add_argument("--out", default="outputs/bench", help="where the CSV and Markdown tables go")
     parser.add_argument("--device", default="auto", help="auto (cuda when available), cpu or cuda, for every part")
+    parser.add_argument("--seed", type=int, default=None, help="the config's seed for every project part")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from .errors import UserError
@@ -598,7 +656,8 @@ def main(argv=None):
         write_csv(out_root / "bench.csv", table)
         return write_text(out_root / "bench.md", f"{title}\n\n{table.to_markdown(index=False)}\n")
 
-    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat, limits=limits)
+    table = run_bench(parts, args.epochs, args.subset, out_root, device, on_row=write, repeat=args.repeat, limits=limits,
+                      seed=args.seed)
     write(table)
     print(f"{title}\n\n{table.to_markdown(index=False)}\n")
     print(f"written: {out_root / 'bench.csv'}, {out_root / 'bench.md'}")

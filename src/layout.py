@@ -24,6 +24,8 @@ TUNING = "tuning.csv"             # a tuned study: every fit, its inner and oute
 ISOLATION_PLOT = "isolation.png"  # a tuned study: inner score against the tuned setting, per activation
 HIPLOT_TUNING = "hiplot_tuning.html"  # a tuned study: one line per activation x tuned setting
 FITS = "fits"                     # one record per finished fit (and its weights): resuming
+HALVING = "halving.csv"           # successive halving: every candidate's score at every rung it reached, kept or not
+RUNGS = "rungs"                   # in fits/: each member's state at each rung boundary of a halving search
 # a grid or a sweep
 SUMMARY = "summary.csv"           # one row per candidate (grid) or per job row (sweep)
 SUMMARY_MD = "summary.md"
@@ -139,6 +141,11 @@ def job_dirs(sweep_dir):
 def record_path(record_dir, key, weights=False):
     """The file of a fit record (``KEY.json``) or of its weights (``KEY.pt``)."""
     return Path(record_dir) / f"{key}.{'pt' if weights else 'json'}"
+
+
+def rung_path(record_dir, key, epochs):
+    """The state of a halving search's member at the rung boundary after ``epochs`` epochs (``rungs/KEY.eN.pt``)."""
+    return Path(record_dir) / RUNGS / f"{key}.e{int(epochs)}.pt"
 
 
 def read_record(record_dir, key):

@@ -118,7 +118,8 @@ def grid_args(cfg):
     check_grid(param_grid({**grid, **tune}), optimizer_settings(cfg.optimizer)[0])
     return dict(grid=grid, tune=tune, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
                 n_jobs=n_jobs(cfg.cv.n_jobs), batched=cfg.cv.batched, backend=cfg.search.backend,
-                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha)
+                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha,
+                halving=dict(eta=cfg.search.eta, min_epochs=cfg.search.min_epochs) if cfg.search.halving else None)
 
 
 MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}

@@ -200,11 +200,14 @@ def _tune(key, value):
 
 
 def check_across(cfg):
-    """Rules between keys, checked after each key passed its own (no registry needed).
+    """Rules between keys, checked after each key passed its own (no registry needed): those of `ACROSS`."""
+    for rule in ACROSS:
+        rule(cfg)
 
-    ``protocol=tuned`` needs grid mode, a validation split to choose on, and settings to tune
-    that the grid does not also sweep.
-    """
+
+def _tuned_rules(cfg):
+    """``protocol=tuned`` needs grid mode, a validation split to choose on, and settings to tune
+    that the grid does not also sweep."""
     if cfg.protocol != "tuned":
         return
     if cfg.mode != "grid":
@@ -220,6 +223,39 @@ def check_across(cfg):
                         f"activations and tunes the tune settings for each")
 
 
+# what successive halving needs, each with the one line that refuses its absence
+HALVING_NEEDS = (
+    (lambda cfg: cfg.mode == "grid", "search.halving=true stops the losing candidates of a grid early: it needs mode=grid"),
+    (lambda cfg: cfg.cv.batched, "search.halving=true trains the survivors on inside stacked training: it needs "
+                                 "cv.batched=true"),
+    (lambda cfg: cfg.search.backend != "dask", "search.halving=true ranks every candidate at each rung in this "
+                                               "process and cannot run its stacks on Dask; use search.backend=threads "
+                                               "or local"),
+    (lambda cfg: cfg.train.valid_fraction, "search.halving=true ranks the candidates on their validation rows: "
+                                           "train.valid_fraction must be above 0"),
+    (lambda cfg: cfg.search.min_epochs < cfg.train.epochs,
+     "search.min_epochs={cfg.search.min_epochs} must be below train.epochs={cfg.train.epochs}: the first rung "
+     "comes before the full budget"),
+    (lambda cfg: cfg.train.early_stopping is None, "search.halving=true cannot honour train.early_stopping: a fit "
+                                                   "stopped early would be ranked at epochs it never trained; set "
+                                                   "train.early_stopping=null"),
+    (lambda cfg: cfg.train.lr_scheduler is None, "search.halving=true cannot honour train.lr_scheduler: stacked "
+                                                 "training has no per-fit schedule; set train.lr_scheduler=null"),
+    (lambda cfg: not {"epochs", "max_epochs"} & (set(cfg.grid) | set(cfg.tune if cfg.protocol == "tuned" else ())),
+     "search.halving=true spends epochs as its resource: epochs cannot also be a grid or tune setting"),
+)
+
+
+def _halving_rules(cfg):
+    """``search.halving=true`` needs what `HALVING_NEEDS` lists."""
+    if not cfg.search.halving:
+        return
+    for test, message in HALVING_NEEDS:
+        if not test(cfg):
+            raise UserError(message.format(cfg=cfg))
+
+
+ACROSS = (_tuned_rules, _halving_rules)
 MODES = ("single", "grid")
 PROTOCOLS = ("fixed", "tuned")
 DEVICES = ("auto", "cpu", "cuda")
@@ -313,10 +349,13 @@ class CVConfig:
 
 @dataclass
 class SearchConfig:
-    """``search.*``: where grid mode's fits run."""
+    """``search.*``: where grid mode's fits run, and whether losing candidates stop early (successive halving)."""
 
     backend: str = setting(check=OneOf(_backends))
     scheduler: Optional[str] = setting()
+    halving: bool = setting()
+    eta: int = setting(check=Range(low=2, integer=True))
+    min_epochs: int = setting(check=POSITIVE)
 
 
 @dataclass

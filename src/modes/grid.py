@@ -26,6 +26,7 @@ from ..results import GridResult
 from ..training import fit_records
 from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
+from ..training import halving as halving_search
 from ..training.stacks import pretrain as batched_pretrain
 from .single import test_scores
 
@@ -254,6 +255,8 @@ class GridPlan:
     scheduler : str or None
     aliases : dict
         See `grid_aliases`.
+    halving : src.training.halving.Halving or None
+        Successive halving's settings; None trains every candidate for every epoch.
     """
 
     net: object
@@ -270,6 +273,7 @@ class GridPlan:
     backend: str
     scheduler: Optional[str]
     aliases: dict
+    halving: Optional[halving_search.Halving] = None
 
     @property
     def fit_keys(self):
@@ -279,7 +283,7 @@ class GridPlan:
             for fingerprint in self.fingerprints] for candidate in self.candidates}
 
 
-def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler):
+def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler, halving=None):
     """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
 
     The arguments are those of `run_grid`; the candidates are the grid's, times the ``tune``
@@ -301,14 +305,17 @@ def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_j
     threads = max(1, cores // n_jobs) if n_jobs > 1 else net_kwargs.get("threads")
     net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": threads})
     # The refit is done after the search, with every core (the base net has one thread per fit).
-    net.set_params(record_dir=str(record_dir))
+    net.set_params(record_dir=str(record_dir), halving=bool(halving))
+    if halving:
+        halving = halving_search.Halving(halving["eta"], halving["min_epochs"],
+                                         tuple(GRID_KEYS.get(k, k) for k in (tune or {})))
     # The splits themselves, not the splitter: every fit of a split then gets the same index
     # arrays, which a Dask backend sends to the workers once (see `joblib_backend`).
     splits = list(make_cv(folds, repeats, net_kwargs["seed"]).split(X, y))
     return GridPlan(net=net, params=params, candidates=list(ParameterGrid(params)), splits=splits,
                     fingerprints=[fit_records.data_fingerprint(X, y, tr) for tr, _ in splits],
                     rows=Rows(X), y=y, record_dir=Path(record_dir), n_jobs=n_jobs, cores=cores, threads=threads,
-                    backend=backend, scheduler=scheduler, aliases=grid_aliases(grid))
+                    backend=backend, scheduler=scheduler, aliases=grid_aliases(grid), halving=halving or None)
 
 
 def announce(plan):
@@ -328,6 +335,10 @@ def train_stacks(plan):
     int
         How many candidates are left for GridSearchCV to train fit by fit.
     """
+    if plan.halving:
+        return halving_search.pretrain(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
+                                       str(plan.record_dir), plan.halving, n_jobs=plan.n_jobs, cores=plan.cores,
+                                       fingerprints=plan.fingerprints)
     return batched_pretrain(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
                             str(plan.record_dir), n_jobs=plan.n_jobs, cores=plan.cores, fingerprints=plan.fingerprints)
 
@@ -387,12 +398,36 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
         "aliases": plan.aliases,
         "step_cost": cost,
         "n_params": param_counts(plan),
+        "halving": halving_meta(plan),
     }
 
 
+def halving_meta(plan):
+    """Successive halving's settings, rungs and every candidate's score at each rung (None without halving)."""
+    if not plan.halving:
+        return None
+    rows = halving_search.table(plan.net, plan.params, plan.y, [tr for tr, _ in plan.splits], str(plan.record_dir),
+                                plan.fingerprints, plan.halving)
+    return {"eta": plan.halving.eta, "min_epochs": plan.halving.min_epochs,
+            "rungs": plan.halving.rungs(plan.net.max_epochs), "table": rows}
+
+
+def halted(plan):
+    """The labels of the candidates that successive halving stopped at a rung (a record with ``halted_at``)."""
+    return {label for label, keys in plan.fit_keys.items()
+            if any((layout.read_record(plan.record_dir, key) or {}).get("halted_at") is not None for key in keys)}
+
+
+def full_budget_scores(plan, cv_results):
+    """Each candidate's mean accuracy, NaN for a candidate stopped at a rung (it never enters a verdict)."""
+    stopped = halted(plan) if plan.halving else set()
+    return np.array([np.nan if candidate_label(p) in stopped else score
+                     for p, score in zip(cv_results["params"], cv_results["mean_test_accuracy"])], dtype=float)
+
+
 def best_fixed(plan, cv_results):
-    """The candidate of best mean accuracy (None when no candidate has a finite score)."""
-    scores = np.asarray(cv_results["mean_test_accuracy"], dtype=float)
+    """The candidate of best mean accuracy among those trained in full (None when none has a finite score)."""
+    scores = full_budget_scores(plan, cv_results)
     return cv_results["params"][int(np.nanargmax(scores))] if np.isfinite(scores).any() else None
 
 
@@ -429,6 +464,8 @@ def best_tuned(plan, cv_results, nuisance):
     """The compared candidate of best mean outer accuracy at its chosen settings, with the setting
     it was chosen at most often (`src.tuning.most_chosen`); None when none has a finite score."""
     trials, by = tuned_trials(plan, cv_results, nuisance)
+    stopped = halted(plan) if plan.halving else set()
+    trials = trials[[candidate_label(cv_results["params"][i]) not in stopped for i in trials["candidate"]]]
     chosen = tuning.choose(trials, nuisance, by)
     groups = dict(list(chosen[chosen["chosen"]].groupby(by, sort=False)))
     means = {key: group[tuning.OUTER].mean() for key, group in groups.items()}
@@ -460,7 +497,7 @@ def refit_best(plan, best_params, dataset):
 
 
 def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=3, refit=True, n_jobs=1,
-             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05):
+             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05, halving=None):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
@@ -497,6 +534,9 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
         to test (every pair of the claimed order).
     alpha : float
         The significance level of the summary's tests and intervals (kept in the result).
+    halving : mapping, optional
+        ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.halving`) instead
+        of training every stackable candidate for every epoch; needs ``batched``.
 
     Returns
     -------
@@ -504,7 +544,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
         ``cv_results_`` as a table, what was searched, and the best mean accuracy;
         `src.reporting.writers.write_grid` turns it into files.
     """
-    plan = plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler)
+    plan = plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_jobs, backend, scheduler,
+                       halving)
     announce(plan)
     specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
     cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
@@ -523,7 +564,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
             else best_fixed(plan, search.cv_results_))
     if refit:
         meta["refit"] = refit_best(plan, best, dataset)
-    scores = np.asarray(search.cv_results_["mean_test_accuracy"], dtype=float)
+    scores = full_budget_scores(plan, search.cv_results_)
     return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
                       objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))
 

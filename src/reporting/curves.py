@@ -160,7 +160,7 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     return pd.DataFrame(rows)
 
 
-def plot_candidates(histories, title, sizes=None):
+def plot_candidates(histories, title, sizes=None, stopped=()):
     """Each candidate's mean curve over its fits, with a 95% confidence band.
 
     Parameters
@@ -170,6 +170,8 @@ def plot_candidates(histories, title, sizes=None):
     title : str
     sizes : dict, optional
         Candidate label -> ``(n_train list, n_test list)`` of its fits, for corrected bands.
+    stopped : collection of str
+        Candidates that successive halving stopped at a rung: drawn dashed, up to their rung.
 
     Returns
     -------
@@ -185,7 +187,8 @@ def plot_candidates(histories, title, sizes=None):
             x, mean, low, high = (band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))
             if log:
                 mean, low, high = (np.where(v > 0, v, np.nan) for v in (mean, low, high))
-            ax.plot(x, mean, color=colour, lw=1.6, label=f"{label} (n={len(fits)})", **_markers(x))
+            ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
+                    label=f"{label} (n={len(fits)}{', stopped' if label in stopped else ''})", **_markers(x))
             ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
     _legend(fig, axes, len(histories))
     fig.suptitle(f"{title}: mean over folds and repeats, 95% CI band")
@@ -267,7 +270,9 @@ def write_grid_curves(grid_dir):
     histories, sizes = grid_histories(grid_dir)
     if not histories:
         return None
-    return save_figure(grid_dir / FILE_NAME, plot_candidates(histories, "candidates", sizes))
+    folds = pd.read_csv(grid_dir / layout.FOLDS)
+    stopped = set(folds.loc[folds["halted_at"].notna(), "label"].astype(str)) if "halted_at" in folds else set()
+    return save_figure(grid_dir / FILE_NAME, plot_candidates(histories, "candidates", sizes, stopped))
 
 
 def job_overrides(job_dir):

@@ -25,6 +25,7 @@ from ..results import STATS, diagnostic_columns, split_column
 from . import curves
 from .plots import save_activation_plots
 from .stats import ALPHA
+from .halving import halving_text
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
 
 log = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ def grid_page(grid_dir):
     classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "failed") else ""
                for found, flag in zip(standings, flags)]
     subtitle = study_line(meta, len(summary))
-    explain = paragraph(f"{protocol_text(meta)} {method_text(alpha)}")
+    explain = paragraph(f"{protocol_text(meta)} {method_text(alpha)} {halving_text(meta)}".rstrip())
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [

@@ -10,7 +10,7 @@ from .stats import ALPHA
 from .verdict import level_text, p_text
 
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
-                 "failed": "failed"}
+                 "failed": "failed", "stopped": "stopped early"}
 
 
 def number(row, key):
@@ -27,7 +27,9 @@ def true(value):
 
 
 def standing(row):
-    """``best``, ``worse``, ``unseparated``, ``untestable``, ``failed`` or empty."""
+    """``best``, ``worse``, ``unseparated``, ``untestable``, ``failed``, ``stopped`` (by successive halving) or empty."""
+    if np.isfinite(number(row, "halted_at")):
+        return "stopped"
     if not np.isfinite(number(row, "accuracy_mean")):
         return "failed"
     if number(row, "rank") == 1:
@@ -67,6 +69,9 @@ def _optional(row, key, digits):
 
 def _status(row):
     """The failure, else the statistics' note (unstable splits, clipped intervals), else empty."""
+    if np.isfinite(number(row, "halted_at")):
+        return (f"stopped at epoch {number(row, 'halted_at'):.0f} (rung {number(row, 'rung'):.0f}), validation "
+                f"accuracy there {number(row, 'rung_score'):.4f}; outside the verdict")
     if str(row.get("status", "ok")) not in ("ok", "nan"):
         return f"{row.get('status')}: {row.get('error', '')}"
     note = row.get("note", "")
@@ -97,7 +102,8 @@ def view(summary, alpha=ALPHA):
             "rank": _optional(row, "rank", 0),
             "candidate": str(row.get("label", "")),
             **({"tuned setting (most chosen; range)": str(row.get("tuned", ""))} if "tuned" in summary else {}),
-            "accuracy (mean ± std)": _pm(row, "accuracy") or "failed",
+            **({"rung": _optional(row, "rung", 0)} if "rung" in summary else {}),
+            "accuracy (mean ± std)": _pm(row, "accuracy") or ("" if found == "stopped" else "failed"),
             f"{level} CI": _interval(row),
             "vs best": STANDING_TEXT.get(found, ""),
             f"diff. to best, points ({level} CI)": _difference(row),

@@ -18,7 +18,7 @@ from .. import layout, tuning
 from ..files import write_csv, write_json, write_text
 from ..params import GRID_KEYS, candidate_label, friendly
 from ..results import diagnostic_columns, is_diagnostic, last_values
-from . import stats, summary_view, tuned, verdict
+from . import halving, stats, summary_view, tuned, verdict
 from .hiplot import write_hiplot
 from .html import write_grid_report
 from .summary import claimed_ranking, summarize
@@ -92,8 +92,13 @@ def folds_frame(cv_results, meta, records):
                 tuning.INNER: last.get("valid_acc", np.nan),
                 tuning.TIEBREAK: last.get("valid_loss", np.nan),
                 **last_values(record.get("history", [])),
+                # successive halving: the epochs of the rung at which the fit was stopped (NaN: the full budget)
+                **({"halted_at": record.get("halted_at", np.nan)} if meta.get("halving") else {}),
             })
     folds = pd.DataFrame(rows)
+    if meta.get("halving"):
+        folds.insert(folds.columns.get_loc("halted_at"), "rung", halving.rung_of(folds["halted_at"],
+                                                                                  meta["halving"]["rungs"]))
     diag = diagnostic_columns(folds.columns)
     return folds[[c for c in folds.columns if c not in diag] + diag]
 
@@ -246,7 +251,7 @@ def read_claim(out_dir, meta):
 
 
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
-                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK} | {f"test_{m}" for m in METRICS}
+                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {f"test_{m}" for m in METRICS}
 
 
 def summary_markdown(summary, meta, statistics=None):
@@ -264,7 +269,7 @@ def summary_markdown(summary, meta, statistics=None):
     alpha = (statistics or {}).get("alpha", ALPHA)
     table = summary_view.view(summary, alpha)[0]
     head = (f"{summary_view.study_line(meta, len(summary))} {summary_view.protocol_text(meta)} "
-            f"{summary_view.method_text(alpha)}")
+            f"{summary_view.method_text(alpha)} {halving.halving_text(meta)}".rstrip())
     notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
@@ -303,13 +308,22 @@ def write_grid_tables(out_dir):
     alpha = read_alpha(out_dir, meta)
     written = {}
     nuisance = meta.get("tune") if meta.get("protocol") == "tuned" else None
+    all_folds = folds
+    if meta.get("halving"):
+        written["halving"] = write_csv(out_dir / layout.HALVING, halving.halving_frame(meta["halving"]))
     if nuisance:
         trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
         counts = meta.get("n_params") or {}  # by the compared label: the tuned settings change no weight
         meta = {**meta, "n_params": {compared: counts[label] for label, compared in zip(trials["label"], trials["compared"])
                                      if label in counts}}
         written.update(write_tuning(out_dir, trials, nuisance, alpha))
-    summary, statistics = summarize_grid(folds, meta, alpha, claim=read_claim(out_dir, meta))
+    full = folds[~halving.stopped(folds)]  # only fits that got the full budget enter the verdict
+    summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta))
+    if meta.get("halving"):
+        summary.insert(summary.columns.get_loc("label") + 1, "rung", len(meta["halving"]["rungs"]))
+    if meta.get("halving") and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv
+        summary = pd.concat([summary, halving.stopped_rows(all_folds, meta["halving"], param_columns(folds))],
+                            ignore_index=True)
     if nuisance:
         chosen = tuned.chosen_settings(trials, nuisance)
         summary.insert(summary.columns.get_loc("label") + 1, "tuned",
@@ -327,11 +341,13 @@ def write_grid_tables(out_dir):
     diag = diagnostic_columns(summary.columns)
     metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
                + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
+    metrics += [c for c in ("rung", "halted_at", "rung_score") if c in summary]
     rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
     written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
                                      color_by="mean_test_accuracy", categorical=params + ["separated_from_best"],
                                      title="candidates", shown=params + HIPLOT_SHOWN)
     fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
+    fold_metrics += [c for c in ("rung", "halted_at") if c in folds]
     fold_diag = diagnostic_columns(folds.columns)
     fold_rows = folds[params + ["repeat", "fold"] + fold_metrics + fold_diag].to_dict("records")
     written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / layout.HIPLOT_FOLDS,

@@ -54,7 +54,10 @@ def tuned_folds(folds, nuisance, params):
         compared candidate and split, as the statistics expect.
     """
     by = compared_columns(folds, nuisance, params)
-    trials = tuning.choose(folds.reset_index(drop=True), nuisance, by)
+    trials = folds.reset_index(drop=True)
+    full = trials["halted_at"].isna() if "halted_at" in trials else pd.Series(True, index=trials.index)
+    # a fit stopped at a rung (successive halving) is never chosen: its scores are of fewer epochs
+    trials["chosen"] = tuning.choose(trials[full], nuisance, by)["chosen"].reindex(trials.index, fill_value=False)
     trials.insert(1, "compared", [_label(row, by) for _, row in trials.iterrows()])
     chosen = trials[trials["chosen"]].copy()
     chosen["label"] = chosen["compared"]

@@ -28,7 +28,8 @@ from ..params import plain
 
 log = logging.getLogger(__name__)
 
-KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start")
+KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start",
+                      "halving")
 
 
 def data_fingerprint(X, y, rows=None):
@@ -106,17 +107,18 @@ def set_aside_record(record_dir, key, damaged):
     log.info(f"damaged: {damaged}; set aside in {aside}, the fit is trained again")
 
 
-def load(record_dir, key):
+def load(record_dir, key, halted=False):
     """Return ``(record, state_dict)`` of a finished successful fit, or None.
 
     None also for a damaged record, which is set aside (`set_aside_record`) so that the fit
-    is trained again.
+    is trained again, and, unless ``halted``, for a fit that successive halving stopped at a
+    rung (``halted_at``): outside a halving search it counts as unfinished.
     """
     if not layout.record_path(record_dir, key).exists():
         return None  # no record (weights alone are those of a fit killed before its JSON)
     try:
         record = layout.read_whole(layout.record_path(record_dir, key), layout.RECORD_KEYS)
-        if record["status"] != "ok":
+        if record["status"] != "ok" or (record.get("halted_at") is not None and not halted):
             return None
         return record, layout.read_whole(layout.record_path(record_dir, key, weights=True))
     except Damaged as exc:

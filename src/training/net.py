@@ -128,14 +128,19 @@ class Net(NeuralNetClassifier):
         loaded instead of trained, and failures are recorded with their error.
     matmul_precision : {"highest", "high", "medium"} (default="highest")
         ``torch.set_float32_matmul_precision`` for this fit (process-wide while it runs).
+    halving : bool (default=False)
+        Part of a successive-halving search: a record of a fit stopped at a rung is loaded as
+        it is (`src.training.halving`); otherwise such a fit is trained again in full.
     """
 
-    def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", **kwargs):
+    def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", halving=False,
+                 **kwargs):
         super().__init__(module, **kwargs)
         self.seed = seed
         self.threads = threads
         self.record_dir = record_dir
         self.matmul_precision = matmul_precision
+        self.halving = halving
 
     def _set_training(self, training=True):
         # skorch switches train/eval mode on every batch; switching only when the mode
@@ -169,7 +174,7 @@ class Net(NeuralNetClassifier):
         if not self.record_dir:
             return super().fit(X, y, **fit_params)
         key = fit_records.fit_key(self, X, y)
-        found = fit_records.load(self.record_dir, key)
+        found = fit_records.load(self.record_dir, key, halted=self.halving)
         if found:
             record, state = found
             self.initialize()

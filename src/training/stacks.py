@@ -27,6 +27,7 @@ loads the weights instead of training, and it scores the folds itself.
 import json
 import logging
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -326,6 +327,89 @@ class MemberRates:
                 torch._foreach_lerp_(self.params, self.before, self.weights)
 
 
+@dataclass
+class MemberState:
+    """One member of a stack between two calls of `train_stacked`: everything it needs to train on.
+
+    Attributes
+    ----------
+    params : list of Tensor
+        Its slices of `Stack.parameters` (`member_pieces`).
+    optimizer : dict
+        The optimizer's state of those parameters: name -> list of slices (as ``params``), or
+        the one value that every member shares (Adam's step count), or None.
+    history : list of dict
+        Its epochs so far (its epoch count is their number).
+    seconds : float
+        Its share of the training time so far.
+    """
+
+    params: list
+    optimizer: dict
+    history: list
+    seconds: float
+
+
+def member_pieces(tensors, C, F):
+    """Each member's own slices of tensors laid out as `Stack.parameters` (the parameters, or optimizer
+    state of the same shapes): the first layer's weight and bias (positions 0 and 1) by candidate column
+    block and fold, the later ones by member. Member ``m = c * F + f`` gets a list of views that keep
+    every dimension (size 1 where the stack is)."""
+    width = tensors[0].shape[2] // C
+    return [[t[m % F:m % F + 1, ..., (m // F) * width:(m // F + 1) * width] if i < 2 else t[m:m + 1]
+             for i, t in enumerate(tensors)] for m in range(C * F)]
+
+
+def joined(pieces, F):
+    """The inverse of `member_pieces`: the members' slices (``C' x F`` of them, ``m = c * F + f``) as stacked tensors."""
+    C = len(pieces) // F
+    return [torch.cat([torch.cat([pieces[c * F + f][i] for c in range(C)], dim=-1) for f in range(F)]) if i < 2
+            else torch.cat([member[i] for member in pieces]) for i in range(len(pieces[0]))]
+
+
+def member_states(stack, optimizer, histories, seconds):
+    """Every member's `MemberState` (copies on the CPU), in member order."""
+    params = stack.parameters()
+    pieces = member_pieces([p.detach() for p in params], stack.C, stack.F)
+    names = dict.fromkeys(name for p in params for name in optimizer.state.get(p, {}))
+    state = {}
+    for name in names:
+        values = [optimizer.state[p][name] for p in params]
+        shaped = all(torch.is_tensor(v) and v.shape == p.shape for v, p in zip(values, params))
+        state[name] = member_pieces(values, stack.C, stack.F) if shaped else values[0]
+    return [MemberState(params=[t.cpu().clone() for t in pieces[m]],
+                        optimizer={name: [t.cpu().clone() for t in value[m]] if isinstance(value, list)
+                                   else (value.cpu().clone() if torch.is_tensor(value) else value)
+                                   for name, value in state.items()},
+                        history=[dict(row) for row in histories[m]], seconds=seconds[m]) for m in range(len(pieces))]
+
+
+def restore(stack, optimizer, states):
+    """Load members' `MemberState` into a fresh stack and its optimizer (the members in stack order)."""
+    params = stack.parameters()
+    device = params[0].device
+    with torch.no_grad():
+        for p, value in zip(params, joined([s.params for s in states], stack.F)):
+            p.copy_(value)
+    for name, value in states[0].optimizer.items():
+        if isinstance(value, list):
+            stacked = joined([s.optimizer[name] for s in states], stack.F)
+            for p, tensor in zip(params, stacked):
+                optimizer.state[p][name] = tensor.to(device)
+        else:
+            for p in params:
+                optimizer.state[p][name] = value.clone().to(device) if torch.is_tensor(value) else value
+
+
+def load_member(module, pieces):
+    """Copy a member's parameter slices (`member_pieces`) into its own module; return the module."""
+    with torch.no_grad():
+        for i, layer in enumerate(_linears(module)):
+            layer.weight.copy_(pieces[2 * i][0].t())
+            layer.bias.copy_(pieces[2 * i + 1][0, 0])
+    return module
+
+
 def _pad(rows_list, size):
     """Stack per-fold index tensors, padding short ones by repeating their first row (masked)."""
     out = torch.zeros(len(rows_list), size, dtype=torch.long)
@@ -403,7 +487,8 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
     log.info(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s")
 
 
-def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None):
+def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None, start=None,
+                  until=None):
     """Train the fold models of one or more candidates together and write their fit records.
 
     Parameters
@@ -423,11 +508,18 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         The folds' `src.training.fit_records.data_fingerprint` values (computed when None).
     rows : list, optional
         The folds' `fold_rows` (computed when None).
+    start : list of MemberState, optional
+        Each member's state (member ``m = c * F + f``) after the epochs in its history: training
+        goes on from there, the folds' batch orders drawn as they would have been.
+    until : int, optional
+        Stop after this epoch (default: the nets' ``max_epochs``); before ``max_epochs``, no
+        record is written and the members' states are returned.
 
     Returns
     -------
-    list of str
-        The record keys written, candidate by candidate, fold by fold.
+    list of str, or list of MemberState
+        The record keys written, candidate by candidate, fold by fold; or, when stopped before
+        ``max_epochs``, every member's `MemberState` in the same order.
     """
     nets = [nets] if not isinstance(nets, (list, tuple)) else list(nets)
     net = nets[0]
@@ -456,7 +548,14 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         chosen = diagnostics.probe_rows(len(fold["fit"]), callback.probe_size, callback.seed)
         rows = fold["fit"][torch.as_tensor(chosen)].to(device)
         probes.append((X_all[rows], Y_all[rows]))
-    histories = [[] for _ in range(K)]
+    histories = [[] for _ in range(K)] if start is None else [[dict(row) for row in m.history] for m in start]
+    first = len(histories[0]) + 1
+    if start is not None:
+        restore(stack, optimizer, start)
+        for fold in folds:  # the batch orders of the epochs already trained
+            for _ in range(first - 1):
+                torch.randperm(len(fold["fit"]), generator=fold["generator"])
+    last = net.max_epochs if until is None else until
     sizes = torch.tensor([len(f["fit"]) for f in folds] * C, dtype=torch.float32, device=device)
     # the validation rows never change: gathered once, not every epoch
     valid_rows = [f["valid"] for f in folds]
@@ -465,7 +564,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     valid_batches = (list(_batches(X_all, Y_all, valid_rows, eval_batch, device, reuse=False))
                      if len(valid_rows[0]) else [])
     start_all = time.perf_counter()
-    for epoch in range(1, net.max_epochs + 1):
+    for epoch in range(first, last + 1):
         tic = time.perf_counter()
         orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
         loss_sum = torch.zeros(K, device=device)
@@ -492,25 +591,48 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
             _progress(labels, epoch, net.max_epochs, train_loss, valid_acc, F_, dur)
         if not np.isfinite(train_loss).any():
             break  # every member diverged: nothing left to learn
-    seconds = (time.perf_counter() - start_all) / K
-    keys = []
-    for m in range(K):
-        cand, fold = nets[m // F_], folds[m % F_]
-        key = fit_records.fit_key(cand, None, None, fold["data"])
-        module = stack.member_module(m).cpu()
-        history = histories[m]
-        bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
-        if bad:  # as the plain path records it: stopped at the first epoch whose loss is not finite
-            history = history[:bad[0] + 1]
-        record = {"params": fit_records.fit_params(cand), "n_train": int(fold["n_train"]),
-                  "data": fold["data"], "fit_seconds": seconds,
-                  "history": history, "batched": K,
-                  "status": "diverged" if bad else "ok"}
-        if bad:
-            record["error"] = str(Diverged.at(history[-1]["train_loss"], len(history)))
-        fit_records.save(record_dir, key, record, module=None if bad else module)
-        keys.append(key)
-    return keys
+    seconds = [(time.perf_counter() - start_all) / K + (0.0 if start is None else start[m].seconds)
+               for m in range(K)]
+    if last < net.max_epochs:
+        return member_states(stack, optimizer, histories, seconds)
+    return [write_record(record_dir, nets[m // F_], folds[m % F_]["data"], folds[m % F_]["n_train"],
+                         stack.member_module(m).cpu(), histories[m], seconds[m], K) for m in range(K)]
+
+
+def write_record(record_dir, cand, data, n_train, module, history, seconds, batched, halted_at=None):
+    """Write a stacked member's fit record (and weights), as the plain path would; return its key.
+
+    ``halted_at`` (epochs) marks a member that successive halving stopped at a rung (see
+    `src.training.halving`); its history ends there.
+    """
+    key = fit_records.fit_key(cand, None, None, data)
+    bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
+    if bad:  # as the plain path records it: stopped at the first epoch whose loss is not finite
+        history = history[:bad[0] + 1]
+    record = {"params": fit_records.fit_params(cand), "n_train": int(n_train), "data": data,
+              "fit_seconds": seconds, "history": history, "batched": batched,
+              "status": "diverged" if bad else "ok"}
+    if halted_at is not None:
+        record["halted_at"] = int(halted_at)
+    if bad:
+        record["error"] = str(Diverged.at(history[-1]["train_loss"], len(history)))
+    fit_records.save(record_dir, key, record, module=None if bad else module)
+    return key
+
+
+def stack_candidates(net, param_grid, y, train_indices, rows):
+    """The candidates of a grid that can be stacked, as ``(net, label)`` in grid order, and how many cannot."""
+    from sklearn.base import clone
+    from sklearn.model_selection import ParameterGrid
+
+    stacked, plain = [], 0
+    for candidate in ParameterGrid(param_grid):
+        cand = clone(net).set_params(**candidate)
+        if stackable(cand) and same_batch_count(cand, y, train_indices, rows):
+            stacked.append((cand, candidate_label(candidate)))
+        else:
+            plain += 1
+    return stacked, plain
 
 
 def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1, fingerprints=None):
@@ -527,22 +649,16 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
         How many candidates could not be stacked (GridSearchCV trains those fold by fold).
     """
     from joblib import Parallel, delayed
-    from sklearn.base import clone
-    from sklearn.model_selection import ParameterGrid
 
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
     rows = fold_rows(net, y, train_indices)
-    groups, plain = {}, 0
-    for candidate in ParameterGrid(param_grid):
-        cand = clone(net).set_params(**candidate)
-        if not (stackable(cand) and same_batch_count(cand, y, train_indices, rows)):
-            plain += 1
-            continue
-        if all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
-               for fingerprint in fingerprints):
-            continue
-        groups.setdefault(stack_key(cand), []).append((cand, candidate_label(candidate)))
+    stacked, plain = stack_candidates(net, param_grid, y, train_indices, rows)
+    groups = {}
+    for cand, label in stacked:
+        if not all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
+                   for fingerprint in fingerprints):
+            groups.setdefault(stack_key(cand), []).append((cand, label))
     if groups:
         workers = min(n_jobs, len(groups))
         threads = max(1, cores // workers)

@@ -1,0 +1,285 @@
+"""Successive halving inside stacked training: the losers stop early, the survivors train on.
+
+Epochs are the resource. The rungs sit at ``min_epochs``, ``min_epochs * eta``, ... below the
+full budget, which is the last rung. Every stackable candidate of the grid trains (all its
+folds, as `src.training.stacks` stacks them) to the first rung; there the candidates are
+ranked by their inner score (the validation accuracy of the rung's epoch, averaged over all
+their folds; between equal scores the lower validation loss, then the grid's order) and the
+top ``1 / eta`` go on, from their state: weights, optimizer state and the folds' batch orders.
+No fit is trained again: a survivor of every rung ends where the exhaustive search leaves it,
+up to float32 rounding.
+
+The ranking runs over a group: the whole grid in a fixed-protocol grid (at least 2 go on at
+every rung, so that a verdict remains), each compared candidate's tuned settings in a tuned
+study (at least 2, and 1 at the last cut: each activation keeps its own best settings; the
+activations themselves always get the full budget).
+
+An eliminated member's fit record keeps its weights and history at its rung, and the rung in
+``halted_at``; GridSearchCV loads it like any other record, and the tables keep it out of the
+verdict. At each rung boundary every member's state is saved in ``fits/rungs/``, so that a
+search killed mid-rung resumes there; those files are removed once every fit is recorded.
+
+Candidates that cannot share a stack (learnable activations; folds of different batch counts)
+train fit by fit for the full budget and are not halved.
+"""
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import layout
+from ..files import write_bytes
+from ..params import candidate_label
+from . import fit_records, stacks
+
+
+@dataclass(frozen=True)
+class Halving:
+    """The settings of successive halving (``search.halving``, ``search.eta``, ``search.min_epochs``).
+
+    Attributes
+    ----------
+    eta : int
+        The factor between rungs; ``1 / eta`` of a group goes on at each.
+    min_epochs : int
+        The first rung.
+    tuned : tuple of str
+        The skorch names of a tuned study's settings: the candidates that differ only in them
+        form a group. Empty: the whole grid is one group.
+    """
+
+    eta: int = 3
+    min_epochs: int = 2
+    tuned: tuple = ()
+
+    def rungs(self, epochs):
+        """The rungs' epoch counts, the full budget ``epochs`` last (e.g. 2, 6, 18, 25)."""
+        found, at = [], self.min_epochs
+        while at < epochs:
+            found.append(at)
+            at *= self.eta
+        return found + [epochs]
+
+    def kept(self, n, last_cut):
+        """How many of a group of ``n`` go on: the top ``1 / eta`` (rounded up), at least 2 (1 at a
+        tuned study's last cut), at most ``n``."""
+        floor = 1 if self.tuned and last_cut else 2
+        return min(n, max(floor, math.ceil(n / self.eta)))
+
+    def group(self, params):
+        """The group of a candidate (its parameters ``{skorch name: value}``): in a tuned study its label
+        without the tuned settings; otherwise the whole grid (an empty string)."""
+        return candidate_label({k: v for k, v in params.items() if k not in self.tuned}) if self.tuned else ""
+
+
+def rung_score(histories, epochs):
+    """A candidate's ``(score, loss)`` at a rung: the mean over its folds of the validation accuracy and
+    loss of epoch ``epochs``; NaN when a fold's history ends before it or is not finite there."""
+    rows = [h[epochs - 1] if len(h) >= epochs else {} for h in histories]
+    acc = np.array([row.get("valid_acc", np.nan) for row in rows], dtype=float)
+    loss = np.array([row.get("valid_loss", np.nan) for row in rows], dtype=float)
+    return float(acc.mean()), float(loss.mean())
+
+
+def survivors(scores, groups, settings, last_cut):
+    """The candidates that go on at a rung.
+
+    Parameters
+    ----------
+    scores : list of (float, float)
+        Each candidate's `rung_score`, in grid order.
+    groups : list of str
+        Each candidate's group (`Halving.group`).
+    settings : Halving
+    last_cut : bool
+        Whether this is the last rung before the full budget.
+
+    Returns
+    -------
+    list of bool
+        Whether each candidate goes on.
+    """
+    keep = [False] * len(scores)
+    for group in dict.fromkeys(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        order = sorted(members, key=lambda i: (-np.nan_to_num(scores[i][0], nan=-np.inf),
+                                               np.nan_to_num(scores[i][1], nan=np.inf), i))
+        for i in order[:settings.kept(len(members), last_cut)]:
+            keep[i] = True
+    return keep
+
+
+@dataclass
+class Candidate:
+    """A stackable candidate of the search: its net, label, group and fit keys (one per fold)."""
+
+    net: object
+    label: str
+    group: str
+    keys: list
+
+
+def candidates(net, param_grid, y, train_indices, fingerprints, settings, rows=None):
+    """The grid's stackable candidates (`Candidate`, in grid order) and how many cannot be stacked."""
+    rows = stacks.fold_rows(net, y, train_indices) if rows is None else rows
+    stacked, plain = stacks.stack_candidates(net, param_grid, y, train_indices, rows)
+    found = []
+    for cand, label in stacked:
+        params = cand.get_params()
+        found.append(Candidate(cand, label, settings.group({k: params[k] for k in param_grid}),
+                               [fit_records.fit_key(cand, None, None, fp) for fp in fingerprints]))
+    return found, plain
+
+
+def _recorded(record_dir, cand):
+    return all(fit_records.load(record_dir, key, halted=True) for key in cand.keys)
+
+
+def _save_states(record_dir, cand, epochs, states):
+    for key, state in zip(cand.keys, states):
+        buffer = io.BytesIO()
+        torch.save({"params": state.params, "optimizer": state.optimizer, "history": state.history,
+                    "seconds": state.seconds}, buffer)
+        write_bytes(layout.rung_path(record_dir, key, epochs), buffer.getvalue())
+
+
+def _load_states(record_dir, cand, epochs):
+    """The candidate's members' states saved at the rung of ``epochs``; None unless every fold's reads back whole."""
+    states = []
+    for key in cand.keys:
+        try:
+            saved = torch.load(layout.rung_path(record_dir, key, epochs), map_location="cpu", weights_only=True)
+            states.append(stacks.MemberState(params=saved["params"], optimizer=saved["optimizer"],
+                                             history=saved["history"], seconds=float(saved["seconds"])))
+        except Exception:  # missing, or cut short by a kill: this rung is trained again
+            return None
+    return states
+
+
+def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, n_jobs, cores):
+    """Train the candidates of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
+    (None: to the end, writing their records), one stack per `stacks.stack_key`; return their new states."""
+    from joblib import Parallel, delayed
+
+    groups = {}
+    for cand in todo:
+        groups.setdefault(stacks.stack_key(cand.net), []).append(cand)
+    groups = list(groups.values())
+    if not groups:
+        return {}
+    workers = min(n_jobs, len(groups))
+    threads = max(1, cores // workers)
+    results = Parallel(n_jobs=workers)(
+        delayed(stacks.train_stacked)([c.net.set_params(threads=threads) for c in group], X, y, train_indices,
+                                      record_dir, [c.label for c in group], fingerprints, rows,
+                                      start=None if group[0].label not in states else
+                                      [m for c in group for m in states[c.label]], until=until)
+        for group in groups)
+    F = len(train_indices)
+    return {} if until is None else {c.label: result[i * F:(i + 1) * F]
+                                     for group, result in zip(groups, results) for i, c in enumerate(group)}
+
+
+def _halt(record_dir, cand, states, epochs, train_indices, fingerprints, batched):
+    """Write the records of a candidate stopped at the rung of ``epochs`` (those not written before a kill)."""
+    module_args = cand.net.get_params_for("module")
+    for key, state, fold, fingerprint in zip(cand.keys, states, train_indices, fingerprints):
+        if (fit_records.outcome(record_dir, key) or {}).get("halted_at") == epochs:
+            continue
+        module = stacks.load_member(cand.net.module(**module_args), state.params)
+        stacks.write_record(record_dir, cand.net, fingerprint, len(fold), module, state.history, state.seconds,
+                            batched, halted_at=epochs)
+
+
+def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=1, cores=1, fingerprints=None):
+    """Train every stackable candidate of a grid by successive halving (see the module's text).
+
+    Parameters
+    ----------
+    net : src.training.net.Net
+        The base net (``max_epochs`` is the full budget).
+    param_grid : dict
+        The scikit-learn ``param_grid``.
+    X, y, train_indices, record_dir, n_jobs, cores, fingerprints
+        As for `src.training.stacks.pretrain`.
+    settings : Halving
+
+    Returns
+    -------
+    int
+        How many candidates could not be stacked (GridSearchCV trains those fold by fold, in full).
+    """
+    if fingerprints is None:
+        fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
+    rows = stacks.fold_rows(net, y, train_indices)
+    live, plain = candidates(net, param_grid, y, train_indices, fingerprints, settings, rows)
+    everyone = list(live)
+    if all(_recorded(record_dir, cand) for cand in live):
+        return plain
+    schedule = settings.rungs(net.max_epochs)
+    print(f"halving: {len(live)} candidates x {len(train_indices)} folds, rungs at epochs "
+          f"{', '.join(map(str, schedule))}, eta {settings.eta}"
+          + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""), flush=True)
+    states = {}
+    for r, epochs in enumerate(schedule):
+        final = epochs == schedule[-1]
+        todo = []
+        for cand in live:
+            found = None if final else _load_states(record_dir, cand, epochs)
+            if found is not None:
+                states[cand.label] = found
+            elif not (final and _recorded(record_dir, cand)):
+                todo.append(cand)
+        trained = _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows,
+                         None if final else epochs, n_jobs, cores)
+        if final:
+            break
+        for cand in todo:
+            states[cand.label] = trained[cand.label]
+            _save_states(record_dir, cand, epochs, trained[cand.label])
+        scores = [rung_score([m.history for m in states[c.label]], epochs) for c in live]
+        keep = survivors(scores, [c.group for c in live], settings, last_cut=r == len(schedule) - 2)
+        for cand, kept in zip(live, keep):
+            if not kept:
+                _halt(record_dir, cand, states.pop(cand.label), epochs, train_indices, fingerprints,
+                      len(live) * len(train_indices))
+        best = int(np.nanargmax([s for s, _ in scores])) if np.isfinite([s for s, _ in scores]).any() else 0
+        print(f"halving: rung {r + 1} (epoch {epochs}): {sum(keep)} of {len(live)} go on; best "
+              f"{live[best].label} {scores[best][0]:.4f}", flush=True)
+        live = [cand for cand, kept in zip(live, keep) if kept]
+    for cand in everyone:
+        for key in cand.keys:
+            for epochs in schedule[:-1]:
+                layout.rung_path(record_dir, key, epochs).unlink(missing_ok=True)
+    rungs_dir = layout.rung_path(record_dir, "", 0).parent
+    if rungs_dir.is_dir() and not any(rungs_dir.iterdir()):
+        rungs_dir.rmdir()
+    return plain
+
+
+def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings):
+    """Every stackable candidate's score at every rung it reached, from the fit records.
+
+    Returns
+    -------
+    list of dict
+        ``candidate`` (label), ``group``, ``rung`` (1-based), ``epochs``, ``score`` (`rung_score`'s
+        accuracy), ``kept`` (whether it went on, or, at the last rung, finished with the full
+        budget), in grid order then rung order.
+    """
+    found, _ = candidates(net, param_grid, y, train_indices, fingerprints, settings)
+    schedule = settings.rungs(net.max_epochs)
+    out = []
+    for cand in found:
+        records = [layout.read_record(record_dir, key) or {} for key in cand.keys]
+        halted = [r.get("halted_at") for r in records if r.get("halted_at") is not None]
+        stop = min(halted) if halted else schedule[-1]
+        histories = [r.get("history") or [] for r in records]
+        for r, epochs in enumerate(schedule):
+            if epochs > stop:
+                break
+            out.append({"candidate": cand.label, "group": cand.group, "rung": r + 1, "epochs": epochs,
+                        "score": rung_score(histories, epochs)[0], "kept": epochs < stop or not halted})
+    return out

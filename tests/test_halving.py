@@ -1,0 +1,178 @@
+"""Successive halving: the rungs, the cut, survivors that end where the exhaustive search leaves
+them, the stopped kept out of the verdict, resuming mid-rung, and bad settings refused."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from src import layout
+from src.preflight import check_command_line
+from src.errors import UserError
+from src.run import run
+from src.training import halving, stacks
+from tests.conftest import ROOT
+
+ACTIVATIONS = "grid.activation=[relu,tanh,elu,sigmoid,softsign,gelu]"
+GRID = ["mode=grid", "cv.n_jobs=1", "train.threads=1", "cv.refit=false", "train.epochs=4", ACTIVATIONS]
+HALVING = ["search.halving=true", "search.min_epochs=1", "search.eta=3"]
+
+
+def test_the_rungs_end_at_the_full_budget():
+    assert halving.Halving(eta=3, min_epochs=2).rungs(25) == [2, 6, 18, 25]
+    assert halving.Halving(eta=2, min_epochs=1).rungs(4) == [1, 2, 4]
+
+
+@pytest.mark.parametrize("n, tuned, last_cut, kept", [(25, False, False, 9), (3, False, True, 2), (2, False, True, 2),
+                                                      (4, True, False, 2), (2, True, True, 1), (1, True, False, 1)])
+def test_the_top_third_goes_on_at_least_two_but_one_at_a_tuned_last_cut(n, tuned, last_cut, kept):
+    assert halving.Halving(eta=3, tuned=("lr",) if tuned else ()).kept(n, last_cut) == kept
+
+
+def test_the_cut_ranks_by_score_then_lower_loss_then_grid_order_within_each_group():
+    scores = [(0.9, 0.3), (0.9, 0.2), (np.nan, np.nan), (0.5, 0.1), (0.9, 0.2), (0.8, 0.4)]
+    settings = halving.Halving(eta=3, tuned=("lr",))
+    assert halving.survivors(scores, ["a"] * 6, settings, last_cut=True) == [False, True, False, False, True, False]
+    assert halving.survivors(scores[:2], ["a"] * 2, settings, last_cut=True) == [False, True]
+    assert halving.survivors(scores, ["a"] * 3 + ["b"] * 3, halving.Halving(eta=3), last_cut=False) == [
+        True, True, False, False, True, True]
+
+
+def test_the_rung_score_is_the_mean_over_folds_and_nan_when_a_fold_stopped_before():
+    histories = [[{"valid_acc": 0.5, "valid_loss": 1.0}, {"valid_acc": 0.7, "valid_loss": 0.5}],
+                 [{"valid_acc": 0.6, "valid_loss": 0.8}, {"valid_acc": 0.9, "valid_loss": 0.3}]]
+    assert halving.rung_score(histories, 2) == pytest.approx((0.8, 0.4))
+    assert np.isnan(halving.rung_score([histories[0][:1], histories[1]], 2)[0])
+
+
+def _weights(folder, key):
+    return torch.load(layout.record_path(layout.fits_dir(folder), key, weights=True), weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def grids(tmp_path_factory):
+    """The same grid run exhaustively and by halving (digits, 4 epochs, rungs at 1 and 3)."""
+    from tests.conftest import compose_config
+
+    root = tmp_path_factory.mktemp("halving")
+    run(compose_config(GRID), root / "exhaustive")
+    run(compose_config(GRID + HALVING), root / "halving")
+    return root / "exhaustive", root / "halving"
+
+
+@pytest.mark.slow
+def test_survivors_end_where_the_exhaustive_search_leaves_them(grids):
+    exhaustive, halved = grids
+    folds = pd.read_csv(halved / layout.FOLDS)
+    survivors = folds[folds["halted_at"].isna()]
+    assert 2 <= survivors["label"].nunique() < folds["label"].nunique()
+    for key in survivors["fit"]:
+        ours, theirs = _weights(halved, key), _weights(exhaustive, key)
+        for name in theirs:
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+    plain = pd.read_csv(exhaustive / layout.FOLDS).set_index("fit")
+    np.testing.assert_allclose(survivors["test_accuracy"], plain.loc[survivors["fit"], "test_accuracy"], atol=1e-9)
+    assert not (halved / layout.FITS / layout.RUNGS).exists()  # the rung states are gone once every fit is recorded
+
+
+@pytest.mark.slow
+def test_the_stopped_are_listed_with_their_rung_and_kept_out_of_the_verdict(grids):
+    _, halved = grids
+    table = pd.read_csv(halved / layout.HALVING)
+    assert list(table.columns) == ["candidate", "group", "rung", "epochs", "score", "kept"]
+    stopped = set(table.loc[~table["kept"], "candidate"])
+    assert len(stopped) == 4 and set(table.loc[~table["kept"], "epochs"]) == {1}
+    summary = pd.read_csv(halved / layout.SUMMARY)
+    rows = summary[summary["label"].isin(stopped)]
+    assert rows["rank"].isna().all() and rows["accuracy_mean"].isna().all() and (rows["halted_at"] == 1).all()
+    assert list(summary["label"][:2]) == list(summary.loc[summary["halted_at"].isna(), "label"])
+    first_rung = table[table["rung"] == 1].set_index("candidate")["score"]
+    np.testing.assert_allclose(rows.set_index("label")["rung_score"], first_rung[rows["label"]])
+    stats = json.loads((halved / layout.STATS).read_text())
+    assert stats["n_splits"] == 3 and len(stats["pairs"]) == 1
+    assert not stopped & {name for pair in stats["pairs"] for name in (pair["a"], pair["b"])}
+    text = (halved / layout.SUMMARY_MD).read_text()
+    assert "Stopped: 4 of 6 candidates (4 at epoch 1)" in text and "late bloomer" in text
+    assert "stopped at epoch 1 (rung 1)" in (halved / layout.REPORT).read_text()
+
+
+@pytest.mark.slow
+def test_a_grid_killed_mid_rung_resumes_without_retraining_the_finished_rungs(make_cfg, tmp_path, monkeypatch, grids):
+    _, reference = grids
+    train = stacks.train_stacked
+    calls = []
+
+    def killed(*args, until=None, start=None, **kwargs):
+        if until is None:
+            raise KeyboardInterrupt  # killed in the last rung, after the rung states were saved
+        return train(*args, until=until, start=start, **kwargs)
+
+    monkeypatch.setattr(stacks, "train_stacked", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run(make_cfg(GRID + HALVING), tmp_path)
+    assert list((tmp_path / layout.FITS / layout.RUNGS).glob("*.e3.pt"))
+
+    def counted(*args, until=None, start=None, **kwargs):
+        calls.append((until, None if start is None else len(start[0].history)))
+        return train(*args, until=until, start=start, **kwargs)
+
+    monkeypatch.setattr(stacks, "train_stacked", counted)
+    run(make_cfg(GRID + HALVING), tmp_path)
+    assert calls == [(None, 3)]  # only the epoch after the last rung was trained
+    folds = pd.read_csv(tmp_path / layout.FOLDS)
+    for key in folds.loc[folds["halted_at"].isna(), "fit"]:
+        ours, theirs = _weights(tmp_path, key), _weights(reference, key)
+        for name in theirs:
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped_fit(make_cfg, tmp_path):
+    run(make_cfg(["mode=grid", "protocol=tuned", "cv.n_jobs=1", "train.threads=1", "cv.refit=false",
+                  "train.epochs=4", "grid.activation=[relu,tanh]", "tune.lr=[0.003,0.01,0.03,0.1]", *HALVING]),
+        tmp_path)
+    table = pd.read_csv(tmp_path / layout.HALVING)
+    assert set(table["group"]) == {"relu", "tanh"}
+    last = table[table["epochs"] == 4]
+    assert last.groupby("group").size().to_dict() == {"relu": 1, "tanh": 1}  # the last cut keeps one per activation
+    trials = pd.read_csv(tmp_path / layout.TUNING)
+    assert trials.loc[trials["chosen"], "halted_at"].isna().all()
+    assert trials["halted_at"].notna().any()
+    summary = pd.read_csv(tmp_path / layout.SUMMARY)
+    assert set(summary["label"]) == {"relu", "tanh"} and summary["accuracy_mean"].notna().all()
+    assert "within each activation" in (tmp_path / layout.SUMMARY_MD).read_text()
+
+
+BAD = {
+    "eta below 2": (["search.eta=1"], "search.eta must be an integer >= 2"),
+    "first rung at the budget": (["search.min_epochs=25"], "search.min_epochs=25 must be below train.epochs=25"),
+    "early stopping": (["train.early_stopping=3"], "cannot honour train.early_stopping"),
+    "lr schedule": (["train.lr_scheduler={policy: StepLR, step_size: 5}"], "cannot honour train.lr_scheduler"),
+    "fit by fit": (["cv.batched=false"], "needs cv.batched=true"),
+    "dask": (["search.backend=dask"], "cannot run its stacks on Dask"),
+    "single mode": (["mode=single"], "needs mode=grid"),
+    "epochs swept": (["+grid.epochs=[5,10]"], "epochs cannot also be a grid or tune setting"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_halving_settings_are_refused_in_one_line(name):
+    overrides, needle = BAD[name]
+    base = ["mode=grid", "search.halving=true"]
+    with pytest.raises(UserError) as info:
+        check_command_line(base + overrides)
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_halving_settings_exit_2_before_torch_is_imported():
+    code = ("import sys\nfrom src.preflight import check_command_line\n"
+            "from src.errors import UserError\n"
+            "try:\n    check_command_line(['mode=grid', 'search.halving=true', 'search.min_epochs=30'])\n"
+            "except UserError as exc:\n    print(exc)\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "False" and "must be below train.epochs" in lines[0], done.stdout + done.stderr
