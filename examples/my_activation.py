@@ -1,4 +1,4 @@
-"""A new activation to compare with the established ones (see the README, "Your own activation")."""
+"""A new activation to compare with the established ones (see docs/comparisons.md, "Your own activation")."""
 import torch
 from torch import nn
 
