@@ -196,23 +196,48 @@ class _FirstLayer(torch.autograd.Function):
         return None, grad_weight, grad.sum(1, keepdim=True)
 
 
-def _forward(weights, biases, segments, x):
+# Layers that draw random numbers in training: candidates never share a call of them, so that
+# each keeps its own random stream.
+RANDOM = (torch.nn.Dropout, torch.nn.AlphaDropout, torch.nn.RReLU)
+
+
+def _share_key(layers):
+    """What lets candidates apply their layers at one position as one call: the same layers,
+    without parameters and without randomness (None: the candidate's own call)."""
+    if any(isinstance(layer, (MemberParams, *RANDOM)) or _has_params(layer) for layer in layers):
+        return None
+    return repr(layers)
+
+
+def _runs(segments, i):
+    """The candidates' calls at hidden position ``i``: ``(first, stop, layers)`` for each run of
+    adjacent candidates whose layers there are the same (`_share_key`)."""
+    runs = []
+    for c, layers in enumerate(segments):
+        key = _share_key(layers[i])
+        if runs and key is not None and runs[-1][3] == key:
+            runs[-1][1] = c + 1
+        else:
+            runs.append([c, c + 1, layers[i], key])
+    return [(first, stop, layers) for first, stop, layers, _ in runs]
+
+
+def _forward(weights, biases, runs, x, C):
     """Logits of every member, ``(C * F, classes, batch)``, for the folds' inputs ``x`` ``(F, batch, in)``.
 
-    Classes come before rows: the softmax over 10 classes then runs along a middle dimension,
-    which the CPU kernels vectorize over the rows (about ten times faster than along a last
-    dimension of 10, for the price of one small transposed copy).
+    ``runs`` are each hidden position's calls (`_runs`): candidates with the same activation
+    apply it in one call over their rows. Classes come before rows: the softmax over 10 classes
+    then runs along a middle dimension, which the CPU kernels vectorize over the rows (about
+    ten times faster than along a last dimension of 10, for the price of one small transposed
+    copy).
     """
-    C = len(segments)
-    h = _FirstLayer.apply(x, weights[0], biases[0])
-    # candidate c's columns of every fold (made contiguous: some kernels are slow on strided views)
-    parts = [part.contiguous() for part in h.split(h.shape[-1] // C, dim=-1)] if C > 1 else [h]
-    if len(weights) == 1:  # no hidden layer: the candidates' logits side by side
-        h = torch.cat(parts) if C > 1 else h
+    h = _FirstLayer.apply(x, weights[0], biases[0])  # (F, batch, C * width): the candidates side by side
+    F, batch = h.shape[0], h.shape[1]
+    if C > 1:  # (C * F, batch, width): member m = c * F + f holds candidate c's columns of fold f (one copy)
+        h = h.view(F, batch, C, -1).permute(2, 0, 1, 3).reshape(C * F, batch, -1)
     for i in range(1, len(weights)):
-        parts = [_apply(segments[c][i - 1], part) for c, part in enumerate(parts)]
-        h = torch.baddbmm(biases[i], torch.cat(parts) if C > 1 else parts[0], weights[i])
-        parts = h.chunk(C)
+        outs = [_apply(layers, h[first * F:stop * F]) for first, stop, layers in runs[i - 1]]
+        h = torch.baddbmm(biases[i], torch.cat(outs) if len(outs) > 1 else outs[0], weights[i])
     return h.transpose(1, 2).contiguous()
 
 
@@ -239,6 +264,7 @@ class Stack:
                     if _has_params(layer):
                         layers[j] = MemberParams([member[i][j] for member in members], device)
                         self.learnable.append((c, layers[j]))
+        self.runs = [_runs(self.segments, i) for i in range(len(self.weights) - 1)]
 
     def parameters(self):
         """The stacked weights and biases, layer by layer, then the activations' stacked parameters."""
@@ -255,7 +281,7 @@ class Stack:
             self.modules[c * self.F].train(mode)
 
     def __call__(self, x):
-        return _forward(self.weights, self.biases, self.segments, x)
+        return _forward(self.weights, self.biases, self.runs, x, self.C)
 
     def member_module(self, m):
         """Member ``m``'s own module, holding its current weights (on the CPU side it was built on)."""
@@ -277,8 +303,19 @@ class Stack:
         return module
 
 
+# Optimizers whose step, from a state that is itself linear in the gradients, is linear in the
+# gradient, with the settings under which it is: scaling a member's loss by s then scales its step
+# by s, as a rate s times the reference would (SGD with momentum, dampening or Nesterov; not with
+# weight decay, which adds a term that the loss does not scale).
+LINEAR_IN_GRADIENT = {torch.optim.SGD: lambda settings: not settings.get("weight_decay")}
+
+
 class MemberRates:
     """Each candidate's own learning rate in one stack.
+
+    For an optimizer in `LINEAR_IN_GRADIENT`, each candidate's loss is scaled by its rate over
+    the reference (``loss_scale``, applied by the training loop), which costs nothing.
+    Otherwise:
 
     The optimizer steps every member at the reference rate; the step of a candidate whose
     rate differs is then rescaled: ``p = before + s * (after - before)`` with ``s`` its rate
@@ -297,9 +334,13 @@ class MemberRates:
         The rate the optimizer is built with.
     """
 
-    def __init__(self, stack, rates, reference):
+    def __init__(self, stack, rates, reference, optimizer=None, settings=None):
         scales = torch.tensor([rate / reference for rate in rates], dtype=stack.weights[0].dtype)
+        self.loss_scale = None
         self.active = bool((scales != 1).any())
+        if self.active and LINEAR_IN_GRADIENT.get(optimizer, lambda _: False)(settings or {}):
+            # scale each candidate's loss instead: no pass over the parameters at all
+            self.loss_scale, self.active = scales.view(-1, 1).to(stack.weights[0].device), False
         if not self.active:
             return
         device = stack.weights[0].device
@@ -538,7 +579,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     stack = Stack(modules, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
-    rates = MemberRates(stack, [cand.lr for cand in nets], net.lr)
+    rates = MemberRates(stack, [cand.lr for cand in nets], net.lr, net.optimizer, settings)
     base, index = resolve(X)  # a `Rows` of every row is its matrix itself: no copy
     X_all = as_tensor(np.asarray(base if index is None else X, dtype=np.float32), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
@@ -572,7 +613,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
         for xb, yb, mask, counts in _batches(X_all, Y_all, orders, net.batch_size, device):
             optimizer.zero_grad()
             summed = _member_losses(stack(xb), yb, mask, C)
-            (summed.view(C, F_) / counts.clamp(min=1)).sum().backward()
+            objective = summed.view(C, F_) / counts.clamp(min=1)
+            (objective if rates.loss_scale is None else objective * rates.loss_scale).sum().backward()
             rates.snapshot()
             optimizer.step()
             rates.rescale()
@@ -659,6 +701,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
         if not all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
                    for fingerprint in fingerprints):
             groups.setdefault(stack_key(cand), []).append((cand, label))
+    for group in groups.values():  # the same activations side by side: they share their calls (`_runs`)
+        group.sort(key=lambda item: str(item[0].module__activation))
     if groups:
         workers = min(n_jobs, len(groups))
         threads = max(1, cores // workers)
