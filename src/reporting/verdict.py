@@ -229,7 +229,8 @@ def verdict(summary, metric, folds=None, percent=True):
         if attrs.get("some_pair_separated"):
             separated = [pair for pair in tested if pair["separated"]]
             lowest = min(pair["p_holm"] for pair in separated)
-            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates are separated (corrected "
+            verb = "is" if len(separated) == 1 else "are"
+            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates {verb} separated (corrected "
                          f"t-tests, Holm over all pairs, smallest {fmt_p(lowest, alpha, 'adjusted p')}): "
                          f"the candidates do not all perform alike.")
         elif tested:
