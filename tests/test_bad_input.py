@@ -107,6 +107,8 @@ def test_report_on_a_dir_without_results(cli, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+TUNED = ["mode=grid", "protocol=tuned"]
+HALVED = ["mode=grid", "search.halving=true"]
 PREFLIGHT_CASES = {
     "unknown optimizer": (["optimizer=nope"], "adam, adamw, rmsprop, sgd"),
     "unknown dataset": (["data=nope"], "digits, fashion_mnist, mnist"),
@@ -142,6 +144,24 @@ PREFLIGHT_CASES = {
     "interval beyond the valid range": (["-m", "hydra/sweeper=activation_lr", "model.dropout=interval(0.1,1.5)"],
                                         "model.dropout"),
     "a _target_ that runs a program": (["optimizer._target_=subprocess.Popen"], "refusing"),
+    "tuned study: empty list": ([*TUNED, "tune.lr=[]"], "tune.lr must be a non-empty list"),
+    "tuned study: non-numeric lr": ([*TUNED, "tune.lr=[fast]"], "positive number"),
+    "tuned study: non-positive lr": ([*TUNED, "tune.lr=[0,0.1]"], "positive number"),
+    "tuned study: unknown name": ([*TUNED, "+tune.speed=[1,2]"], "'speed'"),
+    "tuned study: the activation": ([*TUNED, "+tune.activation=[relu,tanh]"], "what a tuned study compares"),
+    "tuned study: in grid and tune": ([*TUNED, "+grid.lr=[0.01,0.1]"], "both under grid and under tune"),
+    "tuned study: single mode": ([*TUNED, "mode=single"], "needs mode=grid"),
+    "tuned study: no validation split": ([*TUNED, "train.valid_fraction=0"], "train.valid_fraction must be above 0"),
+    "halving: eta below 2": ([*HALVED, "search.eta=1"], "search.eta must be an integer >= 2"),
+    "halving: first rung at the budget": ([*HALVED, "search.min_epochs=25"],
+                                          "search.min_epochs=25 must be below train.epochs=25"),
+    "halving: early stopping": ([*HALVED, "train.early_stopping=3"], "cannot honour train.early_stopping"),
+    "halving: lr schedule": ([*HALVED, "train.lr_scheduler={policy: StepLR, step_size: 5}"],
+                             "cannot honour train.lr_scheduler"),
+    "halving: fit by fit": ([*HALVED, "cv.batched=false"], "needs cv.batched=true"),
+    "halving: dask": ([*HALVED, "search.backend=dask"], "cannot run its stacks on Dask"),
+    "halving: single mode": ([*HALVED, "mode=single"], "needs mode=grid"),
+    "halving: epochs swept": ([*HALVED, "+grid.epochs=[5,10]"], "epochs cannot also be a grid or tune setting"),
 }
 
 
@@ -202,3 +222,14 @@ def test_a_bad_command_line_is_refused_before_torch_is_imported(override):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert len(errors) == 1 and "torch" not in imported and "sklearn" not in imported
+
+
+@pytest.mark.parametrize("overrides, needle", [([*TUNED, "tune.lr=[0,1]"], "positive number"),
+                                               ([*HALVED, "search.min_epochs=30"], "must be below train.epochs")])
+def test_a_bad_tuned_or_halving_study_is_refused_before_torch_is_imported(overrides, needle):
+    code = ("import sys\nfrom src.preflight import check_command_line\nfrom src.errors import UserError\n"
+            f"try:\n    check_command_line({overrides!r})\nexcept UserError as exc:\n    print(exc)\n"
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "False" and needle in lines[0], done.stdout + done.stderr

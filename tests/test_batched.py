@@ -10,12 +10,17 @@ from src.training.stacks import stackable
 GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=4", "cv.refit=false", "train.threads=1"]
 
 
-def test_batched_folds_agree_fold_for_fold_with_the_plain_path(make_cfg, tmp_path):
+def plain_and_stacked(make_cfg, tmp_path, overrides):
+    """The folds tables of the same grid fit by fit and stacked (into ``tmp_path/false`` and ``/true``)."""
     folds = {}
     for batched in ("false", "true"):
-        run(make_cfg(GRID + [f"cv.batched={batched}", "grid.activation=[relu,tanh,elu]"]), tmp_path / batched)
+        run(make_cfg(GRID + [f"cv.batched={batched}", *overrides]), tmp_path / batched)
         folds[batched] = pd.read_csv(tmp_path / batched / "folds.csv").sort_values(["label", "split"])
-    plain, stacked = folds["false"], folds["true"]
+    return folds["false"], folds["true"]
+
+
+def test_batched_folds_agree_fold_for_fold_with_the_plain_path(make_cfg, tmp_path):
+    plain, stacked = plain_and_stacked(make_cfg, tmp_path, ["grid.activation=[relu,tanh,elu]"])
     assert len(plain) == len(stacked) == 9
     np.testing.assert_allclose(stacked["test_accuracy"], plain["test_accuracy"], atol=0.005)
     np.testing.assert_allclose(stacked["test_log_loss"], plain["test_log_loss"], rtol=1e-3)
@@ -213,12 +218,8 @@ def test_candidates_at_their_own_learning_rates_share_one_stack_and_agree_with_t
     import json
 
     rates = "[0.003,0.03]" if optimizer == "adam" else "[0.01,0.1]"
-    folds = {}
-    for batched in ("false", "true"):
-        run(make_cfg(GRID + [f"optimizer={optimizer}", "train.epochs=3", f"cv.batched={batched}",
-                             "grid.activation=[relu,tanh]", f"+grid.lr={rates}"]), tmp_path / batched)
-        folds[batched] = pd.read_csv(tmp_path / batched / "folds.csv").sort_values(["label", "split"])
-    plain, stacked = folds["false"], folds["true"]
+    plain, stacked = plain_and_stacked(make_cfg, tmp_path, [f"optimizer={optimizer}", "train.epochs=3",
+                                                            "grid.activation=[relu,tanh]", f"+grid.lr={rates}"])
     assert len(plain) == len(stacked) == 12
     np.testing.assert_allclose(stacked["test_accuracy"], plain["test_accuracy"], atol=0.005)
     # a rescaled step differs from the plain one by float32 rounding, which training then carries

@@ -137,15 +137,19 @@ def assert_same_scores(a, b):
     np.testing.assert_allclose(a[SCORES].to_numpy(float), b[SCORES].to_numpy(float), rtol=RTOL, atol=ATOL)
 
 
+def _ran(args, out_key, out):
+    """``out`` after ``python -m src.run args`` wrote into it (the run must succeed)."""
+    from tests.conftest import run_cli
+
+    done = run_cli([*args, f"{out_key}={out}"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    return out
+
+
 @pytest.fixture(scope="module")
 def grid_dir(tmp_path_factory):
     """An undamaged grid (relu, 3 folds) on digits."""
-    from tests.conftest import run_cli
-
-    out = tmp_path_factory.mktemp("grid") / "run"
-    done = run_cli([*GRID, f"hydra.run.dir={out}"])
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
+    return _ran(GRID, "hydra.run.dir", tmp_path_factory.mktemp("grid") / "run")
 
 
 def record_file(grid, suffix):
@@ -192,12 +196,7 @@ def test_report_names_a_damaged_file_and_writes_nothing(cli, grid_dir, tmp_path)
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     """An undamaged sweep of two single runs on digits."""
-    from tests.conftest import run_cli
-
-    out = tmp_path_factory.mktemp("sweep") / "sweep"
-    done = run_cli([*SWEEP, f"hydra.sweep.dir={out}"])
-    assert done.returncode == 0, done.stderr[-2000:]
-    return out
+    return _ran(SWEEP, "hydra.sweep.dir", tmp_path_factory.mktemp("sweep") / "sweep")
 
 
 def job_scores(sweep):
