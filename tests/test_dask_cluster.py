@@ -74,12 +74,12 @@ def test_the_grid_on_dask_equals_the_threads_backend_and_sends_the_rows_once(das
 
 
 def test_stacks_trained_on_dask_workers_get_the_rows_sent_once(dask_cluster, tmp_path):
-    """Two stacks (one per learning rate) train in the workers, from the rows every worker holds."""
+    """Two stacks (one per momentum) train in the workers, from the rows every worker holds."""
     from tests.conftest import compose_config
 
     before = len(dask_cluster.sent())
     grid = [arg for arg in GRID if arg != "cv.batched=false"]
-    run(compose_config(grid + ["cv.batched=true", "+grid.lr=[0.05,0.1]", "search.backend=dask",
+    run(compose_config(grid + ["cv.batched=true", "+grid.momentum=[0.9,0.95]", "search.backend=dask",
                                f"search.scheduler={dask_cluster.address}"], shrink=False), tmp_path)
     records = read_records(tmp_path / "fits")
     assert len(records) == 12 and all(r.get("batched") == 6 for r in records)  # 2 stacks of 2 x 3
@@ -113,7 +113,7 @@ def test_the_rows_sent_to_every_worker_stay_there_until_the_grid_ends(dask_clust
 
 def test_a_worker_killed_mid_grid_loses_and_duplicates_no_fit(dask_cluster, tmp_path):
     grid = [arg for arg in GRID if not arg.startswith(("train.epochs", "grid.activation"))]
-    args = [*grid, "train.epochs=6", "grid.activation=[relu,tanh]", "+grid.lr=[0.05,0.1]", "search.backend=dask",
+    args = [*grid, "train.epochs=6", "grid.activation=[relu,tanh]", "+grid.momentum=[0.9,0.95]", "search.backend=dask",
             f"search.scheduler={dask_cluster.address}", f"hydra.run.dir={tmp_path}"]
     env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
     proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,

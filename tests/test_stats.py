@@ -340,7 +340,7 @@ def test_verdict_sentences(three_way):
     sigmoid = next(line for line in lines if line.startswith("sigmoid"))
     assert "not compared" in sigmoid and "worse" not in sigmoid
     assert "Friedman" not in text and "tied" not in text
-    assert any(("of the 3 pairs of candidates are separated" in line or "of the 3 pairs of candidates is separated" in line) and "do not all perform alike" in line
+    assert any("of the 3 pairs of candidates" in line and "do not all perform alike" in line
                for line in lines)
     assert lines[-1].startswith("With 10 splits")
 
