@@ -5,6 +5,7 @@ import logging
 import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -24,9 +25,9 @@ from ..model.mlp import MLP
 from ..params import GRID_KEYS, candidate_label, cell, friendly
 from ..results import GridResult
 from ..training import fit_records
+from ..training import halving as halving_search
 from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
-from ..training import halving as halving_search
 from ..training.stacks import pretrain as batched_pretrain
 from .single import test_scores
 
@@ -275,7 +276,7 @@ class GridPlan:
     aliases: dict
     halving: Optional[halving_search.Halving] = None
 
-    @property
+    @cached_property
     def fit_keys(self):
         """``{label: [fit key per split]}``: the records of this search's fits, and no others."""
         return {candidate_label(candidate): [
