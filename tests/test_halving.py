@@ -139,3 +139,31 @@ def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped
     summary = pd.read_csv(tmp_path / layout.SUMMARY)
     assert set(summary["label"]) == {"relu", "tanh"} and summary["accuracy_mean"].notna().all()
     assert "within each activation" in (tmp_path / layout.SUMMARY_MD).read_text()
+
+
+LEARNABLE = ["grid.activation=[relu,prelu,star_relu,pau,tanh,snake]"]
+
+
+@pytest.mark.slow
+def test_learnable_activations_halve_and_keep_their_own_parameters(tmp_path):
+    """Survivors with activation parameters end where the exhaustive search leaves them; a stopped
+    one's record holds its weights and activation parameters at its rung (those of a 1-epoch grid)."""
+    from tests.conftest import compose_config
+
+    run(compose_config(GRID[:-1] + LEARNABLE), tmp_path / "exhaustive")
+    run(compose_config(GRID[:-1] + LEARNABLE + HALVING), tmp_path / "halving")
+    run(compose_config([*GRID[:-2], "train.epochs=1", *LEARNABLE]), tmp_path / "first")
+    folds = pd.read_csv(tmp_path / "halving" / layout.FOLDS)
+    assert folds["halted_at"].notna().any() and folds["halted_at"].isna().any()
+    first = pd.read_csv(tmp_path / "first" / layout.FOLDS).set_index(["label", "split"])["fit"]
+    learnable_seen = set()
+    for row in folds.itertuples():
+        reference = (tmp_path / "exhaustive", row.fit) if np.isnan(row.halted_at) else \
+            (tmp_path / "first", first[(row.label, row.split)])
+        ours, theirs = _weights(tmp_path / "halving", row.fit), _weights(*reference)
+        assert ours.keys() == theirs.keys()
+        learnable_seen |= {row.label for name in ours if "weight" not in name and "bias" not in name}
+        for name in theirs:
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{row.label} {name}")
+    assert learnable_seen & {"prelu", "star_relu", "pau", "snake"}

@@ -19,10 +19,11 @@ An eliminated member's fit record keeps its weights and history at its rung, and
 verdict. At each rung boundary every member's state is saved in ``fits/rungs/``, so that a
 search killed mid-rung resumes there; those files are removed once every fit is recorded.
 
-Candidates that cannot share a stack (learnable activations; folds of different batch counts)
+Candidates that cannot share a stack (folds of different batch counts, callbacks the stack cannot honour)
 train fit by fit for the full budget and are not halved.
 """
 import io
+import logging
 import math
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from .. import layout
 from ..files import write_bytes
 from ..params import candidate_label
 from . import fit_records, stacks
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -219,9 +222,9 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     if all(_recorded(record_dir, cand) for cand in live):
         return plain
     schedule = settings.rungs(net.max_epochs)
-    print(f"halving: {len(live)} candidates x {len(train_indices)} folds, rungs at epochs "
+    log.info(f"halving: {len(live)} candidates x {len(train_indices)} folds, rungs at epochs "
           f"{', '.join(map(str, schedule))}, eta {settings.eta}"
-          + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""), flush=True)
+          + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))
     states = {}
     for r, epochs in enumerate(schedule):
         final = epochs == schedule[-1]
@@ -246,8 +249,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
                 _halt(record_dir, cand, states.pop(cand.label), epochs, train_indices, fingerprints,
                       len(live) * len(train_indices))
         best = int(np.nanargmax([s for s, _ in scores])) if np.isfinite([s for s, _ in scores]).any() else 0
-        print(f"halving: rung {r + 1} (epoch {epochs}): {sum(keep)} of {len(live)} go on; best "
-              f"{live[best].label} {scores[best][0]:.4f}", flush=True)
+        log.info(f"halving: rung {r + 1} (epoch {epochs}): {sum(keep)} of {len(live)} go on; best "
+              f"{live[best].label} {scores[best][0]:.4f}")
         live = [cand for cand, kept in zip(live, keep) if kept]
     for cand in everyone:
         for key in cand.keys:

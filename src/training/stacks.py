@@ -391,33 +391,46 @@ class MemberState:
     seconds: float
 
 
-def member_pieces(tensors, C, F):
+def member_pieces(tensors, C, F, owners=None):
     """Each member's own slices of tensors laid out as `Stack.parameters` (the parameters, or optimizer
     state of the same shapes): the first layer's weight and bias (positions 0 and 1) by candidate column
-    block and fold, the later ones by member. Member ``m = c * F + f`` gets a list of views that keep
-    every dimension (size 1 where the stack is)."""
+    block and fold, the later layers' by member, then the slices of its own candidate's activation
+    parameters (``owners``: `Stack.candidates_of_parameters`; by fold). Member ``m = c * F + f`` gets a
+    list of views that keep every dimension (size 1 where the stack is)."""
+    owners = [None] * len(tensors) if owners is None else owners
     width = tensors[0].shape[2] // C
-    return [[t[m % F:m % F + 1, ..., (m // F) * width:(m // F + 1) * width] if i < 2 else t[m:m + 1]
-             for i, t in enumerate(tensors)] for m in range(C * F)]
+    pieces = []
+    for m in range(C * F):
+        c, f = divmod(m, F)
+        pieces.append([t[f:f + 1, ..., c * width:(c + 1) * width] if i < 2 else t[m:m + 1] if owner is None
+                       else t[f:f + 1] for i, (t, owner) in enumerate(zip(tensors, owners))
+                       if owner is None or owner == c])
+    return pieces
 
 
-def joined(pieces, F):
-    """The inverse of `member_pieces`: the members' slices (``C' x F`` of them, ``m = c * F + f``) as stacked tensors."""
+def joined(pieces, F, shared):
+    """The inverse of `member_pieces`: the members' slices (``C' x F`` of them, ``m = c * F + f``) as
+    stacked tensors; the first ``shared`` positions are the layers' weights and biases, any after them
+    a candidate's own activation parameters."""
     C = len(pieces) // F
-    return [torch.cat([torch.cat([pieces[c * F + f][i] for c in range(C)], dim=-1) for f in range(F)]) if i < 2
-            else torch.cat([member[i] for member in pieces]) for i in range(len(pieces[0]))]
+    layers = [torch.cat([torch.cat([pieces[c * F + f][i] for c in range(C)], dim=-1) for f in range(F)]) if i < 2
+              else torch.cat([member[i] for member in pieces]) for i in range(shared)]
+    own = [torch.cat([pieces[c * F + f][i] for f in range(F)])
+           for c in range(C) for i in range(shared, len(pieces[c * F]))]
+    return layers + own
 
 
 def member_states(stack, optimizer, histories, seconds):
     """Every member's `MemberState` (copies on the CPU), in member order."""
     params = stack.parameters()
-    pieces = member_pieces([p.detach() for p in params], stack.C, stack.F)
+    owners = stack.candidates_of_parameters()
+    pieces = member_pieces([p.detach() for p in params], stack.C, stack.F, owners)
     names = dict.fromkeys(name for p in params for name in optimizer.state.get(p, {}))
     state = {}
     for name in names:
         values = [optimizer.state[p][name] for p in params]
         shaped = all(torch.is_tensor(v) and v.shape == p.shape for v, p in zip(values, params))
-        state[name] = member_pieces(values, stack.C, stack.F) if shaped else values[0]
+        state[name] = member_pieces(values, stack.C, stack.F, owners) if shaped else values[0]
     return [MemberState(params=[t.cpu().clone() for t in pieces[m]],
                         optimizer={name: [t.cpu().clone() for t in value[m]] if isinstance(value, list)
                                    else (value.cpu().clone() if torch.is_tensor(value) else value)
@@ -428,13 +441,13 @@ def member_states(stack, optimizer, histories, seconds):
 def restore(stack, optimizer, states):
     """Load members' `MemberState` into a fresh stack and its optimizer (the members in stack order)."""
     params = stack.parameters()
-    device = params[0].device
+    device, shared = params[0].device, 2 * len(stack.weights)
     with torch.no_grad():
-        for p, value in zip(params, joined([s.params for s in states], stack.F)):
+        for p, value in zip(params, joined([s.params for s in states], stack.F, shared)):
             p.copy_(value)
     for name, value in states[0].optimizer.items():
         if isinstance(value, list):
-            stacked = joined([s.optimizer[name] for s in states], stack.F)
+            stacked = joined([s.optimizer[name] for s in states], stack.F, shared)
             for p, tensor in zip(params, stacked):
                 optimizer.state[p][name] = tensor.to(device)
         else:
@@ -444,10 +457,15 @@ def restore(stack, optimizer, states):
 
 def load_member(module, pieces):
     """Copy a member's parameter slices (`member_pieces`) into its own module; return the module."""
+    linears = _linears(module)
+    own = [p for segment in _segments(module) for layer in segment if _has_params(layer)
+           for _, p in layer.named_parameters()]
     with torch.no_grad():
-        for i, layer in enumerate(_linears(module)):
+        for i, layer in enumerate(linears):
             layer.weight.copy_(pieces[2 * i][0].t())
             layer.bias.copy_(pieces[2 * i + 1][0, 0])
+        for p, piece in zip(own, pieces[2 * len(linears):], strict=True):
+            p.copy_(piece[0])
     return module
 
 
