@@ -91,13 +91,26 @@ def test_many_consistent_studies_separate_the_first_from_the_last():
     assert any(line.startswith("sigmoid ranks worse than selu") for line in result["verdict"])
 
 
-def fake_grid(folder, accuracies, costs):
+def fake_grid(folder, accuracies, costs, stopped=()):
     folder.mkdir(parents=True)
     (folder / "search.json").write_text(json.dumps({"dataset": folder.name}))
     pd.DataFrame({"rank": range(1, len(accuracies) + 1), "label": list(accuracies),
                   "activation": list(accuracies), "accuracy_mean": list(accuracies.values()),
-                  "step_cost": [costs[a] for a in accuracies]}).to_csv(folder / "summary.csv", index=False)
+                  "step_cost": [costs[a] for a in accuracies],
+                  "status": ["stopped" if a in stopped else "ok" for a in accuracies]}).to_csv(
+        folder / "summary.csv", index=False)
     return folder
+
+
+def test_a_candidate_stopped_by_halving_is_left_out_not_ranked_as_failed(tmp_path):
+    costs = {"relu": 1.0, "tanh": 1.0, "sigmoid": 1.0}
+    dirs = [fake_grid(tmp_path / name, {"relu": 0.9, "tanh": 0.8, "sigmoid": np.nan if name == "a" else 0.7},
+                      costs, stopped=("sigmoid",) if name == "a" else ())
+            for name in ("a", "b", "c")]
+    studies = cmp.collect(dirs)
+    assert "sigmoid" not in studies[0].rows["label"].values
+    scores, left_out = cmp.score_table(studies)
+    assert list(scores.columns) == ["relu", "tanh"] and left_out == ["sigmoid"]
 
 
 def test_the_command_writes_table_diagram_and_page(tmp_path, capsys):

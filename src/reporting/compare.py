@@ -6,7 +6,8 @@ sets, at other depths, with other optimizers) are independent blocks, which is w
 Friedman test assumes (Demšar, "Statistical Comparisons of Classifiers over Multiple Data
 Sets", JMLR 7, 2006). Within each study the activations are ranked by mean cross-validated
 accuracy (1 = best; ties share the average rank; a failed or diverged activation ranks last,
-tied with any other failure); the Friedman test asks whether the mean ranks differ more than
+tied with any other failure; one that successive halving stopped is missing from its study, as it
+never had the full budget); the Friedman test asks whether the mean ranks differ more than
 chance allows, and the Nemenyi test (all pairs, family-wise by the studentized range) says
 which pairs do. Two activations are *separated* when Friedman rejects and their pair's Nemenyi
 p-value is below alpha, i.e. when their mean ranks differ by more than the critical difference
@@ -72,6 +73,8 @@ def _grid_study(folder, name):
     summary = pd.read_csv(Path(folder) / layout.SUMMARY, keep_default_na=False, na_values=[""])
     if "activation" in summary:
         summary["label"] = summary["activation"].astype(str)
+    if "status" in summary:  # stopped by successive halving: never fully trained, so never ranked as a failure
+        summary = summary[summary["status"] != "stopped"]
     rows = summary.rename(columns={"accuracy_mean": "accuracy"})
     rows = rows.sort_values("accuracy", ascending=False, na_position="last").drop_duplicates("label")
     keep = ["label", "accuracy"] + [c for c in ("step_cost",) if c in rows] + diagnostic_columns(rows.columns)

@@ -57,7 +57,7 @@ def markdown(result):
             f"the studies as blocks, Nemenyi post hoc (alpha {result['alpha']:g}); step cost relative to relu\n\n"
             + shown.to_markdown(index=False, floatfmt=".3f") + "\n\n")
     if result["left_out"]:
-        text += f"Left out (missing from some study): {', '.join(result['left_out'])}\n\n"
+        text += f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}\n\n"
     return text + "".join(f"- {line}\n" for line in result["verdict"])
 
 
@@ -110,7 +110,7 @@ def write_compare(folders, out_dir, alpha=ALPHA):
                                           ["best"] + ["" if s else "unseparated"
                                                       for s in result["table"]["separated_from_best"][1:]])
     if result["left_out"]:
-        body += paragraph(f"Left out (missing from some study): {', '.join(result['left_out'])}.")
+        body += paragraph(f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}.")
     sections = [section("Ranks", body, "ranks"), verdict_section(result["verdict"])]
     if "cd_diagram" in written:
         sections.append(section("Critical-difference diagram", paragraph(
