@@ -46,6 +46,7 @@ from . import layout
 from .files import write_csv, write_text
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
+LEARNABLE = ("prelu", "star_relu", "pau")  # activations with parameters, for the parts `learnable` and `learnable_plain`
 VALID_FRACTION = 0.2  # the notebook's validation split of each fit (train.valid_fraction)
 PARTS = {
     "a": "project grid mode as configured (batched folds, n_jobs=auto in threads)",
@@ -61,6 +62,8 @@ PARTS = {
     "all": "project grid mode over every registered activation (grid=all), one repeat of the folds",
     "all_halving": "grid=all with successive halving across the candidates (search.halving=true)",
     "fixed_rates": "four project grids as configured, one per learning rate of tuned_notebook (times summed)",
+    "learnable": "project grid of the learnable activations prelu, star_relu and pau, stacked (batched folds)",
+    "learnable_plain": "the learnable grid, batched folds off: each fit on the plain path",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
 }
@@ -77,6 +80,8 @@ PROJECT_OVERRIDES = {
     "tuned_halving": ["experiment=tuned_notebook", "search.halving=true"],
     "all": ["grid=all", "cv.repeats=1"],
     "all_halving": ["grid=all", "cv.repeats=1", "search.halving=true"],
+    "learnable": [f"grid.activation=[{','.join(LEARNABLE)}]"],
+    "learnable_plain": [f"grid.activation=[{','.join(LEARNABLE)}]", "cv.batched=false"],
 }
 # halving part -> the exhaustive part it is judged against (`halving_agreement`)
 HALVING_PAIRS = {"all_halving": "all", "tuned_halving": "tuned"}
@@ -113,7 +118,7 @@ class PartRun:
 SIZES = (784, 128, 64, 10)
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
           ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"), ("all_halving", "all"),
-          ("tuned_halving", "tuned"))
+          ("tuned_halving", "tuned"), ("learnable", "learnable_plain"))
 
 
 # Memory samples: at most every SAMPLE_EVERY_S, and rarer when a sample is costly, so that the
@@ -273,6 +278,11 @@ def _project_command(run_dir, epochs, subset, device, overrides, seed=None):
     return cmd + ([f"data.subset={subset}"] if subset else []) + ([f"seed={seed}"] if seed is not None else [])
 
 
+def _shown(part):
+    """The activations whose accuracies a part's row shows."""
+    return LEARNABLE if part.startswith("learnable") else ACTIVATIONS
+
+
 def _project_part(part, epochs, subset, out_root, device, seed=None):
     run_dir = out_root / f"run_{part}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -287,7 +297,7 @@ def _project_part(part, epochs, subset, out_root, device, seed=None):
         return PartRun(wall, peak, {"relu": metrics["test_accuracy"]}, metrics["n_train"], figures)
     summary = pd.read_csv(run_dir / layout.SUMMARY).set_index("label")
     meta = json.loads((run_dir / layout.SEARCH).read_text())
-    return PartRun(wall, peak, {a: float(summary["accuracy_mean"].get(a, math.nan)) for a in ACTIVATIONS},
+    return PartRun(wall, peak, {a: float(summary["accuracy_mean"].get(a, math.nan)) for a in _shown(part)},
                    meta["n_train"], figures)
 
 
@@ -516,7 +526,7 @@ def run_bench(parts, epochs, subset, out_root, device="cpu", on_row=None, repeat
             for halved in [p for p in HALVING_PAIRS if part in (p, HALVING_PAIRS[p]) and p in runs]:
                 runs[halved][-1].figures.update(halving_agreement(Path(out_root), halved))
             print(f"bench: {part}{which}: {done.wall_s:.1f} s, peak {done.peak_mb:.0f} MB, " +
-                  ", ".join(f"{a} {done.scores[a]:.4f}" for a in ACTIVATIONS if a in done.scores), flush=True)
+                  ", ".join(f"{a} {done.scores[a]:.4f}" for a in _shown(part) if a in done.scores), flush=True)
             if on_row is not None:
                 on_row(figures_table(runs, epochs, repeat, limits))
     return figures_table(runs, epochs, repeat, limits)
@@ -579,7 +589,8 @@ def figures_table(runs, epochs, repeat, limits=None):
                      **({"wall_s_runs": " ".join(f"{run.wall_s:.1f}" for run in done)} if repeat > 1 else {}),
                      "train_samples_per_s": round(rows_per_fit * epochs * fits / wall),
                      "peak_mem_mb": round(max(run.peak_mb for run in done)),
-                     **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan for a in ACTIVATIONS},
+                     **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan
+                        for a in dict.fromkeys(a for p in runs for a in _shown(p))},
                      **(_efficiency(done, wall, limits, part) if part in PROJECT_OVERRIDES else {}),
                      **{k: done[-1].figures[k] for k in AGREEMENT if k in done[-1].figures}})
     return _with_ratios(pd.DataFrame(rows))

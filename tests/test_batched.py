@@ -45,6 +45,49 @@ def test_learnable_activations_stack_and_per_fit_callbacks_do_not(activation):
     assert stackable(make_net(64, 10, activation=activation, early_stopping=3)) is False
 
 
+class FirstAxisCoefficients:
+    """Coefficients read by index on their first axis: a member axis put in front of them breaks the
+    module's forward, so the stack must apply it fold by fold."""
+
+    @staticmethod
+    def build():
+        import torch
+
+        class Module(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c = torch.nn.Parameter(torch.tensor([0.5, 2.0]))
+
+            def forward(self, x):
+                return self.c[0] * x + self.c[1]
+
+        return Module()
+
+
+@pytest.mark.parametrize("activation, broadcast", [("prelu", True), ("prelu(per_unit=true)", True), ("star_relu", True),
+                                                   ("pau", True), ("snake", True), ("xielu", True),
+                                                   ("swish(learnable=true)", True), (None, False)])
+def test_a_learnable_activation_runs_in_one_broadcast_call_when_that_gives_what_vmap_gives(activation, broadcast):
+    import torch
+
+    from src.model import activations
+    from src.training.stacks import MemberParams
+
+    generator = torch.Generator().manual_seed(1)
+    members = [activations.build(activation, width=16) if activation else FirstAxisCoefficients.build()
+               for _ in range(3)]
+    with torch.no_grad():  # every fold its own parameters
+        for member in members:
+            for p in member.parameters():
+                p.add_(0.2 * torch.randn(p.shape, generator=generator))
+    stacked = MemberParams(members, torch.device("cpu"))
+    h = torch.randn(3, 40, 16, generator=generator)
+    out = stacked(h)
+    assert (stacked._call is not stacked._vmapped) == broadcast
+    for f, member in enumerate(members):
+        np.testing.assert_allclose(out[f].detach().numpy(), member(h[f]).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_learnable_activations_train_in_stacks_each_member_its_own_parameters(make_cfg, tmp_path):
     """Stacked and plain fits of learnable activations agree, weights and activation parameters alike."""

@@ -125,6 +125,11 @@ class PReLU(nn.PReLU):
     def __init__(self, per_unit=False, init=0.25, width=None):
         super().__init__(num_parameters=width if per_unit and width else 1, init=init)
 
+    def forward(self, x):
+        # torch.nn.PReLU's value and gradients (the slope's at x = 0 too), written so that the
+        # slope broadcasts along the last axis, as a stack's member axis needs
+        return torch.where(x > 0, x, self.weight * x)
+
 
 class ReLU2(nn.Module):
     """Squared ReLU (So et al. 2021, Primer): ``relu(x) ** 2``."""
@@ -231,14 +236,14 @@ class PAU(nn.Module):
         self.denominator = nn.Parameter(torch.tensor(PAU_LEAKY_RELU[1]))
 
     def forward(self, x):
-        a, b = self.numerator, self.denominator.abs()
-        p = a[5]
+        a, b = self.numerator, self.denominator.abs()  # read along the last axis (a stack adds axes before it)
+        p = a[..., 5]
         for k in range(4, -1, -1):  # Horner's scheme
-            p = p * x + a[k]
+            p = p * x + a[..., k]
         ax = x.abs()
-        q = b[3]
+        q = b[..., 3]
         for k in range(2, -1, -1):
-            q = q * ax + b[k]
+            q = q * ax + b[..., k]
         return p / (1 + q * ax)
 
 

@@ -12,8 +12,9 @@ shared:
 - the later layers are batched matrix products (``torch.baddbmm``) over all K members;
 - each candidate's activation (and dropout) is applied to its own slice of the stack; an
   activation with parameters (PReLU, learnable Swish, StarReLU, xIELU, Snake, PAU) gets a
-  member axis: its parameters are stacked over the folds and applied fold by fold
-  (``torch.func.vmap``), so that every member trains its own.
+  member axis: its parameters are stacked over the folds and broadcast against the folds' rows
+  in one call (or applied fold by fold with ``torch.func.vmap``; see `MemberParams`), so that
+  every member trains its own.
 
 Each member starts exactly as the plain path would (same seed, same initial weights, same
 permutation stream), and the loss is the sum of the members' mean losses, so every member
@@ -125,11 +126,23 @@ def _segments(module):
     return segments
 
 
+# How a member axis can be put in front of an activation's parameters so that its own forward,
+# given them in place of its parameters, applies each fold's to that fold's rows (``(F, batch,
+# width)``) in one call: a scalar or per-unit parameter before a row axis; a coefficient vector
+# read along its last axis (``a[..., k]``) before a row and a unit axis.
+BROADCAST_LAYOUTS = (lambda p: p.view(p.shape[0], 1, *p.shape[1:]),
+                     lambda p: p.view(p.shape[0], 1, 1, *p.shape[1:]))
+
+
 class MemberParams:
     """An activation with parameters at one position of a candidate, with a member axis.
 
-    Its parameters are the F fold members' own, stacked (``(F, *shape)``); it is applied to
-    the candidate's slice ``(F, batch, width)`` fold by fold with ``torch.func.vmap``.
+    Its parameters are the F fold members' own, stacked (``(F, *shape)``). It is applied to
+    the candidate's slice ``(F, batch, width)`` in one call of the module's own forward with
+    the stacked parameters broadcast against the rows, when one of `BROADCAST_LAYOUTS` gives
+    what ``torch.func.vmap`` over the folds gives (checked at the first call, on a few rows and
+    parameters made different fold by fold); otherwise fold by fold with ``vmap``, which is
+    several times slower.
 
     Parameters
     ----------
@@ -142,9 +155,35 @@ class MemberParams:
         self.names = [name for name, _ in members[0].named_parameters()]
         self.params = {name: torch.stack([dict(m.named_parameters())[name].detach() for m in members])
                        .to(device).contiguous().requires_grad_() for name in self.names}
-        self._call = torch.func.vmap(lambda params, h: torch.func.functional_call(self.module, params, (h,)))
+        self._vmapped = torch.func.vmap(lambda params, h: torch.func.functional_call(self.module, params, (h,)))
+        self._call = None
+
+    def _broadcast(self, layout):
+        return lambda params, h: torch.func.functional_call(
+            self.module, {name: layout(p) for name, p in params.items()}, (h,))
+
+    def _choose(self, h):
+        """The fastest call that gives vmap's result on a few of ``h``'s rows."""
+        generator = torch.Generator(device=h.device).manual_seed(0)  # the training's own streams stay untouched
+        with torch.no_grad():
+            params = {name: p + 0.1 * torch.randn(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+                      for name, p in self.params.items()}
+            rows = h[:, :8].detach()
+            expected = self._vmapped(params, rows)
+            for layout in BROADCAST_LAYOUTS:
+                call = self._broadcast(layout)
+                try:
+                    got = call(params, rows)
+                except RuntimeError:
+                    continue
+                if got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-5, atol=1e-6,
+                                                                  equal_nan=True):
+                    return call
+        return self._vmapped
 
     def __call__(self, h):
+        if self._call is None:
+            self._call = self._choose(h)
         return self._call(self.params, h)
 
     def copy_to_members(self):
