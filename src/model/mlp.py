@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
-
 import torch
 from torch import nn
 

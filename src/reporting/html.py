@@ -23,9 +23,9 @@ from ..layout import job_dirs
 from ..model import activations
 from ..results import STATS, diagnostic_columns, split_column
 from . import curves
+from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
-from .halving import halving_text
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ import torch
 
 from ..data.rows import resolve
 
-
 # A matrix's copy on each accelerator, kept while the matrix lives: every fit of a grid gathers
 # its batches from the one copy instead of sending the whole matrix to the device again.
 _ON_DEVICE = {}
