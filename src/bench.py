@@ -391,7 +391,9 @@ def _project_figures(run_dir, wall):
     records = [layout.read_record(layout.fits_dir(run_dir), key) for key in keys]
     refit = (meta.get("refit") or {}).get("fit_seconds", 0.0)
     figures = {"search_s": meta["search_seconds"], "refit_s": refit}
-    if records and all(r and r.get("batched") for r in records):  # one stack: its shared seconds, split
+    # one stack of every fit, trained to the end: its shared seconds, split (stacks side by side,
+    # or members stopped by halving, would be counted more than once)
+    if records and all(r and r.get("batched") == len(records) and r.get("halted_at") is None for r in records):
         figures["train_s"] = sum(r["fit_seconds"] for r in records)
         figures["outside_s"] = wall - figures["train_s"] - refit  # the refit is training too
         epochs = len(records[0]["history"])

@@ -123,3 +123,20 @@ def test_measure_sees_a_childs_peak_memory_and_returns_when_it_ends():
     assert out.strip() == "held" and wall >= 1.5
     assert peak_mb > 190  # the 200 MB it held, seen by a sample
     assert elapsed < wall + 0.5  # the sampler stops with the child, not after its next wait
+
+
+@pytest.mark.slow
+def test_the_step_budget_prints_each_part_of_the_step_and_the_compiled_step(capsys):
+    import re
+
+    from scripts.step_budget import main
+
+    main(["--steps", "3", "--rounds", "1", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "compiled: first 8 steps (compiling)" in out
+    line = next(row for row in out.splitlines() if row.startswith("round 1:"))
+    figures = dict(re.findall(r"(eager|compiled|products|update|dispatch|gather) (\d+\.\d+) ms", line)
+                   + re.findall(r"(products|update|dispatch|gather) (\d+\.\d+)", line))
+    assert set(figures) == {"eager", "compiled", "products", "update", "dispatch", "gather"}
+    assert all(float(v) > 0 for k, v in figures.items() if k != "update")  # the update's difference is noise-prone
+    assert float(figures["products"]) < float(figures["eager"])

@@ -16,6 +16,11 @@ GRID = ["mode=grid", "cv.n_jobs=1", "train.threads=1", "cv.refit=false", "train.
 HALVING = ["search.halving=true", "search.min_epochs=1", "search.eta=3"]
 
 
+def test_a_tuned_study_halves_each_split_on_its_own_and_a_grid_all_splits_together():
+    assert halving.Halving(tuned=("lr",)).units(3) == [[0], [1], [2]]
+    assert halving.Halving().units(3) == [[0, 1, 2]]
+
+
 def test_the_rungs_end_at_the_full_budget():
     assert halving.Halving(eta=3, min_epochs=2).rungs(25) == [2, 6, 18, 25]
     assert halving.Halving(eta=2, min_epochs=1).rungs(4) == [1, 2, 4]
@@ -77,7 +82,8 @@ def test_survivors_end_where_the_exhaustive_search_leaves_them(grids):
 def test_the_stopped_are_listed_with_their_rung_and_kept_out_of_the_verdict(grids):
     _, halved = grids
     table = pd.read_csv(halved / layout.HALVING)
-    assert list(table.columns) == ["candidate", "group", "rung", "epochs", "score", "kept"]
+    assert list(table.columns) == ["candidate", "group", "split", "rung", "epochs", "score", "kept"]
+    assert table["split"].isna().all()  # a grid's candidates are halved over all their splits together
     stopped = set(table.loc[~table["kept"], "candidate"])
     assert len(stopped) == 4 and set(table.loc[~table["kept"], "epochs"]) == {1}
     summary = pd.read_csv(halved / layout.SUMMARY)
@@ -130,15 +136,20 @@ def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped
                   "train.epochs=4", "grid.activation=[relu,tanh]", "tune.lr=[0.003,0.01,0.03,0.1]", *HALVING]),
         tmp_path)
     table = pd.read_csv(tmp_path / layout.HALVING)
-    assert set(table["group"]) == {"relu", "tanh"}
+    assert set(table["group"]) == {"relu", "tanh"} and set(table["split"]) == {0, 1, 2}
     last = table[table["epochs"] == 4]
-    assert last.groupby("group").size().to_dict() == {"relu": 1, "tanh": 1}  # the last cut keeps one per activation
+    # the last cut keeps one setting per activation and split
+    assert (last.groupby(["group", "split"]).size() == 1).all() and len(last) == 6
+    for _, rung in table.groupby(["group", "split", "rung"]):  # ranked on the split's own validation rows
+        if (~rung["kept"]).any():
+            assert rung.loc[rung["kept"], "score"].min() >= rung.loc[~rung["kept"], "score"].max()
     trials = pd.read_csv(tmp_path / layout.TUNING)
     assert trials.loc[trials["chosen"], "halted_at"].isna().all()
     assert trials["halted_at"].notna().any()
     summary = pd.read_csv(tmp_path / layout.SUMMARY)
     assert set(summary["label"]) == {"relu", "tanh"} and summary["accuracy_mean"].notna().all()
-    assert "within each activation" in (tmp_path / layout.SUMMARY_MD).read_text()
+    text = (tmp_path / layout.SUMMARY_MD).read_text()
+    assert "within each activation and split" in text and "settings on a split" in text
 
 
 LEARNABLE = ["grid.activation=[relu,prelu,star_relu,pau,tanh,snake]"]

@@ -10,9 +10,12 @@ No fit is trained again: a survivor of every rung ends where the exhaustive sear
 up to float32 rounding.
 
 The ranking runs over a group: the whole grid in a fixed-protocol grid (at least 2 go on at
-every rung, so that a verdict remains), each compared candidate's tuned settings in a tuned
-study (at least 2, and 1 at the last cut: each activation keeps its own best settings; the
-activations themselves always get the full budget).
+every rung, so that a verdict remains). In a tuned study it runs within each compared candidate
+and split: a setting is ranked on that split's inner validation rows only, as the tuned protocol
+chooses it (`src.tuning`), never on another split's, whose validation rows lie in this split's
+test rows (at least 2 go on, and 1 at the last cut: each activation keeps its own best settings
+on each split; the activations themselves always get the full budget). There a halving unit is
+one fit (a setting on a split), and each split's survivors train in stacks of their own.
 
 An eliminated member's fit record keeps its weights and history at its rung, and the rung in
 ``halted_at``; GridSearchCV loads it like any other record, and the tables keep it out of the
@@ -76,6 +79,10 @@ class Halving:
         without the tuned settings; otherwise the whole grid (an empty string)."""
         return candidate_label({k: v for k, v in params.items() if k not in self.tuned}) if self.tuned else ""
 
+    def units(self, n_folds):
+        """The folds that are halved together: each split alone in a tuned study, else all of them."""
+        return [[f] for f in range(n_folds)] if self.tuned else [list(range(n_folds))]
+
 
 def rung_score(histories, epochs):
     """A candidate's ``(score, loss)`` at a rung: the mean over its folds of the validation accuracy and
@@ -93,8 +100,8 @@ def survivors(scores, groups, settings, last_cut):
     ----------
     scores : list of (float, float)
         Each candidate's `rung_score`, in grid order.
-    groups : list of str
-        Each candidate's group (`Halving.group`).
+    groups : list
+        Each unit's group: its `Halving.group` and, in a tuned study, its split.
     settings : Halving
     last_cut : bool
         Whether this is the last rung before the full budget.
@@ -116,23 +123,38 @@ def survivors(scores, groups, settings, last_cut):
 
 @dataclass
 class Candidate:
-    """A stackable candidate of the search: its net, label, group and fit keys (one per fold)."""
+    """A halving unit: a stackable candidate on some folds (all of them, or one split in a tuned
+    study), with its net, label, group and fit keys (one per fold of ``folds``)."""
 
     net: object
     label: str
     group: str
     keys: list
+    folds: list
+
+    @property
+    def id(self):
+        """The unit's name among the others: its label, and its split when it holds one of several."""
+        return self.label if len(self.folds) != 1 else f"{self.label} | split {self.folds[0]}"
+
+    @property
+    def split(self):
+        """The split of a one-split unit; None for a unit of every split."""
+        return self.folds[0] if len(self.folds) == 1 else None
 
 
 def candidates(net, param_grid, y, train_indices, fingerprints, settings, rows=None):
-    """The grid's stackable candidates (`Candidate`, in grid order) and how many cannot be stacked."""
+    """The grid's halving units (`Candidate`, in grid order, then split order) and how many
+    candidates cannot be stacked."""
     rows = stacks.fold_rows(net, y, train_indices) if rows is None else rows
     stacked, plain = stacks.stack_candidates(net, param_grid, y, train_indices, rows)
+    units = settings.units(len(train_indices))
     found = []
     for cand, label in stacked:
         params = cand.get_params()
-        found.append(Candidate(cand, label, settings.group({k: params[k] for k in param_grid}),
-                               [fit_records.fit_key(cand, None, None, fp) for fp in fingerprints]))
+        keys = [fit_records.fit_key(cand, None, None, fp) for fp in fingerprints]
+        group = settings.group({k: params[k] for k in param_grid})
+        found += [Candidate(cand, label, group, [keys[f] for f in folds], folds) for folds in units]
     return found, plain
 
 
@@ -162,33 +184,39 @@ def _load_states(record_dir, cand, epochs):
 
 
 def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, n_jobs, cores):
-    """Train the candidates of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
-    (None: to the end, writing their records), one stack per `stacks.stack_key`; return their new states."""
+    """Train the units of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
+    (None: to the end, writing their records), one stack per `stacks.stack_key` and set of folds;
+    return their new states."""
     from joblib import Parallel, delayed
 
     groups = {}
     for cand in todo:
-        groups.setdefault(stacks.stack_key(cand.net), []).append(cand)
+        groups.setdefault((stacks.stack_key(cand.net), tuple(cand.folds)), []).append(cand)
     groups = list(groups.values())
     if not groups:
         return {}
     workers = min(n_jobs, len(groups))
     threads = max(1, cores // workers)
+
+    def pick(values, folds):
+        return [values[f] for f in folds]
+
     results = Parallel(n_jobs=workers)(
-        delayed(stacks.train_stacked)([c.net.set_params(threads=threads) for c in group], X, y, train_indices,
-                                      record_dir, [c.label for c in group], fingerprints, rows,
-                                      start=None if group[0].label not in states else
-                                      [m for c in group for m in states[c.label]], until=until)
+        delayed(stacks.train_stacked)([c.net.set_params(threads=threads) for c in group], X, y,
+                                      pick(train_indices, group[0].folds), record_dir, [c.label for c in group],
+                                      pick(fingerprints, group[0].folds), pick(rows, group[0].folds),
+                                      start=None if group[0].id not in states else
+                                      [m for c in group for m in states[c.id]], until=until)
         for group in groups)
-    F = len(train_indices)
-    return {} if until is None else {c.label: result[i * F:(i + 1) * F]
+    return {} if until is None else {c.id: result[i * len(c.folds):(i + 1) * len(c.folds)]
                                      for group, result in zip(groups, results) for i, c in enumerate(group)}
 
 
 def _halt(record_dir, cand, states, epochs, train_indices, fingerprints, batched):
     """Write the records of a candidate stopped at the rung of ``epochs`` (those not written before a kill)."""
     module_args = cand.net.get_params_for("module")
-    for key, state, fold, fingerprint in zip(cand.keys, states, train_indices, fingerprints):
+    for key, state, f in zip(cand.keys, states, cand.folds):
+        fold, fingerprint = train_indices[f], fingerprints[f]
         if (fit_records.outcome(record_dir, key) or {}).get("halted_at") == epochs:
             continue
         module = stacks.load_member(cand.net.module(**module_args), state.params)
@@ -222,7 +250,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     if all(_recorded(record_dir, cand) for cand in live):
         return plain
     schedule = settings.rungs(net.max_epochs)
-    log.info(f"halving: {len(live)} candidates x {len(train_indices)} folds, rungs at epochs "
+    log.info(f"halving: {len({c.label for c in live})} candidates x {len(train_indices)} folds"
+             f"{', each split halved on its own' if settings.tuned else ''}, rungs at epochs "
           f"{', '.join(map(str, schedule))}, eta {settings.eta}"
           + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))
     states = {}
@@ -232,7 +261,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
         for cand in live:
             found = None if final else _load_states(record_dir, cand, epochs)
             if found is not None:
-                states[cand.label] = found
+                states[cand.id] = found
             elif not (final and _recorded(record_dir, cand)):
                 todo.append(cand)
         trained = _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows,
@@ -240,17 +269,17 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
         if final:
             break
         for cand in todo:
-            states[cand.label] = trained[cand.label]
-            _save_states(record_dir, cand, epochs, trained[cand.label])
-        scores = [rung_score([m.history for m in states[c.label]], epochs) for c in live]
-        keep = survivors(scores, [c.group for c in live], settings, last_cut=r == len(schedule) - 2)
+            states[cand.id] = trained[cand.id]
+            _save_states(record_dir, cand, epochs, trained[cand.id])
+        scores = [rung_score([m.history for m in states[c.id]], epochs) for c in live]
+        keep = survivors(scores, [(c.group, c.split) for c in live], settings, last_cut=r == len(schedule) - 2)
         for cand, kept in zip(live, keep):
             if not kept:
-                _halt(record_dir, cand, states.pop(cand.label), epochs, train_indices, fingerprints,
-                      len(live) * len(train_indices))
+                _halt(record_dir, cand, states.pop(cand.id), epochs, train_indices, fingerprints,
+                      sum(len(c.folds) for c in live))
         best = int(np.nanargmax([s for s, _ in scores])) if np.isfinite([s for s, _ in scores]).any() else 0
         log.info(f"halving: rung {r + 1} (epoch {epochs}): {sum(keep)} of {len(live)} go on; best "
-              f"{live[best].label} {scores[best][0]:.4f}")
+                 f"{live[best].id} {scores[best][0]:.4f}")
         live = [cand for cand, kept in zip(live, keep) if kept]
     for cand in everyone:
         for key in cand.keys:
@@ -268,7 +297,7 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
     Returns
     -------
     list of dict
-        ``candidate`` (label), ``group``, ``rung`` (1-based), ``epochs``, ``score`` (`rung_score`'s
+        ``candidate`` (label), ``group``, ``split`` (a tuned study's split, else None), ``rung`` (1-based), ``epochs``, ``score`` (`rung_score`'s
         accuracy), ``kept`` (whether it went on, or, at the last rung, finished with the full
         budget), in grid order then rung order.
     """
@@ -283,6 +312,7 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
         for r, epochs in enumerate(schedule):
             if epochs > stop:
                 break
-            out.append({"candidate": cand.label, "group": cand.group, "rung": r + 1, "epochs": epochs,
+            out.append({"candidate": cand.label, "group": cand.group, "split": cand.split, "rung": r + 1,
+                        "epochs": epochs,
                         "score": rung_score(histories, epochs)[0], "kept": epochs < stop or not halted})
     return out
