@@ -82,15 +82,13 @@ def halving_text(meta):
 # (`python -m src.bench --parts all,all_halving` and `tuned,tuned_halving`, 25 epochs, eta 3, first
 # rung at epoch 2), on a 2-core AMD EPYC, 2026-12-03; docs/comparisons.md gives each run.
 GRID_BENCHMARK = {"runs": 4, "best_stopped": 2, "places": 12, "places_kept": 4, "fell_first": 7}
-TUNED_BENCHMARK = {"pairs": 9, "same": None}
+TUNED_BENCHMARK = {"pairs": 9, "same": 7}
 
 
 def late_bloomers(tuned):
     """The benchmark's count of late bloomers, as a sentence (`GRID_BENCHMARK`, `TUNED_BENCHMARK`)."""
     if tuned:
         b = TUNED_BENCHMARK
-        if b["same"] is None:
-            return ""
         return (f"In the project's benchmark (the tuned notebook study on MNIST, 25 epochs) the halved study chose "
                 f"the exhaustive study's learning rate in {b['same']} of its {b['pairs']} (activation, split) pairs.")
     b = GRID_BENCHMARK
