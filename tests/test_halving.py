@@ -21,6 +21,19 @@ def test_a_tuned_study_halves_each_split_on_its_own_and_a_grid_all_splits_togeth
     assert halving.Halving().units(3) == [[0, 1, 2]]
 
 
+def test_units_alive_on_the_same_splits_share_one_stack_of_those_folds():
+    from src.training.net import make_net
+
+    nets = {lr: make_net(64, 10).set_params(lr=lr) for lr in (0.01, 0.03, 0.1)}
+    alive = {0.01: [0, 1, 2], 0.03: [0, 2], 0.1: [2, 0, 1]}
+    todo = [halving.Candidate(nets[lr], f"lr={lr}", "relu", [f"k{lr}{f}"], [f]) for lr, folds in alive.items()
+            for f in folds]
+    found = [([[u.id for u in units] for units in cands], folds) for cands, folds in halving._stacks(todo)]
+    assert found == [([["lr=0.01 | split 0", "lr=0.01 | split 1", "lr=0.01 | split 2"],
+                       ["lr=0.1 | split 0", "lr=0.1 | split 1", "lr=0.1 | split 2"]], [0, 1, 2]),
+                     ([["lr=0.03 | split 0", "lr=0.03 | split 2"]], [0, 2])]
+
+
 def test_the_rungs_end_at_the_full_budget():
     assert halving.Halving(eta=3, min_epochs=2).rungs(25) == [2, 6, 18, 25]
     assert halving.Halving(eta=2, min_epochs=1).rungs(4) == [1, 2, 4]
@@ -132,9 +145,15 @@ def test_a_grid_killed_mid_rung_resumes_without_retraining_the_finished_rungs(ma
 
 @pytest.mark.slow
 def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped_fit(make_cfg, tmp_path):
-    run(make_cfg(["mode=grid", "protocol=tuned", "cv.n_jobs=1", "train.threads=1", "cv.refit=false",
-                  "train.epochs=4", "grid.activation=[relu,tanh]", "tune.lr=[0.003,0.01,0.03,0.1]", *HALVING]),
-        tmp_path)
+    tuned = ["mode=grid", "protocol=tuned", "cv.n_jobs=1", "train.threads=1", "cv.refit=false", "train.epochs=4",
+             "grid.activation=[relu,tanh]", "tune.lr=[0.003,0.01,0.03,0.1]"]
+    run(make_cfg(tuned + HALVING), tmp_path)
+    run(make_cfg(tuned), tmp_path / "exhaustive")
+    folds = pd.read_csv(tmp_path / layout.FOLDS)
+    for key in folds.loc[folds["halted_at"].isna(), "fit"]:  # survivors, split by split, end as trained in full
+        ours, theirs = _weights(tmp_path, key), _weights(tmp_path / "exhaustive", key)
+        for name in theirs:
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6)
     table = pd.read_csv(tmp_path / layout.HALVING)
     assert set(table["group"]) == {"relu", "tanh"} and set(table["split"]) == {0, 1, 2}
     last = table[table["epochs"] == 4]

@@ -15,7 +15,8 @@ and split: a setting is ranked on that split's inner validation rows only, as th
 chooses it (`src.tuning`), never on another split's, whose validation rows lie in this split's
 test rows (at least 2 go on, and 1 at the last cut: each activation keeps its own best settings
 on each split; the activations themselves always get the full budget). There a halving unit is
-one fit (a setting on a split), and each split's survivors train in stacks of their own.
+one fit (a setting on a split); the settings alive on every split train in one stack of all
+the folds, the others in stacks of their splits.
 
 An eliminated member's fit record keeps its weights and history at its rung, and the rung in
 ``halted_at``; GridSearchCV loads it like any other record, and the tables keep it out of the
@@ -183,16 +184,27 @@ def _load_states(record_dir, cand, epochs):
     return states
 
 
+def _stacks(todo):
+    """The stacks that train the units of ``todo``: ``(candidates, folds)``, each candidate a list of
+    its units in fold order. A candidate's units join one stack with every other candidate whose
+    units cover the same folds (in a tuned study, the settings still alive on every split share
+    one stack of all the folds), within one `stacks.stack_key`."""
+    by_candidate = {}
+    for unit in todo:
+        by_candidate.setdefault((stacks.stack_key(unit.net), unit.label), []).append(unit)
+    groups = {}
+    for (key, _), units in by_candidate.items():
+        units = sorted(units, key=lambda u: u.folds)
+        groups.setdefault((key, tuple(f for u in units for f in u.folds)), []).append(units)
+    return [(cands, list(folds)) for (_, folds), cands in groups.items()]
+
+
 def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, n_jobs, cores):
     """Train the units of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
-    (None: to the end, writing their records), one stack per `stacks.stack_key` and set of folds;
-    return their new states."""
+    (None: to the end, writing their records), in the stacks of `_stacks`; return their new states."""
     from joblib import Parallel, delayed
 
-    groups = {}
-    for cand in todo:
-        groups.setdefault((stacks.stack_key(cand.net), tuple(cand.folds)), []).append(cand)
-    groups = list(groups.values())
+    groups = _stacks(todo)
     if not groups:
         return {}
     workers = min(n_jobs, len(groups))
@@ -201,15 +213,24 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
     def pick(values, folds):
         return [values[f] for f in folds]
 
+    def start(cands):
+        first = cands[0][0].id
+        return None if first not in states else [m for units in cands for u in units for m in states[u.id]]
+
     results = Parallel(n_jobs=workers)(
-        delayed(stacks.train_stacked)([c.net.set_params(threads=threads) for c in group], X, y,
-                                      pick(train_indices, group[0].folds), record_dir, [c.label for c in group],
-                                      pick(fingerprints, group[0].folds), pick(rows, group[0].folds),
-                                      start=None if group[0].id not in states else
-                                      [m for c in group for m in states[c.id]], until=until)
-        for group in groups)
-    return {} if until is None else {c.id: result[i * len(c.folds):(i + 1) * len(c.folds)]
-                                     for group, result in zip(groups, results) for i, c in enumerate(group)}
+        delayed(stacks.train_stacked)([units[0].net.set_params(threads=threads) for units in cands], X, y,
+                                      pick(train_indices, folds), record_dir, [units[0].label for units in cands],
+                                      pick(fingerprints, folds), pick(rows, folds), start=start(cands), until=until)
+        for cands, folds in groups)
+    if until is None:
+        return {}
+    trained = {}
+    for (cands, folds), result in zip(groups, results):
+        members = iter(result)  # candidate by candidate, fold by fold: each unit's folds in turn
+        for units in cands:
+            for unit in units:
+                trained[unit.id] = [next(members) for _ in unit.folds]
+    return trained
 
 
 def _halt(record_dir, cand, states, epochs, train_indices, fingerprints, batched):

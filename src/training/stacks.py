@@ -459,8 +459,14 @@ def joined(pieces, F, shared):
     return layers + own
 
 
-def member_states(stack, optimizer, histories, seconds):
-    """Every member's `MemberState` (copies on the CPU), in member order."""
+def member_states(stack, optimizer, histories, seconds, scales=None):
+    """Every member's `MemberState` (copies on the CPU), in member order.
+
+    ``scales`` are the candidates' loss scales (`MemberRates.loss_scale`), or None: with them, the
+    optimizer's state of shaped tensors (SGD's momentum, a sum of scaled gradients) is divided by
+    the member's scale, so that a state is the member's own whatever stack it trained in, and
+    `restore` can scale it for the next stack's reference rate.
+    """
     params = stack.parameters()
     owners = stack.candidates_of_parameters()
     pieces = member_pieces([p.detach() for p in params], stack.C, stack.F, owners)
@@ -470,15 +476,17 @@ def member_states(stack, optimizer, histories, seconds):
         values = [optimizer.state[p][name] for p in params]
         shaped = all(torch.is_tensor(v) and v.shape == p.shape for v, p in zip(values, params))
         state[name] = member_pieces(values, stack.C, stack.F, owners) if shaped else values[0]
+    unit = [1.0] * stack.C if scales is None else scales
     return [MemberState(params=[t.cpu().clone() for t in pieces[m]],
-                        optimizer={name: [t.cpu().clone() for t in value[m]] if isinstance(value, list)
+                        optimizer={name: [t.cpu() / unit[m // stack.F] for t in value[m]] if isinstance(value, list)
                                    else (value.cpu().clone() if torch.is_tensor(value) else value)
                                    for name, value in state.items()},
                         history=[dict(row) for row in histories[m]], seconds=seconds[m]) for m in range(len(pieces))]
 
 
-def restore(stack, optimizer, states):
-    """Load members' `MemberState` into a fresh stack and its optimizer (the members in stack order)."""
+def restore(stack, optimizer, states, scales=None):
+    """Load members' `MemberState` into a fresh stack and its optimizer (the members in stack order);
+    ``scales`` as for `member_states`, the new stack's."""
     params = stack.parameters()
     device, shared = params[0].device, 2 * len(stack.weights)
     with torch.no_grad():
@@ -486,7 +494,9 @@ def restore(stack, optimizer, states):
             p.copy_(value)
     for name, value in states[0].optimizer.items():
         if isinstance(value, list):
-            stacked = joined([s.optimizer[name] for s in states], stack.F, shared)
+            unit = [1.0] * stack.C if scales is None else scales
+            stacked = joined([[t * unit[m // stack.F] for t in s.optimizer[name]] for m, s in enumerate(states)],
+                             stack.F, shared)
             for p, tensor in zip(params, stacked):
                 optimizer.state[p][name] = tensor.to(device)
         else:
@@ -637,6 +647,8 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
     rates = MemberRates(stack, [cand.lr for cand in nets], net.lr, net.optimizer, settings)
+    # a candidate's loss scale, by which its optimizer state is scaled too (`member_states`)
+    scales = None if rates.loss_scale is None else rates.loss_scale.view(-1).tolist()
     base, index = resolve(X)  # a `Rows` of every row is its matrix itself: no copy
     X_all = as_tensor(np.asarray(base if index is None else X, dtype=np.float32), device)
     Y_all = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
@@ -649,7 +661,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     histories = [[] for _ in range(K)] if start is None else [[dict(row) for row in m.history] for m in start]
     first = len(histories[0]) + 1
     if start is not None:
-        restore(stack, optimizer, start)
+        restore(stack, optimizer, start, scales)
         for fold in folds:  # the batch orders of the epochs already trained
             for _ in range(first - 1):
                 torch.randperm(len(fold["fit"]), generator=fold["generator"])
@@ -693,7 +705,7 @@ def train_stacked(nets, X, y, train_indices, record_dir, labels=None, fingerprin
     seconds = [(time.perf_counter() - start_all) / K + (0.0 if start is None else start[m].seconds)
                for m in range(K)]
     if last < net.max_epochs:
-        return member_states(stack, optimizer, histories, seconds)
+        return member_states(stack, optimizer, histories, seconds, scales)
     return [write_record(record_dir, nets[m // F_], folds[m % F_]["data"], folds[m % F_]["n_train"],
                          stack.member_module(m).cpu(), histories[m], seconds[m], K) for m in range(K)]
 
