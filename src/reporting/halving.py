@@ -68,9 +68,9 @@ def halving_text(meta):
             f"ranked {ranked}, and the top 1/{halving['eta']} (rounded up; {floor}) trained on from where they "
             f"stood to the next rung, up to the full {rungs[-1]} epochs. ")
     units = table.drop_duplicates(["candidate", "split"])
-    what = "settings on a split" if tuned else "candidates"
+    what, one = ("settings on a split", "setting") if tuned else ("candidates", "candidate")
     text += (f"Stopped: {len(fell)} of {len(units)} {what} ({counts}). " if len(fell) else
-             f"No {what[:-1] if not tuned else 'setting'} was stopped. ")
+             f"No {one} was stopped. ")
     if not tuned:
         text += ("The verdict is among the candidates that got the full budget; the stopped ones are listed "
                  "below them with the rung at which they fell and their score there, outside the verdict. ")

@@ -191,11 +191,12 @@ def _stacks(todo):
     one stack of all the folds), within one `stacks.stack_key`."""
     by_candidate = {}
     for unit in todo:
-        by_candidate.setdefault((stacks.stack_key(unit.net), unit.label), []).append(unit)
+        by_candidate.setdefault(unit.label, []).append(unit)
     groups = {}
-    for (key, _), units in by_candidate.items():
+    for units in by_candidate.values():  # a candidate's units share its net: its stack key is computed once
         units = sorted(units, key=lambda u: u.folds)
-        groups.setdefault((key, tuple(f for u in units for f in u.folds)), []).append(units)
+        key = (stacks.stack_key(units[0].net), tuple(f for u in units for f in u.folds))
+        groups.setdefault(key, []).append(units)
     return [(cands, list(folds)) for (_, folds), cands in groups.items()]
 
 
@@ -273,8 +274,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     schedule = settings.rungs(net.max_epochs)
     log.info(f"halving: {len({c.label for c in live})} candidates x {len(train_indices)} folds"
              f"{', each split halved on its own' if settings.tuned else ''}, rungs at epochs "
-          f"{', '.join(map(str, schedule))}, eta {settings.eta}"
-          + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))
+             f"{', '.join(map(str, schedule))}, eta {settings.eta}"
+             + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))
     states = {}
     for r, epochs in enumerate(schedule):
         final = epochs == schedule[-1]
@@ -318,8 +319,8 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
     Returns
     -------
     list of dict
-        ``candidate`` (label), ``group``, ``split`` (a tuned study's split, else None), ``rung`` (1-based), ``epochs``, ``score`` (`rung_score`'s
-        accuracy), ``kept`` (whether it went on, or, at the last rung, finished with the full
+        ``candidate`` (label), ``group``, ``split`` (a tuned study's split, else None), ``rung``
+        (1-based), ``epochs``, ``score`` (`rung_score`'s accuracy), ``kept`` (whether it went on, or, at the last rung, finished with the full
         budget), in grid order then rung order.
     """
     found, _ = candidates(net, param_grid, y, train_indices, fingerprints, settings)
@@ -334,6 +335,6 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
             if epochs > stop:
                 break
             out.append({"candidate": cand.label, "group": cand.group, "split": cand.split, "rung": r + 1,
-                        "epochs": epochs,
-                        "score": rung_score(histories, epochs)[0], "kept": epochs < stop or not halted})
+                        "epochs": epochs, "score": rung_score(histories, epochs)[0],
+                        "kept": epochs < stop or not halted})
     return out
