@@ -547,7 +547,7 @@ def _efficiency(done, wall, limits, part="a"):
     """
     limits = limits or {}
     train, outside = _median(done, "train_s"), _median(done, "outside_s")
-    figures = {"train_s": round(train, 1), "fixed_s": round(outside, 1), "fixed_frac": round(outside / wall, 3)}
+    figures = {"train_s": round(train, 3), "fixed_s": round(outside, 1), "fixed_frac": round(outside / wall, 3)}
     if limits.get("floor"):
         figures["fixed_over_floor_s"] = round(outside - limits["floor"], 1)
     gflop = _median(done, "train_gflop")
