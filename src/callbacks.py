@@ -5,11 +5,6 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 
-from .reporting.compare import studies_of
-from .reporting.compare_page import write_compare
-from .reporting.html import write_sweep_report
-from .reporting.sweeps import summarize_sweep
-
 log = logging.getLogger(__name__)
 
 
@@ -22,6 +17,12 @@ class SweepSummary(Callback):
     """
 
     def on_multirun_end(self, config, **kwargs):
+        # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
+        from .reporting.compare import studies_of
+        from .reporting.compare_page import write_compare
+        from .reporting.html import write_sweep_report
+        from .reporting.sweeps import summarize_sweep
+
         sweep_dir = Path(config.hydra.sweep.dir)
         written, frame = summarize_sweep(sweep_dir)
         written.update(write_sweep_report(sweep_dir))

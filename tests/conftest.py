@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = ROOT / "conf"
 DATA_ROOT = ROOT / "data"
 MNIST_READY = (DATA_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+# Activation plots drawn by the tests are kept apart from the user's cache (`src.reporting.plots`).
+os.environ.setdefault("ACTIVATION_BENCH_CACHE", tempfile.mkdtemp(prefix="activation-plots-"))
 
 FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.repeats=1"]
 

@@ -79,6 +79,33 @@ def test_save_activation_plots_names_files_by_label(tmp_path):
         png_size(path)
 
 
+def test_activation_plots_are_drawn_once_and_copied_after(tmp_path, monkeypatch):
+    monkeypatch.setenv(plots.CACHE_ENV, str(tmp_path / "cache"))
+    drawn, figure = [], plots._activation_figure
+    monkeypatch.setattr(plots, "_activation_figure", lambda spec: drawn.append(spec) or figure(spec))
+    first = plots.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)"], tmp_path / "a")
+    assert drawn == ["tanh", "leaky_relu(negative_slope=0.2)"]
+    second = plots.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)", "selu"], tmp_path / "b")
+    assert drawn[2:] == ["selu"]  # the two drawn before are copied from the cache
+    for a, b in zip(first, second):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    direct = plots.plot_activation("tanh", tmp_path / "direct.png")
+    assert png_size(second[0]) == png_size(direct)
+    # the key follows what is drawn: another definition of the same name gets another plot
+    key = plots.plot_key("tanh")
+    curves = plots.curves
+    monkeypatch.setattr(plots, "curves", lambda spec: tuple(2 * a for a in curves(spec)))
+    assert plots.plot_key("tanh") != key
+
+
+@pytest.mark.parametrize("location", ["", "/proc/no_cache_here"])
+def test_activation_plots_without_a_cache(tmp_path, monkeypatch, location):
+    monkeypatch.setenv(plots.CACHE_ENV, location)
+    for _ in range(2):
+        (path,) = plots.save_activation_plots(["tanh"], tmp_path)
+        png_size(path)
+
+
 def test_command_line_lists_and_draws(tmp_path, capsys):
     assert cli.main(["--list"]) == 0
     listed = capsys.readouterr().out

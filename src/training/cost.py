@@ -26,7 +26,7 @@ def synchronize(device):
 
 
 def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, init="auto", dropout=0.0,
-              device="cpu", steps=5, rounds=15, seed=0):
+              device="cpu", steps=5, rounds=8, seed=0):
     """Seconds per training step of the MLP with each activation, and that time relative to relu.
 
     Parameters
@@ -44,7 +44,7 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     device : str (default="cpu")
     steps : int (default=5)
         Steps per round and activation.
-    rounds : int (default=15)
+    rounds : int (default=8)
         Rounds; the fastest counts.
     seed : int (default=0)
         Seed of the random mini-batch and the weights.
