@@ -98,5 +98,5 @@ def late_bloomers(tuned):
             f"12,000-image subsets) it happened often: the exhaustive search's best was "
             f"stopped in {b['best_stopped']} of {b['runs']} runs, and of the exhaustive top 3's {b['places']} "
             f"places {b['places_kept']} survived; {b['fell_first']} of the {fell} that fell were stopped at "
-            f"the first rung (epoch 2, the default). With the first rung at epoch 5 (search.min_epochs=5) "
+            f"a first rung at epoch 2. With the first rung at epoch 5 (search.min_epochs=5) "
             f"{b['later_kept']} of the three subsets' {b['later_places']} top-3 places survived (docs/comparisons.md).")
