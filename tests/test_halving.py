@@ -197,3 +197,19 @@ def test_learnable_activations_halve_and_keep_their_own_parameters(tmp_path):
             np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-5, atol=1e-6,
                                        err_msg=f"{row.label} {name}")
     assert learnable_seen & {"prelu", "star_relu", "pau", "snake"}
+
+
+def test_the_late_bloomer_sentence_agrees_with_its_benchmark_and_the_defaults(make_cfg):
+    from src.reporting.halving import GRID_BENCHMARK, TUNED_BENCHMARK, late_bloomers
+
+    b = GRID_BENCHMARK
+    text = late_bloomers(False)
+    fell = b["places"] - b["places_kept"]
+    assert 0 < b["fell_first"] <= fell and b["places"] == 3 * b["runs"]
+    assert (f"first rung at epoch {b['first_rung']}:" in text and f"best was stopped in {b['best_stopped']} of "
+            f"{b['runs']} runs" in text and f"places {b['places_kept']} survived; {b['fell_first']} of the {fell} "
+            f"that fell" in text and f"{b['earlier_kept']} of the {b['places']} places" in text)
+    # the benchmark's first rungs are the ones a user gets: the default, and the tuned experiment's
+    assert make_cfg(shrink=False).search.min_epochs == b["first_rung"]
+    assert make_cfg(["experiment=tuned_notebook"], shrink=False).search.min_epochs == TUNED_BENCHMARK["first_rung"]
+    assert f"{TUNED_BENCHMARK['same']} of its {TUNED_BENCHMARK['pairs']}" in late_bloomers(True)
