@@ -4,6 +4,7 @@ The derivative is the one training uses: torch's autograd through the built modu
 mode (so RReLU shows its mean slope). Figures are drawn on matplotlib's Agg canvas, without
 pyplot, and written atomically. The command line is `src.plots`.
 """
+import functools
 import hashlib
 import io
 import math
@@ -139,9 +140,14 @@ def plot_key(spec):
     digest.update(activations.label(spec).encode())
     for array in curves(spec):
         digest.update(array.tobytes())
-    digest.update(Path(__file__).read_bytes())
-    digest.update(matplotlib.__version__.encode())
+    digest.update(_drawing_code())
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _drawing_code():
+    """This module's source and matplotlib's version: what draws a plot, read once."""
+    return Path(__file__).read_bytes() + matplotlib.__version__.encode()
 
 
 def plot_cache():
@@ -231,8 +237,7 @@ def save_activation_plots(specs, out_dir):
     Notes
     -----
     A plot is drawn once and kept in `plot_cache` under its `plot_key` (with joblib's
-    ``Memory``): later runs copy it. Drawing one costs about 0.14 s, a grid's three about
-    a tenth of its fixed cost.
+    ``Memory``): later runs copy it. Drawing one costs about 0.12 s, copying it about 2 ms.
     """
     out_dir = Path(out_dir)
     by_label = {}

@@ -320,8 +320,8 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
     -------
     list of dict
         ``candidate`` (label), ``group``, ``split`` (a tuned study's split, else None), ``rung``
-        (1-based), ``epochs``, ``score`` (`rung_score`'s accuracy), ``kept`` (whether it went on, or, at the last rung, finished with the full
-        budget), in grid order then rung order.
+        (1-based), ``epochs``, ``score`` (`rung_score`'s accuracy), ``kept`` (whether it went on,
+        or, at the last rung, finished with the full budget), in grid order then rung order.
     """
     found, _ = candidates(net, param_grid, y, train_indices, fingerprints, settings)
     schedule = settings.rungs(net.max_epochs)

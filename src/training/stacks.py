@@ -476,9 +476,9 @@ def member_states(stack, optimizer, histories, seconds, scales=None):
         values = [optimizer.state[p][name] for p in params]
         shaped = all(torch.is_tensor(v) and v.shape == p.shape for v, p in zip(values, params))
         state[name] = member_pieces(values, stack.C, stack.F, owners) if shaped else values[0]
-    unit = [1.0] * stack.C if scales is None else scales
+    scales = [1.0] * stack.C if scales is None else scales
     return [MemberState(params=[t.cpu().clone() for t in pieces[m]],
-                        optimizer={name: [t.cpu() / unit[m // stack.F] for t in value[m]] if isinstance(value, list)
+                        optimizer={name: [t.cpu() / scales[m // stack.F] for t in value[m]] if isinstance(value, list)
                                    else (value.cpu().clone() if torch.is_tensor(value) else value)
                                    for name, value in state.items()},
                         history=[dict(row) for row in histories[m]], seconds=seconds[m]) for m in range(len(pieces))]
@@ -489,13 +489,13 @@ def restore(stack, optimizer, states, scales=None):
     ``scales`` as for `member_states`, the new stack's."""
     params = stack.parameters()
     device, shared = params[0].device, 2 * len(stack.weights)
+    scales = [1.0] * stack.C if scales is None else scales
     with torch.no_grad():
         for p, value in zip(params, joined([s.params for s in states], stack.F, shared)):
             p.copy_(value)
     for name, value in states[0].optimizer.items():
         if isinstance(value, list):
-            unit = [1.0] * stack.C if scales is None else scales
-            stacked = joined([[t * unit[m // stack.F] for t in s.optimizer[name]] for m, s in enumerate(states)],
+            stacked = joined([[t * scales[m // stack.F] for t in s.optimizer[name]] for m, s in enumerate(states)],
                              stack.F, shared)
             for p, tensor in zip(params, stacked):
                 optimizer.state[p][name] = tensor.to(device)
