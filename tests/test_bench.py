@@ -136,7 +136,7 @@ def test_the_step_budget_prints_each_part_of_the_step_and_the_compiled_step(caps
     assert "compiled: first 8 steps (compiling)" in out
     line = next(row for row in out.splitlines() if row.startswith("round 1:"))
     figures = dict(re.findall(r"(eager|compiled|products|update|dispatch|gather) (\d+\.\d+) ms", line)
-                   + re.findall(r"(products|update|dispatch|gather) (\d+\.\d+)", line))
+                   + re.findall(r"(products|update|dispatch|gather) (-?\d+\.\d+)", line))
     assert set(figures) == {"eager", "compiled", "products", "update", "dispatch", "gather"}
-    assert all(float(v) > 0 for k, v in figures.items() if k != "update")  # the update's difference is noise-prone
+    assert all(float(v) > 0 for k, v in figures.items() if k != "update")  # the update is a difference of two timings: at 3 steps noise can make it negative
     assert float(figures["products"]) < float(figures["eager"])
