@@ -90,3 +90,41 @@ def test_the_simulated_tuned_study_chooses_each_activations_best_rate_most_often
     assert np.ptp(means) < 0.002
     # at the first rate, activation 0 (best there) leads by about the profile's gap
     assert fixed[:, 0].mean() - fixed[:, 1].mean() > 0.005
+
+
+def test_the_simulated_layout_puts_validation_rows_in_other_splits_test_rows():
+    rng = np.random.default_rng(4)
+    for folds, repeats in ((3, 1), (3, 2)):
+        test, valid = calibrate._row_layout(rng, folds, repeats, n_test=2000)
+        assert np.allclose(test.sum(axis=1), 1) and np.allclose(valid.sum(axis=1), 1)
+        assert not ((test > 0) & (valid > 0)).any()  # a split never validates on its own test rows
+        assert ((valid > 0).sum(axis=1) == round(calibrate.VALID_FRACTION * (folds - 1) * 2000)).all()
+        # a test row lies in the training rows of (folds - 1) x repeats other splits, and in
+        # each of their validation rows with probability VALID_FRACTION
+        reused = (valid > 0).any(axis=0)
+        shared = np.array([reused[t > 0].mean() for t in test])
+        expected = 1 - (1 - calibrate.VALID_FRACTION) ** ((folds - 1) * repeats)
+        assert shared == pytest.approx(np.full(len(test), expected), abs=0.03)
+
+
+def test_halving_keeps_the_verdicts_error_rate_where_every_candidate_is_equally_good():
+    """Survivors ranked on rows that lie in the other splits' test rows, or outside every split:
+    the verdict among them calls one worse no more often than alpha plus the Monte Carlo margin."""
+    reps = 1000
+    rates, bias = calibrate.halving_error_rates(reps=reps, seed=22)
+    assert set(rates) == {(k, f, r) for k in calibrate.HALVING_CANDIDATES for f, r in calibrate.SETTINGS}
+    for setting, found in rates.items():
+        for procedure in (calibrate.INSIDE, calibrate.OUTSIDE, calibrate.EXHAUSTIVE):
+            assert found[procedure] <= ALPHA + calibrate.margin(reps), (setting, procedure, found)
+    # The check can fail where rows are reused: ranked on rows shared with the test rows, the
+    # survivors' accuracy lies further above the true one than ranked on rows outside.
+    for setting, b in bias.items():
+        assert b["inside"] > b["outside"] + 0.2 > 0.2, (setting, b)
+
+
+def test_halving_keeps_as_many_survivors_as_the_default_schedule(make_cfg):
+    defaults = make_cfg(shrink=False).search
+    assert (defaults.eta, defaults.min_epochs) == (calibrate.HALVING["eta"], calibrate.HALVING["min_epochs"])
+    settings, rungs = calibrate.halving_schedule()
+    assert rungs == [4, 12, 25]
+    assert calibrate.halving_survivors(28) == 4 and calibrate.halving_survivors(10) == 2

@@ -73,7 +73,9 @@ def halving_text(meta):
              f"No {one} was stopped. ")
     if not tuned:
         text += ("The verdict is among the candidates that got the full budget; the stopped ones are listed "
-                 "below them with the rung at which they fell and their score there, outside the verdict. ")
+                 "below them with the rung at which they fell and their score there, outside the verdict. "
+                 "The ranking used validation rows that lie in the other splits' test rows; simulated, that keeps "
+                 "the verdict's error rate within its level (docs/statistics.md). ")
     text += "Halving can drop a late bloomer, a candidate behind at a rung that would have finished ahead. "
     return text + late_bloomers(tuned)
 
