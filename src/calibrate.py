@@ -273,19 +273,12 @@ def simulate_halving(rng, reps, k, folds, repeats, kept, spread=SPREAD, n_test=N
 
     Parameters
     ----------
-    rng : numpy.random.Generator
-    reps : int
-        Simulated data sets.
-    k : int
-        Candidates.
+    rng, reps, k, spread, n_test
+        As in `simulate_scores`.
     folds, repeats : int
         The splits, laid out row by row as repeated K-fold lays them out (`_row_layout`).
     kept : int
         Survivors.
-    spread : float
-        Standard deviation of a fit's quality between splits (`simulate_scores`).
-    n_test : int
-        Test rows per split; test scores are multiples of ``1 / n_test``.
 
     Returns
     -------

@@ -260,6 +260,26 @@ def test_a_full_disk_is_one_line_and_a_rerun_with_space_completes(cli, grid_dir,
 
 
 @pytest.mark.slow
+def test_a_full_disk_in_a_worker_process_is_one_line_not_a_failed_fit(cli, small_disk):
+    """Fits in worker processes (no stack): the records they cannot write end the run with one
+    line, as in one process, instead of reaching the summary as failed fits."""
+    args = [*GRID[:-1], "cv.batched=false", "search.backend=local", "cv.refit=false",
+            f"hydra.run.dir={small_disk / 'run'}"]
+    full = cli(args)
+    assert full.returncode == 1
+    errors = full.stderr.strip().splitlines()
+    assert len(errors) == 1 and "Traceback" not in full.stderr, full.stderr[-2000:]
+    assert f"could not write {small_disk / 'run' / 'fits'}" in errors[0] and "continues from the finished fits" in errors[0]
+    assert not (small_disk / "run" / layout.SUMMARY).exists()
+    written = [p for p in (small_disk / "run" / "fits").iterdir()]
+    assert written and all(layout.read_whole(p) is not None for p in written)
+    subprocess.run(["mount", "-o", "remount,size=20m", str(small_disk)], check=True)
+    done = cli(args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert folds(small_disk / "run")["test_accuracy"].notna().all()
+
+
+@pytest.mark.slow
 @pytest.mark.cluster
 def test_a_grid_on_dask_resumes_over_damaged_fit_records(cli, tmp_path):
     args = [*GRID, "search.backend=dask", "cv.n_jobs=2", "cv.batched=false", "cv.refit=false",

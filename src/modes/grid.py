@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, RepeatedStratif
 from .. import layout, tuning
 from ..cores import available_cores
 from ..data.rows import Rows
-from ..errors import UserError
+from ..errors import UserError, WriteFailed
 from ..model import activations
 from ..model.mlp import MLP
 from ..params import GRID_KEYS, candidate_label, cell, friendly
@@ -560,6 +560,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
     meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost)
     nuisance = [friendly(GRID_KEYS.get(k, k)) for k in (tune or {})]
     meta.update(alpha=alpha, protocol="tuned" if nuisance else "fixed", tune=nuisance)
+    check_recorded(meta["fit_keys"], plan.record_dir)
     report_failures(meta["fit_keys"], plan.record_dir)
     best = (best_tuned(plan, search.cv_results_, nuisance) if nuisance
             else best_fixed(plan, search.cv_results_))
@@ -584,6 +585,23 @@ def every_fit_failed(fit_keys, record_dir):
     """Whether every fit named in ``fit_keys`` (as in `GridPlan.fit_keys`) left a failed or diverged record."""
     records = [layout.read_record(record_dir, key) or {} for keys in fit_keys.values() for key in keys]
     return bool(records) and all(r.get("status") in ("failed", "diverged") for r in records)
+
+
+def check_recorded(fit_keys, record_dir):
+    """Raise `src.errors.WriteFailed` for the first fit of the search that left no record.
+
+    Every fit leaves a record where it ran (ok, failed, diverged or stopped). In a worker
+    process (``search.backend=local`` or ``dask`` with ``cv.batched=false``) a record that could
+    not be written (a full disk there) fails the fit, which scikit-learn catches like any
+    failed fit: only the missing record tells this process, which ends the run with one line
+    instead of reporting the fit as failed. ``fit_keys`` and ``record_dir`` are as in `report_failures`.
+    """
+    for keys in fit_keys.values():
+        for key in keys:
+            path = layout.record_path(record_dir, key)
+            if not path.exists():
+                raise WriteFailed(path, "no record after its fit (a full disk where the fit ran, or a run dir "
+                                        "that its process does not share)")
 
 
 def report_failures(fit_keys, record_dir):
