@@ -93,6 +93,21 @@ def test_nothing_testable():
 # A collapsed split
 # ---------------------------------------------------------------------------------------
 
+def test_the_clipped_interval_is_named_where_it_was_clipped():
+    """A candidate whose own interval crosses 1 while its difference's stays within +-100 points:
+    the verdict's difference clause and the table's difference cell do not say clipped."""
+    table = _table({"best": [0.97, 0.99, 0.95], "wide": [0.99, 0.93, 0.97]}).set_index("label")
+    wide = table.loc["wide"]
+    assert wide["clipped"] and wide["ci_high"] == 1.0 and not wide["diff_clipped"]
+    assert -1 < wide["diff_low"] < wide["diff_high"] < 1
+    assert wide["note"] == f"interval {summary.CLIPPED}"
+    line = next(x for x in verdict.verdict(_table({"best": [0.97, 0.99, 0.95], "wide": [0.99, 0.93, 0.97]}),
+                                           "cross-validated accuracy", folds=3) if x.startswith("wide differs"))
+    assert "clipped" not in line
+    row = {**wide.to_dict(), "rank": 2, "label": "wide"}
+    assert "(clipped)" in summary_view._interval(row) and "clipped" not in summary_view._difference(row)
+
+
 COLLAPSED = {"relu(lr=0.01)": [0.9712, 0.9698, 0.9705], "tanh(lr=0.01)": [0.9650, 0.9662, 0.9641],
              "relu(lr=0.1)": [0.9712, 0.9698, 0.0980]}
 
@@ -104,7 +119,7 @@ def test_a_collapsed_split_makes_the_candidate_unstable_and_its_intervals_stay_i
     assert (bad["ci_low"], bad["ci_high"]) == (0.0, 1.0)  # the normal interval is -0.57 to 1.93
     assert -1 <= bad["diff_low"] < bad["diff_high"] <= 1
     assert "unstable: split scores 0.9712, 0.9698, 0.0980 (split 3 far from the others)" in bad["note"]
-    assert "clipped" in bad["note"]
+    assert bad["diff_clipped"] and "interval and difference's interval clipped" in bad["note"]
     assert (table["ci_low"] >= 0).all() and (table["ci_high"] <= 1).all()
     lines = verdict.verdict(_table(COLLAPSED), "cross-validated accuracy", folds=3)
     named = [line for line in lines if line.startswith("relu(lr=0.1) is unstable")]

@@ -16,7 +16,8 @@ from . import stats
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
 SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
-                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "rank", "note"]
+                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "diff_clipped", "rank",
+                   "note"]
 UNTESTABLE = "the difference is the same on every split: untestable"
 CLIPPED = "clipped to the metric's bounds (the normal approximation fails there)"
 
@@ -119,7 +120,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         difference is constant), ``p_vs_best`` (corrected paired t-test against the best),
         ``p_holm`` (Holm-adjusted over all pairs), ``separated_from_best``
         (``p_holm < alpha``), ``unstable`` (a split far from the candidate's others),
-        ``clipped`` (an interval crossed ``bounds``), ``rank`` (1 = best) and ``note``.
+        ``clipped`` (the candidate's interval crossed ``bounds``), ``diff_clipped`` (its difference's
+        interval crossed ``+-(high - low)``), ``rank`` (1 = best) and ``note``.
         Candidates without a score on every split come last, with NaN statistics.
         ``attrs``: ``metric``, ``higher_is_better``, ``alpha``, ``ci_level``, ``n_splits``
         (J), ``ratio`` (mean n_test/n_train), ``n_pairs``, ``pairs`` (one JSON-ready dict
@@ -145,7 +147,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     for label in scores.columns:
         row = {"label": str(label), "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
                "n_splits": int(np.isfinite(scores[label].to_numpy()).sum()), "unstable": False, "clipped": False,
-               "note": reasons.get(label, "")}
+               "diff_clipped": False, "note": reasons.get(label, "")}
         if label in kept:
             i = labels.index(str(label))
             low, high, clipped = _clip(float(found.low[i]), float(found.high[i]), bounds)
@@ -179,7 +181,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
             out.loc[row, ["diff_to_best", "diff_low", "diff_high"]] = [-pair["diff"], low, high]
             out.loc[row, ["p_vs_best", "p_holm"]] = [pair["p"], pair["p_holm"]]
             out.loc[row, "separated_from_best"] = bool(decided.worse[row])
-            out.loc[row, "clipped"] = bool(out.loc[row, "clipped"] or clipped)
+            out.loc[row, "diff_clipped"] = clipped
             if j >= 2 and not np.isfinite(pair["p"]):
                 out.loc[row, "note"] = UNTESTABLE
         some = bool(decided.some_pair_separated)
@@ -201,7 +203,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
                                            "far": [int(s) for s in np.flatnonzero(far[i])]}
     out["note"] = [_note(row, unstable) for _, row in out.iterrows()]
     out["rank"] = np.arange(1, len(out) + 1)
-    out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool})
+    out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool,
+                     "diff_clipped": bool})
     out = out[SUMMARY_COLUMNS]
     out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
                      n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
@@ -223,8 +226,9 @@ def _note(row, unstable):
     parts = [row["note"]] if row["note"] else []
     if row["label"] in unstable:
         parts.append(f"unstable: split scores {split_scores_text(unstable[row['label']])}")
-    if row["clipped"]:
-        parts.append(f"interval {CLIPPED}")
+    clipped = [what for what, key in (("interval", "clipped"), ("difference's interval", "diff_clipped")) if row[key]]
+    if clipped:
+        parts.append(f"{' and '.join(clipped)} {CLIPPED}")
     return "; ".join(parts)
 
 

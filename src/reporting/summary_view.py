@@ -59,7 +59,9 @@ def _difference(row):
     if not np.isfinite(diff) or number(row, "rank") == 1:
         return ""
     text = f"{diff * 100:+.2f}"
-    return text + (f" ({low * 100:+.2f} to {high * 100:+.2f})" if np.isfinite(low) and np.isfinite(high) else "")
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return text
+    return text + f" ({low * 100:+.2f} to {high * 100:+.2f})" + (" (clipped)" if true(row.get("diff_clipped")) else "")
 
 
 def _optional(row, key, digits):

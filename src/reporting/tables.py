@@ -29,7 +29,7 @@ METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 ALPHA = stats.ALPHA
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
-                "separated_from_best", "unstable", "clipped", "note"]
+                "separated_from_best", "unstable", "clipped", "diff_clipped", "note"]
 # The axes the candidates' HiPlot page shows at first (after the parameters); every other
 # column is a hidden axis there and a column of its table.
 HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",

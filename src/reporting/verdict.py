@@ -83,8 +83,9 @@ def amount(value, percent=True, signed=False):
     return f"{value * scale:{'+' if signed else ''}.{digits}f}{unit}"
 
 
-def _clipped(row):
-    return ", clipped to the metric's bounds: the normal approximation fails here" if row["clipped"] else ""
+def _clipped(row, key="diff_clipped"):
+    """The clause saying that the row's interval (``key``: its difference's, or ``"clipped"``: its own) was clipped."""
+    return ", clipped to the metric's bounds: the normal approximation fails here" if row.get(key, False) else ""
 
 
 def _candidate_line(row, best, alpha, percent, n_pairs, higher):
@@ -213,7 +214,7 @@ def verdict(summary, metric, folds=None, percent=True):
     scored = int(summary["mean"].notna().sum())
     word = "the only" if scored < 2 else ("the highest" if higher else "the lowest")
     if np.isfinite(best["ci_low"]):
-        ci = f"{level_text(alpha)} CI {fmt_range(best['ci_low'], best['ci_high'])}{_clipped(best)}"
+        ci = f"{level_text(alpha)} CI {fmt_range(best['ci_low'], best['ci_high'])}{_clipped(best, 'clipped')}"
     else:
         ci = "a single split, so no confidence interval"
     ending = "; there is nothing to compare it with." if scored < 2 else "."
