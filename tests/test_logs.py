@@ -1,4 +1,5 @@
 """Progress goes through logging: the console shows bare lines, each sweep job's .log keeps them."""
+import json
 import logging
 
 import pytest
@@ -18,6 +19,11 @@ def test_a_sweep_jobs_log_holds_its_progress_and_summary(cli, tmp_path):
         assert line in done.stdout, line  # the console shows the same lines ...
     assert "[src.modes.grid][INFO] - grid: 2 candidates" in log
     assert "[INFO]" not in done.stdout  # ... as bare messages
+    # the sweep's own summary ends with its jobs' verdicts, on the console too
+    verdict = json.loads((tmp_path / "0" / "stats.json").read_text())["verdict"]
+    summary = (tmp_path / "summary.md").read_text()
+    assert verdict and all(f"- job 0: {line}\n" in summary for line in verdict)
+    assert f"job 0: {verdict[0]}" in done.stdout.split("summary_md:")[-2]
 
 
 def test_the_console_shows_each_record_once_on_the_current_stdout(capsys):

@@ -10,7 +10,7 @@ import yaml
 from scipy import stats as sps
 
 from src.report import rebuild
-from src.reporting import curves, stats, summary, tables
+from src.reporting import curves, stats, summary, sweeps, tables
 from src.reporting.html import fmt, write_grid_report
 from src.run import run
 
@@ -270,6 +270,17 @@ def test_sweep_report(tmp_path):
     assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["hiplot.html"]
     assert "job 0: relu" in page and html.escape(f"job 1: {HOSTILE}") in page and "<script>alert" not in page
     assert curves.job_labels([tmp_path / "0", tmp_path / "1"]) == ["0: activation=relu", f"1: activation={HOSTILE}"]
+    assert sweeps.SINGLE_FITS in page and (tmp_path / "summary.md").read_text().endswith(f"\n\n{sweeps.SINGLE_FITS}\n")
+
+
+def test_a_sweep_of_single_runs_names_the_grid_that_would_compare_them(tmp_path):
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    _job(tmp_path / "0", "relu", 0.9)
+    _job(tmp_path / "1", "tanh", 0.8)
+    rebuild(tmp_path)
+    note = (tmp_path / "summary.md").read_text().rstrip().splitlines()[-1]
+    assert note.startswith(sweeps.SINGLE_FITS)
+    assert note.endswith("run them as one grid: python -m src.run mode=grid 'grid.activation=[relu,tanh]' data=digits")
 
 
 def test_mean_band_skips_fits_without_the_column_and_their_sizes():

@@ -27,6 +27,7 @@ from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
+from .sweeps import sweep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -385,16 +386,7 @@ def sweep_page(sweep_dir, job_dirs):
     diag = diagnostic_columns(frame.columns)
     shown = [c for c in frame.columns if c not in diag and c not in SWEEP_HIDDEN]
     classes = ["failed" if str(s) not in ("ok", "nan") else "" for s in frame.get("status", ["ok"] * len(frame))]
-    lines = []
-    for job_dir in job_dirs:
-        stats_file = Path(job_dir) / layout.STATS
-        if stats_file.exists():
-            found = json.loads(stats_file.read_text())
-            lines += [f"job {Path(job_dir).name}: {line}" for line in found.get("verdict", [])]
-            if found.get("claim"):
-                lines.append(f"job {Path(job_dir).name}: {found['claim']['text']}")
-    note = None if lines else ("The jobs are single fits: no confidence intervals or significance tests. "
-                               "Sweep over grids (mode=grid) for statistics per job.")
+    lines, note = sweep_verdict(job_dirs)
     labels = frame.assign(_label=[f"job {j}: {lab}" if str(lab) not in ("", "nan") else f"job {j}"
                                   for j, lab in zip(frame.get("job", [""] * len(frame)),
                                                     frame.get("label", [""] * len(frame)))])

@@ -1,4 +1,7 @@
 """A sweep's summary: one table and one HiPlot page at its root, built from every job's results."""
+import json
+import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +39,45 @@ def sweep_frame(sweep_dir):
     return frame
 
 
+SINGLE_FITS = ("The jobs are single fits: no confidence intervals or significance tests. "
+               "Sweep over grids (mode=grid) for statistics per job.")
+
+
+def sweep_verdict(job_dirs):
+    """A sweep's verdict: each grid job's verdict lines (and its claim's), prefixed with the job.
+
+    Returns
+    -------
+    (list of str, str or None)
+        The lines, and the note for a sweep without them (`SINGLE_FITS`), else None.
+    """
+    lines = []
+    for job_dir in job_dirs:
+        stats_file = Path(job_dir) / layout.STATS
+        if stats_file.exists():
+            found = json.loads(stats_file.read_text())
+            lines += [f"job {Path(job_dir).name}: {line}" for line in found.get("verdict", [])]
+            if found.get("claim"):
+                lines.append(f"job {Path(job_dir).name}: {found['claim']['text']}")
+    return lines, None if lines else SINGLE_FITS + _as_grid(job_dirs)
+
+
+def _as_grid(job_dirs):
+    """The command that compares a sweep's single runs as one grid, when they differ only in their
+    activation (`` To compare ... python -m src.run mode=grid 'grid.activation=[...]' ...``); else empty."""
+    overrides = [read_overrides(job_dir) for job_dir in job_dirs]
+    if len(overrides) < 2 or any(o.get("mode", "single") != "single" or "activation" not in o for o in overrides):
+        return ""
+    shared = {k: v for k, v in overrides[0].items() if k != "activation"}
+    if any({k: v for k, v in o.items() if k != "activation"} != shared for o in overrides) or not all(
+            re.fullmatch(r"[\w.:]+", o["activation"]) for o in overrides):  # names and import paths only
+        return ""
+    names = ",".join(dict.fromkeys(o["activation"] for o in overrides))
+    rest = "".join(f" {shlex.quote(f'{k}={v}')}" for k, v in shared.items())
+    return (f" To compare these activations with intervals and tests, run them as one grid: "
+            f"python -m src.run mode=grid 'grid.activation=[{names}]'{rest}")
+
+
 def _score_column(frame):
     return next((c for c in ("test_accuracy", "accuracy_mean") if c in frame), None)
 
@@ -55,7 +97,10 @@ def summarize_sweep(sweep_dir):
         frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
     shown = [c for c in frame.columns if c not in ("n_train", "threads", "seed", "dataset", "device")]
-    written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD, frame[shown].to_markdown(index=False) + "\n")
+    lines, note = sweep_verdict(job_dirs(sweep_dir))
+    verdict = "\n".join(f"- {line}" for line in lines) if lines else note
+    written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD,
+                                       f"{frame[shown].to_markdown(index=False)}\n\n{verdict}\n")
     overrides = [c for c in frame.columns if c in set().union(*(read_overrides(j) for j in job_dirs(sweep_dir)))]
     metrics = [c for c in frame.columns if c not in overrides and frame[c].dtype.kind in "fi" and c != "job"]
     rows = frame[["job"] + overrides + metrics + ["status"]].replace({np.nan: None}).to_dict("records")
