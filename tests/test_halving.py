@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from src import layout
+from src.reporting import tuned as tuned_report
 from src.run import run
 from src.training import halving, stacks
 
@@ -169,6 +170,23 @@ def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped
     assert set(summary["label"]) == {"relu", "tanh"} and summary["accuracy_mean"].notna().all()
     text = (tmp_path / layout.SUMMARY_MD).read_text()
     assert "within each activation and split" in text and "settings on a split" in text
+    # no view mixes the stopped fits' fewer epochs with the full budget: no mean over the tune grid, and
+    # the isolation plot at the first rung, where every setting trained as long as the others
+    tuning = json.loads((tmp_path / layout.STATS).read_text())["tuning"]
+    halted = int(trials["halted_at"].notna().sum())
+    assert all(np.isnan(row["grid_mean"]) and row["grid_order"] is None for row in tuning["robustness"])
+    assert sum(row["stopped_fits"] for row in tuning["robustness"]) == halted
+    assert f"There is no mean over the whole tune grid (robustness to lr): successive halving stopped {halted} " \
+           in tuning["sentence"] and "Averaged over" not in tuning["sentence"]
+    meta = json.loads((tmp_path / layout.SEARCH).read_text())
+    epochs, inner = tuned_report.first_rung_scores(trials, meta["halving"])
+    assert epochs == 1 and inner.notna().all()
+    points = tuned_report.isolation_frame(trials, ["lr"], inner=inner).set_index(["label", "lr"])
+    first = table[table["rung"] == 1].assign(lr=lambda t: t["candidate"].str.extract(r"lr=([\d.]+)")[0].astype(float))
+    expected = first.groupby(["group", "lr"])["score"].mean()
+    assert points["mean"].to_numpy() == pytest.approx(expected.reindex(points.index).to_numpy())
+    rows = tuned_report.hiplot_rows(trials, ["lr"])
+    assert sum(row["stopped_on"] for row in rows) == halted
 
 
 LEARNABLE = ["grid.activation=[relu,prelu,star_relu,pau,tanh,snake]"]

@@ -302,8 +302,9 @@ def tuning_section(grid_dir, tuning):
     table = pd.DataFrame([{"activation": row["label"], "tuned setting (most chosen; range)":
                            tuning["chosen"].get(row["label"], {}).get("text", ""),
                            "mean at chosen": fmt(row["tuned_mean"]), "order": str(row["tuned_order"]),
-                           "mean over tune grid": fmt(row["grid_mean"]), "order ": str(row["grid_order"]),
-                           "failed fits": str(row.get("failed_fits", 0))}
+                           "mean over tune grid": fmt(row["grid_mean"]), "order ": fmt(row["grid_order"]),
+                           "failed fits": str(row.get("failed_fits", 0)),
+                           "stopped fits": str(row.get("stopped_fits", 0))}
                           for row in tuning["robustness"]])
     plot = grid_dir / layout.ISOLATION_PLOT
     body = (paragraph(tuning["sentence"]) + table_html(table, ["activation", "tuned setting (most chosen; range)"])

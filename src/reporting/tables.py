@@ -316,7 +316,7 @@ def write_grid_tables(out_dir):
         counts = meta.get("n_params") or {}  # by the compared label: the tuned settings change no weight
         meta = {**meta, "n_params": {compared: counts[label] for label, compared in zip(trials["label"], trials["compared"])
                                      if label in counts}}
-        written.update(write_tuning(out_dir, trials, nuisance, alpha))
+        written.update(write_tuning(out_dir, trials, nuisance, alpha, meta.get("halving")))
     full = folds[~halving.stopped(folds)]  # only fits that got the full budget enter the verdict
     summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta))
     if meta.get("halving"):
@@ -358,8 +358,10 @@ def write_grid_tables(out_dir):
     return written
 
 
-def write_tuning(out_dir, trials, nuisance, alpha=ALPHA):
+def write_tuning(out_dir, trials, nuisance, alpha=ALPHA, halving=None):
     """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.tuned`).
+
+    ``halving`` (of ``search.json``, when the study halved) puts the isolation plot at the first rung.
 
     Returns
     -------
@@ -367,10 +369,11 @@ def write_tuning(out_dir, trials, nuisance, alpha=ALPHA):
         Name -> path of everything written.
     """
     written = {"tuning": write_csv(out_dir / layout.TUNING, trials)}
-    plot = tuned.write_isolation_plot(trials, nuisance, out_dir / layout.ISOLATION_PLOT, level=1 - alpha)
+    plot = tuned.write_isolation_plot(trials, nuisance, out_dir / layout.ISOLATION_PLOT, level=1 - alpha,
+                                      halving=halving)
     if plot is not None:
         written["isolation"] = plot
-    columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on"]
+    columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on", "stopped_on"]
     written["hiplot_tuning"] = write_hiplot(tuned.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
                                             order=columns, color_by="inner_accuracy",
                                             categorical=["activation"], title="tuning (inner scores)")

@@ -14,12 +14,14 @@ rows. Here the fits become:
 """
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from .. import tuning
 from ..files import save_figure
 from ..params import GRID_KEYS, candidate_label
-from .curves import PlainLogFormatter, colours
+from .curves import colours
+from .halving import halving_frame, stopped
 from .stats import confidence_interval
 
 
@@ -103,13 +105,15 @@ def robustness(trials, chance=0.1):
     A candidate with a failed chosen fit has no tuned mean, as in the verdict. In the mean
     over the tune grid, a failed or diverged fit counts at ``chance`` (one over the number of
     classes): a setting at which an activation cannot train is part of its (lack of) robustness.
+    When successive halving stopped fits at a rung, there is no mean over the tune grid (NaN,
+    and no order): their scores are of fewer epochs than the others'.
 
     Returns
     -------
     pandas.DataFrame
         One row per compared candidate, in the order of the tuned means: ``label``,
-        ``tuned_mean``, ``grid_mean``, ``failed_fits`` (over the tune grid), ``tuned_order``,
-        ``grid_order`` (failed candidates last).
+        ``tuned_mean``, ``grid_mean``, ``failed_fits`` and ``stopped_fits`` (over the tune grid),
+        ``tuned_order``, ``grid_order`` (failed candidates last).
     """
     score = tuning.OUTER
     chosen = trials[trials["chosen"]]
@@ -117,36 +121,60 @@ def robustness(trials, chance=0.1):
     scores = trials[score].astype(float)
     grid = scores.fillna(chance).groupby(trials["compared"], sort=False).mean()
     failed = scores.isna().groupby(trials["compared"], sort=False).sum()
+    halted = stopped(trials).groupby(trials["compared"], sort=False).sum()
     table = pd.DataFrame({"label": tuned.index.astype(str), "tuned_mean": tuned.to_numpy(dtype=float),
                           "grid_mean": grid.reindex(tuned.index).to_numpy(dtype=float),
-                          "failed_fits": failed.reindex(tuned.index).to_numpy(dtype=int)})
+                          "failed_fits": failed.reindex(tuned.index).to_numpy(dtype=int),
+                          "stopped_fits": halted.reindex(tuned.index).to_numpy(dtype=int)})
+    if table["stopped_fits"].any():
+        table["grid_mean"] = np.nan
     # a candidate without a score (a failed chosen fit) comes last in either order
     table["tuned_order"] = table["tuned_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
-    table["grid_order"] = table["grid_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
+    table["grid_order"] = (table["grid_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
+                           if table["grid_mean"].notna().any() else None)
     return table.sort_values(["tuned_order", "label"]).reset_index(drop=True)
 
 
 def robustness_sentence(table, nuisance):
-    """One sentence: the order of the means by each view, and whether the two orders agree."""
+    """One sentence: the order of the means by each view, and whether the two orders agree (the
+    order at the chosen settings alone when successive halving stopped fits, `robustness`)."""
     scored = table[np.isfinite(table["tuned_mean"])]
     by_tuned = "; ".join(scored.sort_values(["tuned_order", "label"])["label"])
+    names = " and ".join(nuisance)
+    failed = list(table.loc[~np.isfinite(table["tuned_mean"]), "label"])
+    without = f". Without a tuned score (a chosen fit failed): {'; '.join(failed)}." if failed else "."
+    halted = int(table["stopped_fits"].sum()) if "stopped_fits" in table else 0
+    if halted:
+        return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}. There is no "
+                f"mean over the whole tune grid (robustness to {names}): successive halving stopped {halted} of its "
+                f"fits at a rung, and their scores are of fewer epochs. This order is of means, not a test (the "
+                f"verdict above tests the tuned scores)" + without)
     by_grid = "; ".join(scored.sort_values(["grid_order", "label"])["label"])
     agree = list(scored.sort_values(["tuned_order", "label"])["label"]) == \
         list(scored.sort_values(["grid_order", "label"])["label"])
-    names = " and ".join(nuisance)
-    failed = list(table.loc[~np.isfinite(table["tuned_mean"]), "label"])
     unfit = int(table["failed_fits"].sum())
     return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}. Averaged over "
             f"the whole tune grid (robustness to {names}; {unfit} failed or diverged fits counted at chance "
             f"level): {by_grid}. The two orders {'agree' if agree else 'differ'}; these orders are of means, not "
-            f"tests (the verdict above tests the tuned scores)"
-            + (f". Without a tuned score (a chosen fit failed): {'; '.join(failed)}." if failed else "."))
+            f"tests (the verdict above tests the tuned scores)" + without)
 
 
-def isolation_frame(trials, nuisance, level=0.95):
+def first_rung_scores(trials, halving):
+    """Every fit's validation accuracy at successive halving's first rung, where every tune setting was
+    still training (``halving`` of ``search.json``): ``(epochs, scores aligned with trials)``."""
+    table = halving_frame(halving)
+    first = table[table["rung"] == 1].set_index(["candidate", "split"])["score"]
+    scores = [first.get((str(label), int(split)), np.nan) for label, split in zip(trials["label"], trials["split"])]
+    return halving["rungs"][0], pd.Series(scores, index=trials.index, dtype=float)
+
+
+def isolation_frame(trials, nuisance, level=0.95, inner=None):
     """The isolation plot's points: per compared candidate and value of the first tuned setting,
-    the mean inner score over the splits (the best over any other tuned setting) and its band."""
+    the mean inner score over the splits (the best over any other tuned setting) and its band.
+    ``inner`` replaces the fits' inner scores (`first_rung_scores`)."""
     x = nuisance[0]
+    if inner is not None:
+        trials = trials.assign(**{tuning.INNER: inner})
     best = trials.groupby(["compared", x, "split"], sort=False)[tuning.INNER].max().reset_index()
     sizes = trials.groupby("split")[["n_train", "n_test"]].first() if "n_train" in trials else None
     rows = []
@@ -160,10 +188,15 @@ def isolation_frame(trials, nuisance, level=0.95):
     return pd.DataFrame(rows)
 
 
-def write_isolation_plot(trials, nuisance, path, level=0.95):
-    """Draw the isolation plot (see `isolation_frame`) to ``path``; None when the setting is not numeric."""
+def write_isolation_plot(trials, nuisance, path, level=0.95, halving=None):
+    """Draw the isolation plot (see `isolation_frame`) to ``path``; None when the setting is not numeric.
+
+    With successive halving (``halving`` of ``search.json``) the inner scores are those of the first
+    rung, the last epoch at which every setting trained (`first_rung_scores`), and the title says so.
+    """
     x = nuisance[0]
-    frame = isolation_frame(trials, nuisance, level)
+    epochs, inner = first_rung_scores(trials, halving) if halving else (None, None)
+    frame = isolation_frame(trials, nuisance, level, inner)
     values = pd.to_numeric(frame[x], errors="coerce")
     if values.isna().any():
         return None
@@ -180,23 +213,28 @@ def write_isolation_plot(trials, nuisance, path, level=0.95):
                    linewidths=2, zorder=3)
     if (values > 0).all() and values.max() / values.min() >= 10:
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(PlainLogFormatter())
         ax.set_xticks(sorted(set(values)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))  # every tuned value, plainly
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel(x)
-    ax.set_ylabel("validation accuracy (inner)")
+    ax.set_ylabel("validation accuracy (inner)" + (f" at epoch {epochs}" if epochs else ""))
     ax.set_title(f"each activation against {x} (mean over splits, {round(level * 100)}% band);\n"
-                 f"rings: the chosen {x}, larger when chosen on more splits", fontsize=9)
+                 f"rings: the chosen {x}, larger when chosen on more splits"
+                 + (f";\nat epoch {epochs}: halving's first rung, where every {x} still trained" if epochs else ""),
+                 fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return save_figure(path, fig)
 
 
 def hiplot_rows(trials, nuisance):
-    """One line per compared candidate x tuned setting: its mean inner and outer scores and how often it was chosen."""
+    """One line per compared candidate x tuned setting: its mean inner and outer scores, how often it was
+    chosen and on how many splits successive halving stopped it (its scores there are of fewer epochs)."""
     keys = ["compared", *nuisance]
-    grouped = trials.groupby(keys, sort=False)
+    grouped = trials.assign(_stopped=stopped(trials)).groupby(keys, sort=False)
     table = grouped.agg(inner_accuracy=(tuning.INNER, "mean"), inner_loss=(tuning.TIEBREAK, "mean"),
-                        outer_accuracy=(tuning.OUTER, "mean"), chosen_on=("chosen", "sum")).reset_index()
+                        outer_accuracy=(tuning.OUTER, "mean"), chosen_on=("chosen", "sum"),
+                        stopped_on=("_stopped", "sum")).reset_index()
     table = table.rename(columns={"compared": "activation"})
-    table["chosen_on"] = table["chosen_on"].astype(int)
+    table[["chosen_on", "stopped_on"]] = table[["chosen_on", "stopped_on"]].astype(int)
     return table.to_dict("records")
