@@ -221,6 +221,26 @@ def test_grid_curves_average_the_fold_histories(grid):
     assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
 
 
+def test_many_candidates_all_in_the_legend_and_accuracy_bands_within_bounds():
+    """30 candidates (grid=all with halving): every one is named in the legend, which fits in the
+    figure, and no accuracy band leaves [0, 1] although the intervals of 3 spread fits would."""
+    rng = np.random.default_rng(0)
+    histories = {f"act{i}": [pd.DataFrame({"epoch": [1, 2, 3], "valid_acc": np.clip(rng.normal(0.5, 0.4, 3), 0, 1),
+                                           "train_loss": rng.uniform(0.1, 2.0, 3)}) for _ in range(3)]
+                 for i in range(30)}
+    assert any(not curves.mean_band(fits, "valid_acc")[["low", "high"]].stack().between(0, 1).all()
+               for fits in histories.values())  # the intervals themselves leave the bounds
+    fig = curves.plot_candidates(histories, "candidates", stopped={"act29"})
+    fig.canvas.draw()
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()][-1] == "act29 (n=3, stopped)"
+    assert len(legend.get_texts()) == 30
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    bands = [c for c in fig.axes[0].collections]
+    assert bands and all(0 <= y <= 1 for band in bands for path in band.get_paths() for y in path.vertices[:, 1])
+
+
 def test_mean_band_with_fits_of_different_lengths():
     fits = [pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.0]}),
             pd.DataFrame({"epoch": [1, 2], "train_loss": [5.0, 4.0]})]

@@ -6,6 +6,7 @@ matplotlib's Agg canvas (no display, no pyplot state) and written as ``learning_
 beside the results they show.
 """
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from .stats import confidence_interval
 FILE_NAME = layout.CURVES
 PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
 LEGEND_INSIDE = 6  # more lines than this and the legend moves beside the plots
+LEGEND_ROWS = 24   # entries per column of a legend beside the plots (what the figure's height holds)
+ACCURACY_BOUNDS = (0.0, 1.0)  # the validation accuracy's band is drawn within them
 
 
 class PlainLogFormatter(ticker.LogFormatter):
@@ -39,9 +42,15 @@ def colours(n):
     return [colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
 
 
+def _legend_columns(n_lines):
+    """Columns of a legend beside the plots: as many as its entries need at `LEGEND_ROWS` each."""
+    return max(1, math.ceil(n_lines / LEGEND_ROWS))
+
+
 def _figure(n_lines):
     outside = n_lines > LEGEND_INSIDE
-    fig = Figure(figsize=(13.5 if outside else 11, 4.6), dpi=110, layout="constrained")
+    width = 13.5 + 2.5 * (_legend_columns(n_lines) - 1) if outside else 11
+    fig = Figure(figsize=(width, 4.6), dpi=110, layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, (_, name, log) in zip(axes, PANELS):
         ax.set_xlabel("epoch")
@@ -74,7 +83,8 @@ def _legend(fig, axes, n_lines):
     if not handles:
         return
     if n_lines > LEGEND_INSIDE:
-        fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+        fig.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False,
+                   ncols=_legend_columns(n_lines))
     else:
         axes[0].legend(handles, labels, fontsize=9, loc="best")
 
@@ -187,6 +197,8 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
             x, mean, low, high = (band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))
             if log:
                 mean, low, high = (np.where(v > 0, v, np.nan) for v in (mean, low, high))
+            else:  # an accuracy: its band within its bounds, as the tables clip its intervals
+                low, high = np.clip(low, *ACCURACY_BOUNDS), np.clip(high, *ACCURACY_BOUNDS)
             ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
                     label=f"{label} (n={len(fits)}{', stopped' if label in stopped else ''})", **_markers(x))
             ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
