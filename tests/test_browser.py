@@ -133,3 +133,22 @@ def test_report_page_loads_and_shows_its_parts(driver, grid_dir, single_dir, tmp
     shot = tmp_path / f"report_{which}.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     shutil.copyfile(shot, f"/tmp/report_{which}_screenshot.png")
+
+
+def test_a_wide_summary_scrolls_in_its_box_and_its_statuses_stay_readable(driver, tmp_path):
+    """grid=all with halving (a wide table, long statuses): the page itself never scrolls sideways,
+    the table scrolls in its own box, and each status cell stays wide enough to read."""
+    run(compose_config(["mode=grid", "grid=all", "cv.n_jobs=1", "train.epochs=2", "search.halving=true",
+                        "search.min_epochs=1"]), tmp_path)
+    errors = open_page(driver, tmp_path / "report.html")
+    assert errors == [], f"report.html logged JavaScript errors: {errors}"
+    found = driver.execute_script("""
+        const page = document.documentElement;
+        const box = document.querySelector('#summary .wide');
+        const cells = Array.from(document.querySelectorAll('#summary td.prose'))
+            .filter(td => td.textContent.trim()).map(td => td.getBoundingClientRect().width);
+        return {page: [page.scrollWidth, page.clientWidth], box: box ? [box.scrollWidth, box.clientWidth] : null,
+                cells: cells};""")
+    assert found["page"][0] <= found["page"][1], found
+    assert found["box"] and found["box"][0] > found["box"][1]  # the table is wider than its box: it scrolls there
+    assert found["cells"] and min(found["cells"]) >= 26 * 16 * 0.85 * 0.9, found["cells"]  # 26rem at .85rem text

@@ -40,7 +40,8 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-t
 p.sub { color: #555; margin-top: 0; }
 table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; vertical-align: top; }
-td { white-space: nowrap; } td.text { white-space: normal; }
+td { white-space: nowrap; } td.prose { white-space: normal; min-width: 26rem; }
+.wide { overflow-x: auto; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
 tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td { background: #f4f9f4; }
 tr.failed td { color: #a00; } tr.unstable td { background: #fdf3e1; }
@@ -80,7 +81,7 @@ def fmt(value, digits=4):
     return str(value)
 
 
-def table_html(frame, text_columns=(), row_classes=None):
+def table_html(frame, text_columns=(), row_classes=None, prose_columns=()):
     """A DataFrame as an HTML table; every header and cell escaped.
 
     Parameters
@@ -91,11 +92,15 @@ def table_html(frame, text_columns=(), row_classes=None):
         Left-aligned columns.
     row_classes : list of str, optional
         A CSS class per row (``best``, ``unseparated``, ``failed``).
+    prose_columns : iterable of str
+        Left-aligned columns of sentences, kept wide enough to read (a status, a note).
+
+    A table wider than the page scrolls sideways in its own box.
     """
-    text_columns = set(text_columns)
+    text_columns, prose_columns = set(text_columns), set(prose_columns)
 
     def align(column):
-        return ' class="text"' if column in text_columns else ""
+        return ' class="text prose"' if column in prose_columns else ' class="text"' if column in text_columns else ""
 
     head = "".join(f"<th{align(c)}>{esc(c)}</th>" for c in frame.columns)
     body = []
@@ -103,7 +108,8 @@ def table_html(frame, text_columns=(), row_classes=None):
         cls = f' class="{esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
         cells = "".join(f"<td{align(c)}>{esc(fmt(v))}</td>" for c, v in zip(frame.columns, row))
         body.append(f"<tr{cls}>{cells}</tr>")
-    return "<table>\n<thead><tr>" + head + "</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
+    return ('<div class="wide"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n" + "\n".join(body)
+            + "\n</tbody>\n</table></div>")
 
 
 def image_html(path, caption=None):
@@ -331,7 +337,7 @@ def grid_page(grid_dir):
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best", "status"], classes) + aliases,
+        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"]) + aliases,
                 "summary"),
         verdict_section(statistics.get("verdict", []), claim),
         tuning_section(grid_dir, statistics.get("tuning")),
