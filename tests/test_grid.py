@@ -241,4 +241,7 @@ def test_grid_all_trains_each_function_once_and_lists_its_other_names():
     # A non-default parameter is a different function; an explicit list is deduplicated too.
     assert activations.distinct(["celu(alpha=2)", "elu"]) == (["celu(alpha=2.0)", "elu"], {})
     assert activations.distinct(["swish", "tanh", "silu"]) == (["silu", "tanh"], {"silu": ["swish"]})
+    # an import path (its class name capitalised) is never an alias of itself
+    assert activations.distinct(["relu", "examples.my_activation:Fancy"]) == (
+        ["relu", "examples.my_activation:Fancy"], {})
     assert alias_lines({"aliases": aliases})[0] == "celu computes the same function as elu: trained once, listed under elu."

@@ -523,7 +523,7 @@ def distinct(specs):
     kept = list(dict.fromkeys(lab for key, lab in order if lab == chosen[key]))
     aliases = {}
     for key, members in groups.items():
-        base = chosen[key].split("(", 1)[0]
+        base = chosen[key].split("(", 1)[0].strip().lower()  # an import path's class name has capitals
         dropped = [written for written, _ in members if written.split("(", 1)[0].strip().lower() != base]
         if dropped:
             aliases[chosen[key]] = list(dict.fromkeys(dropped))
