@@ -80,6 +80,8 @@ def test_two_studies_are_too_few_and_the_verdict_says_so_without_ties():
     assert "not separated" in text and "tied" not in text
     single = " ".join(cmp.compare(studies[:1])["verdict"])
     assert "A single study cannot show" in single and "tied" not in single
+    two = " ".join(cmp.compare([_study(name, {"relu": 0.98, "tanh": 0.97}) for name in ("a", "b", "c")])["verdict"])
+    assert "The pair is not separated" in two and "1 pairs" not in two
 
 
 def test_many_consistent_studies_separate_the_first_from_the_last():

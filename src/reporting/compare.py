@@ -305,6 +305,9 @@ def verdict(result):
     if separated:
         lines.append(f"{len(separated)} of the {len(result['pairs'])} pairs are separated (Nemenyi, after the "
                      f"Friedman test rejected): the ranking holds across these studies for those pairs.")
+    elif len(result["pairs"]) == 1:
+        lines.append("The pair is not separated: these studies do not show that the two activations rank "
+                     "differently.")
     else:
         lines.append(f"None of the {len(result['pairs'])} pairs is separated: these studies do not show that any "
                      f"activation ranks differently from another.")
