@@ -79,6 +79,18 @@ def test_the_power_sentence_says_when_repeats_cannot_help():
     assert stats.detectable_at(sd, 3 * stats.MAX_REPEATS, ratio, 1) > TARGET
 
 
+def test_the_power_sentence_never_names_a_difference_beyond_the_metrics_range():
+    # Many candidates on 3 splits of widely spread scores: the difference that would usually be
+    # found exceeds 100 points, which an accuracy difference cannot reach.
+    rng = np.random.default_rng(7)
+    table = _table({f"c{i}": np.clip(0.6 + rng.normal(0, 0.15, 3), 0, 1) for i in range(14)})
+    assert table.attrs["detectable"] > 1
+    line = verdict.power_sentence(table, folds=3)
+    assert "no difference to the best, even one of 100.00 points (the metric's whole range), would usually be " \
+           "found" in line
+    assert all(abs(x) <= 100 for x in _points(line)), line
+
+
 def test_nothing_testable():
     one = _table({"a": [0.97], "b": [0.95]})
     assert verdict.power_sentence(one, folds=3) == ("Only 1 split (the t-test has 0 degrees of freedom): no "
