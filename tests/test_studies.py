@@ -22,6 +22,9 @@ def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
     assert sorted(table["activation"]) == ["relu", "selu", "tanh"] and table["step_cost"].notna().all()
     assert (table.set_index("activation").loc["relu", "step_cost"]) == pytest.approx(1.0)
     assert any("Too few studies" in line for line in stats["verdict"])
+    # both depths trained on the same rows and splits: the verdict says they are not independent
+    assert any(line.startswith("Studies model.hidden=[32,32], model.hidden=[32,32,32,32] were trained on the same "
+                               "rows and splits") for line in stats["verdict"])
     assert (sweep / "depth.png").stat().st_size > 10_000 and (sweep / "cd_diagram.png").exists()
     page = (sweep / "compare.html").read_text()
     assert 'id="depth"' in page and 'id="diagram"' in page
@@ -37,3 +40,4 @@ def test_datasets_study_compares_the_data_sets(cli, tmp_path):
     assert stats["studies"] == ["data=digits", "data=mnist"]
     assert set(stats["ranks"]["data=mnist"]) == {"relu", "tanh", "selu"}
     assert (sweep / "compare.html").exists() and not (sweep / "depth.png").exists()
+    assert not any("same rows and splits" in line for line in stats["verdict"])  # two data sets: independent

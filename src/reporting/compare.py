@@ -58,6 +58,14 @@ class Study:
     reports: list = field(default_factory=list)
 
     @property
+    def splits(self):
+        """What fixes the study's rows and splits: its data settings and seed (None when the config does not say)."""
+        if not self.config.get("data"):
+            return None
+        return repr((sorted((self.config.get("data") or {}).items()), self.config.get("seed"),
+                     sorted((self.config.get("cv") or {}).items())))
+
+    @property
     def depth(self):
         """The number of hidden layers, or None when the config does not say."""
         hidden = (self.config.get("model") or {}).get("hidden")
@@ -254,9 +262,20 @@ def compare(studies, alpha=ALPHA):
     result = {"studies": [s.name for s in studies], "scores": scores, "ranks": ranks, "table": table,
               "left_out": left_out, "friedman": {"statistic": chi2, "p": p_friedman}, "p": p,
               "cd": critical_difference(k, n, alpha), "pairs": pairs, "alpha": alpha,
-              "studies_needed": studies_needed(k, alpha) if k >= 2 else None}
+              "studies_needed": studies_needed(k, alpha) if k >= 2 else None,
+              "shared_splits": shared_splits(studies)}
     result["verdict"] = verdict(result)
     return result
+
+
+def shared_splits(studies):
+    """Groups of study names trained on the same rows and splits (same data settings, seed and
+    cross-validation): such studies are not independent blocks."""
+    groups = {}
+    for study in studies:
+        if study.splits is not None:
+            groups.setdefault(study.splits, []).append(study.name)
+    return [names for names in groups.values() if len(names) > 1]
 
 
 def verdict(result):
@@ -278,6 +297,11 @@ def verdict(result):
         lines.append("A single study cannot show that a ranking holds beyond it: compare two or more independent "
                      "studies (other data sets, depths, optimizers); nothing is separated.")
         return lines
+    for names in result.get("shared_splits", []):
+        lines.append(f"Studies {', '.join(names)} were trained on the same rows and splits (the same data settings, "
+                     f"seed and cross-validation): they are not independent, as the Friedman and Nemenyi tests "
+                     f"assume, so read their ranks, and any pair called separated below, as a description of this "
+                     f"data set; studies on other data test whether a ranking holds beyond it.")
     chi2, p_f = result["friedman"]["statistic"], result["friedman"]["p"]
     cd, needed = result["cd"], result["studies_needed"]
     if k < 3:
