@@ -91,6 +91,19 @@ def test_the_power_sentence_never_names_a_difference_beyond_the_metrics_range():
     assert all(abs(x) <= 100 for x in _points(line)), line
 
 
+def test_the_omnibus_sentence_names_the_separated_pairs():
+    rng = np.random.default_rng(8)
+    means = {"a": 0.95, "b": 0.90, "c": 0.85, "d": 0.849}
+    table = _table({k: m + rng.normal(0, 0.002, 9) for k, m in means.items()})
+    line = next(x for x in verdict.verdict(table, "cross-validated accuracy", folds=3) if "pairs of candidates" in x)
+    separated = [p for p in table.attrs["pairs"] if p["separated"]]
+    assert line.startswith(f"{len(separated)} of the 6 pairs of candidates are separated (")
+    assert all(f"{p['a']} and {p['b']}" in line for p in separated) and "c and d" not in line
+    many = _table({f"c{i}": 0.99 - 0.05 * i + rng.normal(0, 0.002, 9) for i in range(6)})
+    line = next(x for x in verdict.verdict(many, "cross-validated accuracy", folds=3) if "pairs of candidates" in x)
+    assert f", and {15 - verdict.NAMED_PAIRS} more in stats.json;" in line
+
+
 def test_nothing_testable():
     one = _table({"a": [0.97], "b": [0.95]})
     assert verdict.power_sentence(one, folds=3) == ("Only 1 split (the t-test has 0 degrees of freedom): no "

@@ -127,6 +127,9 @@ def unstable_line(label, found, metric):
             f"interval and tests describe no typical run; look at the failing split before trusting its rank.")
 
 
+NAMED_PAIRS = 6  # separated pairs the omnibus sentence names (stats.json lists them all)
+
+
 def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
     """One sentence on what the comparison could detect, and the remedy when that is too little.
 
@@ -238,8 +241,10 @@ def verdict(summary, metric, folds=None, percent=True):
             separated = [pair for pair in tested if pair["separated"]]
             lowest = min(pair["p_holm"] for pair in separated)
             verb = "is" if len(separated) == 1 else "are"
-            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates {verb} separated (corrected "
-                         f"t-tests, Holm over all pairs, smallest {fmt_p(lowest, alpha, 'adjusted p')}): "
+            named = ", ".join(f"{pair['a']} and {pair['b']}" for pair in separated[:NAMED_PAIRS])
+            more = f", and {len(separated) - NAMED_PAIRS} more in stats.json" if len(separated) > NAMED_PAIRS else ""
+            lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates {verb} separated ({named}{more}; "
+                         f"corrected t-tests, Holm over all pairs, smallest {fmt_p(lowest, alpha, 'adjusted p')}): "
                          f"the candidates do not all perform alike.")
         elif tested:
             lines.append(f"None of the {len(pairs)} pairs of candidates is separated after the Holm adjustment: "
