@@ -68,7 +68,7 @@ def compared_scores(scores):
     reasons = {}
     for label in scores.columns[~complete.to_numpy()]:
         if counts[label] == 0:
-            reasons[label] = "no score (failed fits)"
+            reasons[label] = "no score (every fit failed or diverged)"
         else:
             reasons[label] = (f"scored only {counts[label]} of {len(scored)} splits (failed or diverged fits); "
                               f"left out so that every compared candidate has the same splits")
