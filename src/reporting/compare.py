@@ -59,7 +59,8 @@ class Study:
 
     @property
     def splits(self):
-        """What fixes the study's rows and splits: its data settings and seed (None when the config does not say)."""
+        """What fixes the study's rows and splits: its data settings, seed and cross-validation settings
+        (None when the config does not say)."""
         if not self.config.get("data"):
             return None
         return repr((sorted((self.config.get("data") or {}).items()), self.config.get("seed"),

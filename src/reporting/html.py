@@ -337,8 +337,8 @@ def grid_page(grid_dir):
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"]) + aliases,
-                "summary"),
+        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"])
+                + aliases, "summary"),
         verdict_section(statistics.get("verdict", []), claim),
         tuning_section(grid_dir, statistics.get("tuning")),
         curves_section(grid_dir),

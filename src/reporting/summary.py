@@ -16,8 +16,8 @@ from . import stats
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
 SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
-                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "diff_clipped", "rank",
-                   "note"]
+                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "diff_clipped",
+                   "rank", "note"]
 UNTESTABLE = "the difference is the same on every split: untestable"
 CLIPPED = "clipped to the metric's bounds (the normal approximation fails there)"
 

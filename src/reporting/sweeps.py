@@ -91,17 +91,18 @@ def summarize_sweep(sweep_dir):
         The paths written and the sweep table.
     """
     sweep_dir = Path(sweep_dir)
+    jobs = job_dirs(sweep_dir)
     frame = sweep_frame(sweep_dir)
     score = _score_column(frame)
     if score:
         frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
     shown = [c for c in frame.columns if c not in ("n_train", "threads", "seed", "dataset", "device")]
-    lines, note = sweep_verdict(job_dirs(sweep_dir))
+    lines, note = sweep_verdict(jobs)
     verdict = "\n".join(f"- {line}" for line in lines) if lines else note
     written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD,
                                        f"{frame[shown].to_markdown(index=False)}\n\n{verdict}\n")
-    overrides = [c for c in frame.columns if c in set().union(*(read_overrides(j) for j in job_dirs(sweep_dir)))]
+    overrides = [c for c in frame.columns if c in set().union(*(read_overrides(j) for j in jobs))]
     metrics = [c for c in frame.columns if c not in overrides and frame[c].dtype.kind in "fi" and c != "job"]
     rows = frame[["job"] + overrides + metrics + ["status"]].replace({np.nan: None}).to_dict("records")
     written["hiplot"] = write_hiplot(rows, sweep_dir / layout.HIPLOT, order=overrides + ["status"] + metrics,

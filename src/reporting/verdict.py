@@ -174,8 +174,8 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
     bounds = attrs.get("bounds")
     width = bounds[1] - bounds[0] if bounds else math.inf
     if detectable >= width:  # beyond a bounded metric's range: no difference at all would usually be found
-        unseen = (f"{head}, no difference to the best, even one of {amount(width, percent)} (the metric's whole range), "
-                  f"would usually be found ({cover})")
+        unseen = (f"{head}, no difference to the best, even one of {amount(width, percent)} (the metric's whole "
+                  f"range), would usually be found ({cover})")
     else:
         unseen = (f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually "
                   f"go unseen ({cover})")
@@ -183,7 +183,8 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
     repeats = stats.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
     if repeats is None:
         return (f"{unseen}; even {stats.MAX_REPEATS * step} splits (cv.repeats={stats.MAX_REPEATS}) would not bring "
-                f"the difference usually found down to {amount(target, percent)}: the overlap of the training sets limits what more repeats can do.")
+                f"the difference usually found down to {amount(target, percent)}: the overlap of the training sets "
+                f"limits what more repeats can do.")
     remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
               else f"about {step * repeats} splits (cv.repeats=R gives folds x R)")
     return f"{unseen}; to find {amount(target, percent)}, run {remedy}."
