@@ -241,6 +241,26 @@ def test_many_candidates_all_in_the_legend_and_accuracy_bands_within_bounds():
     assert bands and all(0 <= y <= 1 for band in bands for path in band.get_paths() for y in path.vertices[:, 1])
 
 
+def test_a_loss_band_reaching_zero_runs_to_the_bottom_of_the_log_axis():
+    """Spread losses give an interval below 0, which a log axis cannot show: the band is drawn down
+    to the axis' bottom at every epoch instead of vanishing where its lower end is not positive."""
+    losses = [[2.0, 0.9, 0.05], [2.1, 0.2, 0.04], [2.2, 1.6, 1.5]]
+    histories = {"relu": [pd.DataFrame({"epoch": [1, 2, 3], "valid_acc": [0.5, 0.6, 0.7], "train_loss": loss})
+                          for loss in losses]}
+    band = curves.mean_band(histories["relu"], "train_loss")
+    assert band["low"].iloc[0] > 0 and (band["low"].iloc[1:] <= 0).all()
+    fig = curves.plot_candidates(histories, "candidates")
+    fig.canvas.draw()
+    loss_ax = fig.axes[1]
+    bottom = loss_ax.get_ylim()[0]
+    assert 0 < bottom < band["low"].iloc[0]
+    (path,) = loss_ax.collections[0].get_paths()
+    vertices = path.vertices[np.isfinite(path.vertices).all(1)]
+    for epoch in (2, 3):  # where the interval reaches 0, the band's lower edge is the axis' bottom
+        at = vertices[vertices[:, 0] == epoch][:, 1]
+        assert at.min() == pytest.approx(bottom) and at.max() == pytest.approx(band["high"].iloc[epoch - 1])
+
+
 def test_mean_band_with_fits_of_different_lengths():
     fits = [pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [3.0, 2.0, 1.0]}),
             pd.DataFrame({"epoch": [1, 2], "train_loss": [5.0, 4.0]})]

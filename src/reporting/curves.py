@@ -170,6 +170,14 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     return pd.DataFrame(rows)
 
 
+def _log_floor(arrays):
+    """The bottom of a log axis of positive values: half the smallest positive mean or band end drawn
+    (None when there is none), so that a band that reaches 0 or below visibly runs off the axis."""
+    positive = [v[v > 0] for v in (np.asarray(a, dtype=float) for a in arrays)]
+    positive = np.concatenate(positive) if positive else np.array([])
+    return float(positive.min()) / 2 if positive.size else None
+
+
 def plot_candidates(histories, title, sizes=None, stopped=()):
     """Each candidate's mean curve over its fits, with a 95% confidence band.
 
@@ -188,20 +196,27 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
     matplotlib.figure.Figure
     """
     fig, axes = _figure(len(histories))
+    drawn = []  # (axis, log, label, colour, x, mean, low, high)
     for (label, fits), colour in zip(histories.items(), colours(len(histories))):
         n_train, n_test = (sizes or {}).get(label, (None, None))
         for ax, (column, _, log) in zip(axes, PANELS):
             band = mean_band(fits, column, n_train, n_test)
-            if band.empty:
-                continue
-            x, mean, low, high = (band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))
-            if log:
-                mean, low, high = (np.where(v > 0, v, np.nan) for v in (mean, low, high))
-            else:  # an accuracy: its band within its bounds, as the tables clip its intervals
-                low, high = np.clip(low, *ACCURACY_BOUNDS), np.clip(high, *ACCURACY_BOUNDS)
-            ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
-                    label=f"{label} (n={len(fits)}{', stopped' if label in stopped else ''})", **_markers(x))
-            ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
+            if not band.empty:
+                drawn.append((ax, log, label, colour,
+                               *(band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))))
+    floor = _log_floor([values for _, log, *_, mean, low, _ in drawn if log for values in (mean, low)])
+    for ax, log, label, colour, x, mean, low, high in drawn:
+        if log:  # a loss is positive: a band reaching 0 or below runs to the bottom of the log axis
+            mean, high = (np.where(v > 0, v, np.nan) for v in (mean, high))
+            low = np.where(np.isnan(low) | (floor is None), np.nan, np.maximum(low, floor or np.nan))
+        else:  # an accuracy: its band within its bounds, as the tables clip its intervals
+            low, high = np.clip(low, *ACCURACY_BOUNDS), np.clip(high, *ACCURACY_BOUNDS)
+        ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
+                label=f"{label} (n={len(histories[label])}{', stopped' if label in stopped else ''})", **_markers(x))
+        ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
+    for ax, (_, _, log) in zip(axes, PANELS):
+        if log and floor is not None:
+            ax.set_ylim(bottom=floor)
     _legend(fig, axes, len(histories))
     fig.suptitle(f"{title}: mean over folds and repeats, 95% CI band")
     return fig
