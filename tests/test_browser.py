@@ -130,9 +130,15 @@ def test_report_page_loads_and_shows_its_parts(driver, grid_dir, single_dir, tmp
         assert "relu" in driver.find_element(By.ID, "verdict").text
     frame = driver.find_elements(By.CSS_SELECTOR, "#hiplot iframe")
     assert frame and frame[0].get_attribute("src").endswith((".html",))
+    frame_height = driver.execute_script("return arguments[0].clientHeight", frame[0])
     shot = tmp_path / f"report_{which}.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     shutil.copyfile(shot, f"/tmp/report_{which}_screenshot.png")
+    # the frame shows the whole parallel plot of the page it holds, not its top part only
+    open_page(driver, folder / frame[0].get_attribute("src").rsplit("/", 1)[-1],
+              ready=lambda d: d.execute_script("return document.querySelector('.pplot-root g.dimension') !== null"))
+    plot_bottom = driver.execute_script("return document.querySelector('.pplot-root').getBoundingClientRect().bottom")
+    assert 300 < plot_bottom <= frame_height, (plot_bottom, frame_height)
 
 
 def test_a_wide_summary_scrolls_in_its_box_and_its_statuses_stay_readable(driver, tmp_path):

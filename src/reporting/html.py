@@ -48,7 +48,7 @@ tr.failed td { color: #a00; } tr.unstable td { background: #fdf3e1; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .25rem 0; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; max-width: 380px; }
 figcaption { font-size: .8rem; color: #555; }
-iframe { width: 100%; height: 640px; border: 1px solid #ccc; }
+iframe { width: 100%; height: 720px; border: 1px solid #ccc; }  /* HiPlot's parallel plot ends 668 px down its page */
 pre { background: #f7f7f7; padding: .75rem; overflow-x: auto; font-size: .8rem; }
 ul.verdict li { margin: .2rem 0; } p.claim { font-weight: 600; }
 """
