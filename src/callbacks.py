@@ -13,10 +13,32 @@ class SweepSummary(Callback):
 
     A sweep whose jobs form two or more studies (grids, or groups of single runs that differ
     only in their activation) also gets the comparison across them (`src.compare`) at its root.
-    A sweep with failed jobs exits with status 1 after writing its summary, which lists them.
+    A sweep with failed jobs exits with status 1 after writing its summary, which lists them; a
+    summary that cannot be made (a damaged result, say) ends the sweep with its one line, status 2.
+    At the start the sweep dir gets its ``multirun.yaml`` where the sweeper writes none (Optuna's).
     """
 
+    def on_multirun_start(self, config, **kwargs):
+        # Hydra's basic sweeper marks its sweep dir with multirun.yaml; the Optuna sweeper writes none,
+        # and without it the sweep's dir would not be known as one (by its summary, `src.report`, `src.compare`)
+        from omegaconf import OmegaConf
+
+        from . import files, layout
+
+        marker = Path(config.hydra.sweep.dir) / layout.MULTIRUN
+        if not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            files.write_text(marker, OmegaConf.to_yaml(config))
+
     def on_multirun_end(self, config, **kwargs):
+        # Hydra turns a callback's exception into a warning: a summary that cannot be made must end the sweep
+        # with its one line and status 2 instead
+        from .errors import or_exit
+
+        or_exit(self._summarize, config)
+
+    @staticmethod
+    def _summarize(config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
         from .reporting.compare import studies_of
         from .reporting.compare_page import write_compare

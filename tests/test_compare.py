@@ -84,6 +84,13 @@ def test_two_studies_are_too_few_and_the_verdict_says_so_without_ties():
     assert "The pair is not separated" in two and "1 pairs" not in two
 
 
+def test_studies_without_a_shared_activation_say_none_is_common():
+    disjoint = cmp.compare([_study("a", {"relu": 0.98, "tanh": 0.97}), _study("b", {"selu": 0.96, "gelu": 0.95})])
+    assert disjoint["verdict"] == ["No activation is common to all studies: there is nothing to compare."]
+    one = cmp.compare([_study("a", {"relu": 0.98, "tanh": 0.97}), _study("b", {"relu": 0.96, "gelu": 0.95})])
+    assert one["verdict"] == ["Only 1 activation is common to all studies: there is nothing to compare."]
+
+
 def test_many_consistent_studies_separate_the_first_from_the_last():
     studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975, "sigmoid": 0.9})
                for i in range(12)]

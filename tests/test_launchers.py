@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from src import layout
 from src.cores import available_cores
 from src.modes.jobs import cores_per_job, failed_objective, share_cores
 from src.preflight import check_command_line
@@ -93,6 +94,10 @@ def test_slurm_launcher_settings_compose():
 def test_optuna_sweeper_searches_activation_and_lr(cli, tmp_path):
     done = cli(["-m", "hydra/sweeper=activation_lr", "hydra.sweeper.n_trials=2", *SWEEP, f"hydra.sweep.dir={tmp_path}"])
     assert done.returncode == 0, done.stderr[-2000:]
+    assert f"summary_md: {tmp_path}" in done.stdout + done.stderr  # the sweep's callback ran to its last line
+    # the sweep dir is known as one (the Optuna sweeper leaves no multirun.yaml of its own), and its
+    # trials, one activation at one lr each, are no studies for a comparison across them
+    assert layout.kind_of(tmp_path) == "sweep" and not (tmp_path / "compare.md").exists()
     summary = ok_summary(tmp_path, 2)
     assert {"activation", "optimizer.lr", "valid_accuracy"} <= set(summary.columns)
     assert ((summary["optimizer.lr"] >= 0.001) & (summary["optimizer.lr"] <= 0.3)).all()
@@ -102,6 +107,23 @@ def test_optuna_sweeper_searches_activation_and_lr(cli, tmp_path):
         status = json.loads((tmp_path / job / "status.json").read_text())
         metrics = json.loads((tmp_path / job / "metrics.json").read_text())
         assert status["objective"] == pytest.approx(metrics["valid_accuracy"])
+
+
+def test_a_sweep_summary_that_cannot_be_made_ends_with_one_line_not_a_warning(tmp_path, capsys):
+    """Hydra turns an exception in a callback into a warning and exits 0; the summary's callback
+    ends the sweep with the one line and status 2 instead, and writes nothing."""
+    from omegaconf import OmegaConf
+
+    from src.callbacks import SweepSummary
+
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    SweepSummary().on_multirun_start(config)  # marks the dir as a sweep's, as a sweeper without a marker leaves it
+    assert layout.kind_of(tmp_path) == "sweep"
+    with pytest.raises(SystemExit) as ended:
+        SweepSummary().on_multirun_end(config)
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and err == f"error: {tmp_path}: no job of the sweep has results to summarize\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [layout.MULTIRUN]
 
 
 @pytest.mark.parametrize("sweeper, expected", [

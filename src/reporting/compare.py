@@ -105,7 +105,8 @@ def studies_of(folder):
     """The studies in a grid or sweep dir.
 
     A grid dir is one study. In a sweep dir each grid job is one study, and single-run jobs
-    that differ only in their activation form one study together.
+    that differ only in their activation form one study together (when they hold two
+    activations or more).
 
     Parameters
     ----------
@@ -140,6 +141,8 @@ def studies_of(folder):
             singles.setdefault(setting, []).append(job)
     for setting, group in singles.items():
         rows = pd.DataFrame([_single_rows(job) for job in group]).drop_duplicates("label")
+        if len(rows) < 2:  # one activation at this setting (an Optuna trial, say): nothing compared in it
+            continue
         found.append(Study(setting or folder.name, folder, rows, _config(group[0]),
                            [p for p in [folder / layout.REPORT] if p.exists()]))
     return found
@@ -287,7 +290,8 @@ def verdict(result):
     table, alpha, ranks = result["table"], result["alpha"], result["ranks"]
     n, k = ranks.shape
     if k < 2:
-        return [f"Only {k} activation is common to all studies: there is nothing to compare."]
+        common = "No activation is" if k == 0 else "Only 1 activation is"
+        return [f"{common} common to all studies: there is nothing to compare."]
     best = table.iloc[0]
     names = ", ".join(result["studies"])
     sharing = [a for a, r in zip(table["activation"][1:], table["mean_rank"][1:]) if r == best["mean_rank"]]

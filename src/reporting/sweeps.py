@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import layout
+from ..errors import UserError
 from ..files import write_csv, write_text
 from ..layout import job_dirs, read_overrides, read_status
 from .hiplot import write_hiplot
@@ -89,9 +90,16 @@ def summarize_sweep(sweep_dir):
     -------
     (dict, DataFrame)
         The paths written and the sweep table.
+
+    Raises
+    ------
+    UserError
+        When no job of the sweep has results (nothing is written then).
     """
     sweep_dir = Path(sweep_dir)
     jobs = job_dirs(sweep_dir)
+    if not jobs:
+        raise UserError(f"{sweep_dir}: no job of the sweep has results to summarize")
     frame = sweep_frame(sweep_dir)
     score = _score_column(frame)
     if score:
