@@ -83,6 +83,16 @@ def test_claim_verdict_from_grid_statistics():
     assert result["verdict"][0].startswith("selu has the highest mean cross-validated accuracy")
 
 
+def test_grid_statistics_name_a_candidate_at_chance_from_the_number_of_classes():
+    folds = _folds({"selu": 0.95, "sigmoid": 0.10})
+    summary = pd.DataFrame({"label": ["selu", "sigmoid"], "accuracy_mean": [0.95, 0.10]})
+    table, result = tables.grid_statistics(folds, summary, n_classes=10)
+    assert result["chance"] == 0.1 and result["at_chance"] == ["sigmoid"]
+    assert any(line.startswith("sigmoid is not shown to do better than guessing") for line in result["verdict"])
+    assert tables.grid_statistics(folds, summary, n_classes=2)[1]["at_chance"] == ["sigmoid"]  # below 0.5 too
+    assert tables.grid_statistics(folds, summary)[1]["at_chance"] == []
+
+
 def test_a_failed_candidate_is_left_out_of_the_statistics():
     folds = _folds({"selu": 0.95, "relu": 0.90})
     folds.loc[(folds.label == "relu") & (folds.split == 0), "test_accuracy"] = np.nan

@@ -222,3 +222,27 @@ def test_the_shown_table_is_one_view_for_markdown_and_html(tmp_path):
         "vs best": "worse", "diff. to best, points (95% CI)": "-1.00 (-2.00 to +0.00)", "p vs best": "0.040",
         "p (Holm)": "0.040", "balanced acc.": "", "log loss": "", "params": "", "fit s": "", "step cost vs relu": "",
         "test acc. (refit)": "", "status": ""}
+
+
+def test_a_candidate_whose_interval_reaches_chance_is_named_in_its_status_and_the_verdict():
+    """A deep net that never learned (scores near 1/10): its interval reaches down to chance, which
+    its row and a sentence say; a candidate with a low score whose interval stays above chance is
+    not named, nor is any candidate when the chance level is not given."""
+    folds = make_folds({"selu": [0.91, 0.92, 0.90], "elu": [0.102, 0.098, 0.104], "sigmoid": [0.10, 0.10, 0.10],
+                        "tanh": [0.30, 0.31, 0.29]})
+    table = summary.summarize(folds, bounds=(0, 1), chance=0.1)
+    rows = table.set_index("label")
+    assert table.attrs["at_chance"] == ["elu", "sigmoid"] and table.attrs["chance"] == 0.1
+    assert rows.loc["elu", "ci_low"] <= 0.1 < rows.loc["tanh", "ci_low"]
+    for label in ("elu", "sigmoid"):
+        assert "not shown above chance (0.1000, one class in 10): its interval reaches down to it" in rows.loc[label, "note"]
+    assert "chance" not in rows.loc["tanh", "note"] and "chance" not in rows.loc["selu", "note"]
+    lines = verdict.verdict(table, "cross-validated accuracy")
+    assert ("elu and sigmoid are not shown to do better than guessing: their 95% intervals reach down to chance "
+            "level (0.1000, one class in 10).") in lines
+    one = verdict.verdict(summary.summarize(folds[folds["label"] != "sigmoid"], bounds=(0, 1), chance=0.1, alpha=0.01),
+                          "cross-validated accuracy")
+    assert ("elu is not shown to do better than guessing: its 99% interval reaches down to chance level (0.1000, "
+            "one class in 10).") in one
+    plain = summary.summarize(folds, bounds=(0, 1))
+    assert plain.attrs["at_chance"] == [] and not any("guessing" in line for line in verdict.verdict(plain, "acc"))

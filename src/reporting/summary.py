@@ -87,7 +87,8 @@ def _clip(low, high, bounds):
     return max(low, lo), min(high, hi), bool(low < lo or high > hi)
 
 
-def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, resolution=0.0):
+def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, resolution=0.0,
+              chance=None):
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
     Every pair of compared candidates gets the corrected paired t-test; the p-values are
@@ -109,6 +110,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     resolution : float, default 0
         The least spread assumed between splits when looking for far splits
         (`src.reporting.stats.far_splits`), e.g. ``1 / n_test`` for an accuracy.
+    chance : float, optional
+        The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
+        (its mean, where it has none) reaches down to it is not shown to do better, and its row says so.
 
     Returns
     -------
@@ -129,8 +133,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         ``p``, ``p_holm``, ``separated``), ``some_pair_separated``, ``detectable`` (median
         over the tested, stable candidates of the difference to the best found with
         probability `src.reporting.stats.POWER`), ``diff_sd`` (the median standard deviation
-        of their differences to the best) and ``unstable`` (label -> its split scores and the
-        indices of the far ones).
+        of their differences to the best), ``unstable`` (label -> its split scores and the
+        indices of the far ones), ``chance`` and ``at_chance`` (the candidates whose interval
+        reaches down to ``chance``, best first).
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -201,7 +206,10 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         i = labels.index(out.loc[row, "label"])
         unstable[out.loc[row, "label"]] = {"scores": [float(v) for v in matrix[i]],
                                            "far": [int(s) for s in np.flatnonzero(far[i])]}
-    out["note"] = [_note(row, unstable) for _, row in out.iterrows()]
+    lowest = out["ci_low"].where(np.isfinite(out["ci_low"]), out["mean"])  # no interval: the mean itself
+    at_chance = [] if chance is None or not higher_is_better else [
+        label for label, low in zip(out["label"], lowest) if np.isfinite(low) and low <= chance * (1 + 1e-9)]
+    out["note"] = [_note(row, unstable, chance if row["label"] in at_chance else None) for _, row in out.iterrows()]
     out["rank"] = np.arange(1, len(out) + 1)
     out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool,
                      "diff_clipped": bool})
@@ -209,7 +217,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
                      n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
                      detectable=detectable, diff_sd=diff_sd, unstable=unstable,
-                     bounds=None if bounds is None else [float(b) for b in bounds])
+                     bounds=None if bounds is None else [float(b) for b in bounds],
+                     chance=None if chance is None else float(chance), at_chance=at_chance)
     return out
 
 
@@ -221,9 +230,18 @@ def split_scores_text(found, digits=4):
     return f"{scores} ({word} {', '.join(far)} far from the others)"
 
 
-def _note(row, unstable):
-    """The row's note, with the unstable candidate's split scores and the clipping."""
+def chance_text(chance, digits=4):
+    """``0.1000, one class in 10`` for an accuracy's chance level of 0.1."""
+    classes = round(1 / chance) if chance > 0 else 0
+    guess = f", one class in {classes}" if classes >= 2 and math.isclose(chance * classes, 1.0) else ""
+    return f"{chance:.{digits}f}{guess}"
+
+
+def _note(row, unstable, chance=None):
+    """The row's note, with the unstable candidate's split scores, chance level and the clipping."""
     parts = [row["note"]] if row["note"] else []
+    if chance is not None:
+        parts.append(f"not shown above chance ({chance_text(chance)}): its interval reaches down to it")
     if row["label"] in unstable:
         parts.append(f"unstable: split scores {split_scores_text(unstable[row['label']])}")
     clipped = [what for what, key in (("interval", "clipped"), ("difference's interval", "diff_clipped")) if row[key]]

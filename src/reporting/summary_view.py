@@ -158,8 +158,9 @@ def method_text(alpha=ALPHA):
             f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
             f"'untestable' means the difference was the same on every split, so its variance is unknown. A "
             f"candidate is 'unstable' when a split lies far from its others (such as one split at chance "
-            f"level); its status lists its split scores. Step cost: the time of one training step relative to "
-            f"relu's, on the machine that ran the grid.")
+            f"level); its status lists its split scores. A candidate whose interval reaches down to chance level "
+            f"(one class in as many as the data have) is 'not shown above chance'. Step cost: the time of one "
+            f"training step relative to relu's, on the machine that ran the grid.")
 
 
 def alias_lines(meta):

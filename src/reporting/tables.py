@@ -152,7 +152,7 @@ def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
     summary["step_cost"] = step_costs(summary, meta)
     counts = meta.get("n_params") or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
-    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha)
+    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=meta.get("n_classes"))
     table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -182,7 +182,7 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
+def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
     """The statistics of a grid's fold accuracies (`src.reporting.summary`, `src.reporting.verdict`).
 
     Parameters
@@ -195,6 +195,8 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
         A claimed ranking, best first (`src.reporting.summary.claimed_ranking`).
     alpha : float
         Significance level; the intervals cover ``1 - alpha``.
+    n_classes : int, optional
+        The data's classes: a candidate whose interval reaches chance (``1 / n_classes``) is named.
 
     Returns
     -------
@@ -202,16 +204,19 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA):
         `src.reporting.summary.summarize`'s table, and a JSON-ready dict with ``metric``,
         ``alpha``, ``n_splits``, ``pairs`` (every pair of candidates: difference, interval,
         p-values, separated or not), ``unstable`` (label -> split scores and the far ones),
+        ``chance`` and ``at_chance`` (the candidates whose interval reaches down to chance level),
         ``power`` (the difference that would be found with probability ``power``, and the
         ``target`` the verdict measures it against), ``verdict`` (sentences) and ``claim``
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
     scored = scored_folds(folds, summary)
     resolution = 1.0 / float(folds["n_test"].max()) if len(folds) else 0.0
-    table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), resolution=resolution)
+    table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), resolution=resolution,
+                      chance=1.0 / n_classes if n_classes else None)
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
+              "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
               "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import stats
-from .summary import OUTCOMES, split_scores_text
+from .summary import OUTCOMES, chance_text, split_scores_text
 
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
 # sentence says so first.
@@ -234,6 +234,11 @@ def verdict(summary, metric, folds=None, percent=True):
     lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher)
               for _, row in summary.iloc[1:].iterrows()]
     lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
+    if attrs.get("at_chance"):
+        names, many = attrs["at_chance"], len(attrs["at_chance"]) > 1
+        lines.append(f"{', '.join(names[:-1]) + ' and ' if many else ''}{names[-1]} {'are' if many else 'is'} not shown "
+                     f"to do better than guessing: {'their' if many else 'its'} {level_text(alpha)} "
+                     f"{'intervals reach' if many else 'interval reaches'} down to chance level ({chance_text(attrs['chance'])}).")
 
     pairs = attrs.get("pairs", [])
     tested = [pair for pair in pairs if np.isfinite(pair["p_holm"])]
