@@ -100,6 +100,39 @@ def test_many_consistent_studies_separate_the_first_from_the_last():
     assert any(line.startswith("sigmoid ranks worse than selu") for line in result["verdict"])
 
 
+def test_studies_on_the_same_rows_are_named_as_not_independent():
+    """Seeds on one data set share every row (their splits differ), a depth sweep shares rows and
+    splits; subsets drawn by different seeds, or other data sets, are independent."""
+    def study(name, seed, subset=None, data="digits"):
+        config = {"data": {"name": data, "subset": subset}, "seed": seed, "cv": {"folds": 3, "repeats": 1}}
+        return cmp.Study(name, None, pd.DataFrame({"label": ["relu", "tanh", "gelu"], "accuracy": [0.9, 0.8, 0.7]}),
+                         config)
+
+    seeds = cmp.compare([study(f"seed={i}", i) for i in range(3)])
+    assert seeds["shared_data"] == [{"studies": ["seed=0", "seed=1", "seed=2"], "same_splits": False}]
+    assert any(line.startswith("Studies seed=0, seed=1, seed=2 were trained on the same rows (the same data settings; "
+                               "only their seeds or cross-validation, and so their splits, differ)")
+               for line in seeds["verdict"])
+    depths = cmp.compare([study(f"depth={i}", 0) for i in range(3)])
+    assert depths["shared_data"] == [{"studies": ["depth=0", "depth=1", "depth=2"], "same_splits": True}]
+    assert any("were trained on the same rows and splits" in line for line in depths["verdict"])
+    subsets = cmp.compare([study(f"seed={i}", i, subset=300) for i in range(3)])
+    other_data = cmp.compare([study(name, 0, data=name) for name in ("digits", "mnist", "fashion_mnist")])
+    for independent in (subsets, other_data):
+        assert independent["shared_data"] == [] and not any("were trained on" in line for line in independent["verdict"])
+
+
+def test_the_separated_pairs_are_named_with_the_right_number():
+    studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975, "sigmoid": 0.9})
+               for i in range(12)]
+    lines = cmp.compare(studies)["verdict"]
+    line = next(line for line in lines if "pairs is separated" in line or "pairs are separated" in line)
+    separated = [p for p in cmp.compare(studies)["pairs"] if p["separated"]]
+    verb = "is" if len(separated) == 1 else "are"
+    named = ", ".join(f"{p['first']} and {p['second']}" for p in separated)
+    assert line.startswith(f"{len(separated)} of the 6 pairs {verb} separated ({named}; Nemenyi")
+
+
 def fake_grid(folder, accuracies, costs, stopped=()):
     folder.mkdir(parents=True)
     (folder / "search.json").write_text(json.dumps({"dataset": folder.name}))

@@ -27,7 +27,7 @@ from .. import layout
 from ..errors import UserError
 from ..layout import job_dirs, read_overrides, read_status
 from ..results import diagnostic_columns
-from .verdict import fmt_p
+from .verdict import NAMED_PAIRS, fmt_p
 
 ALPHA = 0.05
 
@@ -65,6 +65,15 @@ class Study:
             return None
         return repr((sorted((self.config.get("data") or {}).items()), self.config.get("seed"),
                      sorted((self.config.get("cv") or {}).items())))
+
+    @property
+    def data_rows(self):
+        """What fixes the study's training rows: its data settings, and its seed where the seed draws a
+        subset (None when the config does not say)."""
+        data = self.config.get("data")
+        if not data:
+            return None
+        return repr((sorted(data.items()), self.config.get("seed") if data.get("subset") else None))
 
     @property
     def depth(self):
@@ -267,19 +276,27 @@ def compare(studies, alpha=ALPHA):
               "left_out": left_out, "friedman": {"statistic": chi2, "p": p_friedman}, "p": p,
               "cd": critical_difference(k, n, alpha), "pairs": pairs, "alpha": alpha,
               "studies_needed": studies_needed(k, alpha) if k >= 2 else None,
-              "shared_splits": shared_splits(studies)}
+              "shared_data": shared_data(studies)}
     result["verdict"] = verdict(result)
     return result
 
 
-def shared_splits(studies):
-    """Groups of study names trained on the same rows and splits (same data settings, seed and
-    cross-validation): such studies are not independent blocks."""
+def shared_data(studies):
+    """Groups of studies trained on the same data rows (the same data settings, and the same seed
+    where it draws a subset): such studies are not independent blocks.
+
+    Returns
+    -------
+    list of dict
+        ``studies`` (their names) and ``same_splits`` (whether their seed and cross-validation
+        settings, and so their splits, are the same too).
+    """
     groups = {}
     for study in studies:
-        if study.splits is not None:
-            groups.setdefault(study.splits, []).append(study.name)
-    return [names for names in groups.values() if len(names) > 1]
+        if study.data_rows is not None:
+            groups.setdefault(study.data_rows, []).append(study)
+    return [{"studies": [study.name for study in group], "same_splits": len({study.splits for study in group}) == 1}
+            for group in groups.values() if len(group) > 1]
 
 
 def verdict(result):
@@ -302,11 +319,14 @@ def verdict(result):
         lines.append("A single study cannot show that a ranking holds beyond it: compare two or more independent "
                      "studies (other data sets, depths, optimizers); nothing is separated.")
         return lines
-    for names in result.get("shared_splits", []):
-        lines.append(f"Studies {', '.join(names)} were trained on the same rows and splits (the same data settings, "
-                     f"seed and cross-validation): they are not independent, as the Friedman and Nemenyi tests "
-                     f"assume, so read their ranks, and any pair called separated below, as a description of this "
-                     f"data set; studies on other data test whether a ranking holds beyond it.")
+    for group in result.get("shared_data", []):
+        how = ("the same rows and splits (the same data settings, seed and cross-validation)" if group["same_splits"]
+               else "the same rows (the same data settings; only their seeds or cross-validation, and so their "
+                    "splits, differ)")
+        lines.append(f"Studies {', '.join(group['studies'])} were trained on {how}: they are not independent, as the "
+                     f"Friedman and Nemenyi tests assume, so read their ranks, and any pair called separated below, "
+                     f"as a description of this data set; studies on other data test whether a ranking holds "
+                     f"beyond it.")
     chi2, p_f = result["friedman"]["statistic"], result["friedman"]["p"]
     cd, needed = result["cd"], result["studies_needed"]
     if k < 3:
@@ -332,8 +352,11 @@ def verdict(result):
                          f"{best['activation']}.")
     separated = [pair for pair in result["pairs"] if pair["separated"]]
     if separated:
-        lines.append(f"{len(separated)} of the {len(result['pairs'])} pairs are separated (Nemenyi, after the "
-                     f"Friedman test rejected): the ranking holds across these studies for those pairs.")
+        named = ", ".join(f"{pair['first']} and {pair['second']}" for pair in separated[:NAMED_PAIRS])
+        more = f", and {len(separated) - NAMED_PAIRS} more in compare.json" if len(separated) > NAMED_PAIRS else ""
+        lines.append(f"{len(separated)} of the {len(result['pairs'])} pairs {'is' if len(separated) == 1 else 'are'} "
+                     f"separated ({named}{more}; Nemenyi, after the Friedman test rejected): the ranking holds "
+                     f"across these studies for {'that pair' if len(separated) == 1 else 'those pairs'}.")
     elif len(result["pairs"]) == 1:
         lines.append("The pair is not separated: these studies do not show that the two activations rank "
                      "differently.")
