@@ -1,5 +1,6 @@
 """Grid mode end to end on digits: GridSearchCV, the tables, HiPlot pages, failures, resume."""
 import json
+import logging
 import warnings
 
 import numpy as np
@@ -114,13 +115,18 @@ def test_a_grid_whose_every_fit_diverges_says_so_in_one_line(cli, tmp_path):
     assert not (tmp_path / "summary.csv").exists()
 
 
-def test_a_rerun_reuses_finished_fits(make_cfg, tmp_path):
+def test_a_rerun_reuses_finished_fits(make_cfg, tmp_path, caplog):
     cfg = make_cfg(GRID + ["grid.activation=[relu,tanh]"])
-    run(cfg, tmp_path)
+    with caplog.at_level(logging.INFO):
+        run(cfg, tmp_path)
+    assert "resuming" not in caplog.text
     records = {p: p.stat().st_mtime_ns for p in (tmp_path / "fits").glob("*.json")}
     assert len(records) == 7  # 2 candidates x 3 folds + the refit
     first = pd.read_csv(tmp_path / "folds.csv")
-    run(cfg, tmp_path)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        run(cfg, tmp_path)
+    assert f"grid: resuming: 6 of 6 fits are recorded in {tmp_path / 'fits'} from an earlier run" in caplog.text
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "fits").glob("*.json")} == records
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "folds.csv"), first)
 

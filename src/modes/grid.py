@@ -320,12 +320,17 @@ def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_j
 
 
 def announce(plan):
-    """Say what the search will train: aliases trained once, and the count of fits."""
+    """Say what the search will train: aliases trained once, the count of fits, and those recorded already."""
     for kept, names in plan.aliases.items():
         log.info(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}")
     n = len(plan.candidates)
     log.info(f"grid: {n} candidates x {len(plan.splits)} splits = {n * len(plan.splits)} fits, {plan.n_jobs} at a time; "
              f"{len(plan.y)} training images")
+    keys = [key for keys in plan.fit_keys.values() for key in keys]
+    recorded = sum(layout.record_path(plan.record_dir, key).exists() for key in keys)
+    if recorded:
+        log.info(f"grid: resuming: {recorded} of {len(keys)} fits are recorded in {plan.record_dir} from an earlier "
+                 f"run of this grid; they are loaded, not trained again")
 
 
 def train_stacks(plan):
