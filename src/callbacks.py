@@ -1,6 +1,7 @@
 """Hydra callbacks of this project (named in ``conf/config.yaml`` under ``hydra.callbacks``)."""
 import logging
 import sys
+import time
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -18,6 +19,8 @@ class SweepSummary(Callback):
     At the start the sweep dir gets its ``multirun.yaml`` where the sweeper writes none (Optuna's).
     """
 
+    started = None  # when this sweep's run began: the jobs whose status is newer ran in it
+
     def on_multirun_start(self, config, **kwargs):
         # Hydra's basic sweeper marks its sweep dir with multirun.yaml; the Optuna sweeper writes none,
         # and without it the sweep's dir would not be known as one (by its summary, `src.report`, `src.compare`)
@@ -25,6 +28,7 @@ class SweepSummary(Callback):
 
         from . import files, layout
 
+        self.started = time.time()
         marker = Path(config.hydra.sweep.dir) / layout.MULTIRUN
         if not marker.exists():
             marker.parent.mkdir(parents=True, exist_ok=True)
@@ -37,8 +41,7 @@ class SweepSummary(Callback):
 
         or_exit(self._summarize, config)
 
-    @staticmethod
-    def _summarize(config):
+    def _summarize(self, config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
         from .reporting.compare import studies_of
         from .reporting.compare_page import write_compare
@@ -55,7 +58,25 @@ class SweepSummary(Callback):
             written.update({f"compare_{name}": path for name, path in compared.items()})
         for name, path in written.items():
             log.info(f"{name:>11}: {path}")
+        redone = damaged_in_run(sweep_dir, self.started)
+        if redone:
+            n = sum(redone.values())
+            log.info(f"damaged: {n} damaged result{'s' if n != 1 else ''} set aside in {len(redone)} "
+                     f"job{'s' if len(redone) != 1 else ''} of this sweep ({', '.join(redone)}) and computed again")
         failed = frame[frame["status"] != "ok"]
         if len(failed):
             print(f"error: {len(failed)} of {len(frame)} rows failed: see {written['summary']}", file=sys.stderr)
             sys.exit(1)
+
+
+def damaged_in_run(sweep_dir, started):
+    """``{job folder name: damaged results it set aside}`` over the jobs that finished since ``started``
+    (a time stamp; None counts every job), those with none left out."""
+    from .layout import STATUS, job_dirs, read_status
+
+    found = {}
+    for job in job_dirs(sweep_dir):
+        status, path = read_status(job) or {}, Path(job) / STATUS
+        if status.get("damaged") and (started is None or path.stat().st_mtime >= started):
+            found[Path(job).name] = int(status["damaged"])
+    return found

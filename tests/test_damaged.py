@@ -3,6 +3,7 @@ import errno
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from src import layout
+from src.callbacks import damaged_in_run
 from src.errors import Damaged, WriteFailed
 from src.files import FAILED_WRITES, write_csv, write_json, write_text
 from src.modes.jobs import run_job
@@ -222,6 +224,9 @@ def test_a_sweep_reruns_a_job_whose_results_are_damaged(cli, sweep_dir, tmp_path
         assert (sweep / job / "damaged" / name).exists() != (how == "missing")
         assert (sweep / job / "damaged" / layout.STATUS).exists()
         assert layout.results_damage(sweep / job) == []
+    # the sweep's own last lines add them up
+    assert "damaged: 2 damaged results set aside in 2 jobs of this sweep (0, 1) and computed again" in done.stdout
+    assert damaged_in_run(sweep, None) == {"0": 1, "1": 1} and damaged_in_run(sweep, time.time() + 60) == {}
     after = job_scores(sweep)
     assert (after["status"] == "ok").all()
     before = job_scores(sweep_dir)

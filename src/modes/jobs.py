@@ -395,7 +395,8 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
         objective = task(cfg, out_dir)
         objective = math.nan if objective is None else float(objective)
         if sweep_dir is not None:
-            write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective})
+            write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective,
+                                                 "damaged": len(SET_ASIDE)})
         if SET_ASIDE:
             log.info(redone_line(SET_ASIDE))
         return objective
