@@ -246,3 +246,15 @@ def test_a_candidate_whose_interval_reaches_chance_is_named_in_its_status_and_th
             "one class in 10).") in one
     plain = summary.summarize(folds, bounds=(0, 1))
     assert plain.attrs["at_chance"] == [] and not any("guessing" in line for line in verdict.verdict(plain, "acc"))
+
+
+def test_lists_of_labels_with_parameters_stay_readable():
+    """Labels with parameters hold ', ' themselves (``pau, layer=glu``): lists of them use ';'."""
+    assert verdict.listing(["relu", "tanh", "gelu"]) == "relu, tanh and gelu"
+    assert verdict.listing(["relu, layer=glu", "gelu, layer=glu"]) == "relu, layer=glu; and gelu, layer=glu"
+    assert verdict.listing(["a and b", "c and d"], final=None) == "a and b, c and d"
+    assert verdict.listing(["relu"]) == "relu"
+    folds = make_folds({"relu, layer=linear": [0.91, 0.92, 0.90], "pau, layer=glu": [0.102, 0.098, 0.104],
+                        "gelu, layer=glu": [0.10, 0.10, 0.10]})
+    lines = verdict.verdict(summary.summarize(folds, bounds=(0, 1), chance=0.1), "accuracy")
+    assert "pau, layer=glu; and gelu, layer=glu are not shown to do better than guessing" in " ".join(lines)

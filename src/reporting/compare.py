@@ -27,7 +27,7 @@ from .. import layout
 from ..errors import UserError
 from ..layout import job_dirs, read_overrides, read_status
 from ..results import diagnostic_columns
-from .verdict import NAMED_PAIRS, fmt_p
+from .verdict import NAMED_PAIRS, fmt_p, listing
 
 ALPHA = 0.05
 
@@ -352,7 +352,7 @@ def verdict(result):
                          f"{best['activation']}.")
     separated = [pair for pair in result["pairs"] if pair["separated"]]
     if separated:
-        named = ", ".join(f"{pair['first']} and {pair['second']}" for pair in separated[:NAMED_PAIRS])
+        named = listing([f"{pair['first']} and {pair['second']}" for pair in separated[:NAMED_PAIRS]], final=None)
         more = f", and {len(separated) - NAMED_PAIRS} more in compare.json" if len(separated) > NAMED_PAIRS else ""
         lines.append(f"{len(separated)} of the {len(result['pairs'])} pairs {'is' if len(separated) == 1 else 'are'} "
                      f"separated ({named}{more}; Nemenyi, after the Friedman test rejected): the ranking holds "

@@ -18,6 +18,18 @@ MIN_SPLITS = 5
 UNITS = {True: (100.0, 2, " points"), False: (1.0, 4, "")}
 
 
+def listing(items, final="and"):
+    """``items`` as a list in a sentence: ``a, b and c`` (``a, b, c`` when ``final`` is None); when an
+    item holds ``", "`` itself (a label with parameters, ``pau, layer=glu``), ``;`` separates them
+    instead: ``a, x; b, y; and c, z``."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    sep = "; " if any(", " in item for item in items) else ", "
+    end = sep if final is None else (f"; {final} " if sep == "; " else f" {final} ")
+    return sep.join(items[:-1]) + end + items[-1]
+
+
 def level_text(alpha):
     """The confidence level of ``alpha`` as text: ``95%``, ``99%``."""
     return f"{(1 - alpha) * 100:.4g}%"
@@ -236,7 +248,7 @@ def verdict(summary, metric, folds=None, percent=True):
     lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
     if attrs.get("at_chance"):
         names, many = attrs["at_chance"], len(attrs["at_chance"]) > 1
-        lines.append(f"{', '.join(names[:-1]) + ' and ' if many else ''}{names[-1]} {'are' if many else 'is'} not shown "
+        lines.append(f"{listing(names)} {'are' if many else 'is'} not shown "
                      f"to do better than guessing: {'their' if many else 'its'} {level_text(alpha)} "
                      f"{'intervals reach' if many else 'interval reaches'} down to chance level ({chance_text(attrs['chance'])}).")
 
@@ -247,7 +259,7 @@ def verdict(summary, metric, folds=None, percent=True):
             separated = [pair for pair in tested if pair["separated"]]
             lowest = min(pair["p_holm"] for pair in separated)
             verb = "is" if len(separated) == 1 else "are"
-            named = ", ".join(f"{pair['a']} and {pair['b']}" for pair in separated[:NAMED_PAIRS])
+            named = listing([f"{pair['a']} and {pair['b']}" for pair in separated[:NAMED_PAIRS]], final=None)
             more = f", and {len(separated) - NAMED_PAIRS} more in stats.json" if len(separated) > NAMED_PAIRS else ""
             lines.append(f"{len(separated)} of the {len(pairs)} pairs of candidates {verb} separated ({named}{more}; "
                          f"corrected t-tests, Holm over all pairs, smallest {fmt_p(lowest, alpha, 'adjusted p')}): "
