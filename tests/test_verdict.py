@@ -258,3 +258,11 @@ def test_lists_of_labels_with_parameters_stay_readable():
                         "gelu, layer=glu": [0.10, 0.10, 0.10]})
     lines = verdict.verdict(summary.summarize(folds, bounds=(0, 1), chance=0.1), "accuracy")
     assert "pau, layer=glu; and gelu, layer=glu are not shown to do better than guessing" in " ".join(lines)
+
+
+def test_a_single_split_at_chance_is_named_by_its_score_not_an_interval():
+    table = summary.summarize(make_folds({"selu": [0.91], "elu": [0.09]}), bounds=(0, 1), chance=0.1)
+    assert table.set_index("label").loc["elu", "note"] == ("not shown above chance (0.1000, one class in 10): "
+                                                           "its score is not above it")
+    assert ("elu is not shown to do better than guessing: its score is not above chance level (0.1000, one class "
+            "in 10).") in verdict.verdict(table, "accuracy")

@@ -241,7 +241,8 @@ def _note(row, unstable, chance=None):
     """The row's note, with the unstable candidate's split scores, chance level and the clipping."""
     parts = [row["note"]] if row["note"] else []
     if chance is not None:
-        parts.append(f"not shown above chance ({chance_text(chance)}): its interval reaches down to it")
+        how = "its interval reaches down to it" if np.isfinite(row["ci_low"]) else "its score is not above it"
+        parts.append(f"not shown above chance ({chance_text(chance)}): {how}")
     if row["label"] in unstable:
         parts.append(f"unstable: split scores {split_scores_text(unstable[row['label']])}")
     clipped = [what for what, key in (("interval", "clipped"), ("difference's interval", "diff_clipped")) if row[key]]
