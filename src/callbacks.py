@@ -43,19 +43,13 @@ class SweepSummary(Callback):
 
     def _summarize(self, config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
-        from .reporting.compare import studies_of
-        from .reporting.compare_page import write_compare
-        from .reporting.html import write_sweep_report
-        from .reporting.sweeps import summarize_sweep
+        from .reporting.writers import write_sweep
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        written, frame = summarize_sweep(sweep_dir)
-        written.update(write_sweep_report(sweep_dir))
+        written, frame = write_sweep(sweep_dir)
         log.info(Path(written["summary_md"]).read_text())
-        if len(studies_of(sweep_dir)) >= 2:
-            compared, _ = write_compare([sweep_dir], sweep_dir)
-            log.info(Path(compared["markdown"]).read_text())
-            written.update({f"compare_{name}": path for name, path in compared.items()})
+        if "compare_markdown" in written:
+            log.info(Path(written["compare_markdown"]).read_text())
         for name, path in written.items():
             log.info(f"{name:>11}: {path}")
         redone = damaged_in_run(sweep_dir, self.started)

@@ -8,10 +8,9 @@ import pandas as pd
 from . import layout
 from .errors import UserError
 from .logs import to_console
-from .reporting.html import write_single_report, write_sweep_report
-from .reporting.sweeps import summarize_sweep
+from .reporting.html import write_single_report
 from .reporting.tables import print_summary, write_grid_tables
-from .reporting.writers import write_history_page
+from .reporting.writers import write_history_page, write_sweep
 
 
 def _single(path):
@@ -24,7 +23,7 @@ def _grid(path):
 
 
 def _sweep(path):
-    return {**summarize_sweep(path)[0], **write_sweep_report(path)}
+    return write_sweep(path)[0]
 
 
 REBUILD = {"sweep": _sweep, "grid": _grid, "single": _single}

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from scipy import stats as sps
 
+from src import layout
 from src.report import rebuild
 from src.reporting import curves, stats, summary, sweeps, tables
 from src.reporting.html import fmt, write_grid_report
@@ -331,3 +332,22 @@ def test_mean_band_skips_fits_without_the_column_and_their_sizes():
     mean, low, high = stats.confidence_interval([0.7, 0.9], [90, 90], [10, 10])
     assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
     assert band["n"].tolist() == [2, 2]
+
+
+def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
+    """``seed`` is left out of a sweep's tables (every job records it) unless the sweep sets it."""
+    from src.reporting.html import SWEEP_HIDDEN
+    from src.reporting.sweeps import shown_columns
+
+    frame = pd.DataFrame({"job": [0, 1], "activation": ["relu", "tanh"], "seed": [0, 0], "device": ["cpu", "cpu"],
+                          "test_accuracy": [0.9, 0.8]})
+    jobs = []
+    for job, overrides in enumerate((["activation=relu"], ["activation=tanh"])):
+        folder = tmp_path / "sweep" / str(job)
+        layout.overrides_file(folder).parent.mkdir(parents=True)
+        layout.overrides_file(folder).write_text("".join(f"- {o}\n" for o in overrides))
+        jobs.append(folder)
+    assert shown_columns(frame, jobs, SWEEP_HIDDEN) == ["job", "activation", "test_accuracy"]
+    for job, folder in enumerate(jobs):
+        layout.overrides_file(folder).write_text(f"- seed={job}\n")
+    assert shown_columns(frame, jobs, SWEEP_HIDDEN) == ["job", "activation", "seed", "test_accuracy"]

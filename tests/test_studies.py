@@ -1,4 +1,5 @@
 """The studies that feed ``src.compare``: each multirun ends with the comparison at its sweep root."""
+import html
 import json
 
 import pandas as pd
@@ -28,6 +29,9 @@ def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
     assert (sweep / "depth.png").stat().st_size > 10_000 and (sweep / "cd_diagram.png").exists()
     page = (sweep / "compare.html").read_text()
     assert 'id="depth"' in page and 'id="diagram"' in page
+    report = (sweep / "report.html").read_text()  # the sweep's report shows the comparison's verdict, and links it
+    assert 'id="across"' in report and '<a href="compare.html">' in report
+    assert all(html.escape(line) in report for line in stats["verdict"])
 
 
 @pytest.mark.skipif(not MNIST_READY, reason="MNIST is not prepared (make data)")

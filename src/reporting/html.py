@@ -27,7 +27,7 @@ from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
-from .sweeps import sweep_verdict
+from .sweeps import shown_columns, sweep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ def sweep_page(sweep_dir, job_dirs):
     sweep_dir = Path(sweep_dir)
     frame = pd.read_csv(sweep_dir / layout.SUMMARY, keep_default_na=False, na_values=[""])
     diag = diagnostic_columns(frame.columns)
-    shown = [c for c in frame.columns if c not in diag and c not in SWEEP_HIDDEN]
+    shown = [c for c in shown_columns(frame, job_dirs, SWEEP_HIDDEN) if c not in diag]
     classes = ["failed" if str(s) not in ("ok", "nan") else "" for s in frame.get("status", ["ok"] * len(frame))]
     lines, note = sweep_verdict(job_dirs)
     labels = frame.assign(_label=[f"job {j}: {lab}" if str(lab) not in ("", "nan") else f"job {j}"
@@ -401,6 +401,7 @@ def sweep_page(sweep_dir, job_dirs):
     sections = [
         section("Summary", table_html(frame[shown], text_columns, classes), "summary"),
         verdict_section(lines, note=note),
+        *across_section(sweep_dir),
         curves_section(sweep_dir),
         diagnostics_section(labels, "_label"),
         hiplot_section(sweep_dir, [layout.HIPLOT]),
@@ -408,6 +409,19 @@ def sweep_page(sweep_dir, job_dirs):
     ]
     subtitle = f"{len(job_dirs)} jobs, {len(frame)} result rows; each job's own report.html is in its folder."
     return page_html("Sweep", subtitle, sections)
+
+
+def across_section(sweep_dir):
+    """The comparison across a sweep's studies (`src.compare`, written beside the page), when there is
+    one: its verdict and a link to its page; else nothing."""
+    found = layout.read_json(Path(sweep_dir) / layout.COMPARE_STATS)
+    if not found:
+        return []
+    studies = esc(", ".join(found.get("studies", [])))
+    body = (f"<p>The studies of this sweep ({studies}) ranked against each other; the table, the critical-difference "
+            f'diagram and the ranks are in <a href="{esc(layout.COMPARE_PAGE)}">{esc(layout.COMPARE_PAGE)}</a>.</p>'
+            + '<ul class="verdict">' + "".join(f"<li>{esc(line)}</li>" for line in found.get("verdict", [])) + "</ul>")
+    return [section("Across the studies", body, "across")]
 
 
 def write_sweep_report(sweep_dir):

@@ -6,7 +6,7 @@ from .. import layout
 from ..files import write_csv, write_json
 from ..results import HISTORY_COLUMNS
 from .hiplot import write_hiplot
-from .html import write_single_report
+from .html import write_single_report, write_sweep_report
 from .tables import print_summary, write_grid_tables
 
 log = logging.getLogger(__name__)
@@ -55,3 +55,24 @@ def write_grid(result, out_dir):
     written.update(write_grid_tables(out_dir))
     print_summary(out_dir, written)
     return written
+
+
+def write_sweep(sweep_dir):
+    """Summarize a sweep: its table, the comparison across its studies (when it has two or more,
+    `src.compare`) and its report, which shows that comparison's verdict.
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        Name -> path of every file written (the comparison's as ``compare_<name>``), and the sweep's table.
+    """
+    from .compare import studies_of  # the comparison's statistics, only for sweeps
+    from .compare_page import write_compare
+    from .sweeps import summarize_sweep
+
+    written, frame = summarize_sweep(sweep_dir)
+    if len(studies_of(sweep_dir)) >= 2:
+        compared, _ = write_compare([sweep_dir], sweep_dir)
+        written.update({f"compare_{name}": path for name, path in compared.items()})
+    written.update(write_sweep_report(sweep_dir))
+    return written, frame
