@@ -168,6 +168,7 @@ def test_a_tuned_study_halves_within_each_activation_and_never_chooses_a_stopped
     assert trials["halted_at"].notna().any()
     summary = pd.read_csv(tmp_path / layout.SUMMARY)
     assert set(summary["label"]) == {"relu", "tanh"} and summary["accuracy_mean"].notna().all()
+    assert "rung" not in summary  # every activation trained to the last rung: the rungs are the settings' (tuning.csv)
     text = (tmp_path / layout.SUMMARY_MD).read_text()
     assert "within each activation and split" in text and "settings on a split" in text
     # no view mixes the stopped fits' fewer epochs with the full budget: no mean over the tune grid, and

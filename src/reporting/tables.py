@@ -324,9 +324,9 @@ def write_grid_tables(out_dir):
         written.update(write_tuning(out_dir, trials, nuisance, alpha, meta.get("halving")))
     full = folds[~halving.stopped(folds)]  # only fits that got the full budget enter the verdict
     summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta))
-    if meta.get("halving"):
+    if meta.get("halving") and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
+        # and every activation it compares trained to the last rung: its summary has no rung column
         summary.insert(summary.columns.get_loc("label") + 1, "rung", len(meta["halving"]["rungs"]))
-    if meta.get("halving") and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv
         summary = pd.concat([summary, halving.stopped_rows(all_folds, meta["halving"], param_columns(folds))],
                             ignore_index=True)
     if nuisance:
