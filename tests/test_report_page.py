@@ -260,6 +260,14 @@ def test_a_loss_band_reaching_zero_runs_to_the_bottom_of_the_log_axis():
     for epoch in (2, 3):  # where the interval reaches 0, the band's lower edge is the axis' bottom
         at = vertices[vertices[:, 0] == epoch][:, 1]
         assert at.min() == pytest.approx(bottom) and at.max() == pytest.approx(band["high"].iloc[epoch - 1])
+    # bands that stay above 0 are drawn whole, on an axis scaled to them as usual
+    tight = {"relu": [pd.DataFrame({"epoch": [1, 2], "valid_acc": [0.5, 0.6], "train_loss": [2.0 + d, 1.0 + d]})
+                      for d in (0.0, 0.05, 0.1)]}
+    fig = curves.plot_candidates(tight, "candidates")
+    fig.canvas.draw()
+    (path,) = fig.axes[1].collections[0].get_paths()
+    lows = curves.mean_band(tight["relu"], "train_loss")["low"]
+    assert path.vertices[:, 1].min() == pytest.approx(lows.min()) and fig.axes[1].get_ylim()[0] > lows.min() / 2
 
 
 def test_mean_band_with_fits_of_different_lengths():

@@ -171,8 +171,8 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
 
 
 def _log_floor(arrays):
-    """The bottom of a log axis of positive values: half the smallest positive mean or band end drawn
-    (None when there is none), so that a band that reaches 0 or below visibly runs off the axis."""
+    """The bottom of a log axis of positive values where a band reaches 0 or below: half the smallest
+    positive mean or band end drawn (None when there is none), so that such a band visibly runs off the axis."""
     positive = [v[v > 0] for v in (np.asarray(a, dtype=float) for a in arrays)]
     positive = np.concatenate(positive) if positive else np.array([])
     return float(positive.min()) / 2 if positive.size else None
@@ -204,11 +204,15 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
             if not band.empty:
                 drawn.append((ax, log, label, colour,
                                *(band[c].to_numpy(dtype=float) for c in ("epoch", "mean", "low", "high"))))
-    floor = _log_floor([values for _, log, *_, mean, low, _ in drawn if log for values in (mean, low)])
+    lows = [low for _, log, *_, low, _ in drawn if log]
+    reaching = any((low[np.isfinite(low)] <= 0).any() for low in lows)  # a band down to 0 or below
+    floor = _log_floor([values for _, log, *_, mean, low, _ in drawn if log for values in (mean, low)]) \
+        if reaching else None
     for ax, log, label, colour, x, mean, low, high in drawn:
         if log:  # a loss is positive: a band reaching 0 or below runs to the bottom of the log axis
             mean, high = (np.where(v > 0, v, np.nan) for v in (mean, high))
-            low = np.where(np.isnan(low) | (floor is None), np.nan, np.maximum(low, floor or np.nan))
+            low = np.where(low > 0, low, np.nan) if floor is None else np.where(np.isnan(low), np.nan,
+                                                                                 np.maximum(low, floor))
         else:  # an accuracy: its band within its bounds, as the tables clip its intervals
             low, high = np.clip(low, *ACCURACY_BOUNDS), np.clip(high, *ACCURACY_BOUNDS)
         ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
