@@ -359,3 +359,15 @@ def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
     for job, folder in enumerate(jobs):
         layout.overrides_file(folder).write_text(f"- seed={job}\n")
     assert shown_columns(frame, jobs, SWEEP_HIDDEN) == ["job", "activation", "seed", "test_accuracy"]
+
+
+def test_a_loss_axis_of_less_than_a_decade_labels_its_lowest_ticks():
+    """A short run's loss falls from 2.4 to 0.78: the ticks below 1 carry numbers too, not only 1 and 2."""
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4, 5], "valid_acc": [0.1, 0.3, 0.2, 0.7, 0.8],
+                            "train_loss": [2.4, 2.3, 2.2, 1.7, 0.78], "valid_loss": [2.35, 2.25, 2.0, 1.1, 0.92]})
+    fig = curves.plot_history(history, "run")
+    fig.canvas.draw()
+    low, high = fig.axes[1].get_ylim()
+    labelled = [float(t.get_text()) for t in fig.axes[1].get_yticklabels(minor=True) + fig.axes[1].get_yticklabels()
+                if t.get_text() and low <= float(t.get_text()) <= high]
+    assert {0.8, 0.9, 1.0, 2.0} <= set(labelled)

@@ -62,7 +62,7 @@ def _figure(n_lines):
         if log:
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(PlainLogFormatter())
-            ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+            ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 1)))
     return fig, axes
 
 
