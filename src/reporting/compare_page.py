@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import scikit_posthocs as sp
 from matplotlib.figure import Figure
+from matplotlib.transforms import ScaledTranslation
 
 from .. import layout
 from ..files import save_figure, write_csv, write_json, write_text
@@ -37,9 +38,15 @@ def cd_diagram(result, path):
     fig = Figure(figsize=(8, 1.2 + 0.28 * len(labels)), dpi=110, layout="constrained")
     ax = fig.subplots()
     cd = result["cd"]
-    sp.critical_difference_diagram(table.set_index("activation")["mean_rank"], sig, alpha=result["alpha"], ax=ax,
-                                   cd=cd if np.isfinite(cd) and cd < len(labels) - 1 else None)
-    ax.set_title(f"mean rank over {len(result['studies'])} studies (critical difference {cd:.2f})", fontsize=9, pad=22)
+    # the library would draw the critical difference's bar over the rank axis's labels: it goes above them here
+    sp.critical_difference_diagram(table.set_index("activation")["mean_rank"], sig, alpha=result["alpha"], ax=ax)
+    if np.isfinite(cd) and cd < len(labels) - 1:
+        start, above = float(table["mean_rank"].iloc[0]), ax.get_xaxis_transform()
+        offset = ScaledTranslation(0, 20 / 72, fig.dpi_scale_trans)  # 20 points over the axis, above its labels
+        ax.plot([start, start + cd], [1, 1], color="k", lw=2, transform=above + offset, clip_on=False)
+        ax.text(start + cd / 2, 1, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8, clip_on=False,
+                transform=above + offset + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans))
+    ax.set_title(f"mean rank over {len(result['studies'])} studies (critical difference {cd:.2f})", fontsize=9, pad=40)
     return save_figure(path, fig)
 
 
