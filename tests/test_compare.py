@@ -179,3 +179,22 @@ def test_a_folder_without_studies_is_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "run"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "a single run" in err
+
+
+def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
+    from src.reporting.compare_page import cd_figure
+
+    studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975, "sigmoid": 0.9})
+               for i in range(12)]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = cd_figure(cmp.compare(studies))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    cd_text = next(t for t in ax.texts if t.get_text().startswith("CD = "))
+    bar = ax.lines[-1].get_window_extent(renderer)
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all(not cd_text.get_window_extent(renderer).overlaps(box) for box in ticks)
+    assert bar.y0 > max(box.y1 for box in ticks)  # the bar runs above the labels, not through them

@@ -24,7 +24,12 @@ METHOD = ("Within each study the activations are ranked by mean cross-validated 
 
 
 def cd_diagram(result, path):
-    """Draw the critical-difference diagram (`scikit_posthocs.critical_difference_diagram`) as a PNG.
+    """Write `cd_figure` as a PNG at ``path``; return the path."""
+    return save_figure(path, cd_figure(result))
+
+
+def cd_figure(result):
+    """The critical-difference diagram (`scikit_posthocs.critical_difference_diagram`) of a `compare` result.
 
     Activations joined by a bar are not separated. A pair counts as separated only where the
     verdict says so (Friedman rejected first); the diagram draws exactly those pairs apart.
@@ -47,7 +52,7 @@ def cd_diagram(result, path):
         ax.text(start + cd / 2, 1, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8, clip_on=False,
                 transform=above + offset + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans))
     ax.set_title(f"mean rank over {len(result['studies'])} studies (critical difference {cd:.2f})", fontsize=9, pad=40)
-    return save_figure(path, fig)
+    return fig
 
 
 def _cell_table(table):
