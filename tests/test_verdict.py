@@ -264,5 +264,8 @@ def test_a_single_split_at_chance_is_named_by_its_score_not_an_interval():
     table = summary.summarize(make_folds({"selu": [0.91], "elu": [0.09]}), bounds=(0, 1), chance=0.1)
     assert table.set_index("label").loc["elu", "note"] == ("not shown above chance (0.1000, one class in 10): "
                                                            "its score is not above it")
+    lines = verdict.verdict(table, "accuracy")
     assert ("elu is not shown to do better than guessing: its score is not above chance level (0.1000, one class "
-            "in 10).") in verdict.verdict(table, "accuracy")
+            "in 10).") in lines
+    assert ("elu differs from selu by -82.00 points on the one split; a single split has no variation to test, so "
+            "the pair is untestable and not called separated.") in lines and "every split" not in " ".join(lines)

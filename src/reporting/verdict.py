@@ -100,8 +100,8 @@ def _clipped(row, key="diff_clipped"):
     return ", clipped to the metric's bounds: the normal approximation fails here" if row.get(key, False) else ""
 
 
-def _candidate_line(row, best, alpha, percent, n_pairs, higher):
-    """The verdict sentence of one candidate against the best."""
+def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2):
+    """The verdict sentence of one candidate against the best (``splits``: the splits compared)."""
     name, p = row["label"], row["p_holm"]
     diff, low, high = row["diff_to_best"], row["diff_low"], row["diff_high"]
     if not np.isfinite(row["mean"]):
@@ -110,6 +110,9 @@ def _candidate_line(row, best, alpha, percent, n_pairs, higher):
     if not np.isfinite(diff):
         return f"{name} could not be compared with {best} (fewer than 2 splits scored by both)."
     if not np.isfinite(row["p_vs_best"]):
+        if splits < 2:
+            return (f"{name} differs from {best} by {amount(diff, percent, signed=True)} on the one split; a single "
+                    f"split has no variation to test, so the pair is untestable and not called separated.")
         if abs(diff) <= stats.CONSTANT_RTOL:
             return f"{name} scored the same as {best} on every split: there is no difference to test."
         return (f"{name} differs from {best} by exactly {amount(diff, percent, signed=True)} on every split; "
@@ -243,7 +246,7 @@ def verdict(summary, metric, folds=None, percent=True):
     ending = "; there is nothing to compare it with." if scored < 2 else "."
     lines = [f"{best['label']} has {word} mean {metric} ({best['mean']:.4f}, {ci}){ending}"]
     n_pairs = int(attrs.get("n_pairs", 0))
-    lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher)
+    lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher, int(attrs.get("n_splits", 2)))
               for _, row in summary.iloc[1:].iterrows()]
     lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
     if attrs.get("at_chance"):
