@@ -371,3 +371,12 @@ def test_a_loss_axis_of_less_than_a_decade_labels_its_lowest_ticks():
     labelled = [float(t.get_text()) for t in fig.axes[1].get_yticklabels(minor=True) + fig.axes[1].get_yticklabels()
                 if t.get_text() and low <= float(t.get_text()) <= high]
     assert {0.8, 0.9, 1.0, 2.0} <= set(labelled)
+
+
+def test_fit_seconds_below_one_keep_two_significant_digits(grid):
+    from src.reporting import summary_view
+
+    frame = pd.read_csv(grid / "summary.csv")
+    frame["fit_time_mean"] = [0.028, 1.234, np.nan]
+    shown, _ = summary_view.view(frame)
+    assert shown["fit s"].tolist() == ["0.028", "1.2", ""]

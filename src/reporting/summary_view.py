@@ -69,6 +69,13 @@ def _optional(row, key, digits):
     return f"{value:.{digits}f}" if np.isfinite(value) else ""
 
 
+def _seconds(row, key):
+    """Seconds to one decimal, or to two significant digits below one (a stacked fit's share on small
+    data is a few hundredths, which one decimal would show as 0.0)."""
+    value = number(row, key)
+    return "" if not np.isfinite(value) else f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
 def _status(row):
     """The failure, else the statistics' note (unstable splits, clipped intervals), else empty."""
     if np.isfinite(number(row, "halted_at")):
@@ -113,7 +120,7 @@ def view(summary, alpha=ALPHA):
             "p (Holm)": p_text(number(row, "p_holm"), alpha),
             "balanced acc.": _pm(row, "balanced_accuracy"),
             "log loss": _pm(row, "log_loss"),
-            "fit s": _optional(row, "fit_time_mean", 1),
+            "fit s": _seconds(row, "fit_time_mean"),
             "step cost vs relu": _optional(row, "step_cost", 2),
             "params": _optional(row, "n_params", 0),
             "test acc. (refit)": _optional(row, "refit_test_accuracy", 4),
