@@ -119,7 +119,8 @@ def test_studies_on_the_same_rows_are_named_as_not_independent():
     subsets = cmp.compare([study(f"seed={i}", i, subset=300) for i in range(3)])
     other_data = cmp.compare([study(name, 0, data=name) for name in ("digits", "mnist", "fashion_mnist")])
     for independent in (subsets, other_data):
-        assert independent["shared_data"] == [] and not any("were trained on" in line for line in independent["verdict"])
+        assert independent["shared_data"] == []
+        assert not any("were trained on" in line for line in independent["verdict"])
 
 
 def test_the_separated_pairs_are_named_with_the_right_number():

@@ -235,7 +235,8 @@ def test_a_candidate_whose_interval_reaches_chance_is_named_in_its_status_and_th
     assert table.attrs["at_chance"] == ["elu", "sigmoid"] and table.attrs["chance"] == 0.1
     assert rows.loc["elu", "ci_low"] <= 0.1 < rows.loc["tanh", "ci_low"]
     for label in ("elu", "sigmoid"):
-        assert "not shown above chance (0.1000, one class in 10): its interval reaches down to it" in rows.loc[label, "note"]
+        note = rows.loc[label, "note"]
+        assert "not shown above chance (0.1000, one class in 10): its interval reaches down to it" in note
     assert "chance" not in rows.loc["tanh", "note"] and "chance" not in rows.loc["selu", "note"]
     lines = verdict.verdict(table, "cross-validated accuracy")
     assert ("elu and sigmoid are not shown to do better than guessing: their 95% intervals reach down to chance "

@@ -46,11 +46,14 @@ def cd_figure(result):
     # the library would draw the critical difference's bar over the rank axis's labels: it goes above them here
     sp.critical_difference_diagram(table.set_index("activation")["mean_rank"], sig, alpha=result["alpha"], ax=ax)
     if np.isfinite(cd) and cd < len(labels) - 1:
-        start, above = float(table["mean_rank"].iloc[0]), ax.get_xaxis_transform()
-        offset = ScaledTranslation(0, 20 / 72, fig.dpi_scale_trans)  # 20 points over the axis, above its labels
-        ax.plot([start, start + cd], [1, 1], color="k", lw=2, transform=above + offset, clip_on=False)
+        start = float(table["mean_rank"].iloc[0])
+
+        def above(points):  # x in ranks, y that many points over the axis (its labels take the first ~15)
+            return ax.get_xaxis_transform() + ScaledTranslation(0, points / 72, fig.dpi_scale_trans)
+
+        ax.plot([start, start + cd], [1, 1], color="k", lw=2, transform=above(20), clip_on=False)
         ax.text(start + cd / 2, 1, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8, clip_on=False,
-                transform=above + offset + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans))
+                transform=above(22))
     ax.set_title(f"mean rank over {len(result['studies'])} studies (critical difference {cd:.2f})", fontsize=9, pad=40)
     return fig
 

@@ -27,7 +27,7 @@ from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
 from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
-from .sweeps import shown_columns, sweep_verdict
+from .sweeps import HIDDEN, shown_columns, sweep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +383,7 @@ def write_grid_report(grid_dir):
 # Sweeps
 # ---------------------------------------------------------------------------------------
 
-SWEEP_HIDDEN = ("n_train", "threads", "seed", "dataset", "device", "init", "n_params", "fit", "candidate")
+SWEEP_HIDDEN = (*HIDDEN, "init", "n_params", "fit", "candidate")  # the page also leaves out per-fit details
 
 
 def sweep_page(sweep_dir, job_dirs):

@@ -79,7 +79,11 @@ def _as_grid(job_dirs):
             f"python -m src.run mode=grid 'grid.activation=[{names}]'{rest}")
 
 
-def shown_columns(frame, jobs, hidden):
+# columns that every job of a sweep records alike, left out of its tables unless the sweep sets them
+HIDDEN = ("n_train", "threads", "seed", "dataset", "device")
+
+
+def shown_columns(frame, jobs, hidden=HIDDEN):
     """The sweep table's columns to show: all but ``hidden`` ones, which stay when the jobs set them
     (a sweep over seeds shows its ``seed``)."""
     overrides = set().union(*(read_overrides(job) for job in jobs)) if jobs else set()
@@ -112,7 +116,7 @@ def summarize_sweep(sweep_dir):
     if score:
         frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
-    shown = shown_columns(frame, jobs, ("n_train", "threads", "seed", "dataset", "device"))
+    shown = shown_columns(frame, jobs)
     lines, note = sweep_verdict(jobs)
     verdict = "\n".join(f"- {line}" for line in lines) if lines else note
     written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD,

@@ -251,9 +251,11 @@ def verdict(summary, metric, folds=None, percent=True):
     lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
     if attrs.get("at_chance"):
         names, many = attrs["at_chance"], len(attrs["at_chance"]) > 1
-        reach = (f"{'their' if many else 'its'} {level_text(alpha)} {'intervals reach' if many else 'interval reaches'} "
-                 f"down to" if attrs.get("n_splits", 0) >= 2 else f"{'their scores are' if many else 'its score is'} "
-                                                                   f"not above")
+        if attrs.get("n_splits", 0) >= 2:
+            intervals = "intervals reach" if many else "interval reaches"
+            reach = f"{'their' if many else 'its'} {level_text(alpha)} {intervals} down to"
+        else:
+            reach = f"{'their scores are' if many else 'its score is'} not above"
         lines.append(f"{listing(names)} {'are' if many else 'is'} not shown to do better than guessing: {reach} "
                      f"chance level ({chance_text(attrs['chance'])}).")
 
