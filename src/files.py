@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from .errors import WriteFailed
+from .layout import TMP_PREFIX
 
-TMP_PREFIX = ".tmp-"
 # The writes of this process that failed, first first: a write failing inside a fit that a
 # caller catches (scikit-learn records a failed fit) still ends the run (`first_failed_write`).
 FAILED_WRITES = []

@@ -35,6 +35,7 @@ REPORT = "report.html"
 CURVES = "learning_curves.png"
 ACTIVATION_PLOTS = "activation_*.png"
 STATUS = "status.json"            # a job's outcome: ok (with its config hash), failed, diverged
+TMP_PREFIX = ".tmp-"              # a file being written (src.files.atomic_path); renamed when whole
 # a comparison of studies (python -m src.compare, and a sweep's root when it holds several studies)
 COMPARE_TABLE = "compare.csv"     # one row per activation: its rank in each study, mean rank, step cost
 COMPARE_MD = "compare.md"
@@ -153,9 +154,20 @@ def read_record(record_dir, key):
     return read_json(record_path(record_dir, key))
 
 
+def record_keys(record_dir):
+    """The keys of the fit records in a folder, sorted (none when the folder is missing).
+
+    The temporary file of a write that never finished (its process was killed between
+    writing and renaming, see `src.files.atomic_path`) is no record and is passed over.
+    """
+    record_dir = Path(record_dir)
+    paths = record_dir.glob("*.json") if record_dir.is_dir() else []
+    return sorted(p.stem for p in paths if not p.name.startswith(TMP_PREFIX))
+
+
 def read_records(record_dir):
     """Every fit record in a folder (successful or not), as a list of dicts with their key."""
-    return [{"key": p.stem, **json.loads(p.read_text())} for p in sorted(Path(record_dir).glob("*.json"))]
+    return [{"key": key, **json.loads(record_path(record_dir, key).read_text())} for key in record_keys(record_dir)]
 
 
 def _first_line(exc):

@@ -14,7 +14,7 @@ import torch
 from src import layout
 from src.callbacks import damaged_in_run
 from src.errors import Damaged, WriteFailed
-from src.files import FAILED_WRITES, write_csv, write_json, write_text
+from src.files import FAILED_WRITES, TMP_PREFIX, write_csv, write_json, write_text
 from src.modes.jobs import run_job
 from src.training import fit_records
 
@@ -128,6 +128,14 @@ def test_a_damaged_record_is_set_aside_and_not_loaded(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "damaged").iterdir()) == ["k1.json", "k1.pt"]
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith(f"damaged: {tmp_path / 'k1.pt'}: not whole torch weights")
+
+
+def test_the_temporary_file_of_a_killed_write_is_no_record(tmp_path, capsys):
+    fit_records.save(tmp_path, "k1", {"status": "ok", "history": []}, module=torch.nn.Linear(2, 2))
+    shutil.copy(tmp_path / "k1.json", tmp_path / f"{TMP_PREFIX}x1.json")  # killed between writing and renaming
+    assert [r["key"] for r in layout.read_records(tmp_path)] == layout.record_keys(tmp_path) == ["k1"]
+    assert fit_records.set_aside_damaged(tmp_path) == 0 and capsys.readouterr().out == ""
+    assert layout.record_keys(tmp_path / "missing") == []
 
 
 def folds(out_dir):

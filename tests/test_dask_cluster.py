@@ -16,7 +16,7 @@ import pytest
 
 from src.data.datasets import load
 from src.errors import UserError
-from src.layout import read_records
+from src.layout import read_records, record_keys
 from src.modes.grid import dask_client, joblib_backend
 from src.run import run
 from tests.clusters import DaskCluster, alive
@@ -120,13 +120,13 @@ def test_a_worker_killed_mid_grid_loses_and_duplicates_no_fit(dask_cluster, tmp_
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 240
-        while not list((tmp_path / "fits").glob("*.json")) and proc.poll() is None:
+        while not record_keys(tmp_path / "fits") and proc.poll() is None:
             assert time.monotonic() < deadline, "no fit finished in time"
             time.sleep(0.05)
         victim = dask_cluster.workers[0]
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        killed_at = len(list((tmp_path / "fits").glob("*.json")))
+        killed_at = len(record_keys(tmp_path / "fits"))
         out, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:

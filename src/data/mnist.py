@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..files import write_bytes
+from ..layout import TMP_PREFIX
 
 MNIST_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
@@ -198,7 +199,7 @@ def _check_all(raw_dir, checksums):
             check_idx(raw_dir / name, checksums.get(name))
     if passed != stamps:
         try:
-            tmp = raw_dir / f".tmp-{CHECKED}"
+            tmp = raw_dir / f"{TMP_PREFIX}{CHECKED}"
             tmp.write_text(json.dumps(stamps))
             os.replace(tmp, raw_dir / CHECKED)
         except OSError:
@@ -239,7 +240,7 @@ def ensure_raw(folder, root, download=True, cache_dir=None):
         except Exception as exc:  # every source may fail; report them all at the end
             tried.append(f"{label} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
     for partial in raw.glob("*"):
-        if partial.name.startswith(".tmp-"):
+        if partial.name.startswith(TMP_PREFIX):
             partial.unlink()
     names = ", ".join(IDX_FILES)
     raise UserError(f"could not obtain {folder}: tried {'; '.join(tried)}. Put {names} into {raw}/ and run again")

@@ -578,7 +578,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
 
 def all_failed(record_dir):
     """The error to raise when every fit of a grid failed: `Diverged` when they all diverged."""
-    records = layout.read_records(record_dir) if Path(record_dir).is_dir() else []
+    records = layout.read_records(record_dir)
     statuses = {r.get("status") for r in records}
     first = next((r.get("error") for r in records if r.get("error")), "no fit record was written")
     if statuses == {"diverged"}:

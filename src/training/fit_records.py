@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -137,10 +136,8 @@ def set_aside_damaged(record_dir):
     int
         How many records were set aside.
     """
-    record_dir = Path(record_dir)
-    keys = sorted(p.stem for p in record_dir.glob("*.json")) if record_dir.is_dir() else []
     count = 0
-    for key in keys:
+    for key in layout.record_keys(record_dir):
         for damaged in layout.record_damage(record_dir, key)[:1]:
             set_aside_record(record_dir, key, damaged)
             count += 1
