@@ -624,14 +624,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="the config's seed for every project part")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from .errors import UserError
+    from .errors import UserError, refuse
     from .training.net import resolve_device
 
     try:
         device = resolve_device(args.device)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     if args.worker:
         scores, n_train = WORKERS[args.worker](args.epochs, args.subset, device)
         print(json.dumps({"scores": scores, "n_train": n_train}))
@@ -644,8 +643,7 @@ def main(argv=None):
                f"--subset must be > 0, got {args.subset}" if args.subset is not None and args.subset <= 0 else
                f"--repeat must be > 0, got {args.repeat}" if args.repeat <= 0 else None)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return refuse(problem)
     out_root = Path(args.out)
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2 ** 30:.0f} GiB, "
                f"device {device}" + (f" ({torch_device_name(device)})" if device == "cuda" else ""))

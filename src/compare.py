@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, refuse
 from .logs import to_console
 from .reporting.compare_page import write_compare
 
@@ -29,8 +29,7 @@ def main(argv=None):
             raise UserError(f"--alpha must be in (0, 1), got {args.alpha}")
         written, result = write_compare(args.dirs, out, alpha=args.alpha)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     print(Path(written["markdown"]).read_text())
     for name, path in written.items():
         print(f"{name:>10}: {path}")

@@ -1,4 +1,5 @@
 """The one exception type that ends a run with a single clear line instead of a traceback."""
+import sys
 
 
 class UserError(Exception):
@@ -28,6 +29,16 @@ def choices_error(kind, value, choices):
     return UserError(f"unknown {kind} {value!r}; choose one of: {', '.join(sorted(choices))}")
 
 
+def refuse(exc):
+    """Say ``exc`` (a `UserError`, or a message) as its one ``error:`` line on stderr; return 2.
+
+    The one place the refusal's line is written: every entry point's ``main`` returns what
+    this returns, and `or_exit` exits with it.
+    """
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
 def or_exit(function, *args):
     """Call ``function(*args)``; a `UserError` ends the process with its one line and status 2.
 
@@ -36,13 +47,10 @@ def or_exit(function, *args):
     object
         What ``function`` returns.
     """
-    import sys
-
     try:
         return function(*args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(refuse(exc))
 
 
 class Damaged(UserError):

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import UserError
+from .errors import UserError, refuse
 from .logs import to_console
 from .reporting.fetcher import fetch, rows_of, studies_under
 
@@ -52,8 +52,7 @@ def main(argv=None):
         studies = sum(len(studies_under(d)) for d in dirs)
         check_port(args.port)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     from hiplot.server import run_server
 
     print(f"{studies} stud{'y' if studies == 1 else 'ies'}, {lines} lines; open {page_url(dirs, args.port)}\n"

@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, refuse
 from .model import activations
 from .reporting.plots import DEFAULT_OUT, GALLERY_NAME, gallery_specs, listing, plot_gallery, save_activation_plots
 
@@ -40,8 +40,7 @@ def main(argv=None):
         titles = plot_gallery(args.out / GALLERY_NAME, specs)
         written = [args.out / GALLERY_NAME] + save_activation_plots(specs, args.out)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     for path in written:
         print(path)
     print(f"{len(titles)} activations drawn into {args.out}", file=sys.stderr)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import layout
-from .errors import UserError
+from .errors import UserError, refuse
 from .logs import to_console
 from .reporting.html import write_single_report
 from .reporting.tables import print_summary, write_grid_tables
@@ -79,8 +79,7 @@ def main(argv=None):
     try:
         written = rebuild(args.path)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return refuse(exc)
     print_summary(args.path, written) if "summary_md" in written else None
     if "summary_md" not in written:
         for name, path in written.items():
