@@ -150,7 +150,7 @@ def grid(tmp_path_factory):
 def test_summary_has_the_statistics_of_the_folds(grid):
     folds = pd.read_csv(grid / "folds.csv")
     table = pd.read_csv(grid / "summary.csv")
-    expected = summary.summarize(folds, "test_accuracy", bounds=(0, 1), resolution=1 / folds["n_test"].max())
+    expected = summary.summarize(folds, "test_accuracy", bounds=(0, 1), n_test=folds["n_test"].max())
     expected = expected.set_index("label")
     for row in table.itertuples():
         assert row.ci_low <= row.accuracy_mean <= row.ci_high

@@ -87,7 +87,7 @@ def _clip(low, high, bounds):
     return max(low, lo), min(high, hi), bool(low < lo or high > hi)
 
 
-def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, resolution=0.0,
+def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, n_test=None,
               chance=None):
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
@@ -107,9 +107,11 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     bounds : (float, float), optional
         The metric's range, e.g. ``(0, 1)`` for an accuracy: intervals are clipped to it
         (and differences to ``+-(high - low)``), and the row says so.
-    resolution : float, default 0
-        The least spread assumed between splits when looking for far splits
-        (`src.reporting.stats.far_splits`), e.g. ``1 / n_test`` for an accuracy.
+    n_test : int, optional
+        Given, the scores are proportions over ``n_test`` test rows per split (an accuracy):
+        a split is far from its candidate's others only beyond what its test rows alone
+        would vary (`src.reporting.stats.proportion_sd`, the floor of
+        `src.reporting.stats.far_splits`).
     chance : float, optional
         The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
         (its mean, where it has none) reaches down to it is not shown to do better, and its row says so.
@@ -147,7 +149,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     labels = [str(c) for c in kept.columns]
     matrix = kept.to_numpy().T  # (k, J)
     found = stats.mean_intervals(matrix, ratio, level) if j else None
-    far = stats.far_splits(matrix, resolution) if j else np.zeros((len(labels), 0), bool)
+    floor = stats.proportion_sd(matrix, n_test) if j and n_test else 0.0
+    far = stats.far_splits(matrix, floor) if j else np.zeros((len(labels), 0), bool)
     rows = []
     for label in scores.columns:
         row = {"label": str(label), "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,

@@ -210,8 +210,8 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
     scored = scored_folds(folds, summary)
-    resolution = 1.0 / float(folds["n_test"].max()) if len(folds) else 0.0
-    table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), resolution=resolution,
+    n_test = int(folds["n_test"].max()) if len(folds) else None
+    table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
                       chance=1.0 / n_classes if n_classes else None)
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
