@@ -50,6 +50,18 @@ def friendly(key):
     return FRIENDLY.get(key, key)
 
 
+def short(text):
+    """An override's value as a heading shows it: a list of three or more equal items as ``[x]*n``.
+
+    ``short("[128,128,128,128]")`` is ``"[128]*4"``; anything else comes back as it was.
+    """
+    text = str(text)
+    items = [item.strip() for item in text[1:-1].split(",")] if text.startswith("[") and text.endswith("]") else []
+    if len(items) >= 3 and len(set(items)) == 1 and "[" not in items[0]:
+        return f"[{items[0]}]*{len(items)}"
+    return text
+
+
 def candidate_label(params):
     """A readable label for a candidate: its activation label, then any other swept values."""
     params = {k.removeprefix("param_"): v for k, v in params.items()}

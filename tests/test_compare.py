@@ -1,6 +1,7 @@
 """Rankings across studies: Friedman, Nemenyi and the critical difference checked against their formulas."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -199,3 +200,31 @@ def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
     ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
     assert ticks and all(not cd_text.get_window_extent(renderer).overlaps(box) for box in ticks)
     assert bar.y0 > max(box.y1 for box in ticks)  # the bar runs above the labels, not through them
+
+
+@pytest.mark.parametrize("value,shown", [("[128,128,128,128]", "[128]*4"), ("[128, 128, 128]", "[128]*3"),
+                                         ("[128,128]", "[128,128]"), ("[256,128,128]", "[256,128,128]"),
+                                         ("[[1,1],[1,1],[1,1]]", "[[1,1],[1,1],[1,1]]"), ("relu", "relu"), (3, "3")])
+def test_a_study_named_by_a_long_list_of_one_size_is_named_short(value, shown):
+    from src.params import short
+
+    assert short(value) == shown
+
+
+def test_the_depth_plot_names_each_activations_init():
+    from src.reporting.depth import depth_frame, legend_label
+
+    def study(hidden, init):
+        rows = pd.DataFrame({"label": ["relu", "gelu", "selu", "examples.my_activation:Fancy", "gone.module:Act"],
+                             "accuracy": [0.9, 0.8, 0.85, 0.7, 0.6], "layer1_std": [1.0, 0.5, 1.0, 1.0, 1.0]})
+        return cmp.Study(f"model.hidden={hidden}", Path("."), rows, {"model": {"hidden": hidden, "init": init}})
+
+    frame = depth_frame([study([8, 8], "auto"), study([8, 8, 8, 8], "auto")])
+    shown = [legend_label(label, frame) for label in ("relu", "gelu", "selu", "examples.my_activation:Fancy")]
+    assert shown == ["relu (He)", "gelu (PyTorch's default)", "selu (LeCun)",
+                     "examples.my_activation:Fancy (PyTorch's default)"]
+    assert legend_label("gone.module:Act", frame) == "gone.module:Act"  # no longer importable: no init named
+    fixed = depth_frame([study([8, 8], "xavier_normal"), study([8, 8, 8, 8], "xavier_normal")])
+    assert legend_label("relu", fixed) == "relu (Glorot)"
+    mixed = depth_frame([study([8, 8], "auto"), study([8, 8, 8, 8], "xavier_normal")])
+    assert legend_label("relu", mixed) == "relu"

@@ -18,13 +18,13 @@ def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
                 "model.hidden=[32,32],[32,32,32,32]", f"hydra.sweep.dir={sweep}"])
     assert done.returncode == 0, done.stderr[-3000:]
     stats = json.loads((sweep / "compare.json").read_text())
-    assert stats["studies"] == ["model.hidden=[32,32]", "model.hidden=[32,32,32,32]"]
+    assert stats["studies"] == ["model.hidden=[32,32]", "model.hidden=[32]*4"]  # headings keep their width
     table = pd.read_csv(sweep / "compare.csv")
     assert sorted(table["activation"]) == ["relu", "selu", "tanh"] and table["step_cost"].notna().all()
     assert (table.set_index("activation").loc["relu", "step_cost"]) == pytest.approx(1.0)
     assert any("Too few studies" in line for line in stats["verdict"])
     # both depths trained on the same rows and splits: the verdict says they are not independent
-    assert any(line.startswith("Studies model.hidden=[32,32], model.hidden=[32,32,32,32] were trained on the same "
+    assert any(line.startswith("Studies model.hidden=[32,32], model.hidden=[32]*4 were trained on the same "
                                "rows and splits") for line in stats["verdict"])
     assert (sweep / "depth.png").stat().st_size > 10_000 and (sweep / "cd_diagram.png").exists()
     page = (sweep / "compare.html").read_text()

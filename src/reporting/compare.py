@@ -26,6 +26,7 @@ from scipy import stats as sps
 from .. import layout
 from ..errors import UserError
 from ..layout import job_dirs, read_overrides, read_status
+from ..params import short
 from ..results import diagnostic_columns
 from .verdict import NAMED_PAIRS, fmt_p, listing
 
@@ -143,7 +144,8 @@ def studies_of(folder):
     keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
     varying = [k for k in keys if len({o.get(k) for o in overrides.values()}) > 1]  # what tells the jobs apart
     for job in jobs:
-        setting = ", ".join(f"{k}={overrides[job][k]}" for k in varying if k in overrides[job] and k != "activation")
+        setting = ", ".join(f"{k}={short(overrides[job][k])}" for k in varying
+                            if k in overrides[job] and k != "activation")
         if (job / layout.SUMMARY).exists() and (job / layout.SEARCH).exists():
             found.append(_grid_study(job, setting or job.name))
         elif layout.kind_of(job) == "single" or (read_status(job) or {}).get("status") not in (None, "ok"):

@@ -70,7 +70,8 @@ def markdown(result):
     shown = _cell_table(result["table"])
     text = (f"{len(result['studies'])} studies, ranks by mean cross-validated accuracy (1 = best); Friedman over "
             f"the studies as blocks, Nemenyi post hoc (alpha {result['alpha']:g}); step cost relative to relu\n\n"
-            + shown.to_markdown(index=False, floatfmt=".3f") + "\n\n")
+            + shown.astype(object).where(shown.notna(), None).to_markdown(index=False, floatfmt=".3f", missingval="")
+            + "\n\n")
     if result["left_out"]:
         text += f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}\n\n"
     return text + "".join(f"- {line}\n" for line in result["verdict"])

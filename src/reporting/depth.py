@@ -4,18 +4,40 @@ Four panels, one line per activation: mean cross-validated accuracy, the fractio
 units (mean over the hidden layers), the std of the last hidden layer's outputs (a
 self-normalising network keeps it near 1), each against depth; and the std of every hidden
 layer of the deepest study, layer by layer. Values are the last epoch's, averaged over folds.
+The legend names each activation's weight init: a line that falls with depth may be its init's.
 """
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from ..errors import UserError
 from ..files import save_figure
+from ..model import activations
 from ..results import split_column
 from .curves import colours
 
+# weight init scheme (src.model.mlp.INITS) -> how the legend names it
+INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_uniform": "He uniform",
+              "xavier_normal": "Glorot", "xavier_uniform": "Glorot uniform", "lecun_normal": "LeCun"}
+
+
+def init_of(label, config):
+    """The weight init an activation trained with in a study: ``model.init``, or its recipe for ``auto``.
+
+    None when the config does not say, or the label names no registered activation.
+    """
+    init = (config.get("model") or {}).get("init")
+    if init != "auto":
+        return init
+    try:
+        return activations.entry(label).init
+    except (UserError, KeyError, ValueError):
+        return None
+
 
 def depth_frame(studies):
-    """One row per (study, activation): depth, accuracy, mean dead fraction, last layer's std, std per layer.
+    """One row per (study, activation): depth, accuracy, mean dead fraction, last layer's std, std per layer, init.
 
     Parameters
     ----------
@@ -42,7 +64,8 @@ def depth_frame(studies):
             rows.append({"study": study.name, "depth": study.depth, "activation": row["label"],
                          "accuracy": float(row["accuracy"]),
                          "dead": float(np.nanmean(dead)) if np.isfinite(dead).any() else np.nan,
-                         "last_std": std[-1] if std else np.nan, "std_per_layer": std})
+                         "last_std": std[-1] if std else np.nan, "std_per_layer": std,
+                         "init": init_of(row["label"], study.config)})
     frame = pd.DataFrame(rows)
     if frame.empty or frame["depth"].nunique() < 2:
         return pd.DataFrame()
@@ -51,6 +74,15 @@ def depth_frame(studies):
 
 PANELS = (("accuracy", "mean CV accuracy", False), ("dead", "dead units (fraction, mean over layers)", False),
           ("last_std", "std of the last hidden layer", True))
+
+
+def legend_label(label, frame):
+    """``gelu (PyTorch's default)``: an activation with the weight init of all its studies, when they share one."""
+    inits = frame.loc[frame["activation"] == label, "init"]
+    if inits.isna().any() or inits.nunique() != 1:
+        return label
+    init = inits.iloc[0]
+    return f"{label} ({INIT_NAMES.get(init, init)})"
 
 
 def plot_depth(frame, path):
@@ -75,11 +107,13 @@ def plot_depth(frame, path):
     for _, row in deepest.iterrows():
         std = row["std_per_layer"]
         axes[3].plot(np.arange(1, len(std) + 1), std, marker=".", color=colour[row["activation"]])
+    axes[3].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[3].set_xlabel("hidden layer")
     axes[3].set_title(f"std per layer at depth {depths[-1]}")
     axes[3].grid(True, alpha=0.3)
     if (deepest["last_std"] > 0).any():
         axes[3].set_yscale("log")
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize=8)
+    fig.legend(handles, [legend_label(name, frame) for name in names], loc="outside right center", fontsize=8,
+               title="activation (init)", title_fontsize=8)
     return save_figure(path, fig)
