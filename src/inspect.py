@@ -10,15 +10,18 @@ import signal
 import socket
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+from . import layout
 from .errors import UserError, refuse
 from .logs import to_console
 from .reporting.fetcher import fetch, rows_of, studies_under
 
 DEFAULT_DIR = Path("outputs")
 HOST = "127.0.0.1"
+NOUNS = {"single": "run", "grid": "grid", "sweep": "sweep"}  # a result folder's kind, as the first line counts it
 
 
 def check_port(port, host=HOST):
@@ -49,13 +52,14 @@ def main(argv=None):
     dirs = args.dirs or [DEFAULT_DIR]
     try:
         lines = sum(len(rows_of(d)) for d in dirs)  # every folder must hold results before the server starts
-        studies = sum(len(studies_under(d)) for d in dirs)
+        kinds = Counter(layout.kind_of(study) for d in dirs for study in studies_under(d))
         check_port(args.port)
     except UserError as exc:
         return refuse(exc)
     from hiplot.server import run_server
 
-    print(f"{studies} stud{'y' if studies == 1 else 'ies'}, {lines} lines; open {page_url(dirs, args.port)}\n"
+    found = ", ".join(f"{n} {NOUNS[kind]}{'' if n == 1 else 's'}" for kind, n in sorted(kinds.items()))
+    print(f"{found}, {lines} lines; open {page_url(dirs, args.port)}\n"
           f"(Ctrl-C stops the server)", flush=True)
     # The server runs in a thread; this one only waits for Ctrl-C (or SIGTERM), so that the
     # signal is never caught halfway through the server's own work.

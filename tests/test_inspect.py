@@ -87,7 +87,7 @@ def test_server_draws_one_line_per_candidate_and_job(grid_dir, sweep_dir, tmp_pa
     driver = None
     try:
         first = server.stdout.readline()
-        assert "2 studies, 5 lines" in first, first
+        assert first.startswith("1 grid, 1 sweep, 5 lines; open "), first
         url = re.search(r"open (http://127\.0\.0\.1:\d+/\S+)", first).group(1)
         driver = start_chromium(tmp_path / "profile")
         for page, lines, labels in ((url, 5, ["leaky_relu", "relu", "relu", "tanh", "tanh"]),
