@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from src import layout
 from src.report import rebuild
-from src.reporting import curves, stats, summary, sweeps, tables
+from src.reporting import curves, stats, summary, summary_view, sweeps, tables
 from src.reporting.html import fmt, write_grid_report
 from src.run import run
 
@@ -374,9 +374,13 @@ def test_a_loss_axis_of_less_than_a_decade_labels_its_lowest_ticks():
 
 
 def test_fit_seconds_below_one_keep_two_significant_digits(grid):
-    from src.reporting import summary_view
-
     frame = pd.read_csv(grid / "summary.csv")
     frame["fit_time_mean"] = [0.028, 1.234, np.nan]
     shown, _ = summary_view.view(frame)
     assert shown["fit s"].tolist() == ["0.028", "1.2", ""]
+
+
+@pytest.mark.parametrize("value,shown", [(0.0123, "0.012"), (0.5, "0.5"), (1.04, "1.0"), (73.26, "73.3"),
+                                         (float("nan"), ""), (None, "")])
+def test_seconds_keep_two_significant_digits_below_one(value, shown):
+    assert summary_view.seconds(value) == shown

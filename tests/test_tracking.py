@@ -44,7 +44,8 @@ def test_a_grid_is_a_parent_run_with_a_nested_run_per_fit(tmp_path):
     assert 0 <= child.data.metrics["test_accuracy"] <= 1
 
 
-def test_a_single_run_is_one_run_with_its_history_and_files(tmp_path):
+def test_a_single_run_is_one_run_with_its_history_and_files(tmp_path, caplog):
+    caplog.set_level("INFO")
     store = tmp_path / "store"
     cfg = compose_config(["+tracking=mlflow", f"tracking.dir={store}", "tracking.experiment=activation-bench",
                           "data.subset=400"])
@@ -57,6 +58,7 @@ def test_a_single_run_is_one_run_with_its_history_and_files(tmp_path):
     assert sorted(m.step for m in losses) == [1, 2] and all(m.value > 0 for m in losses)
     assert only.data.metrics["test_accuracy"] > 0
     assert {"metrics.json", "history.csv", "history.html", "report.html"} <= artifact_names(client, only.info.run_id)
+    assert f"mlflow: 1 run logged to {store} (experiment activation-bench)" in caplog.messages
 
 
 def test_an_unknown_tracker_is_refused_by_the_schema(make_cfg):

@@ -69,11 +69,15 @@ def _optional(row, key, digits):
     return f"{value:.{digits}f}" if np.isfinite(value) else ""
 
 
-def _seconds(row, key):
+def seconds(value):
     """Seconds to one decimal, or to two significant digits below one (a stacked fit's share on small
-    data is a few hundredths, which one decimal would show as 0.0)."""
-    value = number(row, key)
+    data is a few hundredths, which one decimal would show as 0.0); empty when not a number."""
+    value = float(value) if value is not None else np.nan
     return "" if not np.isfinite(value) else f"{value:.1f}" if value >= 1 else f"{value:.2g}"
+
+
+def _seconds(row, key):
+    return seconds(number(row, key))
 
 
 def _status(row):

@@ -184,7 +184,7 @@ def track(out_dir, name, experiment, store_dir, config):
     store = Path(store_dir) if store_dir else (out_dir.parent if layout.kind_of(out_dir.parent) == "sweep" else out_dir)
     params = {k: v for k, v in _flat(config).items() if not k.startswith(("hydra.", "tracking."))}
     ids = TRACKERS[name](out_dir, store, experiment, params)
-    log.info(f"{name}: {len(ids)} runs logged to {store} (experiment {experiment})")
+    log.info(f"{name}: {len(ids)} run{'' if len(ids) == 1 else 's'} logged to {store} (experiment {experiment})")
     return ids
 
 

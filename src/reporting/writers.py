@@ -7,6 +7,7 @@ from ..files import write_csv, write_json
 from ..results import HISTORY_COLUMNS
 from .hiplot import write_hiplot
 from .html import write_single_report, write_sweep_report
+from .summary_view import seconds
 from .tables import print_summary, write_grid_tables
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def write_single(result, out_dir):
                "metrics": write_json(out_dir / layout.METRICS, metrics)}
     written.update(write_single_report(out_dir))
     log.info(f"{metrics['activation']}: test accuracy {metrics['test_accuracy']:.4f}, "
-             f"test loss {metrics['test_loss']:.4f}, {metrics['fit_seconds']:.1f}s; results in {out_dir}; "
+             f"test loss {metrics['test_loss']:.4f}, {seconds(metrics['fit_seconds'])}s; results in {out_dir}; "
              f"report: {written['report']}")
     return written
 
