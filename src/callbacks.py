@@ -44,6 +44,7 @@ class SweepSummary(Callback):
     def _summarize(self, config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
         from .reporting.writers import write_sweep
+        from .words import counted
 
         sweep_dir = Path(config.hydra.sweep.dir)
         written, frame = write_sweep(sweep_dir)
@@ -55,8 +56,8 @@ class SweepSummary(Callback):
         redone = damaged_in_run(sweep_dir, self.started)
         if redone:
             n = sum(redone.values())
-            log.info(f"damaged: {n} damaged result{'s' if n != 1 else ''} set aside in {len(redone)} "
-                     f"job{'s' if len(redone) != 1 else ''} of this sweep ({', '.join(redone)}) and computed again")
+            log.info(f"damaged: {counted(n, 'damaged result')} set aside in {counted(len(redone), 'job')} "
+                     f"of this sweep ({', '.join(redone)}) and computed again")
         failed = frame[frame["status"] != "ok"]
         if len(failed):
             print(f"error: {len(failed)} of {len(frame)} rows failed: see {written['summary']}", file=sys.stderr)

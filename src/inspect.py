@@ -18,6 +18,7 @@ from . import layout
 from .errors import UserError, refuse
 from .logs import to_console
 from .reporting.fetcher import fetch, rows_of, studies_under
+from .words import counted
 
 DEFAULT_DIR = Path("outputs")
 HOST = "127.0.0.1"
@@ -58,7 +59,7 @@ def main(argv=None):
         return refuse(exc)
     from hiplot.server import run_server
 
-    found = ", ".join(f"{n} {NOUNS[kind]}{'' if n == 1 else 's'}" for kind, n in sorted(kinds.items()))
+    found = ", ".join(counted(n, NOUNS[kind]) for kind, n in sorted(kinds.items()))
     print(f"{found}, {lines} lines; open {page_url(dirs, args.port)}\n"
           f"(Ctrl-C stops the server)", flush=True)
     # The server runs in a thread; this one only waits for Ctrl-C (or SIGTERM), so that the

@@ -8,7 +8,7 @@ import pytest
 from src import layout
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-BASE = {"cores", "errors", "files", "layout", "logs", "params", "results", "tuning"}
+BASE = {"cores", "errors", "files", "layout", "logs", "params", "results", "tuning", "words"}
 # stage -> the stages and base modules it may import (besides itself)
 ALLOWED = {
     "base": BASE,
@@ -110,3 +110,10 @@ def test_the_tree_holds_no_links_and_every_experiment_is_an_option():
 
     stored = {name.removesuffix(".yaml") for name in ConfigStore.instance().list("experiment")}
     assert stored == {p.stem for p in (root / "experiments").glob("*.yaml")} and "notebook" in stored
+
+
+def test_counted_nouns_agree_with_their_number():
+    from src.words import counted
+
+    assert [counted(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]
+    assert counted(1, "study", "studies") == "1 study" and counted(3, "study", "studies") == "3 studies"

@@ -29,6 +29,7 @@ from ..training import halving as halving_search
 from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
 from ..training.stacks import pretrain as batched_pretrain
+from ..words import counted
 from .single import test_scores
 
 log = logging.getLogger(__name__)
@@ -324,8 +325,8 @@ def announce(plan):
     for kept, names in plan.aliases.items():
         log.info(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}")
     n = len(plan.candidates)
-    log.info(f"grid: {n} candidates x {len(plan.splits)} splits = {n * len(plan.splits)} fits, {plan.n_jobs} at a time; "
-             f"{len(plan.y)} training images")
+    log.info(f"grid: {counted(n, 'candidate')} x {counted(len(plan.splits), 'split')} = "
+             f"{counted(n * len(plan.splits), 'fit')}, {plan.n_jobs} at a time; {len(plan.y)} training images")
     keys = [key for keys in plan.fit_keys.values() for key in keys]
     recorded = sum(layout.record_path(plan.record_dir, key).exists() for key in keys)
     if recorded:

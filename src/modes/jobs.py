@@ -31,6 +31,7 @@ from ..errors import UserError, WriteFailed
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
 from ..training.net import Diverged
+from ..words import counted
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ def redone_line(set_aside):
     """
     folders = ", ".join(sorted({str(folder) for _, folder in set_aside}))
     n = len(set_aside)
-    return f"damaged: {n} damaged result{'s' if n != 1 else ''} set aside in {folders} and computed again"
+    return f"damaged: {counted(n, 'damaged result')} set aside in {folders} and computed again"
 
 
 def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):

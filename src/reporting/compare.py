@@ -28,6 +28,7 @@ from ..errors import UserError
 from ..layout import job_dirs, read_overrides, read_status
 from ..params import short
 from ..results import diagnostic_columns
+from ..words import counted
 from .verdict import NAMED_PAIRS, fmt_p, listing
 
 ALPHA = 0.05
@@ -315,8 +316,8 @@ def verdict(result):
     names = ", ".join(result["studies"])
     sharing = [a for a, r in zip(table["activation"][1:], table["mean_rank"][1:]) if r == best["mean_rank"]]
     shared = f"; {', '.join(sharing)} {'share' if len(sharing) > 1 else 'shares'} it" if sharing else ""
-    lines = [f"{best['activation']} has the best mean rank ({best['mean_rank']:.2f} of {k}{shared}) over {n} "
-             f"stud{'y' if n == 1 else 'ies'} ({names})."]
+    lines = [f"{best['activation']} has the best mean rank ({best['mean_rank']:.2f} of {k}{shared}) over "
+             f"{counted(n, 'study', 'studies')} ({names})."]
     if n < 2:
         lines.append("A single study cannot show that a ranking holds beyond it: compare two or more independent "
                      "studies (other data sets, depths, optimizers); nothing is separated.")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from .. import layout
 from ..errors import UserError
+from ..words import counted
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def track(out_dir, name, experiment, store_dir, config):
     store = Path(store_dir) if store_dir else (out_dir.parent if layout.kind_of(out_dir.parent) == "sweep" else out_dir)
     params = {k: v for k, v in _flat(config).items() if not k.startswith(("hydra.", "tracking."))}
     ids = TRACKERS[name](out_dir, store, experiment, params)
-    log.info(f"{name}: {len(ids)} run{'' if len(ids) == 1 else 's'} logged to {store} (experiment {experiment})")
+    log.info(f"{name}: {counted(len(ids), 'run')} logged to {store} (experiment {experiment})")
     return ids
 
 

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..words import counted
 from . import stats
 from .summary import OUTCOMES, chance_text, split_scores_text
 
@@ -174,11 +175,10 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
     if n_pairs == 0:
         return ""
     if j < MIN_SPLITS:
-        head = (f"Only {j} split{'s' if j != 1 else ''} (the t-test has {max(j - 1, 0)} degree"
-                f"{'s' if j != 2 else ''} of freedom)")
+        head = f"Only {counted(j, 'split')} (the t-test has {counted(max(j - 1, 0), 'degree')} of freedom)"
     else:
         head = f"With {j} splits"
-    cover = f"{stats.POWER:.0%} probability, Bonferroni over {n_pairs} pair{'s' if n_pairs > 1 else ''}"
+    cover = f"{stats.POWER:.0%} probability, Bonferroni over {counted(n_pairs, 'pair')}"
     if not np.isfinite(detectable):
         if j < 2:
             return f"{head}: no difference can be tested; run more splits with cv.repeats=R."

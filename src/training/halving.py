@@ -37,6 +37,7 @@ import torch
 from .. import layout
 from ..files import write_bytes
 from ..params import candidate_label
+from ..words import counted
 from . import fit_records, stacks
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     if all(_recorded(record_dir, cand) for cand in live):
         return plain
     schedule = settings.rungs(net.max_epochs)
-    log.info(f"halving: {len({c.label for c in live})} candidates x {len(train_indices)} folds"
+    log.info(f"halving: {counted(len({c.label for c in live}), 'candidate')} x {counted(len(train_indices), 'fold')}"
              f"{', each split halved on its own' if settings.tuned else ''}, rungs at epochs "
              f"{', '.join(map(str, schedule))}, eta {settings.eta}"
              + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))

@@ -37,6 +37,7 @@ from torch.nn import functional as F
 
 from ..data.rows import resolve
 from ..params import candidate_label
+from ..words import counted
 from . import diagnostics, fit_records
 from .loader import as_tensor
 from .net import SEEDING_LOCK, Diverged, shuffle_generator, with_fused
@@ -776,8 +777,8 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
         workers = min(n_jobs, len(groups))
         threads = max(1, cores // workers)
         n = sum(len(group) for group in groups.values())
-        log.info(f"grid: training {n} candidates x {len(train_indices)} folds in {len(groups)} "
-                 f"stack{'s' if len(groups) > 1 else ''}, {workers} at a time with {threads} threads each")
+        log.info(f"grid: training {counted(n, 'candidate')} x {counted(len(train_indices), 'fold')} in "
+                 f"{counted(len(groups), 'stack')}, {workers} at a time with {counted(threads, 'thread')} each")
         Parallel(n_jobs=workers)(
             delayed(train_stacked)([cand.set_params(threads=threads) for cand, _ in group], X, y, train_indices,
                                    record_dir, [label for _, label in group], fingerprints, rows)
