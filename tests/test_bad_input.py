@@ -145,6 +145,7 @@ PREFLIGHT_CASES = {
                                         "model.dropout"),
     "a _target_ that runs a program": (["optimizer._target_=subprocess.Popen"], "refusing"),
     "tuned study: empty list": ([*TUNED, "tune.lr=[]"], "tune.lr must be a non-empty list"),
+    "tuned study: nothing to choose": ([*TUNED, "tune.lr=[0.01]"], "tune.lr=[0.01] leaves nothing to choose"),
     "tuned study: non-numeric lr": ([*TUNED, "tune.lr=[fast]"], "positive number"),
     "tuned study: non-positive lr": ([*TUNED, "tune.lr=[0,0.1]"], "positive number"),
     "tuned study: unknown name": ([*TUNED, "+tune.speed=[1,2]"], "'speed'"),

@@ -217,6 +217,10 @@ def _tuned_rules(cfg):
                         "train.valid_fraction must be above 0")
     if not cfg.tune:
         raise UserError("protocol=tuned needs at least one setting to tune, e.g. tune.lr=[0.003,0.01,0.03,0.1]")
+    if all(len(values) == 1 for values in cfg.tune.values()):
+        given = ", ".join(f"tune.{name}={list(values)}" for name, values in cfg.tune.items())
+        raise UserError(f"protocol=tuned chooses among two or more values of a tune setting; {given} leaves nothing "
+                        f"to choose: list more values, or run protocol=fixed at that setting")
     both = sorted(set(cfg.tune) & set(cfg.grid))
     if both:
         raise UserError(f"{both[0]} is listed both under grid and under tune; a tuned study compares the grid's "
