@@ -232,3 +232,20 @@ def test_the_late_bloomer_sentence_agrees_with_its_benchmark_and_the_defaults(ma
     assert make_cfg(shrink=False).search.min_epochs == b["first_rung"]
     assert make_cfg(["experiment=tuned_notebook"], shrink=False).search.min_epochs == TUNED_BENCHMARK["first_rung"]
     assert f"{TUNED_BENCHMARK['same']} of its {TUNED_BENCHMARK['pairs']}" in late_bloomers(True)
+
+
+def test_a_candidate_stopped_with_diverged_folds_says_so_not_nan():
+    from src.reporting import halving as halving_report
+    from src.reporting import summary_view
+
+    folds = pd.DataFrame({"label": ["exp"] * 3 + ["relu"] * 3, "activation": ["exp"] * 3 + ["relu"] * 3,
+                          "rung": 1, "halted_at": 4.0, "status": ["ok", "diverged", "diverged", "ok", "ok", "ok"],
+                          "error": ["", "training loss became nan at epoch 3", "training loss became nan at epoch 4",
+                                    "", "", ""]})
+    table = {"table": [{"candidate": "exp", "rung": 1, "epochs": 4, "score": float("nan"), "kept": False},
+                       {"candidate": "relu", "rung": 1, "epochs": 4, "score": 0.81, "kept": False}]}
+    rows = halving_report.stopped_rows(folds, table, ["activation"]).set_index("label")
+    said = {label: summary_view._status(row) for label, row in rows.iterrows()}
+    assert said["exp"] == ("stopped at epoch 4 (rung 1), 2 of its 3 folds diverged by then (first: training loss "
+                           "became nan at epoch 3); outside the verdict")
+    assert said["relu"] == "stopped at epoch 4 (rung 1), validation accuracy there 0.8100; outside the verdict"

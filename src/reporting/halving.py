@@ -31,16 +31,22 @@ def stopped_rows(folds, halving, params):
 
     They carry no accuracy and no rank: their fits did not get the full budget, so they stay
     out of the verdict. ``rung``, ``halted_at`` and ``rung_score`` (their halving score there) say
-    where they stood.
+    where they stood; where folds diverged or failed by then, ``error`` says how many did and the
+    first one's error.
     """
     table = halving_frame(halving)
     last = table.groupby("candidate", sort=False).last()
     rows = []
     for label, group in folds[stopped(folds)].groupby("label", sort=False):
         at = last.loc[str(label)] if str(label) in last.index else None
+        bad = group[group["status"].astype(str) != "ok"] if "status" in group else group.iloc[:0]
+        words = " or ".join(dict.fromkeys(bad["status"].astype(str)))  # diverged, failed
+        error = (f"{len(bad)} of its {len(group)} folds {words} by then (first: {bad['error'].iloc[0]})"
+                 if len(bad) else "")
         rows.append({"label": label, **{c: group[c].iloc[0] for c in params},
                      "rung": int(group["rung"].iloc[0]), "halted_at": int(group["halted_at"].iloc[0]),
-                     "rung_score": float(at["score"]) if at is not None else np.nan, "status": "stopped", "error": ""})
+                     "rung_score": float(at["score"]) if at is not None else np.nan, "status": "stopped",
+                     "error": error})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame

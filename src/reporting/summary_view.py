@@ -83,8 +83,11 @@ def _seconds(row, key):
 def _status(row):
     """The failure, else the statistics' note (unstable splits, clipped intervals), else empty."""
     if np.isfinite(number(row, "halted_at")):
-        return (f"stopped at epoch {number(row, 'halted_at'):.0f} (rung {number(row, 'rung'):.0f}), validation "
-                f"accuracy there {number(row, 'rung_score'):.4f}; outside the verdict")
+        score = number(row, "rung_score")
+        error = row.get("error") if isinstance(row.get("error"), str) and row.get("error") else "no score there"
+        there = f"validation accuracy there {score:.4f}" if np.isfinite(score) else error
+        return (f"stopped at epoch {number(row, 'halted_at'):.0f} (rung {number(row, 'rung'):.0f}), {there}; "
+                f"outside the verdict")
     if str(row.get("status", "ok")) not in ("ok", "nan"):
         return f"{row.get('status')}: {row.get('error', '')}"
     note = row.get("note", "")
