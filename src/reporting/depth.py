@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import UserError
 from ..files import save_figure
-from ..model import activations
+from ..model.mlp import resolve_init
 from ..results import split_column
 from .curves import colours
 
@@ -28,11 +28,9 @@ def init_of(label, config):
     None when the config does not say, or the label names no registered activation.
     """
     init = (config.get("model") or {}).get("init")
-    if init != "auto":
-        return init
     try:
-        return activations.entry(label).init
-    except (UserError, KeyError, ValueError):
+        return resolve_init(init, label) if init is not None else None
+    except UserError:
         return None
 
 
