@@ -86,7 +86,7 @@ def test_a_wrong_type_for_any_key_names_the_key(name):
 
 # A value outside a rule that is neither a range nor a set of choices.
 OUTSIDE = {"cv.n_jobs": "0", "activation": "nope", "optimizer._partial_": "false", "train.lr_scheduler": "{policy:nope}",
-           "tune": "{lr:[-1]}"}
+           "tune": "{lr:[-1]}", "grid": "{activation:[relu,relu]}"}
 
 
 def _outside(key, check):

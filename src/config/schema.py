@@ -10,6 +10,7 @@ imported only when a value is checked.
 """
 import importlib
 import inspect
+import json
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, List, Optional
@@ -177,6 +178,24 @@ def _lr_scheduler(settings):
                         f"{', '.join(sorted(accepted))}")
 
 
+def _listed_once(dotted, values):
+    """Refuse a list of values to try that holds one value twice (it would be two identical candidates)."""
+    seen = set()
+    for value in values if isinstance(values, (list, tuple)) else ():
+        same = json.dumps(value, sort_keys=True, default=str)
+        if same in seen:
+            shown = value if isinstance(value, str) else same
+            raise UserError(f"{dotted} lists {shown} twice; list each value once")
+        seen.add(same)
+
+
+def _grid(key, value):
+    """``grid.*``: each list of values to try holds every value once (the rest is checked with the network)."""
+    value = OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    for name, values in (value or {}).items():
+        _listed_once(f"{key}.{name}", values)
+
+
 def _tune(key, value):
     """``tune.*``: each nuisance setting a non-empty list; rates positive numbers; never the activation."""
     from ..params import GRID_KEYS
@@ -192,6 +211,7 @@ def _tune(key, value):
         if not isinstance(values, (list, tuple)) or not values:
             raise UserError(f"{dotted} must be a non-empty list of values to try, e.g. {dotted}=[0.01,0.1], "
                             f"got {values!r}")
+        _listed_once(dotted, values)
         if name in ("lr", "weight_decay", "momentum") and not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and (v > 0 or name != "lr" and v == 0)
                 for v in values):
@@ -390,7 +410,7 @@ class Config:
 
     data: DataConfig = setting(factory=DataConfig)
     optimizer: OptimizerConfig = setting()
-    grid: Dict[str, Any] = setting(factory=dict)
+    grid: Dict[str, Any] = setting(factory=dict, check=_grid)
     mode: str = setting(check=OneOf(MODES))
     claim: Optional[List[str]] = setting()
     protocol: str = setting(check=OneOf(PROTOCOLS))
@@ -483,8 +503,11 @@ def explain(error):
     if not dotted:
         return None
     if isinstance(error, (ConfigKeyError, ConfigAttributeError)):  # a key the schema does not declare
-        allowed = [f.name for f in fields(node_type)] if is_dataclass(node_type) else []
         parent = dotted.rpartition(".")[0]
+        if not is_dataclass(node_type):  # a mapping such as grid or tune: its keys are the user's to add
+            return UserError(f"unknown key '{dotted}': {parent} has no such key yet; add it with a leading +, "
+                             f"e.g. '+{dotted}=[...]'")
+        allowed = [f.name for f in fields(node_type)]
         return choices_error("key", dotted, [f"{parent}.{n}" if parent else n for n in allowed])
     if is_dataclass(node_type) and name in {f.name for f in fields(node_type)}:
         annotation = typing.get_type_hints(node_type)[name]
