@@ -43,6 +43,7 @@ class SweepSummary(Callback):
 
     def _summarize(self, config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
+        from . import logs
         from .reporting.writers import write_sweep
         from .words import counted
 
@@ -51,8 +52,7 @@ class SweepSummary(Callback):
         log.info(Path(written["summary_md"]).read_text())
         if "compare_markdown" in written:
             log.info(Path(written["compare_markdown"]).read_text())
-        for name, path in written.items():
-            log.info(f"{name:>11}: {path}")
+        logs.paths(log, written)
         redone = damaged_in_run(sweep_dir, self.started)
         if redone:
             n = sum(redone.values())

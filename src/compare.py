@@ -5,13 +5,16 @@ differ only in their activation form one study). Writes the ranks per study, the
 and Nemenyi tests, a critical-difference diagram and ``compare.html`` into ``--out``.
 """
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
 
 from .errors import UserError, refuse
-from .logs import to_console
+from .logs import paths, to_console
 from .reporting.compare_page import write_compare
+
+log = logging.getLogger(__name__)
 
 
 def main(argv=None):
@@ -30,9 +33,8 @@ def main(argv=None):
         written, result = write_compare(args.dirs, out, alpha=args.alpha)
     except UserError as exc:
         return refuse(exc)
-    print(Path(written["markdown"]).read_text())
-    for name, path in written.items():
-        print(f"{name:>10}: {path}")
+    log.info(Path(written["markdown"]).read_text())
+    paths(log, written)
     return 0
 
 

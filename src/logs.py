@@ -43,3 +43,17 @@ def to_console(level=logging.INFO):
         root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
+
+
+def paths(logger, written):
+    """Log where each file went, one ``name: path`` line per file, the names right-aligned.
+
+    Parameters
+    ----------
+    logger : logging.Logger
+    written : mapping
+        File name (as `src.layout` names it) -> its path.
+    """
+    width = max((len(name) for name in written), default=0)
+    for name, path in written.items():
+        logger.info(f"{name:>{width}}: {path}")

@@ -1,5 +1,6 @@
 """``python -m src.report PATH``: rebuild the tables and HTML of a run, grid or sweep dir."""
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -7,10 +8,12 @@ import pandas as pd
 
 from . import layout
 from .errors import UserError, refuse
-from .logs import to_console
+from .logs import paths, to_console
 from .reporting.html import write_single_report
 from .reporting.tables import print_summary, write_grid_tables
 from .reporting.writers import write_history_page, write_sweep
+
+log = logging.getLogger(__name__)
 
 
 def _single(path):
@@ -80,10 +83,10 @@ def main(argv=None):
         written = rebuild(args.path)
     except UserError as exc:
         return refuse(exc)
-    print_summary(args.path, written) if "summary_md" in written else None
-    if "summary_md" not in written:
-        for name, path in written.items():
-            print(f"{name:>13}: {path}")
+    if "summary_md" in written:
+        print_summary(args.path, written)
+    else:
+        paths(log, written)
     return 0
 
 

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from src.logs import to_console
+from src.logs import paths, to_console
 
 
 @pytest.mark.slow
@@ -24,6 +24,18 @@ def test_a_sweep_jobs_log_holds_its_progress_and_summary(cli, tmp_path):
     summary = (tmp_path / "summary.md").read_text()
     assert verdict and all(f"- job 0: {line}\n" in summary for line in verdict)
     assert f"job 0: {verdict[0]}" in done.stdout.split("summary_md:")[-2]
+    # ... as bare lines too: Hydra's [HYDRA] prefix stays on Hydra's own lines only
+    header = next(line for line in done.stdout.splitlines() if "|   job |" in line)
+    assert header.startswith("|   job |"), header
+    assert "[HYDRA] Launching" in done.stdout
+    listed = [line for line in done.stdout.splitlines()[-6:] if ": " in line]
+    assert len({line.index(": ") for line in listed}) == 1, listed  # the file names right-aligned
+
+
+def test_paths_are_listed_with_their_names_right_aligned(capsys):
+    to_console()
+    paths(logging.getLogger("src.test"), {"summary": "a.csv", "learning_curves": "b.png"})
+    assert capsys.readouterr().out == "        summary: a.csv\nlearning_curves: b.png\n"
 
 
 def test_the_console_shows_each_record_once_on_the_current_stdout(capsys):

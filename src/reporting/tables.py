@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import layout, tuning
+from .. import layout, logs, tuning
 from ..files import write_csv, write_json, write_text
 from ..params import GRID_KEYS, candidate_label, friendly
 from ..results import diagnostic_columns, is_diagnostic, last_values
@@ -388,5 +388,4 @@ def write_tuning(out_dir, trials, nuisance, alpha=ALPHA, halving=None):
 def print_summary(out_dir, written):
     """Print the Markdown summary and where every file went."""
     log.info(Path(written["summary_md"]).read_text())
-    for name, path in written.items():
-        log.info(f"{name:>15}: {path}")
+    logs.paths(log, written)
