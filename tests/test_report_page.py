@@ -12,7 +12,7 @@ from scipy import stats as sps
 from src import layout
 from src.report import rebuild
 from src.reporting import curves, stats, summary, summary_view, sweeps, tables
-from src.reporting.html import fmt, write_grid_report
+from src.reporting.html import fmt, table_html, write_grid_report
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -126,6 +126,17 @@ def test_alpha_is_read_from_the_saved_config(tmp_path):
     (tmp_path / ".hydra" / "config.yaml").write_text("stats:\n  alpha: 0.01\n")
     assert tables.read_alpha(tmp_path, {}) == 0.01
     assert tables.read_alpha(tmp_path, {"alpha": 0.1}) == 0.1
+
+
+def test_a_row_without_numbers_gives_its_status_the_empty_cells_before_it():
+    frame = pd.DataFrame({"candidate": ["relu", "gelu"], "vs best": ["best", "stopped early"],
+                          "accuracy": [0.97, ""], "p": ["", ""], "status": ["", "stopped at epoch 4"]})
+    page = table_html(frame, ["candidate", "vs best"], prose_columns=["status"], spanned=[False, True])
+    rows = page.split("<tr")[2:]
+    assert rows[0].count("<td") == 5 and "colspan" not in rows[0]
+    assert rows[1].count("<td") == 3
+    assert '<td class="text">stopped early</td><td class="text prose" colspan="3">stopped at epoch 4</td>' in rows[1]
+    assert "colspan" not in table_html(frame, ["candidate", "vs best"], prose_columns=["status"])
 
 
 def test_numbers_in_cells():

@@ -81,7 +81,7 @@ def fmt(value, digits=4):
     return str(value)
 
 
-def table_html(frame, text_columns=(), row_classes=None, prose_columns=()):
+def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spanned=None):
     """A DataFrame as an HTML table; every header and cell escaped.
 
     Parameters
@@ -94,6 +94,10 @@ def table_html(frame, text_columns=(), row_classes=None, prose_columns=()):
         A CSS class per row (``best``, ``unseparated``, ``failed``).
     prose_columns : iterable of str
         Left-aligned columns of sentences, kept wide enough to read (a status, a note).
+    spanned : list of bool, optional
+        Rows whose prose cell also takes the empty cells before it (a row without numbers,
+        such as a stopped or failed candidate): its sentence starts where its numbers end,
+        in view, instead of at the far end of a wide table.
 
     A table wider than the page scrolls sideways in its own box.
     """
@@ -102,12 +106,25 @@ def table_html(frame, text_columns=(), row_classes=None, prose_columns=()):
     def align(column):
         return ' class="text prose"' if column in prose_columns else ' class="text"' if column in text_columns else ""
 
+    def cells(row, span):
+        shown = [(c, esc(fmt(v))) for c, v in zip(frame.columns, row)]
+        out, empty = [], 0
+        for column, text in shown:
+            if span and column in prose_columns and text:
+                out = out[:len(out) - empty]
+                wide = f' colspan="{empty + 1}"' if empty else ""
+                out.append(f"<td{align(column)}{wide}>{text}</td>")
+                empty = 0
+                continue
+            empty = empty + 1 if not text else 0
+            out.append(f"<td{align(column)}>{text}</td>")
+        return "".join(out)
+
     head = "".join(f"<th{align(c)}>{esc(c)}</th>" for c in frame.columns)
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
-        cells = "".join(f"<td{align(c)}>{esc(fmt(v))}</td>" for c, v in zip(frame.columns, row))
-        body.append(f"<tr{cls}>{cells}</tr>")
+        body.append(f"<tr{cls}>{cells(row, bool(spanned and spanned[i]))}</tr>")
     return ('<div class="wide"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n" + "\n".join(body)
             + "\n</tbody>\n</table></div>")
 
@@ -337,7 +354,8 @@ def grid_page(grid_dir):
     aliases = "".join(paragraph(line) for line in alias_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"])
+        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"],
+                                                 spanned=[found in ("stopped", "failed") for found in standings])
                 + aliases, "summary"),
         verdict_section(statistics.get("verdict", []), claim),
         tuning_section(grid_dir, statistics.get("tuning")),
