@@ -128,6 +128,22 @@ def test_alpha_is_read_from_the_saved_config(tmp_path):
     assert tables.read_alpha(tmp_path, {"alpha": 0.1}) == 0.1
 
 
+def test_each_activations_init_is_named_where_auto_gave_them_different_ones(grid):
+    meta = json.loads((grid / "search.json").read_text())
+    assert meta["inits"] == {"relu": "kaiming_normal", "tanh": "xavier_normal", "sigmoid": "xavier_normal"}
+    line = ("Weights were initialised with each activation's own recipe (model.init=auto): He (kaiming_normal) "
+            "for relu; Glorot (xavier_normal) for tanh, sigmoid.")
+    assert line in (grid / "summary.md").read_text()
+    assert line in html.unescape((grid / "report.html").read_text())
+    assert summary_view.init_lines({"inits": {"relu": "kaiming_normal", "gelu": "default"}})[0].endswith(
+        "He (kaiming_normal) for relu; PyTorch's default for gelu. A difference between candidates of different "
+        "inits may come from the init as well as the activation; model.init=kaiming_normal (or another) gives "
+        "every candidate the same.")
+    # one init for all (configured, or the same recipe): nothing to say
+    assert summary_view.init_lines({"inits": {"relu": "kaiming_normal", "leaky_relu": "kaiming_normal"}}) == []
+    assert summary_view.init_lines({"inits": None}) == summary_view.init_lines({}) == []
+
+
 def test_a_row_without_numbers_gives_its_status_the_empty_cells_before_it():
     frame = pd.DataFrame({"candidate": ["relu", "gelu"], "vs best": ["best", "stopped early"],
                           "accuracy": [0.97, ""], "p": ["", ""], "status": ["", "stopped at epoch 4"]})

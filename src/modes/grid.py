@@ -21,7 +21,7 @@ from ..cores import available_cores
 from ..data.rows import Rows
 from ..errors import UserError, WriteFailed
 from ..model import activations
-from ..model.mlp import MLP
+from ..model.mlp import MLP, resolve_init
 from ..params import GRID_KEYS, candidate_label, cell, friendly
 from ..results import GridResult
 from ..training import fit_records
@@ -388,6 +388,16 @@ def param_counts(plan):
     return counts
 
 
+def weight_inits(plan):
+    """``{activation label: weight init}`` when ``model.init=auto`` gives each activation its own recipe
+    (`src.model.mlp.resolve_init`); None when one init is configured for all, or the grid sweeps it."""
+    module = plan.net.get_params_for("module")
+    if module.get("init", "auto") != "auto" or "module__init" in plan.params:
+        return None
+    specs = [candidate.get("module__activation", module.get("activation")) for candidate in plan.candidates]
+    return {activations.label(spec): resolve_init("auto", spec) for spec in specs}
+
+
 def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
     """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``)."""
     return {
@@ -405,6 +415,7 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
         "aliases": plan.aliases,
         "step_cost": cost,
         "n_params": param_counts(plan),
+        "inits": weight_inits(plan),
         "halving": halving_meta(plan),
     }
 

@@ -16,10 +16,7 @@ from ..files import save_figure
 from ..model.mlp import resolve_init
 from ..results import split_column
 from .curves import colours
-
-# weight init scheme (src.model.mlp.INITS) -> how the legend names it
-INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_uniform": "He uniform",
-              "xavier_normal": "Glorot", "xavier_uniform": "Glorot uniform", "lecun_normal": "LeCun"}
+from .summary_view import INIT_NAMES
 
 
 def init_of(label, config):

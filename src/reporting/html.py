@@ -26,7 +26,7 @@ from . import curves
 from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
-from .summary_view import alias_lines, method_text, protocol_text, study_line, true, view
+from .summary_view import alias_lines, init_lines, method_text, protocol_text, study_line, true, view
 from .sweeps import HIDDEN, shown_columns, sweep_verdict
 
 log = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ def grid_page(grid_dir):
                for found, flag in zip(standings, flags)]
     subtitle = study_line(meta, len(summary))
     explain = paragraph(f"{protocol_text(meta)} {method_text(alpha)} {halving_text(meta)}".rstrip())
-    aliases = "".join(paragraph(line) for line in alias_lines(meta))
+    aliases = "".join(paragraph(line) for line in alias_lines(meta) + init_lines(meta))
     claim = (statistics.get("claim") or {}).get("text")
     sections = [
         section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"],

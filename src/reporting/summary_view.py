@@ -9,6 +9,10 @@ import pandas as pd
 from .stats import ALPHA
 from .verdict import level_text, p_text
 
+# weight init scheme (src.model.mlp.INITS) -> how the reports and the depth plot's legend name it
+INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_uniform": "He uniform",
+              "xavier_normal": "Glorot", "xavier_uniform": "Glorot uniform", "lecun_normal": "LeCun"}
+
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
                  "failed": "failed", "stopped": "stopped early"}
 
@@ -181,3 +185,19 @@ def alias_lines(meta):
     """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
     return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
             f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]
+
+
+def init_lines(meta):
+    """A sentence naming each activation's weight init, when ``model.init=auto`` gave them different ones
+    (``inits`` of ``search.json``): a difference between two candidates may then be their inits'."""
+    inits = meta.get("inits") or {}
+    if len(set(inits.values())) < 2:
+        return []
+    by_init = {}
+    for label, init in inits.items():
+        by_init.setdefault(init, []).append(label)
+    named = "; ".join(f"{INIT_NAMES.get(init, init)}{'' if init == 'default' else f' ({init})'} for {', '.join(labels)}"
+                      for init, labels in by_init.items())
+    return [f"Weights were initialised with each activation's own recipe (model.init=auto): {named}. A difference "
+            f"between candidates of different inits may come from the init as well as the activation; "
+            f"model.init=kaiming_normal (or another) gives every candidate the same."]

@@ -275,7 +275,7 @@ def summary_markdown(summary, meta, statistics=None):
     table = summary_view.view(summary, alpha)[0]
     head = (f"{summary_view.study_line(meta, len(summary))} {summary_view.protocol_text(meta)} "
             f"{summary_view.method_text(alpha)} {halving.halving_text(meta)}".rstrip())
-    notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta))
+    notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta) + summary_view.init_lines(meta))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
         text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
