@@ -17,7 +17,7 @@ from urllib.parse import quote
 from . import layout
 from .errors import UserError, refuse
 from .logs import to_console
-from .reporting.fetcher import fetch, rows_of, studies_under
+from .reporting.fetcher import fetch, read_studies, studies_under
 from .words import counted
 
 DEFAULT_DIR = Path("outputs")
@@ -52,15 +52,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     dirs = args.dirs or [DEFAULT_DIR]
     try:
-        lines = sum(len(rows_of(d)) for d in dirs)  # every folder must hold results before the server starts
-        kinds = Counter(layout.kind_of(study) for d in dirs for study in studies_under(d))
+        read = [read_studies(d) for d in dirs]  # every folder must hold results before the server starts
+        lines = sum(len(rows) for rows, _ in read)
+        skipped = [item for _, items in read for item in items]
+        passed = {study for study, _ in skipped}
+        kinds = Counter(layout.kind_of(study) for d in dirs for study in studies_under(d) if study not in passed)
         check_port(args.port)
     except UserError as exc:
         return refuse(exc)
     from hiplot.server import run_server
 
     found = ", ".join(counted(n, NOUNS[kind]) for kind, n in sorted(kinds.items()))
-    print(f"{found}, {lines} lines; open {page_url(dirs, args.port)}\n"
+    for study, why in skipped:
+        print(f"skipped {study}: {why} (unfinished or damaged; python -m src.report {study} rebuilds its tables "
+              f"where its fits are whole)", flush=True)
+    print(f"{found}, {counted(lines, 'line')}; open {page_url(dirs, args.port)}\n"
           f"(Ctrl-C stops the server)", flush=True)
     # The server runs in a thread; this one only waits for Ctrl-C (or SIGTERM), so that the
     # signal is never caught halfway through the server's own work.

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
+from src.errors import UserError
 from src.inspect import page_url
-from src.reporting.fetcher import fetch, rows_of, studies_under
+from src.reporting.fetcher import fetch, read_studies, rows_of, studies_under
 from src.run import run
 from tests.browser import CHROMIUM, column, hiplot_drawn, hiplot_state, severe_errors, start_chromium
 from tests.conftest import FAST, ROOT, compose_config, run_cli
@@ -60,6 +61,30 @@ def test_rows_one_per_candidate_and_job_each_leading_back(outputs, grid_dir, swe
     assert all(os.path.exists(r["report"]) for r in sweep)
     assert sorted(p.name for p in studies_under(outputs)) == ["grid", "sweep"]
     assert len(fetch(str(outputs)).datapoints) == 5
+
+
+def test_an_unfinished_study_is_passed_over_and_named_not_a_traceback(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.csv").write_text("epoch\n1\n")
+    (tmp_path / "run" / "metrics.json").write_text('{"activation": "relu", "test_accuracy": 0.5}')
+    (tmp_path / "killed").mkdir()  # a grid killed after its search, before its tables
+    (tmp_path / "killed" / "search.json").write_text("{}")
+    rows, skipped = read_studies(tmp_path)
+    assert [r["label"] for r in rows] == ["relu"]
+    assert skipped == [(tmp_path / "killed", "no summary.csv")]
+    assert len(fetch(str(tmp_path)).datapoints) == 1
+    server = subprocess.Popen([sys.executable, "-m", "src.inspect", str(tmp_path), "--port", str(free_port())],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first, second = server.stdout.readline(), server.stdout.readline()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    assert first.startswith(f"skipped {tmp_path / 'killed'}: no summary.csv (unfinished or damaged"), first
+    assert second.startswith("1 run, 1 line; open "), second
+    shutil.rmtree(tmp_path / "run")
+    with pytest.raises(UserError, match="holds no readable results: 1 unfinished or damaged"):
+        read_studies(tmp_path)
 
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path):

@@ -95,13 +95,29 @@ def study_rows(folder):
     return rows
 
 
-def rows_of(folder):
-    """The lines of every study at or under ``folder``, newest study first.
+def unreadable(study, exc):
+    """Why a study's results cannot be read, in a few words (``no summary.csv``)."""
+    if isinstance(exc, FileNotFoundError):
+        return f"no {Path(exc.filename).name}" if exc.filename else "a file is missing"
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+
+
+def read_studies(folder):
+    """The lines of every readable study at or under ``folder`` (newest first), and the others.
+
+    A study that cannot be read (killed before its tables were written, a damaged file) is
+    passed over, so that it never hides the rest.
+
+    Returns
+    -------
+    rows : list of dict
+    skipped : list of (Path, str)
+        Each unreadable study and why (`unreadable`).
 
     Raises
     ------
     UserError
-        When ``folder`` is missing or holds no results.
+        When ``folder`` is missing or holds no readable results.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -109,7 +125,22 @@ def rows_of(folder):
     studies = studies_under(folder)
     if not studies:
         raise UserError(f"{folder} holds no results (no run, grid or sweep dir in it)")
-    return [row for study in studies for row in study_rows(study)]
+    rows, skipped = [], []
+    for study in studies:
+        try:
+            rows.extend(study_rows(study))
+        except (OSError, ValueError, KeyError, UserError) as exc:
+            skipped.append((study, unreadable(study, exc)))
+    if not rows:
+        study, why = skipped[0]
+        raise UserError(f"{folder} holds no readable results: {len(skipped)} unfinished or damaged (first: {study}, "
+                        f"{why}; python -m src.report DIR rebuilds a study's tables where its fits are whole)")
+    return rows, skipped
+
+
+def rows_of(folder):
+    """The lines of every readable study at or under ``folder``, newest study first (see `read_studies`)."""
+    return read_studies(folder)[0]
 
 
 def experiment(rows):
