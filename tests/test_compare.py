@@ -183,6 +183,15 @@ def test_a_folder_without_studies_is_one_line_and_exit_2(tmp_path, capsys):
     assert err.startswith("error: ") and err.count("\n") == 1 and "a single run" in err
 
 
+def test_an_unfinished_grid_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "killed").mkdir()  # killed after its search, before its tables
+    (tmp_path / "killed" / "search.json").write_text("{}")
+    assert main([str(tmp_path / "killed"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "grid without summary.csv: it did not finish" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
     from src.reporting.compare_page import cd_figure
 

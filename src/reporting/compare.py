@@ -135,6 +135,9 @@ def studies_of(folder):
     folder = Path(folder)
     kind = layout.kind_of(folder) if folder.is_dir() else None
     if kind == "grid":
+        if not (folder / layout.SUMMARY).exists():
+            raise UserError(f"{folder} is a grid without {layout.SUMMARY}: it did not finish (python -m src.report "
+                            f"{folder} rebuilds its tables where its fits are whole)")
         return [_grid_study(folder, folder.name)]
     if kind != "sweep":
         raise UserError(f"{folder} is no grid or sweep dir ({'a single run' if kind else 'no results'}); "
