@@ -105,8 +105,7 @@ def write_compare(folders, out_dir, alpha=ALPHA):
     (dict, dict)
         Name -> path of every file written, and the `src.reporting.compare.compare` result.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)  # made by the first file written (`src.files.atomic_path`): none for bad input
     studies = collect(folders)
     result = compare(studies, alpha)
     written = {"table": write_csv(out_dir / layout.COMPARE_TABLE, result["table"]),
