@@ -93,3 +93,12 @@ class WriteFailed(Exception):
 
     def __reduce__(self):
         return type(self), (self.path, self.cause)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C during a fit. skorch ends a fit quietly on ``KeyboardInterrupt`` and keeps its
+    partly trained weights, which would then be scored, and recorded, as a finished fit; the
+    project's net raises this instead (`src.training.net.Net.fit_loop`). Not an ``Exception``:
+    nothing that records a failed fit (the fit's record, scikit-learn's ``error_score``)
+    catches it, and the run ends with one line (`src.modes.jobs.interrupted`).
+    """

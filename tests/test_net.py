@@ -62,3 +62,24 @@ def test_fused_is_added_only_where_it_exists_and_nothing_was_chosen(optimizer, k
     settings = with_fused(optimizer, kwargs)
     assert settings.get("fused") is fused
     optimizer([torch.zeros(2, requires_grad=True)], lr=0.1, **settings)  # accepted as given
+
+
+def test_ctrl_c_during_a_fit_is_raised_not_kept_as_a_finished_fit(tmp_path):
+    from skorch.callbacks import Callback
+
+    from src.errors import Interrupted
+    from src.layout import record_keys
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
+    y = np.arange(200) % 3
+    net = make_net(12, 3, hidden=[16], epochs=5, verbose=0, threads=1).set_params(record_dir=str(tmp_path))
+    net.callbacks = [*net.callbacks, ("ctrl_c", CtrlC())]
+    # skorch alone ends the fit quietly after 2 of 5 epochs and returns it as fitted
+    with pytest.raises(Interrupted):
+        net.fit(X, y)
+    assert record_keys(tmp_path) == []  # nothing recorded: a rerun trains the fit in full

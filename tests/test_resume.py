@@ -162,3 +162,35 @@ def test_a_killed_sweep_leaves_whole_files_and_resumes_without_retraining(cli, t
     assert done.stdout.count("skipped:") == len(finished)
     assert list(tmp_path.rglob(f"{TMP_PREFIX}*")) == []
     assert all(intact(p) for p in tmp_path.rglob("*") if p.is_file())
+
+
+def interrupt_after_first_record(args, run_dir, timeout=300):
+    """Start ``python -m src.run args``, press Ctrl-C (SIGINT) once a fit record exists; return (rc, stderr)."""
+    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    while not list((run_dir / "fits").glob("*.pt")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_in_a_grid_keeps_only_finished_fits_and_says_how_to_go_on(cli, tmp_path, jobs):
+    # fit by fit: skorch ends a fit quietly on Ctrl-C; that fit must not be recorded, or scored, as finished
+    args = ["mode=grid", "grid=notebook", "train.epochs=40", "cv.batched=false", f"cv.n_jobs={jobs}", *SWEEP,
+            f"hydra.run.dir={tmp_path}"]
+    code, err = interrupt_after_first_record(args, tmp_path)
+    assert code == 130, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith("interrupted: ") and "Traceback" not in err, err[-3000:]
+    assert f"hydra.run.dir={tmp_path} goes on from them" in err
+    kept = [json.loads(p.read_text()) for p in (tmp_path / "fits").glob("*.json")]
+    assert kept and all(len(record["history"]) == 40 for record in kept)
+    assert not (tmp_path / "summary.csv").exists()
+    done = cli(args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    folds = pd.read_csv(tmp_path / "folds.csv")
+    assert len(folds) == 27 and (folds["epochs"] == 40).all()

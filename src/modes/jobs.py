@@ -27,7 +27,7 @@ from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
 from ..cores import available_cores
-from ..errors import UserError, WriteFailed
+from ..errors import Interrupted, UserError, WriteFailed
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
 from ..training.net import Diverged
@@ -302,7 +302,8 @@ def guard(out_dir, multirun):
     one caught on the way, as scikit-learn catches a failed fit) prints its line and exits
     with status 1; a diverged fit (`src.training.net.Diverged`) prints
     its line, leaves ``status.json`` saying ``diverged`` and exits with status 1; any other
-    exception is a bug and raises. In a multirun every failure writes ``status.json``
+    exception is a bug and raises. Ctrl-C ends any run with the line of `interrupted`, status 130.
+    In a multirun every failure writes ``status.json``
     (``failed`` or ``diverged``, with the error) and the job ends quietly, so that the other
     jobs go on and the sweep's summary lists it (the sweep then exits non-zero, see
     `src.callbacks.SweepSummary`).
@@ -312,6 +313,8 @@ def guard(out_dir, multirun):
         yield
         if first_failed_write() is not None:  # a write failed where it was caught (a fit in GridSearchCV)
             raise first_failed_write()
+    except (KeyboardInterrupt, Interrupted):
+        interrupted(out_dir, multirun)
     except Exception as exc:
         exc = first_failed_write() or exc  # what followed a failed write is its consequence
         status, code, error = failure(exc)
@@ -330,6 +333,30 @@ def guard(out_dir, multirun):
             pass  # the disk is still full: the error above has been said, and the job has no status
         if not multirun:
             sys.exit(code)
+
+
+def interrupted(out_dir, multirun):
+    """End a run stopped by Ctrl-C with one line that says what is kept and how to go on; status 130.
+
+    A grid keeps every finished fit's record (each written whole, `src.files.atomic_path`), so
+    the same command in the same dir goes on from them; a sweep keeps its finished jobs. The
+    process ends at once (``os._exit``): fits still running in worker threads are dropped,
+    which waiting for them, or letting the interpreter tear them down mid-kernel, would not.
+    """
+    n = len(layout.record_keys(layout.fits_dir(out_dir)))
+    if multirun:
+        line = (f"interrupted: the sweep's finished jobs are kept; the same command with "
+                f"hydra.sweep.dir={out_dir.parent} goes on from them")
+    elif n:
+        line = (f"interrupted: {counted(n, 'finished fit')} kept in {layout.fits_dir(out_dir)}; the same command "
+                f"with hydra.run.dir={out_dir} goes on from them")
+    else:
+        _remove_if_no_results(out_dir)
+        line = "interrupted: nothing was kept"
+    print(line, file=sys.stderr, flush=True)
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(130)
 
 
 def failed_objective(sweeper):

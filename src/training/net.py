@@ -12,7 +12,7 @@ from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.history import History
 
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..model.mlp import MLP, uncompiled
 from . import fit_records
 from .diagnostics import Diagnostics
@@ -169,6 +169,12 @@ class Net(NeuralNetClassifier):
         if training and isinstance(iterator, TensorLoader):
             iterator.generator = self.shuffle_generator_
         return iterator
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            raise Interrupted() from None  # skorch would keep the partly trained fit as if finished
 
     def fit(self, X, y=None, **fit_params):
         if not self.record_dir:
