@@ -25,7 +25,7 @@ from hydra.types import RunMode  # noqa: E402
 from .data.datasets import load  # noqa: E402
 from .layout import fits_dir  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
-from .modes.jobs import run_job  # noqa: E402
+from .modes.jobs import interrupted, run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
 from .reporting.writers import write_grid, write_single  # noqa: E402
 from .training.fit_records import set_aside_damaged  # noqa: E402
@@ -82,4 +82,7 @@ def main(cfg):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # outside a job (a launcher waiting for its workers, Hydra's own steps)
+        interrupted()

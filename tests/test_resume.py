@@ -194,3 +194,25 @@ def test_ctrl_c_in_a_grid_keeps_only_finished_fits_and_says_how_to_go_on(cli, tm
     assert done.returncode == 0, done.stderr[-2000:]
     folds = pd.read_csv(tmp_path / "folds.csv")
     assert len(folds) == 27 and (folds["epochs"] == 40).all()
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_sweep_of_worker_processes_ends_in_lines_not_tracebacks(tmp_path):
+    args = ["-m", "hydra/launcher=joblib", "activation=relu,tanh,selu", "data=digits", "train.epochs=400",
+            "device=cpu", f"hydra.sweep.dir={tmp_path}"]
+    env = dict(os.environ, HYDRA_FULL_ERROR="0", PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+
+    def training():
+        logs = [tmp_path / str(job) / "run.log" for job in range(3)]
+        return any(log.exists() and "train_loss" in log.read_text() for log in logs)
+
+    while not training() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("interrupted: "), err[-3000:]
+    assert f"hydra.sweep.dir={tmp_path} goes on from them" in err

@@ -335,16 +335,20 @@ def guard(out_dir, multirun):
             sys.exit(code)
 
 
-def interrupted(out_dir, multirun):
+def interrupted(out_dir=None, multirun=False):
     """End a run stopped by Ctrl-C with one line that says what is kept and how to go on; status 130.
 
     A grid keeps every finished fit's record (each written whole, `src.files.atomic_path`), so
     the same command in the same dir goes on from them; a sweep keeps its finished jobs. The
     process ends at once (``os._exit``): fits still running in worker threads are dropped,
     which waiting for them, or letting the interpreter tear them down mid-kernel, would not.
+    Without ``out_dir`` (Ctrl-C outside a job: a launcher waiting for its worker processes,
+    whose jobs say their own lines) the line names no folder.
     """
-    n = len(layout.record_keys(layout.fits_dir(out_dir)))
-    if multirun:
+    n = len(layout.record_keys(layout.fits_dir(out_dir))) if out_dir is not None else 0
+    if out_dir is None:
+        line = "interrupted: finished results are kept; the same command in the same output dir goes on from them"
+    elif multirun:
         line = (f"interrupted: the sweep's finished jobs are kept; the same command with "
                 f"hydra.sweep.dir={out_dir.parent} goes on from them")
     elif n:
