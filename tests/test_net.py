@@ -83,3 +83,18 @@ def test_ctrl_c_during_a_fit_is_raised_not_kept_as_a_finished_fit(tmp_path):
     with pytest.raises(Interrupted):
         net.fit(X, y)
     assert record_keys(tmp_path) == []  # nothing recorded: a rerun trains the fit in full
+
+
+def test_early_stopping_still_ends_a_fit_as_finished(tmp_path):
+    # skorch's EarlyStopping ends a fit by raising KeyboardInterrupt too: that one is not Ctrl-C
+    from src.layout import read_record, record_keys
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12)).astype(np.float32)
+    y = rng.integers(0, 3, size=300)  # labels without signal: the validation loss soon stops improving
+    net = make_net(12, 3, hidden=[64], epochs=200, verbose=0, threads=1, lr=0.1, early_stopping=2)
+    net.set_params(record_dir=str(tmp_path)).fit(X, y)
+    assert 3 <= len(net.history) < 200
+    [key] = record_keys(tmp_path)
+    record = read_record(tmp_path, key)
+    assert record["status"] == "ok" and len(record["history"]) == len(net.history)

@@ -174,7 +174,9 @@ class Net(NeuralNetClassifier):
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
-            raise Interrupted() from None  # skorch would keep the partly trained fit as if finished
+            if any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience for _, cb in self.callbacks_):
+                raise  # how skorch's EarlyStopping ends a fit: skorch catches it, and the fit is finished
+            raise Interrupted() from None  # Ctrl-C: skorch would keep the partly trained fit as if finished
 
     def fit(self, X, y=None, **fit_params):
         if not self.record_dir:
