@@ -59,6 +59,14 @@ def test_a_single_run_is_one_run_with_its_history_and_files(tmp_path, caplog):
     assert only.data.metrics["test_accuracy"] > 0
     assert {"metrics.json", "history.csv", "history.html", "report.html"} <= artifact_names(client, only.info.run_id)
     assert f"mlflow: 1 run logged to {store} (experiment activation-bench)" in caplog.messages
+    # run again in the same dir (a resumed grid, a rerun): its runs replace the earlier ones, never add to them
+    other = tmp_path / "other"
+    run(compose_config(["+tracking=mlflow", f"tracking.dir={store}", "data.subset=400", "activation=tanh"]), other)
+    run(cfg, tmp_path / "run")
+    client, runs = runs_of(store)
+    assert sorted(r.data.params["activation"] for r in runs) == ["relu", "tanh"]
+    assert only.info.run_id not in {r.info.run_id for r in runs}
+    assert f"mlflow: 1 earlier run of {tmp_path / 'run'} deleted from the store: logged again below" in caplog.messages
 
 
 def test_an_unknown_tracker_is_refused_by_the_schema(make_cfg):

@@ -67,6 +67,23 @@ class _Logger:
         self.experiment_id = found.experiment_id if found else self.client.create_experiment(
             experiment, artifact_location=(store_dir / layout.MLFLOW_ARTIFACTS).resolve().as_uri())
 
+    def replace(self, folder):
+        """Delete the runs logged before from ``folder`` (a run or grid logged again: resumed, rerun),
+        so that the store holds one set of runs per result dir; return how many."""
+        folder = str(folder)
+        query = f"tags.dir = '{folder}'" if "'" not in folder else ""
+        earlier, token = [], None
+        while True:
+            page = self.client.search_runs([self.experiment_id], filter_string=query, max_results=1000,
+                                           page_token=token)
+            earlier += [run.info.run_id for run in page if run.data.tags.get("dir") == folder]
+            token = page.token
+            if not token:
+                break
+        for run_id in earlier:
+            self.client.delete_run(run_id)
+        return len(earlier)
+
     def start(self, name, tags=None, parent=None):
         tags = dict(tags or {})
         if parent is not None:
@@ -151,7 +168,8 @@ def log_mlflow(out_dir, store_dir, experiment, params, tags=None):
     Parameters
     ----------
     out_dir : Path
-        A finished run or grid dir.
+        A finished run or grid dir. Runs logged from it before are deleted first (MLflow keeps
+        them as deleted runs until ``mlflow gc``).
     store_dir : Path
         Where ``mlflow.db`` and ``mlartifacts/`` are (created when missing).
     experiment : str
@@ -168,6 +186,9 @@ def log_mlflow(out_dir, store_dir, experiment, params, tags=None):
     out_dir = Path(out_dir)
     kind = layout.kind_of(out_dir)
     logger = _Logger(store_dir, experiment)
+    replaced = logger.replace(out_dir.resolve())
+    if replaced:
+        log.info(f"mlflow: {counted(replaced, 'earlier run')} of {out_dir} deleted from the store: logged again below")
     return LOGGERS[kind](logger, out_dir, params, {"dir": str(out_dir.resolve()), "kind": kind, **(tags or {})})
 
 
