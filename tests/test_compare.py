@@ -211,6 +211,21 @@ def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
     assert bar.y0 > max(box.y1 for box in ticks)  # the bar runs above the labels, not through them
 
 
+def test_the_rank_axis_runs_from_1_to_k_in_whole_ranks_even_when_the_ranks_are_close():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from src.reporting.compare_page import cd_figure
+
+    # two studies that rank three activations in opposite orders: every mean rank is 2
+    studies = [_study("a", {"relu": 0.9, "tanh": 0.8, "gelu": 0.85}), _study("b", {"relu": 0.8, "tanh": 0.9, "gelu": 0.85})]
+    fig = cd_figure(cmp.compare(studies))
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    low, high = sorted(ax.get_xlim())
+    assert low <= 1 < 1.1 and 2.9 < 3 <= high  # not 1.99 to 2.01
+    assert [t.get_text() for t in ax.get_xticklabels() if low <= t.get_position()[0] <= high] == ["1", "2", "3"]
+
+
 @pytest.mark.parametrize("value,shown", [("[128,128,128,128]", "[128]*4"), ("[128, 128, 128]", "[128]*3"),
                                          ("[128,128]", "[128,128]"), ("[256,128,128]", "[256,128,128]"),
                                          ("[[1,1],[1,1],[1,1]]", "[[1,1],[1,1],[1,1]]"), ("relu", "relu"), (3, "3")])

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import scikit_posthocs as sp
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 from .. import layout
@@ -42,6 +43,11 @@ def cd_figure(result):
         sig.loc[a, b] = sig.loc[b, a] = float(result["p"].loc[a, b])
     fig = Figure(figsize=(8, 1.2 + 0.28 * len(labels)), dpi=110, layout="constrained")
     ax = fig.subplots()
+    # the whole range of ranks, 1 to k, in whole ranks: close ranks (all tied at 2, say) are not magnified
+    # into an axis of 1.9900 to 2.0100
+    k = max(2, len(labels))
+    ax.set_xlim(1 - 0.02 * (k - 1), k + 0.02 * (k - 1))  # a little room: the end ranks' markers show whole
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     cd = result["cd"]
     # the library would draw the critical difference's bar over the rank axis's labels: it goes above them here
     sp.critical_difference_diagram(table.set_index("activation")["mean_rank"], sig, alpha=result["alpha"], ax=ax)
