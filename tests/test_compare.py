@@ -211,6 +211,19 @@ def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
     assert bar.y0 > max(box.y1 for box in ticks)  # the bar runs above the labels, not through them
 
 
+def test_the_shown_table_names_its_columns_for_reading_and_rounds_ranks():
+    from src.reporting.compare_page import markdown
+
+    studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975}) for i in range(4)]
+    text = markdown(cmp.compare(studies))
+    header = next(line for line in text.splitlines() if line.startswith("| activation"))
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "activation", "rank in s0", "rank in s1", "rank in s2", "rank in s3", "mean rank", "mean accuracy",
+        "step cost vs relu", "p vs best (Nemenyi)", "vs best"]
+    selu = next(line for line in text.splitlines() if line.startswith("| selu"))
+    assert [c.strip() for c in selu.strip("|").split("|")][:6] == ["selu", "1.00", "1.00", "1.00", "1.00", "1.00"]
+
+
 def test_the_rank_axis_runs_from_1_to_k_in_whole_ranks_even_when_the_ranks_are_close():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

@@ -64,10 +64,25 @@ def cd_figure(result):
     return fig
 
 
+# column of the comparison's table -> (its name as shown, its format)
+SHOWN = {"mean_rank": ("mean rank", "{:.2f}"), "mean_accuracy": ("mean accuracy", "{:.4f}"),
+         "step_cost": ("step cost vs relu", "{:.2f}"), "p_vs_best": ("p vs best (Nemenyi)", "{:.3f}")}
+
+
 def _cell_table(table):
-    shown = table.drop(columns=["separated_from_best"]).copy()
-    shown.insert(len(shown.columns), "vs best", ["best" if i == 0 else ("worse" if s else "not separated")
-                                                 for i, s in enumerate(table["separated_from_best"])])
+    """The comparison's table as shown (Markdown and HTML): readable names, ranks to 2 decimals, every cell a string."""
+    def cell(value, form):
+        return form.format(value) if isinstance(value, (int, float)) and np.isfinite(value) else ""
+
+    shown = pd.DataFrame({"activation": table["activation"].astype(str)})
+    for column in table.columns:
+        if column.startswith("rank: "):
+            shown[column.replace("rank: ", "rank in ", 1)] = [cell(v, "{:.2f}") for v in table[column]]
+        elif column in SHOWN:
+            name, form = SHOWN[column]
+            shown[name] = [cell(v, form) for v in table[column]]
+    shown["vs best"] = ["best" if i == 0 else ("worse" if s else "not separated")
+                        for i, s in enumerate(table["separated_from_best"])]
     return shown
 
 
@@ -76,7 +91,7 @@ def markdown(result):
     shown = _cell_table(result["table"])
     text = (f"{len(result['studies'])} studies, ranks by mean cross-validated accuracy (1 = best); Friedman over "
             f"the studies as blocks, Nemenyi post hoc (alpha {result['alpha']:g}); step cost relative to relu\n\n"
-            + shown.astype(object).where(shown.notna(), None).to_markdown(index=False, floatfmt=".3f", missingval="")
+            + shown.to_markdown(index=False, disable_numparse=True)
             + "\n\n")
     if result["left_out"]:
         text += f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}\n\n"
