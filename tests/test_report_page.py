@@ -359,6 +359,36 @@ def test_a_sweep_of_single_runs_names_the_grid_that_would_compare_them(tmp_path)
     assert note.endswith("run them as one grid: python -m src.run mode=grid 'grid.activation=[relu,tanh]' data=digits")
 
 
+def test_a_sweep_table_shows_what_its_jobs_vary_and_says_what_they_share_once(tmp_path):
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    _job(tmp_path / "0", "relu", 0.9)
+    _job(tmp_path / "1", "tanh", 0.8)
+    rebuild(tmp_path)
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("Every job: data=digits\n\n")
+    header = [c.strip() for c in next(l for l in text.splitlines() if l.startswith("|")).strip("|").split("|")]
+    assert header[:3] == ["job", "activation", "test_accuracy"] and "data" not in header and "label" not in header
+    assert "Every job: data=digits" in (tmp_path / "report.html").read_text()
+
+
+def test_a_sweep_of_grids_shows_each_job_as_its_grid_summary_shows_it(grid, tmp_path):
+    import shutil
+
+    (tmp_path / "multirun.yaml").write_text("hydra:\n  mode: MULTIRUN\n")
+    for job, lr in ((0, 0.01), (1, 0.1)):
+        shutil.copytree(grid, tmp_path / str(job))
+        layout.overrides_file(tmp_path / str(job)).parent.mkdir(exist_ok=True)
+        layout.overrides_file(tmp_path / str(job)).write_text(f"- mode=grid\n- optimizer.lr={lr}\n")
+    rebuild(tmp_path)
+    text = (tmp_path / "summary.md").read_text()
+    assert text.startswith("Every job: mode=grid\n\n")
+    header = [c.strip() for c in next(l for l in text.splitlines() if l.startswith("|")).strip("|").split("|")]
+    shown = list(summary_view.view(pd.read_csv(grid / "summary.csv"))[0].columns)
+    assert header == ["job", "optimizer.lr", *shown]
+    best = pd.read_csv(grid / "summary.csv").iloc[0]
+    assert f"{best['accuracy_mean']:.4f} ± {best['accuracy_std']:.4f}" in text  # formatted as in the grid's own table
+
+
 def test_mean_band_skips_fits_without_the_column_and_their_sizes():
     fits = [pd.DataFrame({"epoch": [1, 2], "valid_acc": [0.5, 0.7]}),
             pd.DataFrame({"epoch": [1], "train_loss": [2.0]}),  # failed before validating: no valid_acc
@@ -371,7 +401,6 @@ def test_mean_band_skips_fits_without_the_column_and_their_sizes():
 
 def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
     """``seed`` is left out of a sweep's tables (every job records it) unless the sweep sets it."""
-    from src.reporting.html import SWEEP_HIDDEN
     from src.reporting.sweeps import shown_columns
 
     frame = pd.DataFrame({"job": [0, 1], "activation": ["relu", "tanh"], "seed": [0, 0], "device": ["cpu", "cpu"],
@@ -382,10 +411,10 @@ def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
         layout.overrides_file(folder).parent.mkdir(parents=True)
         layout.overrides_file(folder).write_text("".join(f"- {o}\n" for o in overrides))
         jobs.append(folder)
-    assert shown_columns(frame, jobs, SWEEP_HIDDEN) == ["job", "activation", "test_accuracy"]
+    assert shown_columns(frame, jobs) == ["job", "activation", "test_accuracy"]
     for job, folder in enumerate(jobs):
         layout.overrides_file(folder).write_text(f"- seed={job}\n")
-    assert shown_columns(frame, jobs, SWEEP_HIDDEN) == ["job", "activation", "seed", "test_accuracy"]
+    assert shown_columns(frame, jobs) == ["job", "activation", "seed", "test_accuracy"]
 
 
 def test_a_loss_axis_of_less_than_a_decade_labels_its_lowest_ticks():

@@ -27,7 +27,7 @@ from .halving import halving_text
 from .plots import save_activation_plots
 from .stats import ALPHA
 from .summary_view import alias_lines, init_lines, method_text, protocol_text, study_line, true, view
-from .sweeps import HIDDEN, shown_columns, sweep_verdict
+from .sweeps import shared_line, shown_table, sweep_alpha, sweep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -401,23 +401,20 @@ def write_grid_report(grid_dir):
 # Sweeps
 # ---------------------------------------------------------------------------------------
 
-SWEEP_HIDDEN = (*HIDDEN, "init", "n_params", "fit", "candidate")  # the page also leaves out per-fit details
-
-
 def sweep_page(sweep_dir, job_dirs):
     """The HTML of a sweep's report (reads the sweep's ``summary.csv`` and each job's ``stats.json``)."""
     sweep_dir = Path(sweep_dir)
     frame = pd.read_csv(sweep_dir / layout.SUMMARY, keep_default_na=False, na_values=[""])
-    diag = diagnostic_columns(frame.columns)
-    shown = [c for c in shown_columns(frame, job_dirs, SWEEP_HIDDEN) if c not in diag]
+    table = shown_table(frame, job_dirs, sweep_alpha(job_dirs))
     classes = ["failed" if str(s) not in ("ok", "nan") else "" for s in frame.get("status", ["ok"] * len(frame))]
     lines, note = sweep_verdict(job_dirs)
     labels = frame.assign(_label=[f"job {j}: {lab}" if str(lab) not in ("", "nan") else f"job {j}"
                                   for j, lab in zip(frame.get("job", [""] * len(frame)),
                                                     frame.get("label", [""] * len(frame)))])
-    text_columns = [c for c in shown if frame[c].dtype == object]
+    text_columns = [c for c in table.columns if table[c].dtype == object and not table[c].str.match(r"^[\d.,±–() -]+$").all()]
+    shared = shared_line(job_dirs)
     sections = [
-        section("Summary", table_html(frame[shown], text_columns, classes), "summary"),
+        section("Summary", (paragraph(shared) if shared else "") + table_html(table, text_columns, classes), "summary"),
         verdict_section(lines, note=note),
         *across_section(sweep_dir),
         curves_section(sweep_dir),

@@ -11,7 +11,10 @@ from .. import layout
 from ..errors import UserError
 from ..files import write_csv, write_text
 from ..layout import job_dirs, read_overrides, read_status
+from ..results import diagnostic_columns
+from . import summary_view
 from .hiplot import write_hiplot
+from .stats import ALPHA
 
 
 def job_rows(job_dir):
@@ -42,6 +45,12 @@ def sweep_frame(sweep_dir):
 
 SINGLE_FITS = ("The jobs are single fits: no confidence intervals or significance tests. "
                "Sweep over grids (mode=grid) for statistics per job.")
+
+
+def sweep_alpha(job_dirs):
+    """The significance level of a sweep's grid jobs (their ``stats.json``); the default when none says."""
+    found = (layout.read_json(Path(job) / layout.STATS) for job in job_dirs)
+    return next((stats["alpha"] for stats in found if stats and "alpha" in stats), ALPHA)
 
 
 def sweep_verdict(job_dirs):
@@ -79,15 +88,54 @@ def _as_grid(job_dirs):
             f"python -m src.run mode=grid 'grid.activation=[{names}]'{rest}")
 
 
-# columns that every job of a sweep records alike, left out of its tables unless the sweep sets them
-HIDDEN = ("n_train", "threads", "seed", "dataset", "device")
+# columns that every job of a sweep records alike, or per-fit details, left out of its shown tables
+# (summary.md, report.html) unless the sweep sets them; summary.csv keeps every column
+HIDDEN = ("n_train", "threads", "seed", "dataset", "device", "n_params", "fit", "candidate")
 
 
 def shown_columns(frame, jobs, hidden=HIDDEN):
-    """The sweep table's columns to show: all but ``hidden`` ones, which stay when the jobs set them
-    (a sweep over seeds shows its ``seed``)."""
+    """The sweep table's columns to show (summary.md and report.html): all but ``hidden`` ones, which
+    stay when the jobs set them (a sweep over seeds shows its ``seed``), the activations' diagnostics
+    (the report's diagnostics section has them) and the columns without a value in any row."""
     overrides = set().union(*(read_overrides(job) for job in jobs)) if jobs else set()
-    return [c for c in frame.columns if c not in hidden or c in overrides]
+    diagnostics = set(diagnostic_columns(frame.columns))
+    return [c for c in frame.columns
+            if (c not in hidden or c in overrides) and c not in diagnostics and frame[c].notna().any()]
+
+
+def varying(jobs):
+    """The overrides whose values differ between the jobs (what tells them apart), in the order given."""
+    overrides = [read_overrides(job) for job in jobs]
+    keys = list(dict.fromkeys(k for o in overrides for k in o))
+    return [k for k in keys if len({o.get(k) for o in overrides}) > 1]
+
+
+def shared_line(jobs):
+    """``Every job: mode=grid data=digits ...``: the overrides that all the jobs share; empty when none."""
+    overrides = [read_overrides(job) for job in jobs]
+    shared = {k: v for k, v in overrides[0].items() if all(o.get(k) == v for o in overrides)} if overrides else {}
+    return f"Every job: {' '.join(f'{k}={v}' for k, v in shared.items())}" if shared else ""
+
+
+def shown_table(frame, jobs, alpha=ALPHA):
+    """The sweep's table as summary.md and report.html show it, every cell a string where formatted.
+
+    Each row starts with its job and the settings that the jobs vary (those they share are said
+    once, `shared_line`). A sweep of grids goes on with the grid summary's own shown columns
+    (`src.reporting.summary_view.view`: accuracy ± std, interval, standing within its job, ...);
+    a sweep of single runs with their results (`shown_columns`).
+    """
+    differ = [k for k in varying(jobs) if k in frame]
+    keys = ["job", *differ]
+    finished = frame[frame["status"] == "ok"] if "status" in frame else frame
+    if "accuracy_mean" in frame and finished["accuracy_mean"].notna().all():
+        view, _ = summary_view.view(frame, alpha)
+        return pd.concat([frame[keys].astype(str).reset_index(drop=True), view], axis=1)
+    same = set().union(*(read_overrides(job) for job in jobs)) - set(differ)  # said once, by `shared_line`
+    named = "label" in frame and "activation" in frame and frame["label"].astype(str).equals(
+        frame["activation"].astype(str))  # the label repeats the activation
+    rest = [c for c in shown_columns(frame, jobs) if c not in same and not (named and c == "label")]
+    return frame[list(dict.fromkeys(keys + rest))]
 
 
 def _score_column(frame):
@@ -116,11 +164,12 @@ def summarize_sweep(sweep_dir):
     if score:
         frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
-    shown = shown_columns(frame, jobs)
+    table = shown_table(frame, jobs, sweep_alpha(jobs))
     lines, note = sweep_verdict(jobs)
     verdict = "\n".join(f"- {line}" for line in lines) if lines else note
-    written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD,
-                                       f"{frame[shown].to_markdown(index=False)}\n\n{verdict}\n")
+    shared = shared_line(jobs)
+    written["summary_md"] = write_text(sweep_dir / layout.SUMMARY_MD, (f"{shared}\n\n" if shared else "")
+                                       + f"{table.to_markdown(index=False)}\n\n{verdict}\n")
     overrides = [c for c in frame.columns if c in set().union(*(read_overrides(j) for j in jobs))]
     metrics = [c for c in frame.columns if c not in overrides and frame[c].dtype.kind in "fi" and c != "job"]
     rows = frame[["job"] + overrides + metrics + ["status"]].replace({np.nan: None}).to_dict("records")
