@@ -7,6 +7,7 @@ time, logger and level, so that a sweep job's log and a Slurm job's output show 
 The other entry points call `to_console`.
 """
 import logging
+import os
 import sys
 
 CONSOLE_FORMAT = "%(message)s"
@@ -26,6 +27,17 @@ class Console(logging.StreamHandler):
         """Write ``record`` to the current ``sys.stdout``."""
         self.stream = sys.stdout
         super().emit(record)
+
+    def handleError(self, record):
+        """Say nothing more once the reader has gone (``python -m src.report DIR | head``): the rest of
+        the output goes nowhere, instead of a logging traceback per line."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
+            except (OSError, ValueError):
+                pass
+            return
+        super().handleError(record)
 
 
 def to_console(level=logging.INFO):

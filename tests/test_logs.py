@@ -43,3 +43,21 @@ def test_the_console_shows_each_record_once_on_the_current_stdout(capsys):
     to_console()
     logging.getLogger("src.test").info("a line")
     assert capsys.readouterr().out == "a line\n"
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly(tmp_path):
+    # `python -m src.report DIR | head -1`: once the reader has gone, no logging traceback per line
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.csv").write_text("epoch,train_loss,valid_loss,valid_acc\n1,2.0,2.1,0.5\n")
+    (tmp_path / "run" / "metrics.json").write_text('{"activation": "relu", "test_accuracy": 0.5}')
+    proc = subprocess.Popen([sys.executable, "-m", "src.report", str(tmp_path / "run")], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # the reader goes before the first line
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "Logging error" not in err, err[-2000:]
