@@ -12,7 +12,7 @@ import yaml
 
 from src.files import TMP_PREFIX, write_csv, write_json
 from src.layout import STASH as STASH_DIR
-from src.layout import job_dirs
+from src.layout import job_dirs, record_keys
 from src.modes.jobs import claim, config_hash, run_job
 from src.reporting.sweeps import sweep_frame
 from tests.conftest import ROOT
@@ -170,7 +170,7 @@ def interrupt_after_first_record(args, run_dir, timeout=300):
     proc = subprocess.Popen([sys.executable, "-m", "src.run", *args], cwd=ROOT, env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
-    while not list((run_dir / "fits").glob("*.pt")) and proc.poll() is None and time.monotonic() < deadline:
+    while not record_keys(run_dir / "fits") and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
