@@ -230,7 +230,8 @@ def test_the_rank_axis_runs_from_1_to_k_in_whole_ranks_even_when_the_ranks_are_c
     from src.reporting.compare_page import cd_figure
 
     # two studies that rank three activations in opposite orders: every mean rank is 2
-    studies = [_study("a", {"relu": 0.9, "tanh": 0.8, "gelu": 0.85}), _study("b", {"relu": 0.8, "tanh": 0.9, "gelu": 0.85})]
+    studies = [_study("a", {"relu": 0.9, "tanh": 0.8, "gelu": 0.85}),
+               _study("b", {"relu": 0.8, "tanh": 0.9, "gelu": 0.85})]
     fig = cd_figure(cmp.compare(studies))
     FigureCanvasAgg(fig).draw()
     ax = fig.axes[0]

@@ -411,10 +411,15 @@ def sweep_page(sweep_dir, job_dirs):
     labels = frame.assign(_label=[f"job {j}: {lab}" if str(lab) not in ("", "nan") else f"job {j}"
                                   for j, lab in zip(frame.get("job", [""] * len(frame)),
                                                     frame.get("label", [""] * len(frame)))])
-    text_columns = [c for c in table.columns if table[c].dtype == object and not table[c].str.match(r"^[\d.,±–() -]+$").all()]
+    # left-aligned: words (an activation, an init, a status); a sweep of grids as each grid's own page has them
+    keys = list(table.columns[:table.columns.get_loc("rank")]) if "rank" in table else list(table.columns)
+    text_columns = [c for c in table.columns if c in ("candidate", "vs best") or (
+        c in keys and pd.to_numeric(table[c], errors="coerce").isna().any())]
     shared = shared_line(job_dirs)
     sections = [
-        section("Summary", (paragraph(shared) if shared else "") + table_html(table, text_columns, classes), "summary"),
+        section("Summary", (paragraph(shared) if shared else "")
+                + table_html(table, text_columns, classes, prose_columns=["status"] if "rank" in table else ()),
+                "summary"),
         verdict_section(lines, note=note),
         *across_section(sweep_dir),
         curves_section(sweep_dir),
