@@ -387,6 +387,8 @@ def test_a_sweep_of_grids_shows_each_job_as_its_grid_summary_shows_it(grid, tmp_
     assert header == ["job", "optimizer.lr", *shown]
     best = pd.read_csv(grid / "summary.csv").iloc[0]
     assert f"{best['accuracy_mean']:.4f} ± {best['accuracy_std']:.4f}" in text  # formatted as in the grid's own table
+    rows = pd.read_csv(tmp_path / "summary.csv")  # each job's candidates together, in its own ranking
+    assert rows["job"].tolist() == [0, 0, 0, 1, 1, 1] and rows["rank"].tolist() == [1, 2, 3, 1, 2, 3]
 
 
 def test_mean_band_skips_fits_without_the_column_and_their_sizes():

@@ -161,7 +161,11 @@ def summarize_sweep(sweep_dir):
         raise UserError(f"{sweep_dir}: no job of the sweep has results to summarize")
     frame = sweep_frame(sweep_dir)
     score = _score_column(frame)
-    if score:
+    if score == "accuracy_mean" and "rank" in frame:  # grids: each job's candidates together, in its own ranking
+        order = frame.assign(_job=pd.to_numeric(frame["job"], errors="coerce"), _rank=frame["rank"])
+        frame = frame.loc[order.sort_values(["_job", "_rank"], na_position="last", kind="stable").index]
+        frame = frame.reset_index(drop=True)
+    elif score:
         frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     written = {"summary": write_csv(sweep_dir / layout.SUMMARY, frame)}
     table = shown_table(frame, jobs, sweep_alpha(jobs))
