@@ -29,6 +29,7 @@ from ..layout import job_dirs, read_overrides, read_status
 from ..params import short
 from ..results import diagnostic_columns
 from ..words import counted
+from .sweeps import varying
 from .verdict import NAMED_PAIRS, fmt_p, listing
 
 ALPHA = 0.05
@@ -145,10 +146,9 @@ def studies_of(folder):
     found, singles = [], {}
     jobs = job_dirs(folder)
     overrides = {job: read_overrides(job) for job in jobs}
-    keys = list(dict.fromkeys(k for o in overrides.values() for k in o))
-    varying = [k for k in keys if len({o.get(k) for o in overrides.values()}) > 1]  # what tells the jobs apart
+    differ = varying(list(overrides.values()))
     for job in jobs:
-        setting = ", ".join(f"{k}={short(overrides[job][k])}" for k in varying
+        setting = ", ".join(f"{k}={short(overrides[job][k])}" for k in differ
                             if k in overrides[job] and k != "activation")
         if (job / layout.SUMMARY).exists() and (job / layout.SEARCH).exists():
             found.append(_grid_study(job, setting or job.name))

@@ -95,7 +95,7 @@ def study_rows(folder):
     return rows
 
 
-def unreadable(study, exc):
+def unreadable(exc):
     """Why a study's results cannot be read, in a few words (``no summary.csv``)."""
     if isinstance(exc, FileNotFoundError):
         return f"no {Path(exc.filename).name}" if exc.filename else "a file is missing"
@@ -130,7 +130,7 @@ def read_studies(folder):
         try:
             rows.extend(study_rows(study))
         except (OSError, ValueError, KeyError, UserError) as exc:
-            skipped.append((study, unreadable(study, exc)))
+            skipped.append((study, unreadable(exc)))
     if not rows:
         study, why = skipped[0]
         raise UserError(f"{folder} holds no readable results: {len(skipped)} unfinished or damaged (first: {study}, "

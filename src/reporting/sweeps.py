@@ -103,9 +103,9 @@ def shown_columns(frame, jobs, hidden=HIDDEN):
             if (c not in hidden or c in overrides) and c not in diagnostics and frame[c].notna().any()]
 
 
-def varying(jobs):
-    """The overrides whose values differ between the jobs (what tells them apart), in the order given."""
-    overrides = [read_overrides(job) for job in jobs]
+def varying(overrides):
+    """The keys whose values differ between the jobs' ``overrides`` (a mapping each, `read_overrides`):
+    what tells the jobs apart, in the order first given."""
     keys = list(dict.fromkeys(k for o in overrides for k in o))
     return [k for k in keys if len({o.get(k) for o in overrides}) > 1]
 
@@ -125,7 +125,7 @@ def shown_table(frame, jobs, alpha=ALPHA):
     (`src.reporting.summary_view.view`: accuracy ± std, interval, standing within its job, ...);
     a sweep of single runs with their results (`shown_columns`).
     """
-    differ = [k for k in varying(jobs) if k in frame]
+    differ = [k for k in varying([read_overrides(job) for job in jobs]) if k in frame]
     keys = ["job", *differ]
     finished = frame[frame["status"] == "ok"] if "status" in frame else frame
     if "accuracy_mean" in frame and finished["accuracy_mean"].notna().all():
