@@ -7,11 +7,10 @@ on each outer split, each activation's setting is chosen by the score of those v
 alone, and the chosen fit is then judged on the outer split's test rows, which the choice never
 saw. The verdict compares the activations on those outer scores.
 
-The rule: the highest validation accuracy of the last epoch; between equal accuracies the lower
-validation loss; between equal losses the setting listed first under ``tune``.
+The choice ranks by the one rule of `src.ranking`: the highest validation accuracy of the last
+epoch, then the lower validation loss, then the setting listed first under ``tune``.
 """
-import numpy as np
-import pandas as pd
+from .ranking import rank_order
 
 INNER = "valid_accuracy"      # the score that chooses
 TIEBREAK = "valid_loss"       # lower wins between equal scores
@@ -37,11 +36,8 @@ def choose(trials, nuisance, by):
     pandas.DataFrame
         ``trials`` with a boolean column ``chosen``: one True per candidate and split.
     """
-    order = pd.Series(np.arange(len(trials)), index=trials.index)
-    ranked = pd.DataFrame({"_score": -trials[INNER].astype(float).fillna(-np.inf),
-                           "_loss": trials[TIEBREAK].astype(float).fillna(np.inf), "_order": order})
-    ranked = ranked.sort_values(["_score", "_loss", "_order"], kind="stable")
-    keys = trials.loc[ranked.index, by + ["split"]].astype(str).agg("\x1f".join, axis=1)
+    ranked = trials.index[rank_order(trials[INNER], trials[TIEBREAK])]
+    keys = trials.loc[ranked, by + ["split"]].astype(str).agg("\x1f".join, axis=1)
     first = keys[~keys.duplicated()].index
     return trials.assign(chosen=trials.index.isin(first))
 

@@ -17,6 +17,7 @@ import yaml
 from .. import layout, logs, tuning
 from ..files import write_csv, write_json, write_text
 from ..params import GRID_KEYS, candidate_label, friendly
+from ..ranking import rank_order
 from ..results import diagnostic_columns, is_diagnostic, last_values
 from . import halving, stats, summary_view, tuned, verdict
 from .hiplot import write_hiplot
@@ -141,9 +142,7 @@ def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
         row.update({c: group[c].mean() for c in diag})
         rows.append(row)
     summary = pd.DataFrame(rows)
-    summary["_label"] = summary["label"].astype(str)
-    summary = summary.sort_values(["accuracy_mean", "_label"], ascending=[False, True], na_position="last",
-                                  kind="stable").drop(columns="_label")
+    summary = summary.iloc[rank_order(summary["accuracy_mean"], summary["log_loss_mean"])]
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
     refit = meta.get("refit") or {}
     tuned_keys = {GRID_KEYS.get(n, n) for n in meta.get("tune") or []} if meta.get("protocol") == "tuned" else set()
