@@ -10,8 +10,8 @@ so a difference can be the same on every split.
 
 Under the global null (all candidates equally good) every "separated" is an error. The
 decisions are those the summary and the verdict print, made by the same functions on the same
-arrays: `src.reporting.stats.decide` (every pair tested, Holm over all pairs, worse than the
-best, some pair separated) and `src.reporting.stats.claim_outcomes`. Two retired procedures
+arrays: `src.reporting.compute.stats.decide` (every pair tested, Holm over all pairs, worse than the
+best, some pair separated) and `src.reporting.compute.stats.claim_outcomes`. Two retired procedures
 are measured for comparison: the Friedman test across the splits and each candidate against
 the best with Holm over k-1 pairs.
 """
@@ -22,7 +22,7 @@ import sys
 import numpy as np
 from scipy import stats as sps
 
-from .reporting import stats
+from .reporting.compute import stats
 
 ALPHA = stats.ALPHA
 SCORE = 0.95       # mean accuracy of every candidate

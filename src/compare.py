@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import UserError, refuse
 from .logs import paths, to_console
-from .reporting.compare_page import write_compare
+from .reporting.present.across_page import write_compare
 
 log = logging.getLogger(__name__)
 

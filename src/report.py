@@ -9,9 +9,9 @@ import pandas as pd
 from . import layout
 from .errors import UserError, refuse
 from .logs import paths, to_console
-from .reporting.html import write_single_report
-from .reporting.tables import print_summary, write_grid_tables
-from .reporting.writers import write_history_page, write_sweep
+from .reporting.present.html import write_single_report
+from .reporting.compute.grid_tables import print_summary, write_grid_tables
+from .reporting.write.study_dir import write_history_page, write_sweep
 
 log = logging.getLogger(__name__)
 

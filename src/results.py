@@ -87,3 +87,86 @@ class GridResult:
     cv_results: object
     meta: dict = field(default_factory=dict)
     objective: float = float("nan")
+
+
+@dataclass
+class SearchRecord:
+    """What a grid searched (``search.json``): its data, splits, fits, refit and protocol.
+
+    Attributes
+    ----------
+    dataset : str
+    n_train, n_test, n_classes : int
+        The rows searched over, the test rows, the classes.
+    folds, repeats : int
+        The cross-validation: ``folds`` x ``repeats`` splits.
+    seed : int
+    device : str
+    n_jobs : int
+    threads : int or None
+        Torch threads of each fit (None: torch's default).
+    swept : list of str
+        The searched parameters (skorch names).
+    search_seconds : float
+    splits : list of dict
+        Each split's ``n_train``, ``n_test`` and data fingerprint ``data``.
+    fit_keys : dict
+        Candidate label -> its fit record's key on each split.
+    refit : dict or None
+        The best candidate's ``params`` and its test scores.
+    claim : list of str or None
+        A claimed ranking, best first.
+    aliases, step_cost, n_params, inits : dict or None
+        Aliases met, step costs relative to relu, parameter counts and weight inits by label.
+    halving : dict or None
+        Successive halving: ``eta``, ``min_epochs``, ``rungs`` and every rung's ``table``.
+    alpha : float or None
+        The significance level of the summary.
+    protocol : str
+        ``"fixed"`` or ``"tuned"``.
+    tune : list of str
+        The tuned settings' short names (a tuned study).
+    """
+
+    dataset: str = ""
+    n_train: int = 0
+    n_test: int = 0
+    n_classes: int = None
+    folds: int = None
+    repeats: int = None
+    seed: int = None
+    device: str = ""
+    n_jobs: int = None
+    threads: int = None
+    swept: list = field(default_factory=list)
+    search_seconds: float = None
+    splits: list = field(default_factory=list)
+    fit_keys: dict = None
+    refit: dict = None
+    claim: list = None
+    aliases: dict = None
+    step_cost: dict = None
+    n_params: dict = None
+    inits: dict = None
+    halving: dict = None
+    alpha: float = None
+    protocol: str = "fixed"
+    tune: list = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data):
+        """A record from ``search.json``'s object (keys it does not know are left out)."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def to_dict(self):
+        """The JSON object ``search.json`` holds."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @property
+    def tuned(self):
+        """The tuned settings when the study ran the tuned protocol, else an empty list."""
+        return list(self.tune or []) if self.protocol == "tuned" else []
+
+
+ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none

@@ -27,7 +27,7 @@ from .layout import fits_dir  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import interrupted, run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
-from .reporting.writers import write_grid, write_single  # noqa: E402
+from .reporting.write.study_dir import write_grid, write_single  # noqa: E402
 from .training.fit_records import set_aside_damaged  # noqa: E402
 from .validate import validate  # noqa: E402
 
@@ -63,7 +63,7 @@ def run(cfg, out_dir):
     if cfg.get("tracking") is not None:
         from omegaconf import OmegaConf
 
-        from .reporting.tracking import track
+        from .reporting.write.tracking import track
 
         settings = OmegaConf.to_container(cfg.tracking, resolve=True)
         track(Path(out_dir), settings["name"], settings["experiment"], settings["dir"],

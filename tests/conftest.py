@@ -17,7 +17,7 @@ CONF_DIR = ROOT / "conf"
 DATA_ROOT = ROOT / "data"
 MNIST_READY = (DATA_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
-# Activation plots drawn by the tests are kept apart from the user's cache (`src.reporting.plots`).
+# Activation plots drawn by the tests are kept apart from the user's cache (`src.reporting.present.plots`).
 os.environ.setdefault("ACTIVATION_BENCH_CACHE", tempfile.mkdtemp(prefix="activation-plots-"))
 
 FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.repeats=1"]

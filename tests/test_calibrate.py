@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from src import calibrate
-from src.reporting import stats
+from src.reporting.compute import stats
 
 REPS = 4000
 ALPHA = calibrate.ALPHA

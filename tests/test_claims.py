@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from src import validate as config
-from src.reporting import summary, tables
+from src.reporting.compute import summary, grid_tables as tables
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = {

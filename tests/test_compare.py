@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from src.compare import main
-from src.reporting import compare as cmp
+from src.reporting.compute import across as cmp
 
 
 def ranks_frame(matrix, labels=None):
@@ -193,7 +193,7 @@ def test_an_unfinished_grid_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
-    from src.reporting.compare_page import cd_figure
+    from src.reporting.present.across_page import cd_figure
 
     studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975, "sigmoid": 0.9})
                for i in range(12)]
@@ -212,7 +212,7 @@ def test_the_critical_difference_bar_stays_clear_of_the_rank_axis_labels():
 
 
 def test_the_shown_table_names_its_columns_for_reading_and_rounds_ranks():
-    from src.reporting.compare_page import markdown
+    from src.reporting.present.across_page import markdown
 
     studies = [_study(f"s{i}", {"selu": 0.99, "relu": 0.98 - 0.001 * (i % 2), "tanh": 0.975}) for i in range(4)]
     text = markdown(cmp.compare(studies))
@@ -227,7 +227,7 @@ def test_the_shown_table_names_its_columns_for_reading_and_rounds_ranks():
 def test_the_rank_axis_runs_from_1_to_k_in_whole_ranks_even_when_the_ranks_are_close():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from src.reporting.compare_page import cd_figure
+    from src.reporting.present.across_page import cd_figure
 
     # two studies that rank three activations in opposite orders: every mean rank is 2
     studies = [_study("a", {"relu": 0.9, "tanh": 0.8, "gelu": 0.85}),
@@ -250,7 +250,7 @@ def test_a_study_named_by_a_long_list_of_one_size_is_named_short(value, shown):
 
 
 def test_the_depth_plot_names_each_activations_init():
-    from src.reporting.depth import depth_frame, legend_label
+    from src.reporting.compute.depth import depth_frame, legend_label
 
     def study(hidden, init):
         rows = pd.DataFrame({"label": ["relu", "gelu", "selu", "examples.my_activation:Fancy", "gone.module:Act"],

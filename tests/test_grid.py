@@ -230,7 +230,7 @@ def test_grid_all_trains_each_function_once_and_lists_its_other_names():
 
     from src.model import activations
     from src.modes import grid as search
-    from src.reporting.html import alias_lines
+    from src.reporting.present.html import alias_lines
 
     trained = search.param_grid({"activation": "all"})["module__activation"]
     assert len(trained) == len(set(trained)) and {"silu", "elu", "relu"} <= set(trained)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from src import layout
-from src.reporting import tuned as tuned_report
+from src.reporting.compute import tuned as tuned_report
 from src.run import run
 from src.training import halving, stacks
 
@@ -222,7 +222,7 @@ def test_learnable_activations_halve_and_keep_their_own_parameters(tmp_path):
 
 
 def test_the_late_bloomer_sentence_agrees_with_its_benchmark_and_the_defaults(make_cfg):
-    from src.reporting.halving import GRID_BENCHMARK, TUNED_BENCHMARK, late_bloomers
+    from src.reporting.compute.halving import GRID_BENCHMARK, TUNED_BENCHMARK, late_bloomers
 
     b = GRID_BENCHMARK
     text = late_bloomers(False)
@@ -238,8 +238,8 @@ def test_the_late_bloomer_sentence_agrees_with_its_benchmark_and_the_defaults(ma
 
 
 def test_a_candidate_stopped_with_diverged_folds_says_so_not_nan():
-    from src.reporting import halving as halving_report
-    from src.reporting import summary_view
+    from src.reporting.compute import halving as halving_report
+    from src.reporting.present import summary_view
 
     folds = pd.DataFrame({"label": ["exp"] * 3 + ["relu"] * 3, "activation": ["exp"] * 3 + ["relu"] * 3,
                           "rung": 1, "halted_at": 4.0, "status": ["ok", "diverged", "diverged", "ok", "ok", "ok"],

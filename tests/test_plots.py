@@ -6,7 +6,7 @@ import pytest
 
 from src import plots as cli
 from src.model import activations
-from src.reporting import plots
+from src.reporting.present import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

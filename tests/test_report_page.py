@@ -11,8 +11,9 @@ from scipy import stats as sps
 
 from src import layout
 from src.report import rebuild
-from src.reporting import curves, stats, summary, summary_view, sweeps, tables
-from src.reporting.html import fmt, table_html, write_grid_report
+from src.reporting.present import curves, summary_view
+from src.reporting.compute import stats, summary, sweep as sweeps, grid_tables as tables
+from src.reporting.present.html import fmt, table_html, write_grid_report
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -403,7 +404,7 @@ def test_mean_band_skips_fits_without_the_column_and_their_sizes():
 
 def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
     """``seed`` is left out of a sweep's tables (every job records it) unless the sweep sets it."""
-    from src.reporting.sweeps import shown_columns
+    from src.reporting.compute.sweep import shown_columns
 
     frame = pd.DataFrame({"job": [0, 1], "activation": ["relu", "tanh"], "seed": [0, 0], "device": ["cpu", "cpu"],
                           "test_accuracy": [0.9, 0.8]})

@@ -14,7 +14,7 @@ from src.files import TMP_PREFIX, write_csv, write_json
 from src.layout import STASH as STASH_DIR
 from src.layout import job_dirs, record_keys
 from src.modes.jobs import claim, config_hash, run_job
-from src.reporting.sweeps import sweep_frame
+from src.reporting.compute.sweep import sweep_frame
 from tests.conftest import ROOT
 
 SWEEP = ["data=digits", "train.verbose=0", "device=cpu"]

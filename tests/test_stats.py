@@ -8,7 +8,8 @@ from scipy import special
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from src.reporting import stats, summary, verdict
+from src.reporting.compute import stats, summary
+from src.reporting.present import verdict
 
 # ---------------------------------------------------------------------------------------
 # Helpers

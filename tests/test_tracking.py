@@ -7,7 +7,7 @@ from tests.conftest import compose_config
 mlflow = pytest.importorskip("mlflow", reason="the tracking extra is not installed (pip install -e '.[tracking]')")
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-from src.reporting.tracking import store_uri  # noqa: E402
+from src.reporting.write.tracking import store_uri  # noqa: E402
 
 
 def runs_of(store):

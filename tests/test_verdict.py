@@ -9,7 +9,8 @@ import pytest
 from scipy import stats as sps
 
 from src import calibrate
-from src.reporting import stats, summary, summary_view, verdict
+from src.reporting.compute import stats, summary
+from src.reporting.present import summary_view, verdict
 from tests.test_stats import make_folds
 
 TARGET = stats.DETECTABLE

@@ -1,16 +1,16 @@
-"""The verdict in plain English, built from a `src.reporting.summary.summarize` table.
+"""The verdict in plain English, built from a `src.reporting.compute.summary.summarize` table.
 
 Every number a sentence prints comes from the summary's columns and ``attrs`` (the decisions
-of `src.reporting.stats`); the confidence level is the summary's, ``1 - alpha``. Statistics
+of `src.reporting.compute.stats`); the confidence level is the summary's, ``1 - alpha``. Statistics
 say *separated* or *not separated*, never "tied".
 """
 import math
 
 import numpy as np
 
-from ..words import counted
-from . import stats
-from .summary import OUTCOMES, chance_text, split_scores_text
+from ...words import counted
+from ..compute import stats
+from ..compute.summary import OUTCOMES, chance_text, split_scores_text
 
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
 # sentence says so first.
@@ -156,12 +156,12 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
     Parameters
     ----------
     summary : pandas.DataFrame
-        Output of `src.reporting.summary.summarize`.
+        Output of `src.reporting.compute.summary.summarize`.
     folds : int, optional
         The K of K-fold; the remedy is then given as ``cv.repeats=R``.
     percent : bool, default True
         Differences in percentage points.
-    target : float, default `src.reporting.stats.DETECTABLE`
+    target : float, default `src.reporting.compute.stats.DETECTABLE`
         The difference, in the metric's units, that the comparison should detect.
 
     Returns
@@ -206,7 +206,7 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
 
 
 def verdict(summary, metric, folds=None, percent=True):
-    """Plain-English sentences about a `src.reporting.summary.summarize` table.
+    """Plain-English sentences about a `src.reporting.compute.summary.summarize` table.
 
     States the best candidate with its confidence interval; for every other candidate its
     difference to the best with the corrected interval, and whether it is separated from
@@ -281,7 +281,7 @@ def verdict(summary, metric, folds=None, percent=True):
 
 
 def claim_text(claim, alpha=0.05):
-    """One line on a `src.reporting.summary.Claim`: the claim, its outcome, then the pairs by status."""
+    """One line on a `src.reporting.compute.summary.Claim`: the claim, its outcome, then the pairs by status."""
     title = "claim " + " > ".join(n.upper() for n in claim.names)
     if len(claim.names) < 2:
         return f"{title}: nothing to test (a ranking needs at least 2 names)"

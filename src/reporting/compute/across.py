@@ -1,7 +1,7 @@
 """Does a ranking of activations hold across independent studies? Friedman over studies, Nemenyi after.
 
 Folds of one data set share training rows, so a rank test over them rejects far too often
-(`src.reporting.stats` does not use one). Independent studies (the same grid on other data
+(`src.reporting.compute.stats` does not use one). Independent studies (the same grid on other data
 sets, at other depths, with other optimizers) are independent blocks, which is what the
 Friedman test assumes (Demšar, "Statistical Comparisons of Classifiers over Multiple Data
 Sets", JMLR 7, 2006). Within each study the activations are ranked by mean cross-validated
@@ -23,14 +23,14 @@ import scikit_posthocs as sp
 import yaml
 from scipy import stats as sps
 
-from .. import layout
-from ..errors import UserError
-from ..layout import job_dirs, read_overrides, read_status
-from ..params import short
-from ..results import diagnostic_columns
-from ..words import counted
-from .sweeps import varying
-from .verdict import NAMED_PAIRS, fmt_p, listing
+from ... import layout
+from ...errors import UserError
+from ...layout import job_dirs, read_overrides, read_status
+from ...params import short
+from ...results import diagnostic_columns
+from ...words import counted
+from .sweep import varying
+from ..present.verdict import NAMED_PAIRS, fmt_p, listing
 
 ALPHA = 0.05
 

@@ -11,12 +11,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..errors import UserError
-from ..files import save_figure
-from ..model.mlp import resolve_init
-from ..results import split_column
-from .curves import colours
-from .summary_view import INIT_NAMES
+from ...errors import UserError
+from ...files import save_figure
+from ...model.mlp import resolve_init
+from ...results import split_column
+from ..present.curves import colours
+from ..present.summary_view import INIT_NAMES
 
 
 def init_of(label, config):
@@ -36,7 +36,7 @@ def depth_frame(studies):
 
     Parameters
     ----------
-    studies : list of src.reporting.compare.Study
+    studies : list of src.reporting.compute.across.Study
 
     Returns
     -------

@@ -13,9 +13,9 @@ from pathlib import Path
 import hiplot as hip
 import pandas as pd
 
-from .. import layout
-from ..errors import UserError
-from .sweeps import sweep_frame
+from ... import layout
+from ...errors import UserError
+from ..compute.sweep import sweep_frame
 
 # Columns first on the plot (left to right), when present; the score colours the lines.
 FIRST = ["study", "kind", "job", "label", "accuracy"]

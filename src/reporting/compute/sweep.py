@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import layout
-from ..errors import UserError
-from ..files import write_csv, write_text
-from ..layout import job_dirs, read_overrides, read_status
-from ..results import diagnostic_columns
-from . import summary_view
-from .hiplot import write_hiplot
+from ... import layout
+from ...errors import UserError
+from ...files import write_csv, write_text
+from ...layout import job_dirs, read_overrides, read_status
+from ...results import diagnostic_columns
+from ..present import summary_view
+from ..present.hiplot import write_hiplot
 from .stats import ALPHA
 
 
@@ -122,7 +122,7 @@ def shown_table(frame, jobs, alpha=ALPHA):
 
     Each row starts with its job and the settings that the jobs vary (those they share are said
     once, `shared_line`). A sweep of grids goes on with the grid summary's own shown columns
-    (`src.reporting.summary_view.view`: accuracy ± std, interval, standing within its job, ...);
+    (`src.reporting.present.summary_view.view`: accuracy ± std, interval, standing within its job, ...);
     a sweep of single runs with their results (`shown_columns`).
     """
     differ = [k for k in varying([read_overrides(job) for job in jobs]) if k in frame]

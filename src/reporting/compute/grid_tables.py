@@ -1,9 +1,9 @@
 """Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
 
-The per-candidate summary carries the statistics of `src.reporting.summary` (corrected
+The per-candidate summary carries the statistics of `src.reporting.compute.summary` (corrected
 confidence intervals, the difference to the best candidate with its interval, corrected
 t-tests over every pair with Holm's adjustment, unstable candidates), the sentences of
-`src.reporting.verdict` and the last-epoch diagnostics, averaged over folds. The significance
+`src.reporting.present.verdict` and the last-epoch diagnostics, averaged over folds. The significance
 level is ``stats.alpha`` of the run's config (`read_alpha`).
 """
 import json
@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import layout, logs, tuning
-from ..files import write_csv, write_json, write_text
-from ..params import GRID_KEYS, candidate_label, friendly
-from ..ranking import rank_order
-from ..results import diagnostic_columns, is_diagnostic, last_values
-from . import halving, stats, summary_view, tuned, verdict
-from .hiplot import write_hiplot
-from .html import write_grid_report
+from ... import layout, logs, tuning
+from ...files import write_csv, write_json, write_text
+from ...params import GRID_KEYS, candidate_label, friendly
+from ...ranking import rank_order
+from ...results import diagnostic_columns, is_diagnostic, last_values
+from . import halving, stats, tuned
+from ..present import summary_view, verdict
+from ..present.hiplot import write_hiplot
+from ..present.html import write_grid_report
 from .summary import claimed_ranking, summarize
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def scored_folds(folds, summary):
 
 
 def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
-    """The statistics of a grid's fold accuracies (`src.reporting.summary`, `src.reporting.verdict`).
+    """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.present.verdict`).
 
     Parameters
     ----------
@@ -191,7 +192,7 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
     summary : pandas.DataFrame
         The per-candidate summary (used to leave out failed candidates).
     claim : list of str, optional
-        A claimed ranking, best first (`src.reporting.summary.claimed_ranking`).
+        A claimed ranking, best first (`src.reporting.compute.summary.claimed_ranking`).
     alpha : float
         Significance level; the intervals cover ``1 - alpha``.
     n_classes : int, optional
@@ -200,7 +201,7 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
     Returns
     -------
     (pandas.DataFrame, dict)
-        `src.reporting.summary.summarize`'s table, and a JSON-ready dict with ``metric``,
+        `src.reporting.compute.summary.summarize`'s table, and a JSON-ready dict with ``metric``,
         ``alpha``, ``n_splits``, ``pairs`` (every pair of candidates: difference, interval,
         p-values, separated or not), ``unstable`` (label -> split scores and the far ones),
         ``chance`` and ``at_chance`` (the candidates whose interval reaches down to chance level),
@@ -363,7 +364,7 @@ def write_grid_tables(out_dir):
 
 
 def write_tuning(out_dir, trials, nuisance, alpha=ALPHA, halving=None):
-    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.tuned`).
+    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned`).
 
     ``halving`` (of ``search.json``, when the study halved) puts the isolation plot at the first rung.
 

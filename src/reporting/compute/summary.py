@@ -1,4 +1,4 @@
-"""The per-candidate summary of fold scores, and the test of a claimed ranking (`src.reporting.stats`).
+"""The per-candidate summary of fold scores, and the test of a claimed ranking (`src.reporting.compute.stats`).
 
 The input is a long table of fold scores, one row per candidate x split, with columns
 ``label`` (the candidate's readable name), ``split`` (0..J-1; the same index is the same
@@ -92,7 +92,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
     Every pair of compared candidates gets the corrected paired t-test; the p-values are
-    Holm-adjusted over all k(k-1)/2 pairs (`src.reporting.stats.decide`).
+    Holm-adjusted over all k(k-1)/2 pairs (`src.reporting.compute.stats.decide`).
 
     Parameters
     ----------
@@ -110,8 +110,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     n_test : int, optional
         Given, the scores are proportions over ``n_test`` test rows per split (an accuracy):
         a split is far from its candidate's others only beyond what its test rows alone
-        would vary (`src.reporting.stats.proportion_sd`, the floor of
-        `src.reporting.stats.far_splits`).
+        would vary (`src.reporting.compute.stats.proportion_sd`, the floor of
+        `src.reporting.compute.stats.far_splits`).
     chance : float, optional
         The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
         (its mean, where it has none) reaches down to it is not shown to do better, and its row says so.
@@ -134,7 +134,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         per pair: ``a``, ``b``, ``diff`` (a - b), ``diff_low``, ``diff_high``, ``t``,
         ``p``, ``p_holm``, ``separated``), ``some_pair_separated``, ``detectable`` (median
         over the tested, stable candidates of the difference to the best found with
-        probability `src.reporting.stats.POWER`), ``diff_sd`` (the median standard deviation
+        probability `src.reporting.compute.stats.POWER`), ``diff_sd`` (the median standard deviation
         of their differences to the best), ``unstable`` (label -> its split scores and the
         indices of the far ones), ``chance`` and ``at_chance`` (the candidates whose interval
         reaches down to ``chance``, best first).
@@ -302,7 +302,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
 
     Every pair ``a > b`` of the claim gets a corrected paired t-test on the splits that both
     finished; the p-values are Holm-adjusted over all of them and read by
-    `src.reporting.stats.claim_outcomes`: a pair *holds*, is *reversed*, *not separated* or
+    `src.reporting.compute.stats.claim_outcomes`: a pair *holds*, is *reversed*, *not separated* or
     *untestable* (the same difference on every split). The claim is *contradicted* when any
     pair is reversed, has *failed* when a claimed candidate has no score on every split,
     *holds* when every adjacent pair holds, and is *not established* otherwise. A claimed

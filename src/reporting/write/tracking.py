@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import layout
-from ..errors import UserError
-from ..words import counted
+from ... import layout
+from ...errors import UserError
+from ...words import counted
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import yaml
 from matplotlib import colormaps, ticker
 from matplotlib.figure import Figure
 
-from .. import layout
-from ..files import save_figure
-from .stats import confidence_interval
+from ... import layout
+from ...files import save_figure
+from ..compute.stats import confidence_interval
 
 FILE_NAME = layout.CURVES
 PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
@@ -146,7 +146,7 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     column : str
     n_train, n_test : list of int, optional
         Training and held-out sizes of each fit's split, for the Nadeau-Bengio corrected
-        interval of `src.reporting.stats.confidence_interval` (the tables use the same one). Without
+        interval of `src.reporting.compute.stats.confidence_interval` (the tables use the same one). Without
         them the plain t interval is used.
     level : float
 

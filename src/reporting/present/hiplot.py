@@ -4,7 +4,7 @@ import math
 
 import hiplot as hip
 
-from ..files import atomic_path
+from ...files import atomic_path
 
 HIDDEN_COLUMNS = ["uid", "from_uid"]
 

@@ -19,9 +19,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..errors import UserError
-from ..files import save_figure, write_bytes
-from ..model import activations
+from ...errors import UserError
+from ...files import save_figure, write_bytes
+from ...model import activations
 
 X_RANGE = (-10.0, 10.0)
 N_POINTS = 501

@@ -17,17 +17,17 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .. import layout
-from ..files import write_text
-from ..layout import job_dirs
-from ..model import activations
-from ..results import STATS, diagnostic_columns, split_column
+from ... import layout
+from ...files import write_text
+from ...layout import job_dirs
+from ...model import activations
+from ...results import STATS, diagnostic_columns, split_column
 from . import curves
-from .halving import halving_text
+from ..compute.halving import halving_text
 from .plots import save_activation_plots
-from .stats import ALPHA
+from ..compute.stats import ALPHA
 from .summary_view import alias_lines, init_lines, method_text, protocol_text, study_line, true, view
-from .sweeps import shared_line, shown_table, sweep_alpha, sweep_verdict
+from ..compute.sweep import shared_line, shown_table, sweep_alpha, sweep_verdict
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def verdict_section(lines, claim=None, note=None):
 # ---------------------------------------------------------------------------------------
 
 def activation_plots(specs, out_dir):
-    """Draw ``activation_*.png`` for ``specs`` (`src.reporting.plots.save_activation_plots`).
+    """Draw ``activation_*.png`` for ``specs`` (`src.reporting.present.plots.save_activation_plots`).
 
     A failure to draw is reported on stderr and does not fail the run.
 
@@ -447,7 +447,7 @@ def across_section(sweep_dir):
 def write_sweep_report(sweep_dir):
     """Write a sweep's ``learning_curves.png`` (one line per job) and ``report.html``.
 
-    Call after `src.reporting.sweeps.summarize_sweep` (the page shows its ``summary.csv``).
+    Call after `src.reporting.compute.sweep.summarize_sweep` (the page shows its ``summary.csv``).
 
     Returns
     -------

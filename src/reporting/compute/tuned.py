@@ -17,10 +17,10 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from .. import tuning
-from ..files import save_figure
-from ..params import GRID_KEYS, candidate_label
-from .curves import colours
+from ... import tuning
+from ...files import save_figure
+from ...params import GRID_KEYS, candidate_label
+from ..present.curves import colours
 from .halving import halving_frame, stopped
 from .stats import confidence_interval
 
@@ -40,7 +40,7 @@ def tuned_folds(folds, nuisance, params):
     Parameters
     ----------
     folds : pandas.DataFrame
-        One row per fit (every activation x setting x split), as `src.reporting.tables.folds_frame` builds it.
+        One row per fit (every activation x setting x split), as `src.reporting.compute.grid_tables.folds_frame` builds it.
     nuisance : list of str
         The tuned settings' short names (``tune`` of ``search.json``).
     params : list of str

@@ -2,13 +2,13 @@
 import logging
 from pathlib import Path
 
-from .. import layout
-from ..files import write_csv, write_json
-from ..results import HISTORY_COLUMNS
-from .hiplot import write_hiplot
-from .html import write_single_report, write_sweep_report
-from .summary_view import seconds
-from .tables import print_summary, write_grid_tables
+from ... import layout
+from ...files import write_csv, write_json
+from ...results import HISTORY_COLUMNS
+from ..present.hiplot import write_hiplot
+from ..present.html import write_single_report, write_sweep_report
+from ..present.summary_view import seconds
+from ..compute.grid_tables import print_summary, write_grid_tables
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,9 @@ def write_sweep(sweep_dir):
     (dict, pandas.DataFrame)
         Name -> path of every file written (the comparison's as ``compare_<name>``), and the sweep's table.
     """
-    from .compare import studies_of  # the comparison's statistics, only for sweeps
-    from .compare_page import write_compare
-    from .sweeps import summarize_sweep
+    from ..compute.across import studies_of  # the comparison's statistics, only for sweeps
+    from ..present.across_page import write_compare
+    from ..compute.sweep import summarize_sweep
 
     written, frame = summarize_sweep(sweep_dir)
     if len(studies_of(sweep_dir)) >= 2:

@@ -9,10 +9,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
-from .. import layout
-from ..files import save_figure, write_csv, write_json, write_text
-from .compare import ALPHA, collect, compare
-from .depth import depth_frame, plot_depth
+from ... import layout
+from ...files import save_figure, write_csv, write_json, write_text
+from ..compute.across import ALPHA, collect, compare
+from ..compute.depth import depth_frame, plot_depth
 from .html import esc, image_html, page_html, paragraph, section, table_html, verdict_section
 
 METHOD = ("Within each study the activations are ranked by mean cross-validated accuracy (1 = best, ties share "
@@ -117,14 +117,14 @@ def write_compare(folders, out_dir, alpha=ALPHA):
     Parameters
     ----------
     folders : list of Path
-        Grid or sweep dirs (see `src.reporting.compare.studies_of`).
+        Grid or sweep dirs (see `src.reporting.compute.across.studies_of`).
     out_dir : Path
     alpha : float (default=0.05)
 
     Returns
     -------
     (dict, dict)
-        Name -> path of every file written, and the `src.reporting.compare.compare` result.
+        Name -> path of every file written, and the `src.reporting.compute.across.compare` result.
     """
     out_dir = Path(out_dir)  # made by the first file written (`src.files.atomic_path`): none for bad input
     studies = collect(folders)

@@ -1,12 +1,12 @@
 """The displayed summary of a grid: one table of display strings and one method paragraph.
 
-`summary.md` (Markdown, `src.reporting.tables`) and `report.html` (`src.reporting.html`) both
+`summary.md` (Markdown, `src.reporting.compute.grid_tables`) and `report.html` (`src.reporting.present.html`) both
 render `view`; neither formats a cell of its own.
 """
 import numpy as np
 import pandas as pd
 
-from .stats import ALPHA
+from ..compute.stats import ALPHA
 from .verdict import level_text, p_text
 
 # weight init scheme (src.model.mlp.INITS) -> how the reports and the depth plot's legend name it
@@ -104,7 +104,7 @@ def view(summary, alpha=ALPHA):
     Parameters
     ----------
     summary : pandas.DataFrame
-        `src.reporting.tables.summary_frame`'s table, fresh or read back from CSV.
+        `src.reporting.compute.grid_tables.summary_frame`'s table, fresh or read back from CSV.
     alpha : float
         The level of the intervals is ``1 - alpha``; the column names say it.
 

@@ -1,0 +1,1 @@
+"""The read layer: what a results dir holds, loaded once (`src.reporting.read.study`)."""

@@ -1,0 +1,184 @@
+"""A study: what a run, grid or sweep dir holds, read one way.
+
+`load` returns a `Study`; each of its files is read on first use, through
+`src.layout.read_whole` (a damaged file raises `src.errors.Damaged`), and a file the dir does
+not hold reads as None. Pages, tables, comparisons, tracking and the benchmark read results
+through it; nothing else under `src.reporting` opens a result file.
+"""
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from ... import layout
+from ...errors import Damaged
+from ...results import ALPHA, SearchRecord
+
+
+def _optional(path, keys=None):
+    """``read_whole(path)``, or None when there is no such file."""
+    return layout.read_whole(path, keys) if Path(path).exists() else None
+
+
+def _yaml(path):
+    """A YAML file as plain data; None when it is missing, empty or unreadable."""
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+@dataclass(eq=False)
+class Study:
+    """The results of one run, grid or sweep dir.
+
+    Attributes
+    ----------
+    path : Path
+    kind : {"single", "grid", "sweep"} or None
+        By the dir's marker files (`src.layout.kind_of`); None for a dir without results.
+    """
+
+    path: Path
+    kind: str = None
+
+    # -- what every kind holds ---------------------------------------------------------
+    @cached_property
+    def config(self):
+        """The config it ran with (Hydra's copy, plain data); empty when there is none."""
+        found = _yaml(layout.config_file(self.path))
+        return found if isinstance(found, dict) else {}
+
+    @cached_property
+    def overrides(self):
+        """Its own command-line overrides as ``{key: value}`` (Hydra's keys left out); empty without them."""
+        return layout.read_overrides(self.path) if layout.overrides_file(self.path).exists() else {}
+
+    @cached_property
+    def status(self):
+        """A job's ``status.json`` as a dict, or None when it has none."""
+        return layout.read_status(self.path)
+
+    @property
+    def failed(self):
+        """Whether a job says it failed or diverged."""
+        return self.status is not None and self.status.get("status", "ok") != "ok"
+
+    @property
+    def activation(self):
+        """The configured activation (a spec), or None."""
+        return self.config.get("activation")
+
+    # -- a single run -------------------------------------------------------------------
+    @cached_property
+    def metrics(self):
+        """``metrics.json``: the run's test scores, fit time, diagnostics; None when missing."""
+        return _optional(self.path / layout.METRICS)
+
+    @cached_property
+    def history(self):
+        """``history.csv``: one row per epoch; None when missing."""
+        return _optional(self.path / layout.HISTORY)
+
+    # -- a grid -------------------------------------------------------------------------
+    @cached_property
+    def search(self):
+        """``search.json`` as a `src.results.SearchRecord`; None when missing."""
+        found = _optional(self.path / layout.SEARCH)
+        return None if found is None else SearchRecord.from_dict(found)
+
+    @cached_property
+    def cv_results(self):
+        """``cv_results.csv``: GridSearchCV's results, one row per candidate; None when missing."""
+        return _optional(self.path / layout.CV_RESULTS)
+
+    @cached_property
+    def summary(self):
+        """``summary.csv``: one row per candidate (grid) or job row (sweep); None when missing."""
+        frame = _optional(self.path / layout.SUMMARY)
+        if frame is not None and "label" in frame:
+            frame["label"] = frame["label"].astype(str).where(frame["label"].notna(), frame["label"])
+        return frame
+
+    @cached_property
+    def folds(self):
+        """``folds.csv``: one row per candidate and split; None when missing."""
+        return _optional(self.path / layout.FOLDS)
+
+    @cached_property
+    def statistics(self):
+        """``stats.json``: the comparisons behind the verdict; None when missing."""
+        return _optional(self.path / layout.STATS, ())
+
+    @cached_property
+    def tuning(self):
+        """``tuning.csv`` of a tuned study: every fit with its inner and outer scores; None when missing."""
+        return _optional(self.path / layout.TUNING)
+
+    @cached_property
+    def comparison(self):
+        """``compare.json`` of a comparison or of a sweep's root; None when missing."""
+        return _optional(self.path / layout.COMPARE_STATS, ())
+
+    @property
+    def alpha(self):
+        """The significance level: the search's, else ``stats.alpha`` of its config, else the default."""
+        if self.search is not None and self.search.alpha is not None:
+            return float(self.search.alpha)
+        if self.statistics and self.statistics.get("alpha") is not None:
+            return float(self.statistics["alpha"])
+        return float((self.config.get("stats") or {}).get("alpha", ALPHA))
+
+    @property
+    def claim(self):
+        """The claimed ranking, best first (the search's, else the config's), or None."""
+        claim = self.search.claim if self.search is not None else None
+        if claim is None:
+            claim = self.config.get("claim")
+        if isinstance(claim, str):
+            claim = [part.strip() for part in claim.split(">")]
+        return [str(name) for name in claim if str(name).strip()] if claim else None
+
+    def record(self, key):
+        """The fit record ``key`` (whatever its status), or None when there is none."""
+        return self.records.get(key) if key else None
+
+    @cached_property
+    def records(self):
+        """Every fit record of the grid, by key (read once)."""
+        return {record.pop("key"): record for record in layout.read_records(layout.fits_dir(self.path))}
+
+    def history_of(self, key):
+        """The epochs of fit ``key`` as a list of dicts (empty without a record)."""
+        return (self.record(key) or {}).get("history") or []
+
+    # -- a sweep ------------------------------------------------------------------------
+    @cached_property
+    def jobs(self):
+        """Each finished config's job folder as a `Study`, in job order (`src.layout.job_dirs`)."""
+        return [load(job) for job in layout.job_dirs(self.path)] if self.kind == "sweep" else []
+
+    def damage(self, files=None):
+        """What is wrong with its results (`src.layout.results_damage`); empty when they are whole."""
+        return layout.results_damage(self.path, files)
+
+
+def load(path, kind=None):
+    """The study in ``path`` (a run, grid, sweep or job dir).
+
+    Parameters
+    ----------
+    path : str or Path
+    kind : {"single", "grid", "sweep"}, optional
+        By default from the dir's marker files; a job of a sweep that left none gets its mode.
+
+    Returns
+    -------
+    Study
+    """
+    path = Path(path)
+    return Study(path, kind or layout.kind_of(path) or layout.mode_of(path))
+
+
+__all__ = ["Study", "load", "Damaged"]
