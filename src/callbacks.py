@@ -44,7 +44,7 @@ class SweepSummary(Callback):
     def _summarize(self, config):
         # imported here: Hydra builds its callbacks for every run, and a single run needs none of these
         from . import logs
-        from .reporting.write.study_dir import write_sweep
+        from .reporting.write.sweep_dir import write_sweep
         from .words import counted
 
         sweep_dir = Path(config.hydra.sweep.dir)

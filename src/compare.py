@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .errors import UserError, refuse
 from .logs import paths, to_console
-from .reporting.present.across_page import write_compare
+from .results import ALPHA
+from .reporting.write.comparison import write_compare
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def main(argv=None):
     parser.add_argument("dirs", nargs="+", type=Path, help="grid or sweep directories")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write (default: outputs/compare/<time>)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA:g})")
     args = parser.parse_args(argv)
     out = args.out or Path("outputs/compare") / time.strftime("%Y-%m-%d_%H-%M-%S")
     try:

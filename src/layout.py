@@ -203,7 +203,7 @@ def _table(path, keys=()):
     if not data.endswith(b"\n"):  # a table cut off mid-row still parses
         raise Damaged(path, "cut short: its last line has no end")
     try:
-        frame = pd.read_csv(io.BytesIO(data))
+        frame = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""])
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' ParserError is a ValueError
         raise Damaged(path, f"not a CSV table ({_first_line(exc)})") from None
     if frame.empty:

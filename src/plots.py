@@ -5,7 +5,8 @@ from pathlib import Path
 
 from .errors import UserError, refuse
 from .model import activations
-from .reporting.present.plots import DEFAULT_OUT, GALLERY_NAME, gallery_specs, listing, plot_gallery, save_activation_plots
+from .reporting.present.plots import DEFAULT_OUT, GALLERY_NAME, gallery_specs, listing
+from .reporting.write.figures import plot_gallery, save_activation_plots
 
 
 def main(argv=None):

@@ -4,32 +4,21 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from . import layout
 from .errors import UserError, refuse
 from .logs import paths, to_console
-from .reporting.present.html import write_single_report
-from .reporting.compute.grid_tables import print_summary, write_grid_tables
-from .reporting.write.study_dir import write_history_page, write_sweep
+from .reporting.write.grid_dir import print_summary, write_grid_tables
+from .reporting.write.run_dir import rebuild_run
+from .reporting.write.sweep_dir import write_sweep
 
 log = logging.getLogger(__name__)
-
-
-def _single(path):
-    history = pd.read_csv(path / layout.HISTORY)
-    return {"history_html": write_history_page(history, path), **write_single_report(path)}
-
-
-def _grid(path):
-    return write_grid_tables(path)
 
 
 def _sweep(path):
     return write_sweep(path)[0]
 
 
-REBUILD = {"sweep": _sweep, "grid": _grid, "single": _single}
+REBUILD = {"sweep": _sweep, "grid": write_grid_tables, "single": rebuild_run}
 
 
 def damage(path, kind):
@@ -84,7 +73,7 @@ def main(argv=None):
     except UserError as exc:
         return refuse(exc)
     if "summary_md" in written:
-        print_summary(args.path, written)
+        print_summary(written)
     else:
         paths(log, written)
     return 0

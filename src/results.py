@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, field
 
 # The columns of a single run's history, in this order (the diagnostics follow).
+ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
 # The per-layer diagnostics of `src.training.diagnostics`: ``layerK_STAT`` and ``output_grad_norm``.
 STATS = ("dead", "saturated", "mean", "std", "grad_norm")
@@ -44,6 +45,27 @@ def last_values(history_rows):
         return {}
     last = history_rows[-1]
     return {k: float(last[k]) for k in diagnostic_columns(last) if last[k] is not None}
+
+
+def stopped(item):
+    """Whether a fit was stopped at a rung of successive halving: the one test of "stopped".
+
+    Parameters
+    ----------
+    item : pandas.DataFrame or mapping
+        A table with a ``halted_at`` column (folds, summary), or one fit record or row.
+
+    Returns
+    -------
+    pandas.Series of bool, or bool
+        Per row of a table; for a record or row, whether its ``halted_at`` holds a rung's epochs.
+    """
+    if hasattr(item, "columns"):
+        import pandas as pd
+
+        return item["halted_at"].notna() if "halted_at" in item else pd.Series(False, index=item.index)
+    value = item.get("halted_at")
+    return value is not None and value == value  # NaN != NaN: a table cell without a rung
 
 
 @dataclass
@@ -168,5 +190,3 @@ class SearchRecord:
         """The tuned settings when the study ran the tuned protocol, else an empty list."""
         return list(self.tune or []) if self.protocol == "tuned" else []
 
-
-ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none

@@ -27,7 +27,8 @@ from .layout import fits_dir  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import interrupted, run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
-from .reporting.write.study_dir import write_grid, write_single  # noqa: E402
+from .reporting.write.grid_dir import write_grid  # noqa: E402
+from .reporting.write.run_dir import write_single  # noqa: E402
 from .training.fit_records import set_aside_damaged  # noqa: E402
 from .validate import validate  # noqa: E402
 

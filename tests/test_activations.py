@@ -422,9 +422,10 @@ def test_bounds_follow_the_parameters():
 @pytest.fixture
 def without_report(monkeypatch):
     """Leave out a single run's report and pictures (about 2 s a run; drawn in the test below)."""
-    import src.reporting.write.study_dir
+    import src.reporting.write.run_dir
 
-    monkeypatch.setattr(src.reporting.write.study_dir, "write_single_report", lambda out_dir: {"report": out_dir / "report.html"})
+    monkeypatch.setattr(src.reporting.write.run_dir, "write_single_report",
+                        lambda study: {"report": study.path / "report.html"})
 
 
 @pytest.mark.parametrize("name", activations.available())

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from src import validate as config
-from src.reporting.compute import summary, grid_tables as tables
+from src.reporting.compute import grid_tables as tables
+from src.reporting.compute import summary
+from src.reporting.read.study import load
 
 ROOT = Path(__file__).resolve().parent.parent
 CLAIMS = {
@@ -103,9 +105,14 @@ def test_a_failed_candidate_is_left_out_of_the_statistics():
 
 
 def test_claim_is_read_from_search_json_or_the_hydra_config(tmp_path):
-    assert tables.read_claim(tmp_path, {"claim": ["selu", "relu"]}) == ["selu", "relu"]
-    assert tables.read_claim(tmp_path, {}) is None
+    def claim(search=None):
+        if search is not None:
+            (tmp_path / "search.json").write_text(json.dumps({"swept": [], "splits": [], **search}))
+        return load(tmp_path).claim
+
+    assert claim({"claim": ["selu", "relu"]}) == ["selu", "relu"]
+    assert claim({}) is None
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text("claim: selu > elu >relu\n")
-    assert tables.read_claim(tmp_path, {}) == ["selu", "elu", "relu"]
-    assert tables.read_claim(tmp_path, {"claim": ["gelu", "relu"]}) == ["gelu", "relu"]
+    assert claim({}) == ["selu", "elu", "relu"]
+    assert claim({"claim": ["gelu", "relu"]}) == ["gelu", "relu"]

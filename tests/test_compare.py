@@ -46,7 +46,7 @@ def test_a_pair_is_separated_exactly_when_its_gap_exceeds_the_critical_differenc
     ranks = random_ranks(30, 4, 3)
     ranks["a0"], ranks["a3"] = 1.0, 4.0  # a0 always first, a3 always last
     ranks[["a1", "a2"]] = np.where(np.arange(30)[:, None] % 2 == 0, [2.0, 3.0], [3.0, 2.0])
-    studies = [cmp.Study(name, None, pd.DataFrame({"label": ranks.columns, "accuracy": 1 - ranks.loc[name] / 10}))
+    studies = [cmp.ComparedStudy(name, None, pd.DataFrame({"label": ranks.columns, "accuracy": 1 - ranks.loc[name] / 10}))
                for name in ranks.index]
     result = cmp.compare(studies)
     cd = result["cd"]
@@ -70,7 +70,7 @@ def test_ranks_put_failures_last_and_share_ties():
 
 
 def _study(name, accuracies):
-    return cmp.Study(name, None, pd.DataFrame({"label": list(accuracies), "accuracy": list(accuracies.values())}))
+    return cmp.ComparedStudy(name, None, pd.DataFrame({"label": list(accuracies), "accuracy": list(accuracies.values())}))
 
 
 def test_two_studies_are_too_few_and_the_verdict_says_so_without_ties():
@@ -106,7 +106,7 @@ def test_studies_on_the_same_rows_are_named_as_not_independent():
     splits; subsets drawn by different seeds, or other data sets, are independent."""
     def study(name, seed, subset=None, data="digits"):
         config = {"data": {"name": data, "subset": subset}, "seed": seed, "cv": {"folds": 3, "repeats": 1}}
-        return cmp.Study(name, None, pd.DataFrame({"label": ["relu", "tanh", "gelu"], "accuracy": [0.9, 0.8, 0.7]}),
+        return cmp.ComparedStudy(name, None, pd.DataFrame({"label": ["relu", "tanh", "gelu"], "accuracy": [0.9, 0.8, 0.7]}),
                          config)
 
     seeds = cmp.compare([study(f"seed={i}", i) for i in range(3)])
@@ -141,7 +141,8 @@ def fake_grid(folder, accuracies, costs, stopped=()):
     pd.DataFrame({"rank": range(1, len(accuracies) + 1), "label": list(accuracies),
                   "activation": list(accuracies), "accuracy_mean": list(accuracies.values()),
                   "step_cost": [costs[a] for a in accuracies],
-                  "status": ["stopped" if a in stopped else "ok" for a in accuracies]}).to_csv(
+                  "status": ["stopped" if a in stopped else "ok" for a in accuracies],
+                  "halted_at": [4 if a in stopped else np.nan for a in accuracies]}).to_csv(
         folder / "summary.csv", index=False)
     return folder
 
@@ -250,12 +251,13 @@ def test_a_study_named_by_a_long_list_of_one_size_is_named_short(value, shown):
 
 
 def test_the_depth_plot_names_each_activations_init():
-    from src.reporting.compute.depth import depth_frame, legend_label
+    from src.reporting.compute.depth import depth_frame
+    from src.reporting.present.depth_plot import legend_label
 
     def study(hidden, init):
         rows = pd.DataFrame({"label": ["relu", "gelu", "selu", "examples.my_activation:Fancy", "gone.module:Act"],
                              "accuracy": [0.9, 0.8, 0.85, 0.7, 0.6], "layer1_std": [1.0, 0.5, 1.0, 1.0, 1.0]})
-        return cmp.Study(f"model.hidden={hidden}", Path("."), rows, {"model": {"hidden": hidden, "init": init}})
+        return cmp.ComparedStudy(f"model.hidden={hidden}", Path("."), rows, {"model": {"hidden": hidden, "init": init}})
 
     frame = depth_frame([study([8, 8], "auto"), study([8, 8, 8, 8], "auto")])
     shown = [legend_label(label, frame) for label in ("relu", "gelu", "selu", "examples.my_activation:Fancy")]

@@ -222,7 +222,7 @@ def test_learnable_activations_halve_and_keep_their_own_parameters(tmp_path):
 
 
 def test_the_late_bloomer_sentence_agrees_with_its_benchmark_and_the_defaults(make_cfg):
-    from src.reporting.compute.halving import GRID_BENCHMARK, TUNED_BENCHMARK, late_bloomers
+    from src.reporting.present.method import GRID_BENCHMARK, TUNED_BENCHMARK, late_bloomers
 
     b = GRID_BENCHMARK
     text = late_bloomers(False)

@@ -7,6 +7,7 @@ import pytest
 from src import plots as cli
 from src.model import activations
 from src.reporting.present import plots
+from src.reporting.write import figures
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -22,7 +23,7 @@ def png_size(path):
 
 
 def test_plot_activation_writes_a_png(tmp_path):
-    path = plots.plot_activation("leaky_relu(negative_slope=0.2)", tmp_path / "sub" / "leaky.png")
+    path = figures.plot_activation("leaky_relu(negative_slope=0.2)", tmp_path / "sub" / "leaky.png")
     assert path == tmp_path / "sub" / "leaky.png"
     width, height = png_size(path)
     assert 500 <= width <= 2000 and 300 <= height <= 1500
@@ -31,7 +32,7 @@ def test_plot_activation_writes_a_png(tmp_path):
 
 
 def test_gallery_has_one_labelled_panel_per_registered_activation(tmp_path):
-    titles = plots.plot_gallery(tmp_path / "gallery.png")
+    titles = figures.plot_gallery(tmp_path / "gallery.png")
     names = activations.available()
     assert len(titles) == len(names) >= 28
     labels = [activations.label(spec) for spec in plots.gallery_specs()]
@@ -43,7 +44,7 @@ def test_gallery_has_one_labelled_panel_per_registered_activation(tmp_path):
 
 
 def test_gallery_of_chosen_specs(tmp_path):
-    titles = plots.plot_gallery(tmp_path / "small.png", ["relu", "elu(alpha=0.5)", "crelu"])
+    titles = figures.plot_gallery(tmp_path / "small.png", ["relu", "elu(alpha=0.5)", "crelu"])
     assert titles == ["relu", "elu(alpha=0.5)", "crelu"]
     width, height = png_size(tmp_path / "small.png")
     assert width < height * 4
@@ -69,7 +70,7 @@ def test_rrelu_is_drawn_in_eval_mode():
 
 
 def test_save_activation_plots_names_files_by_label(tmp_path):
-    paths = plots.save_activation_plots(["selu", "leaky_relu(negative_slope=0.2)", "softrelu", "softplus",
+    paths = figures.save_activation_plots(["selu", "leaky_relu(negative_slope=0.2)", "softrelu", "softplus",
                                          "hardtanh(min_val=-2, max_val=2)"], tmp_path)
     assert [p.name for p in paths] == [
         "activation_selu.png", "activation_leaky_relu_negative_slope=0.2.png", "activation_softplus.png",
@@ -80,16 +81,16 @@ def test_save_activation_plots_names_files_by_label(tmp_path):
 
 
 def test_activation_plots_are_drawn_once_and_copied_after(tmp_path, monkeypatch):
-    monkeypatch.setenv(plots.CACHE_ENV, str(tmp_path / "cache"))
-    drawn, figure = [], plots._activation_figure
-    monkeypatch.setattr(plots, "_activation_figure", lambda spec: drawn.append(spec) or figure(spec))
-    first = plots.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)"], tmp_path / "a")
+    monkeypatch.setenv(figures.CACHE_ENV, str(tmp_path / "cache"))
+    drawn, figure = [], plots.activation_figure
+    monkeypatch.setattr(plots, "activation_figure", lambda spec: drawn.append(spec) or figure(spec))
+    first = figures.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)"], tmp_path / "a")
     assert drawn == ["tanh", "leaky_relu(negative_slope=0.2)"]
-    second = plots.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)", "selu"], tmp_path / "b")
+    second = figures.save_activation_plots(["tanh", "leaky_relu(negative_slope=0.2)", "selu"], tmp_path / "b")
     assert drawn[2:] == ["selu"]  # the two drawn before are copied from the cache
     for a, b in zip(first, second):
         assert a.name == b.name and a.read_bytes() == b.read_bytes()
-    direct = plots.plot_activation("tanh", tmp_path / "direct.png")
+    direct = figures.plot_activation("tanh", tmp_path / "direct.png")
     assert png_size(second[0]) == png_size(direct)
     # the key follows what is drawn: another definition of the same name gets another plot
     key = plots.plot_key("tanh")
@@ -100,9 +101,9 @@ def test_activation_plots_are_drawn_once_and_copied_after(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("location", ["", "/proc/no_cache_here"])
 def test_activation_plots_without_a_cache(tmp_path, monkeypatch, location):
-    monkeypatch.setenv(plots.CACHE_ENV, location)
+    monkeypatch.setenv(figures.CACHE_ENV, location)
     for _ in range(2):
-        (path,) = plots.save_activation_plots(["tanh"], tmp_path)
+        (path,) = figures.save_activation_plots(["tanh"], tmp_path)
         png_size(path)
 
 
@@ -129,7 +130,7 @@ def test_command_line_refuses_an_unknown_name(tmp_path, capsys):
 
 @pytest.mark.parametrize("spec", ["exponential", "threshold", "prelu(per_unit=True)", "swish(learnable=True)"])
 def test_awkward_activations_plot(tmp_path, spec):
-    png_size(plots.plot_activation(spec, tmp_path / "a.png"))
+    png_size(figures.plot_activation(spec, tmp_path / "a.png"))
 
 
 def test_module_entry_point(cli):

@@ -11,9 +11,15 @@ from scipy import stats as sps
 
 from src import layout
 from src.report import rebuild
-from src.reporting.present import curves, summary_view
-from src.reporting.compute import stats, summary, sweep as sweeps, grid_tables as tables
-from src.reporting.present.html import fmt, table_html, write_grid_report
+from src.reporting.compute import grid_tables as tables
+from src.reporting.compute import stats, summary
+from src.reporting.present import curves, method, summary_view
+from src.reporting.present import sweep_view as sweeps
+from src.reporting.present.html import fmt, table_html
+from src.reporting.read.study import load
+from src.reporting.write.grid_dir import HIPLOT_SHOWN
+from src.reporting.write.report_files import write_grid_report
+from src.results import SearchRecord
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -76,9 +82,9 @@ def _crafted_grid(out_dir, alpha=stats.ALPHA):
                          "n_train": 800, "n_test": 400, "fit": "", "layer1_dead": 0.1, "layer1_grad_norm": 0.5,
                          "output_grad_norm": 0.2})
     folds = pd.DataFrame(rows)
-    meta = {"dataset": "digits", "n_train": 1200, "n_test": 450, "folds": 3, "repeats": 2, "refit": None,
+    meta = {"dataset": "digits", "n_train": 1200, "n_test": 450, "folds": 3, "repeats": 2, "refit": None, "swept": [],
             "splits": [{"n_train": 800, "n_test": 400}] * 6}
-    summary = tables.summary_frame(folds, meta, alpha)
+    summary = tables.summarize_grid(folds, SearchRecord.from_dict(meta), alpha)[0]
     statistics = tables.grid_statistics(folds, summary, claim=["relu", "tanh"], alpha=alpha)[1]
     out_dir.mkdir(parents=True, exist_ok=True)
     summary.to_csv(out_dir / "summary.csv", index=False)
@@ -93,7 +99,7 @@ def _crafted_grid(out_dir, alpha=stats.ALPHA):
 def test_labels_and_values_are_escaped(tmp_path):
     summary, statistics = _crafted_grid(tmp_path)
     assert summary["label"].iloc[0] == HOSTILE  # the best candidate
-    write_grid_report(tmp_path)
+    write_grid_report(load(tmp_path))
     page = (tmp_path / "report.html").read_text()
     check_page(page)
     assert "<script>alert" not in page and "alert(1)</script>" not in page
@@ -106,12 +112,12 @@ def test_labels_and_values_are_escaped(tmp_path):
 
 def test_alpha_sets_the_level_of_every_interval_on_the_page(tmp_path):
     summary, statistics = _crafted_grid(tmp_path, alpha=0.01)
-    write_grid_report(tmp_path)
+    write_grid_report(load(tmp_path))
     page = (tmp_path / "report.html").read_text()
     assert "99% CI" in page and "diff. to best, points (99% CI)" in page and "99% confidence intervals" in page
     assert "95%" not in page.split('id="curves"')[0]  # the learning curves' band is drawn apart
     assert all("95%" not in line for line in statistics["verdict"])
-    markdown = tables.summary_markdown(summary, json.loads((tmp_path / "search.json").read_text()), statistics)
+    markdown = summary_view.summary_markdown(summary, load(tmp_path).search, statistics)
     assert "99% CI" in markdown and "99% confidence intervals" in markdown and "95%" not in markdown
     # The table's interval is the verdict's.
     best = summary.iloc[0]
@@ -122,11 +128,12 @@ def test_alpha_sets_the_level_of_every_interval_on_the_page(tmp_path):
 
 
 def test_alpha_is_read_from_the_saved_config(tmp_path):
-    assert tables.read_alpha(tmp_path, {}) == stats.ALPHA
+    assert load(tmp_path).alpha == stats.ALPHA
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text("stats:\n  alpha: 0.01\n")
-    assert tables.read_alpha(tmp_path, {}) == 0.01
-    assert tables.read_alpha(tmp_path, {"alpha": 0.1}) == 0.1
+    assert load(tmp_path).alpha == 0.01
+    (tmp_path / "search.json").write_text(json.dumps({"swept": [], "splits": [], "alpha": 0.1}))
+    assert load(tmp_path).alpha == 0.1
 
 
 def test_each_activations_init_is_named_where_auto_gave_them_different_ones(grid):
@@ -136,13 +143,13 @@ def test_each_activations_init_is_named_where_auto_gave_them_different_ones(grid
             "for relu; Glorot (xavier_normal) for tanh, sigmoid.")
     assert line in (grid / "summary.md").read_text()
     assert line in html.unescape((grid / "report.html").read_text())
-    assert summary_view.init_lines({"inits": {"relu": "kaiming_normal", "gelu": "default"}})[0].endswith(
+    assert method.init_lines(SearchRecord(inits={"relu": "kaiming_normal", "gelu": "default"}))[0].endswith(
         "He (kaiming_normal) for relu; PyTorch's default for gelu. A difference between candidates of different "
         "inits may come from the init as well as the activation; model.init=kaiming_normal (or another) gives "
         "every candidate the same.")
     # one init for all (configured, or the same recipe): nothing to say
-    assert summary_view.init_lines({"inits": {"relu": "kaiming_normal", "leaky_relu": "kaiming_normal"}}) == []
-    assert summary_view.init_lines({"inits": None}) == summary_view.init_lines({}) == []
+    assert method.init_lines(SearchRecord(inits={"relu": "kaiming_normal", "leaky_relu": "kaiming_normal"})) == []
+    assert method.init_lines(SearchRecord(inits=None)) == []
 
 
 def test_a_row_without_numbers_gives_its_status_the_empty_cells_before_it():
@@ -206,7 +213,7 @@ def test_the_candidates_hiplot_page_shows_the_verdict_axes_and_hides_the_rest(gr
     hidden = page.split('"PARALLEL_PLOT": {"hide": [', 1)[1].split("]", 1)[0]
     hidden = [a.strip().strip('"') for a in hidden.split(",")]
     summary = pd.read_csv(grid / "summary.csv")
-    shown = ["activation", *tables.HIPLOT_SHOWN]
+    shown = ["activation", *HIPLOT_SHOWN]
     assert not set(shown) & set(hidden)
     assert {"accuracy_std", "p_holm", "log_loss_mean", "rank"} <= set(hidden)
     assert any(c.startswith("layer1") for c in hidden) and len(shown) <= 10
@@ -241,7 +248,7 @@ def test_report_rebuilds_the_page_and_curves(grid):
 
 
 def test_grid_curves_average_the_fold_histories(grid):
-    histories, sizes = curves.grid_histories(grid)
+    histories, sizes = curves.grid_histories(load(grid))
     assert list(histories) == list(pd.read_csv(grid / "summary.csv")["label"])
     assert all(len(fits) == 4 for fits in histories.values())
     band = curves.mean_band(histories["relu"], "valid_acc", *sizes["relu"])
@@ -259,7 +266,7 @@ def test_many_candidates_all_in_the_legend_and_accuracy_bands_within_bounds():
                  for i in range(30)}
     assert any(not curves.mean_band(fits, "valid_acc")[["low", "high"]].stack().between(0, 1).all()
                for fits in histories.values())  # the intervals themselves leave the bounds
-    fig = curves.plot_candidates(histories, "candidates", stopped={"act29"})
+    fig = curves.plot_candidates(histories, "candidates", halted={"act29"})
     fig.canvas.draw()
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()][-1] == "act29 (n=3, stopped)"
@@ -346,7 +353,8 @@ def test_sweep_report(tmp_path):
     tags = check_page(page)
     assert [attrs["src"] for tag, attrs in tags if tag == "iframe"] == ["hiplot.html"]
     assert "job 0: relu" in page and html.escape(f"job 1: {HOSTILE}") in page and "<script>alert" not in page
-    assert curves.job_labels([tmp_path / "0", tmp_path / "1"]) == ["0: activation=relu", f"1: activation={HOSTILE}"]
+    assert curves.job_labels([load(tmp_path / "0"), load(tmp_path / "1")]) == ["0: activation=relu",
+                                                                                f"1: activation={HOSTILE}"]
     assert sweeps.SINGLE_FITS in page and (tmp_path / "summary.md").read_text().endswith(f"\n\n{sweeps.SINGLE_FITS}\n")
 
 
@@ -404,7 +412,7 @@ def test_mean_band_skips_fits_without_the_column_and_their_sizes():
 
 def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
     """``seed`` is left out of a sweep's tables (every job records it) unless the sweep sets it."""
-    from src.reporting.compute.sweep import shown_columns
+    from src.reporting.present.sweep_view import shown_columns
 
     frame = pd.DataFrame({"job": [0, 1], "activation": ["relu", "tanh"], "seed": [0, 0], "device": ["cpu", "cpu"],
                           "test_accuracy": [0.9, 0.8]})
@@ -413,10 +421,11 @@ def test_a_swept_seed_is_shown_in_the_sweep_tables(tmp_path):
         folder = tmp_path / "sweep" / str(job)
         layout.overrides_file(folder).parent.mkdir(parents=True)
         layout.overrides_file(folder).write_text("".join(f"- {o}\n" for o in overrides))
-        jobs.append(folder)
+        jobs.append(load(folder))
     assert shown_columns(frame, jobs) == ["job", "activation", "test_accuracy"]
-    for job, folder in enumerate(jobs):
-        layout.overrides_file(folder).write_text(f"- seed={job}\n")
+    for job, study in enumerate(jobs):
+        layout.overrides_file(study.path).write_text(f"- seed={job}\n")
+    jobs = [load(study.path) for study in jobs]
     assert shown_columns(frame, jobs) == ["job", "activation", "seed", "test_accuracy"]
 
 

@@ -9,7 +9,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from src.reporting.compute import stats, summary
-from src.reporting.present import verdict
+from src.reporting.compute import verdict
 
 # ---------------------------------------------------------------------------------------
 # Helpers

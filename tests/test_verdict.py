@@ -10,7 +10,8 @@ from scipy import stats as sps
 
 from src import calibrate
 from src.reporting.compute import stats, summary
-from src.reporting.present import summary_view, verdict
+from src.reporting.present import method, summary_view
+from src.reporting.compute import verdict
 from tests.test_stats import make_folds
 
 TARGET = stats.DETECTABLE
@@ -194,9 +195,9 @@ def test_alpha_001_gives_99_percent_intervals_and_says_so():
     frame = table.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
     shown, _ = summary_view.view(frame, 0.01)
     assert "99% CI" in shown.columns and "diff. to best, points (99% CI)" in shown.columns
-    method = summary_view.method_text(0.01)
-    assert "99% confidence intervals" in method and "below 0.01" in method and "95%" not in method
-    assert summary_view.method_text(0.05).count("95%") == 2
+    text = method.method_text(0.01)
+    assert "99% confidence intervals" in text and "below 0.01" in text and "95%" not in text
+    assert method.method_text(0.05).count("95%") == 2
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,23 +20,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scikit_posthocs as sp
-import yaml
 from scipy import stats as sps
 
 from ... import layout
 from ...errors import UserError
-from ...layout import job_dirs, read_overrides, read_status
 from ...params import short
-from ...results import diagnostic_columns
+from ...results import ALPHA, diagnostic_columns, stopped
+from ..read.study import load
 from ...words import counted
 from .sweep import varying
-from ..present.verdict import NAMED_PAIRS, fmt_p, listing
-
-ALPHA = 0.05
+from .verdict import NAMED_PAIRS, fmt_p, listing
 
 
 @dataclass
-class Study:
+class ComparedStudy:
     """The candidates of one independent study and what was measured on them.
 
     Attributes
@@ -85,29 +82,22 @@ class Study:
         return len(hidden) if isinstance(hidden, list) else None
 
 
-def _config(folder):
-    path = layout.config_file(folder)
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-
-
-def _grid_study(folder, name):
-    summary = pd.read_csv(Path(folder) / layout.SUMMARY, keep_default_na=False, na_values=[""])
+def _grid_study(study, name):
+    summary = study.summary.copy()
     if "activation" in summary:
         summary["label"] = summary["activation"].astype(str)
-    if "status" in summary:  # stopped by successive halving: never fully trained, so never ranked as a failure
-        summary = summary[summary["status"] != "stopped"]
+    summary = summary[~stopped(summary)]  # never fully trained, so never ranked as a failure
     rows = summary.rename(columns={"accuracy_mean": "accuracy"})
     rows = rows.sort_values("accuracy", ascending=False, na_position="last").drop_duplicates("label")
     keep = ["label", "accuracy"] + [c for c in ("step_cost",) if c in rows] + diagnostic_columns(rows.columns)
-    return Study(name, Path(folder), rows[keep].reset_index(drop=True), _config(folder),
-                 [p for p in [Path(folder) / layout.REPORT] if p.exists()])
+    return ComparedStudy(name, study.path, rows[keep].reset_index(drop=True), study.config,
+                         [p for p in [study.path / layout.REPORT] if p.exists()])
 
 
 def _single_rows(job):
-    status = read_status(job) or {}
-    metrics = layout.read_json(Path(job) / layout.METRICS) or {}
-    activation = metrics.get("activation") or read_overrides(job).get("activation") or _config(job).get("activation")
-    ok = status.get("status", "ok") == "ok" and "test_accuracy" in metrics
+    metrics = job.metrics or {}
+    activation = metrics.get("activation") or job.overrides.get("activation") or job.config.get("activation")
+    ok = not job.failed and "test_accuracy" in metrics
     return {"label": str(activation), "accuracy": metrics["test_accuracy"] if ok else np.nan,
             "step_cost": metrics.get("step_cost", np.nan),
             **{c: metrics[c] for c in diagnostic_columns(metrics)}}
@@ -126,7 +116,7 @@ def studies_of(folder):
 
     Returns
     -------
-    list of Study
+    list of ComparedStudy
 
     Raises
     ------
@@ -135,31 +125,30 @@ def studies_of(folder):
     """
     folder = Path(folder)
     kind = layout.kind_of(folder) if folder.is_dir() else None
+    study = load(folder, kind)
     if kind == "grid":
-        if not (folder / layout.SUMMARY).exists():
+        if study.summary is None:
             raise UserError(f"{folder} is a grid without {layout.SUMMARY}: it did not finish (python -m src.report "
                             f"{folder} rebuilds its tables where its fits are whole)")
-        return [_grid_study(folder, folder.name)]
+        return [_grid_study(study, folder.name)]
     if kind != "sweep":
         raise UserError(f"{folder} is no grid or sweep dir ({'a single run' if kind else 'no results'}); "
                         f"give grid or sweep dirs")
     found, singles = [], {}
-    jobs = job_dirs(folder)
-    overrides = {job: read_overrides(job) for job in jobs}
-    differ = varying(list(overrides.values()))
-    for job in jobs:
-        setting = ", ".join(f"{k}={short(overrides[job][k])}" for k in differ
-                            if k in overrides[job] and k != "activation")
-        if (job / layout.SUMMARY).exists() and (job / layout.SEARCH).exists():
-            found.append(_grid_study(job, setting or job.name))
-        elif layout.kind_of(job) == "single" or (read_status(job) or {}).get("status") not in (None, "ok"):
+    differ = varying([job.overrides for job in study.jobs])
+    for job in study.jobs:
+        setting = ", ".join(f"{k}={short(job.overrides[k])}" for k in differ
+                            if k in job.overrides and k != "activation")
+        if (job.path / layout.SUMMARY).exists() and (job.path / layout.SEARCH).exists():
+            found.append(_grid_study(job, setting or job.path.name))
+        elif layout.kind_of(job.path) == "single" or job.failed:
             singles.setdefault(setting, []).append(job)
     for setting, group in singles.items():
         rows = pd.DataFrame([_single_rows(job) for job in group]).drop_duplicates("label")
         if len(rows) < 2:  # one activation at this setting (an Optuna trial, say): nothing compared in it
             continue
-        found.append(Study(setting or folder.name, folder, rows, _config(group[0]),
-                           [p for p in [folder / layout.REPORT] if p.exists()]))
+        found.append(ComparedStudy(setting or folder.name, folder, rows, group[0].config,
+                                   [p for p in [folder / layout.REPORT] if p.exists()]))
     return found
 
 
@@ -240,7 +229,7 @@ def compare(studies, alpha=ALPHA):
 
     Parameters
     ----------
-    studies : list of Study
+    studies : list of ComparedStudy
     alpha : float (default=0.05)
 
     Returns

@@ -8,15 +8,10 @@ The legend names each activation's weight init: a line that falls with depth may
 """
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from ...errors import UserError
-from ...files import save_figure
 from ...model.mlp import resolve_init
 from ...results import split_column
-from ..present.curves import colours
-from ..present.summary_view import INIT_NAMES
 
 
 def init_of(label, config):
@@ -36,7 +31,7 @@ def depth_frame(studies):
 
     Parameters
     ----------
-    studies : list of src.reporting.compute.across.Study
+    studies : list of src.reporting.compute.across.ComparedStudy
 
     Returns
     -------
@@ -67,48 +62,3 @@ def depth_frame(studies):
     return frame.sort_values(["activation", "depth"]).reset_index(drop=True)
 
 
-PANELS = (("accuracy", "mean CV accuracy", False), ("dead", "dead units (fraction, mean over layers)", False),
-          ("last_std", "std of the last hidden layer", True))
-
-
-def legend_label(label, frame):
-    """``gelu (PyTorch's default)``: an activation with the weight init of all its studies, when they share one."""
-    inits = frame.loc[frame["activation"] == label, "init"]
-    if inits.isna().any() or inits.nunique() != 1:
-        return label
-    init = inits.iloc[0]
-    return f"{label} ({INIT_NAMES.get(init, init)})"
-
-
-def plot_depth(frame, path):
-    """Draw `depth_frame`'s table as one PNG at ``path``; return the path."""
-    labels = sorted(frame["activation"].unique())
-    colour = dict(zip(labels, colours(len(labels))))
-    fig = Figure(figsize=(15, 4.4), dpi=110, layout="constrained")
-    axes = fig.subplots(1, 4)
-    depths = sorted(frame["depth"].unique())
-    for ax, (column, title, log) in zip(axes, PANELS):
-        for label, group in frame.groupby("activation"):
-            ax.plot(group["depth"], group[column], marker="o", color=colour[label], label=label)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(depths, [str(d) for d in depths])
-        ax.minorticks_off()
-        ax.set_xlabel("hidden layers")
-        ax.set_title(title)
-        ax.grid(True, alpha=0.3)
-        if log and (frame[column] > 0).any():
-            ax.set_yscale("log")
-    deepest = frame[frame["depth"] == depths[-1]]
-    for _, row in deepest.iterrows():
-        std = row["std_per_layer"]
-        axes[3].plot(np.arange(1, len(std) + 1), std, marker=".", color=colour[row["activation"]])
-    axes[3].xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[3].set_xlabel("hidden layer")
-    axes[3].set_title(f"std per layer at depth {depths[-1]}")
-    axes[3].grid(True, alpha=0.3)
-    if (deepest["last_std"] > 0).any():
-        axes[3].set_yscale("log")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, [legend_label(name, frame) for name in names], loc="outside right center", fontsize=8,
-               title="activation (init)", title_fontsize=8)
-    return save_figure(path, fig)

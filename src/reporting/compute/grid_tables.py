@@ -1,73 +1,52 @@
-"""Grid results as pandas tables: per fold, per candidate, and the Markdown summary.
+"""A grid's tables, computed from its study: per fold, per candidate, and the statistics.
 
-The per-candidate summary carries the statistics of `src.reporting.compute.summary` (corrected
-confidence intervals, the difference to the best candidate with its interval, corrected
-t-tests over every pair with Holm's adjustment, unstable candidates), the sentences of
-`src.reporting.present.verdict` and the last-epoch diagnostics, averaged over folds. The significance
-level is ``stats.alpha`` of the run's config (`read_alpha`).
+The per-candidate summary carries the statistics of `src.reporting.compute.summary`, the
+sentences of `src.reporting.compute.verdict` and the last-epoch diagnostics, averaged over
+folds. `grid_tables` computes every table a grid dir holds; `src.reporting.write.grid_dir`
+writes them.
 """
-import json
-import logging
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ... import layout, logs, tuning
-from ...files import write_csv, write_json, write_text
+from ... import tuning
+from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
-from ...results import diagnostic_columns, is_diagnostic, last_values
-from . import halving, stats, tuned
-from ..present import summary_view, verdict
-from ..present.hiplot import write_hiplot
-from ..present.html import write_grid_report
+from ...results import diagnostic_columns, is_diagnostic, last_values, stopped
+from . import halving, stats, tuned, verdict
 from .summary import claimed_ranking, summarize
 
-log = logging.getLogger(__name__)
-
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
-ALPHA = stats.ALPHA
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
                 "separated_from_best", "unstable", "clipped", "diff_clipped", "note"]
-# The axes the candidates' HiPlot page shows at first (after the parameters); every other
-# column is a hidden axis there and a column of its table.
-HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
-                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
 
 
-def _records_by_fit(out_dir, swept, splits, fit_keys=None):
-    """Map (label, split) to the fit record of that fold.
+def fold_records(study):
+    """Map (label, split) to the fit record of that fold of a grid `src.reporting.read.study.Study`.
 
-    ``fit_keys`` (``{label: [key per split]}``, from ``search.json``) names the records of
-    the search exactly; without it (older results) records are matched by their data and
-    parameters.
+    The search's ``fit_keys`` (``{label: [key per split]}``) name the records exactly; without
+    them (older results) records are matched by their data and parameters.
     """
-    if fit_keys is not None:
-        found = {}
-        for label, keys in fit_keys.items():
-            for split, key in enumerate(keys):
-                record = layout.read_record(layout.fits_dir(out_dir), key)
-                if record is not None:
-                    found[(label, split)] = {"key": key, **record}
-        return found
-    split_of = {s["data"]: i for i, s in enumerate(splits)}
+    search = study.search
+    if search.fit_keys is not None:
+        return {(label, split): {"key": key, **study.record(key)} for label, keys in search.fit_keys.items()
+                for split, key in enumerate(keys) if study.record(key) is not None}
+    split_of = {s["data"]: i for i, s in enumerate(search.splits)}
     found = {}
-    for record in layout.read_records(layout.fits_dir(out_dir)):
+    for key, record in study.records.items():
         split = split_of.get(record.get("data"))
-        if split is None:
-            continue
-        label = candidate_label({k: record["params"].get(k) for k in swept})
-        found[(label, split)] = record
+        if split is not None:
+            found[(candidate_label({k: record["params"].get(k) for k in search.swept}), split)] = {"key": key, **record}
     return found
 
 
-def folds_frame(cv_results, meta, records):
+def folds_frame(cv_results, search, records):
     """One row per candidate x split: scores, fit time, status and error."""
     rows = []
-    n_splits = len(meta["splits"])
+    n_splits = len(search.splits)
     for _, cand in cv_results.iterrows():
         for split in range(n_splits):
             record = records.get((cand["label"], split), {})
@@ -80,27 +59,27 @@ def folds_frame(cv_results, meta, records):
                 "candidate": int(cand.name),
                 **{friendly(c.removeprefix("param_")): cand[c] for c in cv_results.columns if c.startswith("param_")},
                 "split": split,
-                "repeat": split // meta["folds"],
-                "fold": split % meta["folds"],
+                "repeat": split // search.folds,
+                "fold": split % search.folds,
                 **scores,
                 "fit_time": record.get("fit_seconds", np.nan),
                 "epochs": len(record.get("history", [])) or np.nan,
                 "status": record.get("status", "failed" if failed else "ok"),
                 "error": record.get("error", "") if failed or record.get("status") not in (None, "ok") else "",
-                "n_train": meta["splits"][split]["n_train"],
-                "n_test": meta["splits"][split]["n_test"],
+                "n_train": search.splits[split]["n_train"],
+                "n_test": search.splits[split]["n_test"],
                 "fit": record.get("key", ""),
                 # the last epoch's scores on the rows the fit held out of its own training rows
                 tuning.INNER: last.get("valid_acc", np.nan),
                 tuning.TIEBREAK: last.get("valid_loss", np.nan),
                 **last_values(record.get("history", [])),
                 # successive halving: the epochs of the rung at which the fit was stopped (NaN: the full budget)
-                **({"halted_at": record.get("halted_at", np.nan)} if meta.get("halving") else {}),
+                **({"halted_at": record.get("halted_at", np.nan)} if search.halving else {}),
             })
     folds = pd.DataFrame(rows)
-    if meta.get("halving"):
+    if search.halving:
         folds.insert(folds.columns.get_loc("halted_at"), "rung", halving.rung_of(folds["halted_at"],
-                                                                                  meta["halving"]["rungs"]))
+                                                                                  search.halving["rungs"]))
     diag = diagnostic_columns(folds.columns)
     return folds[[c for c in folds.columns if c not in diag] + diag]
 
@@ -110,18 +89,12 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summary_frame(folds, meta, alpha=ALPHA):
-    """One row per candidate, best first: metrics, statistics, fit time, refit score, diagnostics.
+def summarize_grid(folds, search, alpha, claim=None, activation=None):
+    """One row per candidate, best first (`src.ranking`), and the statistics (`grid_statistics`).
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
-    `STAT_COLUMNS` (`grid_statistics` at the significance level ``alpha``), and every
-    diagnostic its mean last-epoch value. (`summarize_grid` also returns the statistics.)
-    """
-    return summarize_grid(folds, meta, alpha)[0]
-
-
-def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
-    """The summary table (`summary_frame`) and the statistics (`grid_statistics`), computed once.
+    `STAT_COLUMNS`, and every diagnostic its mean last-epoch value. ``activation`` is the
+    configured one (for the step cost of a grid that does not sweep activations).
 
     Returns
     -------
@@ -145,14 +118,14 @@ def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
     summary = pd.DataFrame(rows)
     summary = summary.iloc[rank_order(summary["accuracy_mean"], summary["log_loss_mean"])]
     summary.insert(0, "rank", np.arange(1, len(summary) + 1))
-    refit = meta.get("refit") or {}
-    tuned_keys = {GRID_KEYS.get(n, n) for n in meta.get("tune") or []} if meta.get("protocol") == "tuned" else set()
+    refit = search.refit or {}
+    tuned_keys = {GRID_KEYS.get(n, n) for n in search.tuned}
     best = candidate_label({k: v for k, v in refit.get("params", {}).items() if k not in tuned_keys}) if refit else None
     summary["refit_test_accuracy"] = [refit.get("test_accuracy") if lab == best else np.nan for lab in summary["label"]]
-    summary["step_cost"] = step_costs(summary, meta)
-    counts = meta.get("n_params") or {}
+    summary["step_cost"] = step_costs(summary, search, activation)
+    counts = search.n_params or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
-    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=meta.get("n_classes"))
+    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=search.n_classes)
     table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -162,11 +135,15 @@ def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
     return summary[order].reset_index(drop=True), statistics
 
 
-def step_costs(summary, meta):
-    """Each candidate's training-step time relative to relu (``step_cost`` of ``search.json``); NaN without one."""
-    relative = (meta.get("step_cost") or {}).get("relative", {})
+def step_costs(summary, search, activation=None):
+    """Each candidate's training-step time relative to relu (the search's ``step_cost``); NaN without one.
+
+    A grid that does not sweep activations costs what its configured ``activation`` costs.
+    """
+    relative = (search.step_cost or {}).get("relative", {})
     if "activation" not in summary:
-        return [relative.get(meta.get("activation"), np.nan)] * len(summary)
+        label = activation_label(activation) if activation is not None else None
+        return [relative.get(label, np.nan)] * len(summary)
     return [relative.get(str(a), np.nan) for a in summary["activation"]]
 
 
@@ -182,8 +159,8 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
-    """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.present.verdict`).
+def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None):
+    """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
 
     Parameters
     ----------
@@ -227,165 +204,78 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
     return table, result
 
 
-def saved_config(out_dir):
-    """The config a run saved (``.hydra/config.yaml``) as a dict; empty when there is none."""
-    config = layout.config_file(Path(out_dir))
-    return (yaml.safe_load(config.read_text()) or {}) if config.exists() else {}
-
-
-def read_alpha(out_dir, meta):
-    """The significance level of a grid: ``alpha`` in ``search.json``, else ``stats.alpha`` of the
-    saved config, else `ALPHA`."""
-    if meta.get("alpha") is not None:
-        return float(meta["alpha"])
-    return float((saved_config(out_dir).get("stats") or {}).get("alpha", ALPHA))
-
-
-def read_claim(out_dir, meta):
-    """The claimed ranking of a grid: ``claim`` in ``search.json``, else in ``.hydra/config.yaml``.
-
-    A claim is a list of names, best first, or one string such as ``"selu > elu > relu"``.
-    Returns a list of str, or None.
-    """
-    claim = meta.get("claim")
-    if claim is None:
-        claim = saved_config(out_dir).get("claim")
-    if isinstance(claim, str):
-        claim = [part.strip() for part in claim.split(">")]
-    return [str(name) for name in claim if str(name).strip()] if claim else None
-
-
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
                  "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {f"test_{m}" for m in METRICS}
 
 
-def summary_markdown(summary, meta, statistics=None):
-    """The summary as Markdown: the study and the method, the table (`summary_view.view`), the verdict.
+
+
+@dataclass
+class GridTables:
+    """Every table of a grid dir, computed from its study (`grid_tables`).
+
+    Attributes
+    ----------
+    folds : pandas.DataFrame
+        One row per compared candidate and split (a tuned study: the chosen fits).
+    summary : pandas.DataFrame
+        One row per candidate, best first; stopped candidates last.
+    statistics : dict
+        ``stats.json``: every pair's test, the verdict sentences, the claim, the tuning.
+    search : src.results.SearchRecord
+        The search, parameter counts by compared label.
+    alpha : float
+    params : list of str
+        The swept parameters' columns.
+    trials : pandas.DataFrame or None
+        A tuned study's every fit with its inner and outer scores.
+    halving : pandas.DataFrame or None
+        A halving search's every candidate at every rung it reached.
+    """
+
+    folds: object
+    summary: object
+    statistics: dict
+    search: object
+    alpha: float
+    params: list
+    trials: object = None
+    halving: object = None
+
+
+def grid_tables(study):
+    """Compute a grid's folds, summary, statistics, tuning and halving tables from its study.
 
     Parameters
     ----------
-    summary : pandas.DataFrame
-        `summary_frame`'s table.
-    meta : dict
-        ``search.json``.
-    statistics : dict, optional
-        `grid_statistics`'s dict: its level, verdict sentences and claim line.
-    """
-    alpha = (statistics or {}).get("alpha", ALPHA)
-    table = summary_view.view(summary, alpha)[0]
-    head = (f"{summary_view.study_line(meta, len(summary))} {summary_view.protocol_text(meta)} "
-            f"{summary_view.method_text(alpha)} {halving.halving_text(meta)}".rstrip())
-    notes = "".join(f"\n- {line}" for line in summary_view.alias_lines(meta) + summary_view.init_lines(meta))
-    text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
-    if statistics:
-        text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
-        if statistics.get("claim"):
-            text += f"\n{statistics['claim']['text']}\n"
-        if statistics.get("tuning"):
-            text += f"\n{statistics['tuning']['sentence']}\n"
-    return text
-
-
-def hiplot_rows(summary, params, metric_cols):
-    """Rows for the per-candidate HiPlot page: parameters first, metrics last."""
-    return [{**{p: r[p] for p in params}, **{m: r[m] for m in metric_cols}} for _, r in summary.iterrows()]
-
-
-def write_grid_tables(out_dir):
-    """(Re)build the tables, statistics, HiPlot pages, learning curves and report of a grid dir.
-
-    Writes ``folds.csv``, ``summary.csv``, ``summary.md``, ``stats.json`` (every pair's
-    test, the verdict sentences and, when the grid has a ``claim``, the test of the claimed
-    ranking),
-    ``hiplot.html``, ``hiplot_folds.html``, ``learning_curves.png`` and ``report.html``.
-    Reads ``cv_results.csv``, ``search.json`` and the fit records; trains nothing.
+    study : src.reporting.read.study.Study
+        A grid dir with its ``search.json``, ``cv_results.csv`` and fit records.
 
     Returns
     -------
-    dict
-        Name -> path of everything written.
+    GridTables
     """
-    out_dir = Path(out_dir)
-    meta = json.loads((out_dir / layout.SEARCH).read_text())
-    cv_results = pd.read_csv(out_dir / layout.CV_RESULTS)
-    records = _records_by_fit(out_dir, meta["swept"], meta["splits"], meta.get("fit_keys"))
-    folds = folds_frame(cv_results, meta, records)
-    alpha = read_alpha(out_dir, meta)
-    written = {}
-    nuisance = meta.get("tune") if meta.get("protocol") == "tuned" else None
-    all_folds = folds
-    if meta.get("halving"):
-        written["halving"] = write_csv(out_dir / layout.HALVING, halving.halving_frame(meta["halving"]))
+    search, alpha = study.search, study.alpha
+    folds = folds_frame(study.cv_results, search, fold_records(study))
+    all_folds, trials, nuisance = folds, None, search.tuned
     if nuisance:
         trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
-        counts = meta.get("n_params") or {}  # by the compared label: the tuned settings change no weight
-        meta = {**meta, "n_params": {compared: counts[label] for label, compared in zip(trials["label"], trials["compared"])
-                                     if label in counts}}
-        written.update(write_tuning(out_dir, trials, nuisance, alpha, meta.get("halving")))
-    full = folds[~halving.stopped(folds)]  # only fits that got the full budget enter the verdict
-    summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta))
-    if meta.get("halving") and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
+        counts = search.n_params or {}  # by the compared label: the tuned settings change no weight
+        search = replace(search, n_params={compared: counts[label] for label, compared
+                                           in zip(trials["label"], trials["compared"]) if label in counts})
+    full = folds[~stopped(folds)]  # only fits that got the full budget enter the verdict
+    summary, statistics = summarize_grid(full, search, alpha, claim=study.claim, activation=study.activation)
+    if search.halving and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
         # and every activation it compares trained to the last rung: its summary has no rung column
-        summary.insert(summary.columns.get_loc("label") + 1, "rung", len(meta["halving"]["rungs"]))
-        summary = pd.concat([summary, halving.stopped_rows(all_folds, meta["halving"], param_columns(folds))],
+        summary.insert(summary.columns.get_loc("label") + 1, "rung", len(search.halving["rungs"]))
+        summary = pd.concat([summary, halving.stopped_rows(all_folds, search.halving, param_columns(folds))],
                             ignore_index=True)
     if nuisance:
         chosen = tuned.chosen_settings(trials, nuisance)
         summary.insert(summary.columns.get_loc("label") + 1, "tuned",
                        [chosen.get(str(label), {}).get("text", "") for label in summary["label"]])
-        table = tuned.robustness(trials, chance=1.0 / meta.get("n_classes", 10))
+        table = tuned.robustness(trials, chance=1.0 / (search.n_classes or 10))
         statistics["tuning"] = {"tuned": nuisance, "chosen": chosen, "robustness": table.to_dict("records"),
                                 "sentence": tuned.robustness_sentence(table, nuisance)}
-    written.update({
-        "folds": write_csv(out_dir / layout.FOLDS, folds),
-        "summary": write_csv(out_dir / layout.SUMMARY, summary),
-        "stats": write_json(out_dir / layout.STATS, statistics),
-        "summary_md": write_text(out_dir / layout.SUMMARY_MD, summary_markdown(summary, meta, statistics)),
-    })
-    params = param_columns(folds)
-    diag = diagnostic_columns(summary.columns)
-    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
-               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
-    metrics += [c for c in ("rung", "halted_at", "rung_score") if c in summary]
-    rows = hiplot_rows(summary.rename(columns={"accuracy_mean": "mean_test_accuracy"}), params, metrics)
-    written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
-                                     color_by="mean_test_accuracy", categorical=params + ["separated_from_best"],
-                                     title="candidates", shown=params + HIPLOT_SHOWN)
-    fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
-    fold_metrics += [c for c in ("rung", "halted_at") if c in folds]
-    fold_diag = diagnostic_columns(folds.columns)
-    fold_rows = folds[params + ["repeat", "fold"] + fold_metrics + fold_diag].to_dict("records")
-    written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / layout.HIPLOT_FOLDS,
-                                           order=params + ["repeat", "fold"] + fold_metrics + fold_diag,
-                                           color_by="test_accuracy", categorical=params, title="folds",
-                                           shown=params + ["repeat", "fold"] + fold_metrics)
-    written.update(write_grid_report(out_dir))
-    return written
-
-
-def write_tuning(out_dir, trials, nuisance, alpha=ALPHA, halving=None):
-    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned`).
-
-    ``halving`` (of ``search.json``, when the study halved) puts the isolation plot at the first rung.
-
-    Returns
-    -------
-    dict
-        Name -> path of everything written.
-    """
-    written = {"tuning": write_csv(out_dir / layout.TUNING, trials)}
-    plot = tuned.write_isolation_plot(trials, nuisance, out_dir / layout.ISOLATION_PLOT, level=1 - alpha,
-                                      halving=halving)
-    if plot is not None:
-        written["isolation"] = plot
-    columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on", "stopped_on"]
-    written["hiplot_tuning"] = write_hiplot(tuned.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
-                                            order=columns, color_by="inner_accuracy",
-                                            categorical=["activation"], title="tuning (inner scores)")
-    return written
-
-
-def print_summary(out_dir, written):
-    """Print the Markdown summary and where every file went."""
-    log.info(Path(written["summary_md"]).read_text())
-    logs.paths(log, written)
+    return GridTables(folds, summary, statistics, search, alpha, param_columns(folds), trials,
+                      halving.halving_frame(search.halving) if search.halving else None)

@@ -14,14 +14,11 @@ rows. Here the fits become:
 """
 import numpy as np
 import pandas as pd
-from matplotlib import ticker
-from matplotlib.figure import Figure
 
 from ... import tuning
-from ...files import save_figure
 from ...params import GRID_KEYS, candidate_label
-from ..present.curves import colours
-from .halving import halving_frame, stopped
+from ...results import stopped
+from .halving import halving_frame
 from .stats import confidence_interval
 
 
@@ -57,7 +54,7 @@ def tuned_folds(folds, nuisance, params):
     """
     by = compared_columns(folds, nuisance, params)
     trials = folds.reset_index(drop=True)
-    full = trials["halted_at"].isna() if "halted_at" in trials else pd.Series(True, index=trials.index)
+    full = ~stopped(trials)
     # a fit stopped at a rung (successive halving) is never chosen: its scores are of fewer epochs
     trials["chosen"] = tuning.choose(trials[full], nuisance, by)["chosen"].reindex(trials.index, fill_value=False)
     trials.insert(1, "compared", [_label(row, by) for _, row in trials.iterrows()])
@@ -186,45 +183,6 @@ def isolation_frame(trials, nuisance, level=0.95, inner=None):
         rows.append({"label": label, x: value, "mean": mean, "low": max(low, 0.0) if np.isfinite(low) else low,
                      "high": min(high, 1.0) if np.isfinite(high) else high, "chosen": len(chosen)})
     return pd.DataFrame(rows)
-
-
-def write_isolation_plot(trials, nuisance, path, level=0.95, halving=None):
-    """Draw the isolation plot (see `isolation_frame`) to ``path``; None when the setting is not numeric.
-
-    With successive halving (``halving`` of ``search.json``) the inner scores are those of the first
-    rung, the last epoch at which every setting trained (`first_rung_scores`), and the title says so.
-    """
-    x = nuisance[0]
-    epochs, inner = first_rung_scores(trials, halving) if halving else (None, None)
-    frame = isolation_frame(trials, nuisance, level, inner)
-    values = pd.to_numeric(frame[x], errors="coerce")
-    if values.isna().any():
-        return None
-    frame = frame.assign(**{x: values})
-    fig = Figure(figsize=(7.5, 4.6), dpi=110, layout="constrained")
-    ax = fig.subplots()
-    labels = list(dict.fromkeys(frame["label"]))
-    for colour, label in zip(colours(len(labels)), labels):
-        line = frame[frame["label"] == label].sort_values(x)
-        ax.plot(line[x], line["mean"], marker="o", color=colour, label=label)
-        ax.fill_between(line[x], line["low"], line["high"], color=colour, alpha=0.15, linewidth=0)
-        picked = line[line["chosen"] > 0]
-        ax.scatter(picked[x], picked["mean"], s=60 + 40 * picked["chosen"], facecolors="none", edgecolors=colour,
-                   linewidths=2, zorder=3)
-    if (values > 0).all() and values.max() / values.min() >= 10:
-        ax.set_xscale("log")
-        ax.set_xticks(sorted(set(values)))
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))  # every tuned value, plainly
-        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.set_xlabel(x)
-    ax.set_ylabel("validation accuracy (inner)" + (f" at epoch {epochs}" if epochs else ""))
-    ax.set_title(f"each activation against {x} (mean over splits, {round(level * 100)}% band);\n"
-                 f"rings: the chosen {x}, larger when chosen on more splits"
-                 + (f";\nat epoch {epochs}: halving's first rung, where every {x} still trained" if epochs else ""),
-                 fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    return save_figure(path, fig)
 
 
 def hiplot_rows(trials, nuisance):

@@ -1,6 +1,5 @@
-"""A comparison of studies as files: its table, statistics, critical-difference diagram and HTML page."""
+"""A comparison of studies as the reader sees it: its table, critical-difference diagram and HTML page."""
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,10 +8,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
-from ... import layout
-from ...files import save_figure, write_csv, write_json, write_text
-from ..compute.across import ALPHA, collect, compare
-from ..compute.depth import depth_frame, plot_depth
 from .html import esc, image_html, page_html, paragraph, section, table_html, verdict_section
 
 METHOD = ("Within each study the activations are ranked by mean cross-validated accuracy (1 = best, ties share "
@@ -22,11 +17,6 @@ METHOD = ("Within each study the activations are ranked by mean cross-validated 
           "difference. 'Not separated' means these studies cannot tell the two apart, not that they are equal. "
           "Step cost: the time of one training step of the study's MLP with that activation, relative to relu's, "
           "measured on the machine that ran the study (mean over the studies).")
-
-
-def cd_diagram(result, path):
-    """Write `cd_figure` as a PNG at ``path``; return the path."""
-    return save_figure(path, cd_figure(result))
 
 
 def cd_figure(result):
@@ -108,55 +98,34 @@ def _studies_section(studies, out_dir):
     return section("Studies", "<ul>" + "".join(items) + "</ul>", "studies")
 
 
-def write_compare(folders, out_dir, alpha=ALPHA):
-    """Compare the studies of ``folders`` and write the comparison into ``out_dir``.
-
-    Writes ``compare.csv``, ``compare.md``, ``compare.json``, ``cd_diagram.png``, ``depth.png``
-    (when the studies differ in depth) and ``compare.html``.
+def compare_page(result, studies, out_dir, images):
+    """The comparison's HTML page.
 
     Parameters
     ----------
-    folders : list of Path
-        Grid or sweep dirs (see `src.reporting.compute.across.studies_of`).
+    result : dict
+        `src.reporting.compute.across.compare`'s result.
+    studies : list of ComparedStudy
     out_dir : Path
-    alpha : float (default=0.05)
-
-    Returns
-    -------
-    (dict, dict)
-        Name -> path of every file written, and the `src.reporting.compute.across.compare` result.
+        Where the page goes (its links to the studies' reports are relative to it).
+    images : dict
+        ``cd_diagram`` and ``depth``: the written PNGs to embed, when drawn.
     """
-    out_dir = Path(out_dir)  # made by the first file written (`src.files.atomic_path`): none for bad input
-    studies = collect(folders)
-    result = compare(studies, alpha)
-    written = {"table": write_csv(out_dir / layout.COMPARE_TABLE, result["table"]),
-               "markdown": write_text(out_dir / layout.COMPARE_MD, markdown(result)),
-               "stats": write_json(out_dir / layout.COMPARE_STATS, {
-                   "studies": result["studies"], "alpha": alpha, "friedman": result["friedman"],
-                   "critical_difference": result["cd"], "studies_needed": result["studies_needed"],
-                   "post_hoc": "Nemenyi (scikit-posthocs posthoc_nemenyi_friedman)", "pairs": result["pairs"],
-                   "ranks": result["ranks"].to_dict(orient="index"), "left_out": result["left_out"],
-                   "verdict": result["verdict"]})}
-    if len(result["table"]) >= 2:
-        written["cd_diagram"] = cd_diagram(result, out_dir / layout.CD_DIAGRAM)
-    depth = depth_frame(studies)
-    if not depth.empty:
-        written["depth"] = plot_depth(depth, out_dir / layout.DEPTH_PLOT)
     body = paragraph(METHOD) + table_html(_cell_table(result["table"]), ["activation", "vs best"],
                                           ["best"] + ["" if s else "unseparated"
                                                       for s in result["table"]["separated_from_best"][1:]])
     if result["left_out"]:
-        body += paragraph(f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}.")
+        body += paragraph(f"Left out (missing from some study, or stopped there by successive halving): "
+                          f"{', '.join(result['left_out'])}.")
     sections = [section("Ranks", body, "ranks"), verdict_section(result["verdict"])]
-    if "cd_diagram" in written:
+    if "cd_diagram" in images:
         sections.append(section("Critical-difference diagram", paragraph(
             "Mean ranks, best on the left; activations joined by a bar are not separated.")
-            + image_html(written["cd_diagram"], "critical-difference diagram"), "diagram"))
-    if "depth" in written:
-        sections.append(section("Against depth", image_html(written["depth"], "accuracy and diagnostics against "
-                                                                              "depth"), "depth"))
+            + image_html(images["cd_diagram"], "critical-difference diagram"), "diagram"))
+    if "depth" in images:
+        sections.append(section("Against depth", image_html(images["depth"], "accuracy and diagnostics against "
+                                                                             "depth"), "depth"))
     sections.append(_studies_section(studies, out_dir))
     subtitle = (f"{len(studies)} studies, {len(result['table'])} activations common to all of them; Friedman test "
                 f"with the Nemenyi post-hoc test.")
-    written["page"] = write_text(out_dir / layout.COMPARE_PAGE, page_html("Across studies", subtitle, sections))
-    return written, result
+    return page_html("Across studies", subtitle, sections)

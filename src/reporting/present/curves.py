@@ -3,23 +3,19 @@
 One figure per single run (its history), per grid (each candidate's mean over its folds and
 repeats with a 95% confidence band) and per sweep (one line per job). Figures are drawn on
 matplotlib's Agg canvas (no display, no pyplot state) and written as ``learning_curves.png``
-beside the results they show.
+beside the results they show (by `src.reporting.write`).
 """
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-from matplotlib import colormaps, ticker
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from ... import layout
-from ...files import save_figure
+from ...results import stopped
 from ..compute.stats import confidence_interval
+from .colours import colours, palette
 
-FILE_NAME = layout.CURVES
 PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
 LEGEND_INSIDE = 6  # more lines than this and the legend moves beside the plots
 LEGEND_ROWS = 24   # entries per column of a legend beside the plots (what the figure's height holds)
@@ -31,15 +27,6 @@ class PlainLogFormatter(ticker.LogFormatter):
 
     def __call__(self, x, pos=None):
         return f"{x:.3g}" if super().__call__(x, pos) else ""
-
-
-def colours(n):
-    """``n`` distinguishable colours: tab10, then tab20, then samples of a continuous map."""
-    if n <= 10:
-        return [colormaps["tab10"](i) for i in range(n)]
-    if n <= 20:
-        return [colormaps["tab20"](i) for i in range(n)]
-    return [colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
 
 
 def _legend_columns(n_lines):
@@ -178,7 +165,7 @@ def _log_floor(arrays):
     return float(positive.min()) / 2 if positive.size else None
 
 
-def plot_candidates(histories, title, sizes=None, stopped=()):
+def plot_candidates(histories, title, sizes=None, halted=(), colour_of=None):
     """Each candidate's mean curve over its fits, with a 95% confidence band.
 
     Parameters
@@ -188,8 +175,10 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
     title : str
     sizes : dict, optional
         Candidate label -> ``(n_train list, n_test list)`` of its fits, for corrected bands.
-    stopped : collection of str
+    halted : collection of str
         Candidates that successive halving stopped at a rung: drawn dashed, up to their rung.
+    colour_of : dict, optional
+        Label -> colour, the study's (`src.reporting.present.colours.palette`); by default in this order.
 
     Returns
     -------
@@ -197,7 +186,9 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
     """
     fig, axes = _figure(len(histories))
     drawn = []  # (axis, log, label, colour, x, mean, low, high)
-    for (label, fits), colour in zip(histories.items(), colours(len(histories))):
+    colour_of = colour_of or palette(histories)
+    for label, fits in histories.items():
+        colour = colour_of.get(label) or palette(histories)[label]
         n_train, n_test = (sizes or {}).get(label, (None, None))
         for ax, (column, _, log) in zip(axes, PANELS):
             band = mean_band(fits, column, n_train, n_test)
@@ -215,8 +206,8 @@ def plot_candidates(histories, title, sizes=None, stopped=()):
                                                                                  np.maximum(low, floor))
         else:  # an accuracy: its band within its bounds, as the tables clip its intervals
             low, high = np.clip(low, *ACCURACY_BOUNDS), np.clip(high, *ACCURACY_BOUNDS)
-        ax.plot(x, mean, "--" if label in stopped else "-", color=colour, lw=1.6,
-                label=f"{label} (n={len(histories[label])}{', stopped' if label in stopped else ''})", **_markers(x))
+        ax.plot(x, mean, "--" if label in halted else "-", color=colour, lw=1.6,
+                label=f"{label} (n={len(histories[label])}{', stopped' if label in halted else ''})", **_markers(x))
         ax.fill_between(x, low, high, color=colour, alpha=0.18, lw=0)
     for ax, (_, _, log) in zip(axes, PANELS):
         if log and floor is not None:
@@ -254,18 +245,14 @@ def plot_jobs(curves, title):
 # From result folders
 # ---------------------------------------------------------------------------------------
 
-def write_run_curves(run_dir):
-    """Draw ``learning_curves.png`` of a single run from its ``history.csv``; return its path."""
-    run_dir = Path(run_dir)
-    history = pd.read_csv(run_dir / layout.HISTORY)
-    name = ""
-    if (run_dir / layout.METRICS).exists():
-        name = json.loads((run_dir / layout.METRICS).read_text()).get("activation", "")
-    return save_figure(run_dir / FILE_NAME, plot_history(history, f"{name} learning curves".strip()))
+def run_figure(study):
+    """A single run's learning curves, from its history."""
+    name = (study.metrics or {}).get("activation", "")
+    return plot_history(study.history, f"{name} learning curves".strip())
 
 
-def grid_histories(grid_dir):
-    """Each candidate's fold histories from a grid's ``folds.csv`` and fit records.
+def grid_histories(study):
+    """Each candidate's fold histories from a grid's folds table and fit records.
 
     Returns
     -------
@@ -273,19 +260,15 @@ def grid_histories(grid_dir):
         Label -> list of history DataFrames, best-ranked candidate first; and label ->
         ``(n_train list, n_test list)`` of the same fits.
     """
-    grid_dir = Path(grid_dir)
-    folds = pd.read_csv(grid_dir / layout.FOLDS, keep_default_na=False, na_values=[""])
-    order = list(pd.read_csv(grid_dir / layout.SUMMARY)["label"].astype(str)) \
-        if (grid_dir / layout.SUMMARY).exists() else list(dict.fromkeys(folds["label"].astype(str)))
+    folds = study.folds
+    order = list(study.summary["label"].astype(str)) if study.summary is not None \
+        else list(dict.fromkeys(folds["label"].astype(str)))
     histories, sizes = {}, {}
     for label in order:
         rows = folds[folds["label"].astype(str) == label]
         fits, n_train, n_test = [], [], []
         for row in rows.itertuples():
-            path = grid_dir / "fits" / f"{getattr(row, 'fit', '')}.json"
-            if not getattr(row, "fit", "") or not path.exists():
-                continue
-            history = json.loads(path.read_text()).get("history") or []
+            history = study.history_of(str(getattr(row, "fit", "") or ""))
             if history:
                 fits.append(pd.DataFrame(history))
                 n_train.append(row.n_train)
@@ -295,46 +278,37 @@ def grid_histories(grid_dir):
     return histories, sizes
 
 
-def write_grid_curves(grid_dir):
-    """Draw ``learning_curves.png`` of a grid (every candidate); return its path, or None without histories."""
-    grid_dir = Path(grid_dir)
-    histories, sizes = grid_histories(grid_dir)
+def grid_figure(study, colour_of=None):
+    """A grid's learning curves (every candidate); None without histories."""
+    histories, sizes = grid_histories(study)
     if not histories:
         return None
-    folds = pd.read_csv(grid_dir / layout.FOLDS)
-    stopped = set(folds.loc[folds["halted_at"].notna(), "label"].astype(str)) if "halted_at" in folds else set()
-    return save_figure(grid_dir / FILE_NAME, plot_candidates(histories, "candidates", sizes, stopped))
+    halted = set(study.folds.loc[stopped(study.folds), "label"].astype(str))
+    return plot_candidates(histories, "candidates", sizes, halted, colour_of)
 
 
-def job_overrides(job_dir):
-    """A sweep job's command-line overrides (Hydra's own left out), as ``key=value`` strings."""
-    items = yaml.safe_load((layout.overrides_file(Path(job_dir))).read_text()) or []
-    return [str(item) for item in items if not str(item).startswith("hydra")]
-
-
-def job_labels(job_dirs):
-    """``"3: activation=relu"`` per job: its number and the overrides that differ between jobs."""
-    overrides = [job_overrides(job_dir) for job_dir in job_dirs]
+def job_labels(jobs):
+    """``"3: activation=relu"`` per job (a `Study` each): its number and the overrides that differ between jobs."""
+    overrides = [[f"{k}={v}" for k, v in job.overrides.items()] for job in jobs]
     shared = set.intersection(*(set(o) for o in overrides)) if len(overrides) > 1 else set()
     labels = []
-    for job_dir, items in zip(job_dirs, overrides):
+    for job, items in zip(jobs, overrides):
         shown = [item for item in items if item not in shared]
-        labels.append(f"{Path(job_dir).name}: {', '.join(shown)}" if shown else Path(job_dir).name)
+        labels.append(f"{job.path.name}: {', '.join(shown)}" if shown else job.path.name)
     return labels
 
 
-def job_curve(job_dir):
+def job_curve(job):
     """A sweep job's curve: a single run's history, or the mean curve of a grid's best candidate.
 
     Returns
     -------
     pandas.DataFrame or None
     """
-    job_dir = Path(job_dir)
-    if (job_dir / layout.HISTORY).exists():
-        return pd.read_csv(job_dir / layout.HISTORY)
-    if (job_dir / layout.FOLDS).exists():
-        histories, _ = grid_histories(job_dir)
+    if job.history is not None:
+        return job.history
+    if job.folds is not None:
+        histories, _ = grid_histories(job)
         if histories:
             label, fits = next(iter(histories.items()))
             curve = {c: mean_band(fits, c).set_index("epoch")["mean"] for c, _, _ in PANELS}
@@ -344,20 +318,13 @@ def job_curve(job_dir):
     return None
 
 
-def write_sweep_curves(sweep_dir, job_dirs):
-    """Draw ``learning_curves.png`` of a sweep, one line per job; return its path, or None.
-
-    Parameters
-    ----------
-    sweep_dir : Path
-    job_dirs : list of Path
-        The job folders, in job order (`src.layout.job_dirs`).
-    """
+def sweep_figure(jobs):
+    """A sweep's learning curves, one line per job (a `Study` each, in job order); None without curves."""
     curves = {}
-    for job_dir, label in zip(job_dirs, job_labels(job_dirs)):
-        curve = job_curve(job_dir)
+    for job, label in zip(jobs, job_labels(jobs)):
+        curve = job_curve(job)
         if curve is not None and len(curve):
             curves[label + (f" (best: {curve.attrs['label']})" if "label" in curve.attrs else "")] = curve
     if not curves:
         return None
-    return save_figure(Path(sweep_dir) / FILE_NAME, plot_jobs(curves, "sweep: one line per job"))
+    return plot_jobs(curves, "sweep: one line per job")

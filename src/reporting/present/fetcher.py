@@ -11,11 +11,11 @@ import math
 from pathlib import Path
 
 import hiplot as hip
-import pandas as pd
 
 from ... import layout
-from ...errors import UserError
+from ...errors import Damaged, UserError
 from ..compute.sweep import sweep_frame
+from ..read.study import load
 
 # Columns first on the plot (left to right), when present; the score colours the lines.
 FIRST = ["study", "kind", "job", "label", "accuracy"]
@@ -39,19 +39,19 @@ def _report(folder):
     return str(path.resolve()) if path.exists() else ""
 
 
-def _single(folder):
-    metrics = layout.read_json(Path(folder) / layout.METRICS) or {}
+def _single(study):
+    metrics = study.metrics or {}
     return [{"label": metrics.get("activation"), SCORE: metrics.get("test_accuracy"),
              **{k: v for k, v in metrics.items() if k not in ("activation",)}}]
 
 
-def _grid(folder):
-    summary = pd.read_csv(Path(folder) / layout.SUMMARY, keep_default_na=False, na_values=[""])
-    return summary.rename(columns={"accuracy_mean": SCORE}).to_dict("records")
+def _grid(study):
+    return study.need("summary").rename(columns={"accuracy_mean": SCORE}).to_dict("records")
 
 
-def _sweep(folder):
-    frame = sweep_frame(folder)
+def _sweep(study):
+    frame = sweep_frame(study)
+    folder = study.path
     if SCORE not in frame:
         frame[SCORE] = frame.get("accuracy_mean", frame.get("test_accuracy"))
     rows = frame.drop(columns=[c for c in ("accuracy_mean",) if c in frame]).to_dict("records")
@@ -87,7 +87,7 @@ def study_rows(folder):
     """The lines of one run, grid or sweep dir, each with ``study``, ``kind``, ``dir`` and ``report``."""
     folder = Path(folder)
     kind = layout.kind_of(folder)
-    rows = ROWS[kind](folder)
+    rows = ROWS[kind](load(folder, kind))
     for row in rows:
         row.setdefault("dir", str(folder.resolve()))
         row.setdefault("report", _report(folder))
@@ -97,6 +97,8 @@ def study_rows(folder):
 
 def unreadable(exc):
     """Why a study's results cannot be read, in a few words (``no summary.csv``)."""
+    if isinstance(exc, Damaged) and exc.what == "missing":
+        return f"no {Path(exc.path).name}"
     if isinstance(exc, FileNotFoundError):
         return f"no {Path(exc.filename).name}" if exc.filename else "a file is missing"
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")

@@ -1,10 +1,9 @@
-"""HiPlot parallel-coordinate pages, written offline as one self-contained HTML file."""
+"""HiPlot parallel-coordinate pages, each one self-contained HTML document."""
 import html
 import math
 
 import hiplot as hip
 
-from ...files import atomic_path
 
 HIDDEN_COLUMNS = ["uid", "from_uid"]
 
@@ -17,15 +16,13 @@ def _clean(value):
     return value
 
 
-def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=None, shown=None):
-    """Write ``rows`` (one dict per line of the plot) as a standalone HiPlot page.
+def hiplot_html(rows, order=None, color_by=None, categorical=(), title=None, shown=None):
+    """``rows`` (one dict per line of the plot) as a standalone HiPlot page.
 
     Parameters
     ----------
     rows : list of dict
         One mapping per line; keys become axes.
-    path : str or Path
-        The HTML file (written atomically).
     order : list of str, optional
         Axes from left to right (parameters first, metrics last); other columns follow.
     color_by : str, optional
@@ -41,7 +38,8 @@ def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=No
 
     Returns
     -------
-    Path
+    str
+        The page's HTML.
     """
     rows = [{k: _clean(v) for k, v in row.items()} for row in rows]
     exp = hip.Experiment.from_iterable(rows)
@@ -57,10 +55,8 @@ def write_hiplot(rows, path, order=None, color_by=None, categorical=(), title=No
             exp.parameters_definition[name].type = hip.ValueType.CATEGORICAL
     if color_by in columns:
         exp.colorby = color_by
-    with atomic_path(path) as tmp:
-        page = exp.to_html()
-        if title:
-            page = page.replace("<title>HiPlot</title>", f"<title>{html.escape(str(title))}</title>", 1)
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    page = exp.to_html()
+    if title:
+        page = page.replace("<title>HiPlot</title>", f"<title>{html.escape(str(title))}</title>", 1)
+    return page
 

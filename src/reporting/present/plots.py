@@ -2,7 +2,7 @@
 
 The derivative is the one training uses: torch's autograd through the built module, in eval
 mode (so RReLU shows its mean slope). Figures are drawn on matplotlib's Agg canvas, without
-pyplot, and written atomically. The command line is `src.plots`.
+pyplot; `src.reporting.write.figures` writes them. The command line is `src.plots`.
 """
 import functools
 import hashlib
@@ -12,7 +12,6 @@ import os
 import re
 from pathlib import Path
 
-import joblib
 import matplotlib
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ...errors import UserError
-from ...files import save_figure, write_bytes
 from ...model import activations
 
 X_RANGE = (-10.0, 10.0)
@@ -29,8 +27,6 @@ DEFAULT_OUT = Path("outputs/gallery")
 GALLERY_NAME = "gallery.png"
 GALLERY_COLUMNS = 7
 SYMLOG_ABOVE = 50.0  # values beyond this get a symmetric-log y axis (exponential)
-# Where drawn activation plots are kept for the next run (``ACTIVATION_BENCH_CACHE``; empty: none).
-CACHE_ENV = "ACTIVATION_BENCH_CACHE"
 # Panels for names whose plain form means another activation: plain ``swish`` is ``silu``.
 EXAMPLES = {"swish": "swish(beta=2.0)"}
 FUNCTION_COLORS = ("tab:blue", "tab:green")
@@ -98,7 +94,8 @@ def _draw(ax, spec, fontsize):
     return k
 
 
-def _activation_figure(spec):
+def activation_figure(spec):
+    """One activation and its derivative over [-10, 10], titled by its readable label."""
     fig = Figure(figsize=(6.4, 4.4), dpi=100)
     FigureCanvasAgg(fig)
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.11, top=0.92)
@@ -109,27 +106,10 @@ def _activation_figure(spec):
     return fig
 
 
-def plot_activation(spec, path):
-    """Write a PNG of one activation and its derivative over [-10, 10].
-
-    Parameters
-    ----------
-    spec : str or mapping
-        An activation spec; the title is its readable label (`src.model.activations.label`).
-    path : str or Path
-        Where the PNG goes (written atomically).
-
-    Returns
-    -------
-    Path
-    """
-    return save_figure(path, _activation_figure(spec))
-
-
-def _activation_png(spec, key):
-    """`plot_activation`'s PNG as bytes (``key`` names what it shows; see `plot_key`)."""
+def activation_png(spec, key):
+    """An activation's PNG as bytes (``key`` names what it shows; see `plot_key`)."""
     buffer = io.BytesIO()
-    _activation_figure(spec).savefig(buffer, format="png")
+    activation_figure(spec).savefig(buffer, format="png")
     return buffer.getvalue()
 
 
@@ -150,28 +130,18 @@ def _drawing_code():
     return Path(__file__).read_bytes() + matplotlib.__version__.encode()
 
 
-def plot_cache():
-    """Where drawn activation plots are kept (`CACHE_ENV`, else the user's cache folder), or None."""
-    location = os.environ.get(CACHE_ENV)
-    if location is None:
-        location = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "activation-bench"
-    return Path(location) / "activation_plots" if location else None
-
-
-def plot_gallery(path, specs=None):
-    """Write one PNG with a small panel per activation: function, derivative and label.
+def gallery_figure(specs=None):
+    """One figure with a small panel per activation: function, derivative and label.
 
     Parameters
     ----------
-    path : str or Path
-        Where the PNG goes (written atomically).
     specs : sequence of str or mapping, optional
         The activations to draw; every registered one (`gallery_specs`) when None.
 
     Returns
     -------
-    list of str
-        The title of each panel of the figure, one per axes, in drawing order.
+    (matplotlib.figure.Figure, list of str)
+        The figure, and the title of each panel, one per axes, in drawing order.
     """
     specs = gallery_specs() if specs is None else list(specs)
     if not specs:
@@ -198,9 +168,7 @@ def plot_gallery(path, specs=None):
     fig.suptitle(title, fontsize=14 if ncols >= 4 else 12, y=1 - 0.12 / height, va="top")
     fig.subplots_adjust(left=0.45 / width, right=1 - 0.15 / width, bottom=(0.55 + 0.25 * legend_rows) / height,
                         top=1 - 0.55 / height, wspace=0.3, hspace=0.45)
-    titles = [ax.get_title() for ax in fig.axes]
-    save_figure(path, fig)
-    return titles
+    return fig, [ax.get_title() for ax in fig.axes]
 
 
 def activation_filename(spec):
@@ -217,38 +185,6 @@ def activation_filename(spec):
     """
     safe = re.sub(r"[^A-Za-z0-9._=-]+", "_", activations.label(spec)).strip("_")
     return f"activation_{safe}.png"
-
-
-def save_activation_plots(specs, out_dir):
-    """Write `plot_activation`'s PNG for each spec into ``out_dir``.
-
-    Parameters
-    ----------
-    specs : iterable of str or mapping
-        Activation specs; specs with the same label are drawn once.
-    out_dir : str or Path
-        Created when missing.
-
-    Returns
-    -------
-    list of Path
-        The files written, named by `activation_filename`.
-
-    Notes
-    -----
-    A plot is drawn once and kept in `plot_cache` under its `plot_key` (with joblib's
-    ``Memory``): later runs copy it. Drawing one costs about 0.12 s, copying it about 2 ms.
-    """
-    out_dir = Path(out_dir)
-    by_label = {}
-    for spec in specs:
-        by_label.setdefault(activations.label(spec), spec)
-    try:
-        memory = joblib.Memory(plot_cache(), verbose=0)
-    except OSError:  # no cache folder can be made there: draw every plot
-        memory = joblib.Memory(None, verbose=0)
-    draw = memory.cache(_activation_png, ignore=["spec"])
-    return [write_bytes(out_dir / activation_filename(spec), draw(spec, plot_key(spec))) for spec in by_label.values()]
 
 
 def listing():

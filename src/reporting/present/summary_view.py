@@ -6,12 +6,9 @@ render `view`; neither formats a cell of its own.
 import numpy as np
 import pandas as pd
 
-from ..compute.stats import ALPHA
-from .verdict import level_text, p_text
-
-# weight init scheme (src.model.mlp.INITS) -> how the reports and the depth plot's legend name it
-INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_uniform": "He uniform",
-              "xavier_normal": "Glorot", "xavier_uniform": "Glorot uniform", "lecun_normal": "LeCun"}
+from ...results import ALPHA, stopped
+from ..compute.verdict import level_text, p_text
+from . import method
 
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
                  "failed": "failed", "stopped": "stopped early"}
@@ -32,7 +29,7 @@ def true(value):
 
 def standing(row):
     """``best``, ``worse``, ``unseparated``, ``untestable``, ``failed``, ``stopped`` (by successive halving) or empty."""
-    if np.isfinite(number(row, "halted_at")):
+    if stopped(row):
         return "stopped"
     if not np.isfinite(number(row, "accuracy_mean")):
         return "failed"
@@ -86,7 +83,7 @@ def _seconds(row, key):
 
 def _status(row):
     """The failure, else the statistics' note (unstable splits, clipped intervals), else empty."""
-    if np.isfinite(number(row, "halted_at")):
+    if stopped(row):
         score = number(row, "rung_score")
         error = row.get("error") if isinstance(row.get("error"), str) and row.get("error") else "no score there"
         there = f"validation accuracy there {score:.4f}" if np.isfinite(score) else error
@@ -141,63 +138,28 @@ def view(summary, alpha=ALPHA):
     return pd.DataFrame(rows), standings
 
 
-def study_line(meta, n_candidates):
-    """``3 candidates, 3-fold cross-validation repeated 3 times (9 splits) on mnist (60000 training images).``"""
-    repeats = meta.get("repeats", 1) or 1
-    splits = len(meta.get("splits", [])) or "?"
-    return (f"{n_candidates} candidates, {meta.get('folds', '?')}-fold cross-validation"
-            f"{' repeated ' + str(repeats) + ' times' if repeats > 1 else ''} ({splits} splits) on "
-            f"{meta.get('dataset', '?')} ({meta.get('n_train', '?')} training images).")
+def summary_markdown(summary, search, statistics=None):
+    """The summary as Markdown: the study and the method (`src.reporting.present.method`), the table (`view`),
+    the verdict.
 
-
-def protocol_text(meta):
-    """How the candidates were trained: at the configured settings, or each at its own tuned ones."""
-    if meta.get("protocol") != "tuned":
-        return "Fixed protocol: every candidate trained at the configured settings."
-    names = " and ".join(meta.get("tune") or [])
-    return (f"Tuned protocol: each activation was trained at every {names} of the tune grid on every split; on "
-            f"each split, its {names} was chosen by the last epoch's accuracy on the validation rows that each "
-            f"fit holds out of the split's training rows (ties: the lower validation loss, then the value listed "
-            f"first), and the chosen fit's accuracy on the split's held-out rows, which the choice never saw, is "
-            f"its score below.")
-
-
-def method_text(alpha=ALPHA):
-    """What the summary's columns mean and how they were computed, at the level ``1 - alpha``."""
-    level = level_text(alpha)
-    return (f"Accuracy is the held-out accuracy of each cross-validation split, mean ± std over the splits. The "
-            f"{level} confidence intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, "
-            f"which accounts for the overlap of training sets between splits; an interval that crosses the "
-            f"bounds of the accuracy (0 and 1, or ±100 points for a difference) is clipped to them and marked, "
-            f"since the normal approximation fails there. The difference to the best is the candidate's "
-            f"accuracy minus the best one's, in points, with that pair's {level} interval (not adjusted for the "
-            f"number of pairs). Every pair of candidates is tested and the p-values are Holm-adjusted over all "
-            f"pairs; a candidate is 'worse' when its pair with the best has an adjusted p-value below {alpha:g}. "
-            f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
-            f"'untestable' means the difference was the same on every split, so its variance is unknown. A "
-            f"candidate is 'unstable' when a split lies far from its others (such as one split at chance "
-            f"level); its status lists its split scores. A candidate whose interval reaches down to chance level "
-            f"(one class in as many as the data have) is 'not shown above chance'. Step cost: the time of one "
-            f"training step relative to relu's, on the machine that ran the grid.")
-
-
-def alias_lines(meta):
-    """Sentences naming the activations trained once for several names (``aliases`` of ``search.json``)."""
-    return [f"{', '.join(names)} compute{'s' if len(names) == 1 else ''} the same function as {kept}: "
-            f"trained once, listed under {kept}." for kept, names in (meta.get("aliases") or {}).items()]
-
-
-def init_lines(meta):
-    """A sentence naming each activation's weight init, when ``model.init=auto`` gave them different ones
-    (``inits`` of ``search.json``): a difference between two candidates may then be their inits'."""
-    inits = meta.get("inits") or {}
-    if len(set(inits.values())) < 2:
-        return []
-    by_init = {}
-    for label, init in inits.items():
-        by_init.setdefault(init, []).append(label)
-    named = "; ".join(f"{INIT_NAMES.get(init, init)}{'' if init == 'default' else f' ({init})'} for {', '.join(labels)}"
-                      for init, labels in by_init.items())
-    return [f"Weights were initialised with each activation's own recipe (model.init=auto): {named}. A difference "
-            f"between candidates of different inits may come from the init as well as the activation; "
-            f"model.init=kaiming_normal (or another) gives every candidate the same."]
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        `summary_frame`'s table.
+    search : src.results.SearchRecord
+    statistics : dict, optional
+        `grid_statistics`'s dict: its level, verdict sentences and claim line.
+    """
+    alpha = (statistics or {}).get("alpha", ALPHA)
+    table = view(summary, alpha)[0]
+    head = (f"{method.study_line(search, len(summary))} {method.protocol_text(search)} "
+            f"{method.method_text(alpha)} {method.halving_text(search)}".rstrip())
+    notes = "".join(f"\n- {line}" for line in method.alias_lines(search) + method.init_lines(search))
+    text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
+    if statistics:
+        text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
+        if statistics.get("claim"):
+            text += f"\n{statistics['claim']['text']}\n"
+        if statistics.get("tuning"):
+            text += f"\n{statistics['tuning']['sentence']}\n"
+    return text

@@ -5,7 +5,7 @@
 not hold reads as None. Pages, tables, comparisons, tracking and the benchmark read results
 through it; nothing else under `src.reporting` opens a result file.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +14,12 @@ import yaml
 from ... import layout
 from ...errors import Damaged
 from ...results import ALPHA, SearchRecord
+
+
+# attribute -> its file
+FILES = {"metrics": layout.METRICS, "history": layout.HISTORY, "search": layout.SEARCH, "cv_results": layout.CV_RESULTS,
+         "summary": layout.SUMMARY, "folds": layout.FOLDS, "statistics": layout.STATS, "tuning": layout.TUNING,
+         "comparison": layout.COMPARE_STATS}
 
 
 def _optional(path, keys=None):
@@ -42,6 +48,7 @@ class Study:
 
     path: Path
     kind: str = None
+    _records: dict = field(default_factory=dict, repr=False)
 
     # -- what every kind holds ---------------------------------------------------------
     @cached_property
@@ -123,12 +130,16 @@ class Study:
 
     @property
     def alpha(self):
-        """The significance level: the search's, else ``stats.alpha`` of its config, else the default."""
+        """The significance level: the search's, else its config's ``stats.alpha``, else its ``stats.json``'s,
+        else the default (`src.results.ALPHA`)."""
         if self.search is not None and self.search.alpha is not None:
             return float(self.search.alpha)
+        configured = (self.config.get("stats") or {}).get("alpha")
+        if configured is not None:
+            return float(configured)
         if self.statistics and self.statistics.get("alpha") is not None:
             return float(self.statistics["alpha"])
-        return float((self.config.get("stats") or {}).get("alpha", ALPHA))
+        return ALPHA
 
     @property
     def claim(self):
@@ -141,13 +152,17 @@ class Study:
         return [str(name) for name in claim if str(name).strip()] if claim else None
 
     def record(self, key):
-        """The fit record ``key`` (whatever its status), or None when there is none."""
-        return self.records.get(key) if key else None
+        """The fit record ``key`` (whatever its status), read once; None when there is none."""
+        if not key:
+            return None
+        if key not in self._records:
+            self._records[key] = layout.read_record(layout.fits_dir(self.path), key)
+        return self._records[key]
 
-    @cached_property
+    @property
     def records(self):
-        """Every fit record of the grid, by key (read once)."""
-        return {record.pop("key"): record for record in layout.read_records(layout.fits_dir(self.path))}
+        """Every fit record in the grid's fits folder, by key."""
+        return {key: self.record(key) for key in layout.record_keys(layout.fits_dir(self.path))}
 
     def history_of(self, key):
         """The epochs of fit ``key`` as a list of dicts (empty without a record)."""
@@ -158,6 +173,13 @@ class Study:
     def jobs(self):
         """Each finished config's job folder as a `Study`, in job order (`src.layout.job_dirs`)."""
         return [load(job) for job in layout.job_dirs(self.path)] if self.kind == "sweep" else []
+
+    def need(self, name):
+        """The table or record ``name`` (``"summary"``, ``"metrics"``, ...), raising `Damaged` when the dir lacks it."""
+        value = getattr(self, name)
+        if value is None:
+            raise Damaged(self.path / FILES[name], "missing")
+        return value
 
     def damage(self, files=None):
         """What is wrong with its results (`src.layout.results_damage`); empty when they are whole."""

@@ -11,17 +11,15 @@ scores and per-epoch history, read from the grid's fit records. Everything is re
 files the run wrote; nothing is trained. MLflow is an optional extra (``pip install -e
 '.[tracking]'``).
 """
-import json
 import logging
 import math
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from ... import layout
 from ...errors import UserError
 from ...words import counted
+from ..read.study import load
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +114,11 @@ class _Logger:
         self.client.set_terminated(run_id, status)
 
 
-def _single(logger, out_dir, params, tags):
-    metrics = layout.read_json(out_dir / layout.METRICS) or {}
+def _single(logger, study, params, tags):
+    out_dir, metrics = study.path, study.metrics or {}
     run_id = logger.start(f"{metrics.get('activation', 'run')} ({out_dir.name})", tags)
     logger.params(run_id, params)
-    history = pd.read_csv(out_dir / layout.HISTORY)
+    history = study.need("history")
     logger.history(run_id, history.to_dict("records"))
     logger.metrics(run_id, metrics, step=len(history))
     logger.artifacts(run_id, out_dir, [layout.METRICS, layout.HISTORY, layout.HISTORY_PAGE, layout.REPORT])
@@ -128,23 +126,22 @@ def _single(logger, out_dir, params, tags):
     return [run_id]
 
 
-def _grid(logger, out_dir, params, tags):
-    meta = json.loads((out_dir / layout.SEARCH).read_text())
-    summary = pd.read_csv(out_dir / layout.SUMMARY)
-    folds = pd.read_csv(out_dir / layout.FOLDS, keep_default_na=False, na_values=[""])
+def _grid(logger, study, params, tags):
+    out_dir, search = study.path, study.need("search")
+    summary, folds = study.need("summary"), study.need("folds")
     parent = logger.start(f"grid ({out_dir.name})", tags)
     logger.params(parent, params)
     best = summary.iloc[0]
     logger.metrics(parent, {"best_accuracy_mean": best.get("accuracy_mean"),
-                            "refit_test_accuracy": (meta.get("refit") or {}).get("test_accuracy"),
-                            "search_seconds": meta.get("search_seconds")})
+                            "refit_test_accuracy": (search.refit or {}).get("test_accuracy"),
+                            "search_seconds": search.search_seconds})
     run_ids = [parent]
     swept = [c for c in folds.columns if c in set(summary.columns) - {"label", "status", "error"}
              and c not in ("rank",) and not c.endswith(("_mean", "_std"))]
     for row in folds.to_dict("records"):
         child = logger.start(f"{row['label']} split {row['split']}", {**tags, "candidate": str(row["label"])},
                              parent=parent)
-        record = layout.read_record(layout.fits_dir(out_dir), row.get("fit")) if row.get("fit") else None
+        record = study.record(row.get("fit"))
         logger.params(child, {**{k: row[k] for k in swept if k in row}, "label": row["label"],
                               "split": row["split"], "repeat": row["repeat"], "fold": row["fold"]})
         history = (record or {}).get("history", [])
@@ -189,7 +186,8 @@ def log_mlflow(out_dir, store_dir, experiment, params, tags=None):
     replaced = logger.replace(out_dir.resolve())
     if replaced:
         log.info(f"mlflow: {counted(replaced, 'earlier run')} of {out_dir} deleted from the store: logged again below")
-    return LOGGERS[kind](logger, out_dir, params, {"dir": str(out_dir.resolve()), "kind": kind, **(tags or {})})
+    return LOGGERS[kind](logger, load(out_dir, kind), params, {"dir": str(out_dir.resolve()), "kind": kind,
+                                                                **(tags or {})})
 
 
 TRACKERS = {"mlflow": log_mlflow}

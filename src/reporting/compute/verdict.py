@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from ...words import counted
-from ..compute import stats
-from ..compute.summary import OUTCOMES, chance_text, split_scores_text
+from . import stats
+from .summary import OUTCOMES, chance_text, split_scores_text
 
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
 # sentence says so first.

@@ -1,0 +1,124 @@
+"""A grid dir's files: what was searched, its tables, statistics, HiPlot pages, figures and report."""
+import logging
+from pathlib import Path
+
+from ... import layout, logs
+from ...files import save_figure, write_csv, write_json, write_text
+from ...results import diagnostic_columns
+from ..compute import tuned
+from ..compute.grid_tables import METRICS, grid_tables
+from ..present.colours import palette
+from ..present.hiplot import hiplot_html
+from ..present.isolation import isolation_figure
+from ..present.summary_view import summary_markdown
+from ..read.study import load
+from .report_files import write_grid_report
+
+log = logging.getLogger(__name__)
+
+# The axes the candidates' HiPlot page shows at first (after the parameters); every other
+# column is a hidden axis there and a column of its table.
+HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
+                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
+
+
+def write_hiplot(rows, path, **options):
+    """Write `src.reporting.present.hiplot.hiplot_html`'s page of ``rows`` to ``path``; return the path."""
+    return write_text(path, hiplot_html(rows, **options))
+
+
+def write_grid_tables(out_dir):
+    """(Re)build the tables, statistics, HiPlot pages, learning curves and report of a grid dir.
+
+    Reads the grid's study (`src.reporting.read.study.load`): its ``search.json``,
+    ``cv_results.csv`` and fit records; computes its tables (`grid_tables`); trains nothing.
+
+    Returns
+    -------
+    dict
+        Name -> path of everything written.
+    """
+    out_dir = Path(out_dir)
+    tables = grid_tables(load(out_dir, "grid"))
+    summary, folds, params = tables.summary, tables.folds, tables.params
+    colour_of = palette(summary["label"])
+    written = {}
+    if tables.halving is not None:
+        written["halving"] = write_csv(out_dir / layout.HALVING, tables.halving)
+    if tables.trials is not None:
+        written.update(write_tuning(out_dir, tables, colour_of))
+    written.update({
+        "folds": write_csv(out_dir / layout.FOLDS, folds),
+        "summary": write_csv(out_dir / layout.SUMMARY, summary),
+        "stats": write_json(out_dir / layout.STATS, tables.statistics),
+        "summary_md": write_text(out_dir / layout.SUMMARY_MD,
+                                 summary_markdown(summary, tables.search, tables.statistics)),
+    })
+    diag = diagnostic_columns(summary.columns)
+    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
+               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
+    metrics += [c for c in ("rung", "halted_at", "rung_score") if c in summary]
+    shown = summary.rename(columns={"accuracy_mean": "mean_test_accuracy"})
+    rows = [{**{p: r[p] for p in params}, **{m: r[m] for m in metrics}} for _, r in shown.iterrows()]
+    written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
+                                     color_by="mean_test_accuracy", categorical=params + ["separated_from_best"],
+                                     title="candidates", shown=params + HIPLOT_SHOWN)
+    fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
+    fold_metrics += [c for c in ("rung", "halted_at") if c in folds]
+    fold_diag = diagnostic_columns(folds.columns)
+    fold_rows = folds[params + ["repeat", "fold"] + fold_metrics + fold_diag].to_dict("records")
+    written["hiplot_folds"] = write_hiplot(fold_rows, out_dir / layout.HIPLOT_FOLDS,
+                                           order=params + ["repeat", "fold"] + fold_metrics + fold_diag,
+                                           color_by="test_accuracy", categorical=params, title="folds",
+                                           shown=params + ["repeat", "fold"] + fold_metrics)
+    written.update(write_grid_report(load(out_dir, "grid"), colour_of))
+    return written
+
+
+def write_tuning(out_dir, tables, colour_of):
+    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned`).
+
+    Returns
+    -------
+    dict
+        Name -> path of everything written.
+    """
+    trials, nuisance = tables.trials, tables.search.tuned
+    written = {"tuning": write_csv(out_dir / layout.TUNING, trials)}
+    figure = isolation_figure(trials, nuisance, level=1 - tables.alpha, halving=tables.search.halving,
+                              colour_of=colour_of)
+    if figure is not None:
+        written["isolation"] = save_figure(out_dir / layout.ISOLATION_PLOT, figure)
+    columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on", "stopped_on"]
+    written["hiplot_tuning"] = write_hiplot(tuned.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
+                                            order=columns, color_by="inner_accuracy",
+                                            categorical=["activation"], title="tuning (inner scores)")
+    return written
+
+
+def write_grid(result, out_dir):
+    """Write a grid search: what was searched, ``cv_results_``, the tables, pages and report.
+
+    Parameters
+    ----------
+    result : src.results.GridResult
+    out_dir : Path
+
+    Returns
+    -------
+    dict
+        Name -> path of every file written.
+    """
+    out_dir = Path(out_dir)
+    meta = result.meta.to_dict() if hasattr(result.meta, "to_dict") else result.meta
+    written = {"search": write_json(out_dir / layout.SEARCH, meta),
+               "cv_results": write_csv(out_dir / layout.CV_RESULTS, result.cv_results)}
+    written.update(write_grid_tables(out_dir))
+    print_summary(written)
+    return written
+
+
+def print_summary(written):
+    """Print the Markdown summary and where every file went."""
+    log.info(Path(written["summary_md"]).read_text())
+    logs.paths(log, written)
