@@ -7,6 +7,10 @@ import pandas as pd
 import pytest
 
 from src import tuning
+from src.reporting.present import curves
+from src.reporting.present.colours import palette
+from src.reporting.present.isolation import isolation_figure
+from src.reporting.read.study import load
 from src.run import run
 
 TUNED = ["mode=grid", "protocol=tuned", "cv.n_jobs=1", "cv.repeats=1", "train.epochs=2", "train.threads=1",
@@ -78,6 +82,14 @@ def test_a_tuned_study_chooses_per_split_on_inner_scores_and_judges_on_outer_one
     assert html.escape(stats["tuning"]["sentence"].split(";")[0]) in page
     md = (tmp_path / "summary.md").read_text()
     assert "tuned setting (most chosen; range)" in md and "Tuned protocol" in md
+    # one colour per activation across the study's figures (the isolation plot listed them in its own order)
+    study = load(tmp_path)
+    colour_of = palette(study.summary["label"])
+    drawn = [{line.get_label().split(" (")[0]: line.get_color() for line in figure.axes[0].get_lines()
+              if not line.get_label().startswith("_")}
+             for figure in (curves.grid_figure(study, colour_of),
+                            isolation_figure(study.tuning, study.search.tuned, colour_of=colour_of))]
+    assert drawn[0] == drawn[1] and set(drawn[0]) == {"relu", "tanh"}
 
 
 def test_a_tuned_study_run_again_trains_nothing(make_cfg, tmp_path, capsys):
