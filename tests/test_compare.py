@@ -154,7 +154,7 @@ def test_a_candidate_stopped_by_halving_is_left_out_not_ranked_as_failed(tmp_pat
             for name in ("a", "b", "c")]
     studies = cmp.collect(dirs)
     assert "sigmoid" not in studies[0].rows["label"].values
-    scores, left_out = cmp.score_table(studies)
+    scores, left_out = cmp.accuracy_table(studies)
     assert list(scores.columns) == ["relu", "tanh"] and left_out == ["sigmoid"]
 
 

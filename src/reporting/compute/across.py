@@ -164,7 +164,7 @@ def collect(folders):
     return studies
 
 
-def score_table(studies):
+def accuracy_table(studies):
     """Studies x activations: mean accuracy (NaN: failed), and the activations some study lacks.
 
     Returns
@@ -241,7 +241,7 @@ def compare(studies, alpha=ALPHA):
         study), ``friedman`` (statistic, p), ``p`` (Nemenyi's pairwise p-values), ``cd``
         (critical difference), ``pairs``, ``alpha`` and ``verdict`` (sentences).
     """
-    scores, left_out = score_table(studies)
+    scores, left_out = accuracy_table(studies)
     ranks = rank_table(scores)
     n, k = ranks.shape
     accuracy = scores.mean(axis=0)
@@ -272,7 +272,7 @@ def compare(studies, alpha=ALPHA):
               "cd": critical_difference(k, n, alpha), "pairs": pairs, "alpha": alpha,
               "studies_needed": studies_needed(k, alpha) if k >= 2 else None,
               "shared_data": shared_data(studies)}
-    result["verdict"] = verdict(result)
+    result["verdict"] = across_verdict(result)
     return result
 
 
@@ -294,7 +294,7 @@ def shared_data(studies):
             for group in groups.values() if len(group) > 1]
 
 
-def verdict(result):
+def across_verdict(result):
     """Sentences about a `compare` result, worded as the per-study verdicts: 'separated' or 'not separated'.
 
     Says plainly when the studies are too few for any pair to be separated, whatever the results.

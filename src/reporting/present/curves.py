@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from ...results import stopped
 from ..compute.stats import confidence_interval
+from ..compute.sweep import varying
 from .colours import colours, palette
 
 PANELS = (("valid_acc", "validation accuracy", False), ("train_loss", "training loss (log scale)", True))
@@ -289,11 +290,10 @@ def grid_figure(study, colour_of=None):
 
 def job_labels(jobs):
     """``"3: activation=relu"`` per job (a `Study` each): its number and the overrides that differ between jobs."""
-    overrides = [[f"{k}={v}" for k, v in job.overrides.items()] for job in jobs]
-    shared = set.intersection(*(set(o) for o in overrides)) if len(overrides) > 1 else set()
+    differ = set(varying([job.overrides for job in jobs])) if len(jobs) > 1 else None
     labels = []
-    for job, items in zip(jobs, overrides):
-        shown = [item for item in items if item not in shared]
+    for job in jobs:
+        shown = [f"{k}={v}" for k, v in job.overrides.items() if differ is None or k in differ]
         labels.append(f"{job.path.name}: {', '.join(shown)}" if shown else job.path.name)
     return labels
 

@@ -70,7 +70,8 @@ def shown_columns(frame, jobs, hidden=HIDDEN):
 def shared_line(jobs):
     """``Every job: mode=grid data=digits ...``: the overrides that all the jobs share; empty when none."""
     overrides = [job.overrides for job in jobs]
-    shared = {k: v for k, v in overrides[0].items() if all(o.get(k) == v for o in overrides)} if overrides else {}
+    differ = varying(overrides)
+    shared = {k: v for k, v in overrides[0].items() if k not in differ} if overrides else {}
     return f"Every job: {' '.join(f'{k}={v}' for k, v in shared.items())}" if shared else ""
 
 
