@@ -230,7 +230,8 @@ def test_grid_all_trains_each_function_once_and_lists_its_other_names():
 
     from src.model import activations
     from src.modes import grid as search
-    from src.reporting.present.html import alias_lines
+    from src.reporting.present.method import alias_lines
+    from src.results import SearchRecord
 
     trained = search.param_grid({"activation": "all"})["module__activation"]
     assert len(trained) == len(set(trained)) and {"silu", "elu", "relu"} <= set(trained)
@@ -250,4 +251,4 @@ def test_grid_all_trains_each_function_once_and_lists_its_other_names():
     # an import path (its class name capitalised) is never an alias of itself
     assert activations.distinct(["relu", "examples.my_activation:Fancy"]) == (
         ["relu", "examples.my_activation:Fancy"], {})
-    assert alias_lines({"aliases": aliases})[0] == "celu computes the same function as elu: trained once, listed under elu."
+    assert alias_lines(SearchRecord(aliases=aliases))[0] == "celu computes the same function as elu: trained once, listed under elu."

@@ -15,6 +15,7 @@ from src.layout import STASH as STASH_DIR
 from src.layout import job_dirs, record_keys
 from src.modes.jobs import claim, config_hash, run_job
 from src.reporting.compute.sweep import sweep_frame
+from src.reporting.read.study import load
 from tests.conftest import ROOT
 
 SWEEP = ["data=digits", "train.verbose=0", "device=cpu"]
@@ -81,7 +82,7 @@ def test_a_folder_finished_twice_is_summarised_once(tmp_path):
     fake_job(tmp_path, 2, "aaa", "relu")
     fake_job(tmp_path, 3, None, "selu", status="failed")
     assert [d.name for d in job_dirs(tmp_path)] == ["0", "1", "3"]
-    assert sweep_frame(tmp_path)["status"].tolist() == ["ok", "ok", "failed"]
+    assert sweep_frame(load(tmp_path, "sweep"))["status"].tolist() == ["ok", "ok", "failed"]
 
 
 def test_run_job_skips_a_finished_config_and_returns_its_objective(make_cfg, tmp_path):
