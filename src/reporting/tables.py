@@ -22,7 +22,7 @@ from ..results import diagnostic_columns, is_diagnostic, last_values
 from . import halving, stats, summary_view, tuned, verdict
 from .hiplot import write_hiplot
 from .html import write_grid_report
-from .summary import claimed_ranking, summarize
+from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 ALPHA = stats.ALPHA
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
-                "separated_from_best", "unstable", "clipped", "diff_clipped", "note"]
+                "separated_from_best", *EQUIVALENCE_COLUMNS, "unstable", "clipped", "diff_clipped", "note"]
 # The axes the candidates' HiPlot page shows at first (after the parameters); every other
 # column is a hidden axis there and a column of its table.
 HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
@@ -119,7 +119,7 @@ def summary_frame(folds, meta, alpha=ALPHA):
     return summarize_grid(folds, meta, alpha)[0]
 
 
-def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
+def summarize_grid(folds, meta, alpha=ALPHA, claim=None, margin=stats.MARGIN * 100):
     """The summary table (`summary_frame`) and the statistics (`grid_statistics`), computed once.
 
     Returns
@@ -151,7 +151,8 @@ def summarize_grid(folds, meta, alpha=ALPHA, claim=None):
     summary["step_cost"] = step_costs(summary, meta)
     counts = meta.get("n_params") or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
-    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=meta.get("n_classes"))
+    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=meta.get("n_classes"),
+                                        margin=margin)
     table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -181,7 +182,7 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
+def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, margin=stats.MARGIN * 100):
     """The statistics of a grid's fold accuracies (`src.reporting.summary`, `src.reporting.verdict`).
 
     Parameters
@@ -196,6 +197,8 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
         Significance level; the intervals cover ``1 - alpha``.
     n_classes : int, optional
         The data's classes: a candidate whose interval reaches chance (``1 / n_classes``) is named.
+    margin : float
+        The margin of equivalence in accuracy points (``stats.margin``).
 
     Returns
     -------
@@ -211,16 +214,17 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None):
     scored = scored_folds(folds, summary)
     n_test = int(folds["n_test"].max()) if len(folds) else None
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
-                      chance=1.0 / n_classes if n_classes else None)
+                      chance=1.0 / n_classes if n_classes else None, margin=margin / 100)
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
-    result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
+    result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
-              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER},
+              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER,
+                        "reach": table.attrs["reach"]},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     if claim:
-        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha)
+        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin / 100)
         result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),
                            "pairs": found.pairs}
     return table, result
@@ -238,6 +242,14 @@ def read_alpha(out_dir, meta):
     if meta.get("alpha") is not None:
         return float(meta["alpha"])
     return float((saved_config(out_dir).get("stats") or {}).get("alpha", ALPHA))
+
+
+def read_margin(out_dir, meta):
+    """The margin of equivalence of a grid in accuracy points: ``margin`` in ``search.json``, else ``stats.margin``
+    of the saved config, else the default (a dir written before margins re-renders with it)."""
+    if meta.get("margin") is not None:
+        return float(meta["margin"])
+    return float((saved_config(out_dir).get("stats") or {}).get("margin", stats.MARGIN * 100))
 
 
 def read_claim(out_dir, meta):
@@ -322,7 +334,8 @@ def write_grid_tables(out_dir):
                                      if label in counts}}
         written.update(write_tuning(out_dir, trials, nuisance, alpha, meta.get("halving")))
     full = folds[~halving.stopped(folds)]  # only fits that got the full budget enter the verdict
-    summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta))
+    summary, statistics = summarize_grid(full, meta, alpha, claim=read_claim(out_dir, meta),
+                                         margin=read_margin(out_dir, meta))
     if meta.get("halving") and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
         # and every activation it compares trained to the last rung: its summary has no rung column
         summary.insert(summary.columns.get_loc("label") + 1, "rung", len(meta["halving"]["rungs"]))
