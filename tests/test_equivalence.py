@@ -278,3 +278,64 @@ def test_a_bad_margin_is_refused_in_one_line_with_exit_2_before_any_data_are_loa
     assert done.returncode == 2
     assert done.stderr.strip() == "error: stats.margin must be in [0, 100], got -1.0"
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# A real grid on digits
+# ---------------------------------------------------------------------------------------
+
+NEAR = "leaky_relu(negative_slope=0.05)"
+
+
+@pytest.fixture(scope="module")
+def digits_grid(tmp_path_factory):
+    """relu and a nearly identical leaky_relu, and sigmoid, clearly worse after 2 epochs: 3 splits of digits."""
+    from src.run import run
+    from tests.conftest import compose_config
+
+    out = tmp_path_factory.mktemp("equivalence")
+    run(compose_config(["mode=grid", "cv.n_jobs=1", "cv.refit=false", "stats.margin=20",
+                        f'grid.activation=[relu,"{NEAR}",sigmoid]']), out)
+    return out
+
+
+def _rerender(out, margin):
+    import json
+
+    from src import layout
+    from src.report import rebuild
+
+    meta = json.loads((out / layout.SEARCH).read_text())
+    if margin is None:
+        meta.pop("margin")
+    else:
+        meta["margin"] = margin
+    (out / layout.SEARCH).write_text(json.dumps(meta))
+    rebuild(out)
+    import pandas as pd
+
+    return pd.read_csv(out / "summary.csv").set_index("label"), json.loads((out / "stats.json").read_text())
+
+
+def test_on_digits_a_large_margin_calls_the_near_identical_pair_equivalent_and_a_tiny_one_does_not(digits_grid):
+    import pandas as pd
+
+    table = pd.read_csv(digits_grid / "summary.csv").set_index("label")
+    pair = ["relu", NEAR]
+    best, other = table.loc[pair, "rank"].sort_values().index
+    assert table.loc[best, "outcome"] == "best" and table.loc[other, "outcome"] == "equivalent"
+    assert table.loc["sigmoid", "outcome"] in ("worse", "inconclusive") and table.loc["sigmoid", "rank"] == 3
+    assert (table["margin"] == 0.2).all()
+    text = (digits_grid / "summary.md").read_text()
+    assert f"{other} is equivalent to {best} within ±20.00 points" in text or (
+        f"{other} scored the same as {best} on every split" in text)
+    assert "At the margin of ±20.00 points" in text and "TOST p (Holm), ±20.00 points" in text
+
+    tiny, statistics = _rerender(digits_grid, 0.01)
+    assert statistics["margin"] == pytest.approx(0.0001)
+    assert tiny.loc[other, "outcome"] == "inconclusive" or (
+        tiny.loc[other, "diff_to_best"] == 0 and tiny.loc[other, "outcome"] == "equivalent")
+    assert any("At the margin of ±0.01 points" in line for line in statistics["verdict"])
+    # A dir written before margins existed re-renders at the default margin.
+    old, statistics = _rerender(digits_grid, None)
+    assert statistics["margin"] == pytest.approx(stats.MARGIN) and (old["margin"] == stats.MARGIN).all()

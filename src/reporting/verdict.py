@@ -122,8 +122,9 @@ def _equivalence_clause(row, best, alpha, percent, n_pairs, margin):
         if row.get("outcome") == "worse":
             return f" The difference lies within {the_margin(margin, percent)} all the same ({test})."
         return f" {row['label']} is equivalent to {best} within {within_text(margin, percent)} ({test})."
-    return (f" Nor is it shown equivalent within {within_text(margin, percent)} ({test})"
-            + ("." if row.get("outcome") == "worse" else ": the data cannot tell."))
+    if row.get("outcome") == "worse":
+        return ""
+    return f" Nor is it shown equivalent within {within_text(margin, percent)} ({test}): the data cannot tell."
 
 
 def _constant_clause(row, best, percent, margin):
