@@ -520,10 +520,15 @@ def detectable_difference(se, n_splits, n_pairs, alpha=0.05, power=POWER):
     float or numpy.ndarray
         NaN when J < 2.
     """
+    return _quantiles_times(se, n_splits, 1 - alpha / (2 * max(1, n_pairs)), power)
+
+
+def _quantiles_times(se, n_splits, first, second):
+    """``(t_first + t_second) * se`` with J-1 degrees of freedom; NaN when J < 2."""
     if n_splits < 2:
         return np.full(np.shape(se), np.nan) if np.ndim(se) else math.nan
     dof = n_splits - 1
-    factor = sps.t.ppf(1 - alpha / (2 * max(1, n_pairs)), dof) + sps.t.ppf(power, dof)
+    factor = sps.t.ppf(first, dof) + sps.t.ppf(second, dof)
     return factor * np.asarray(se, dtype=float) if np.ndim(se) else float(factor * se)
 
 
@@ -584,11 +589,7 @@ def equivalence_reach(se, n_splits, n_pairs, alpha=0.05, power=POWER):
     float or numpy.ndarray
         NaN when J < 2.
     """
-    if n_splits < 2:
-        return np.full(np.shape(se), np.nan) if np.ndim(se) else math.nan
-    dof = n_splits - 1
-    factor = sps.t.ppf(1 - alpha / max(1, n_pairs), dof) + sps.t.ppf((1 + power) / 2, dof)
-    return factor * np.asarray(se, dtype=float) if np.ndim(se) else float(factor * se)
+    return _quantiles_times(se, n_splits, 1 - alpha / max(1, n_pairs), (1 + power) / 2)
 
 
 def reach_at(sd, n_splits, ratio, n_pairs, alpha=0.05, equivalence=False):
