@@ -13,7 +13,9 @@ decisions are those the summary and the verdict print, made by the same function
 arrays: `src.reporting.compute.stats.decide` (every pair tested, Holm over all pairs, worse than the
 best, some pair separated) and `src.reporting.compute.stats.claim_outcomes`. Two retired procedures
 are measured for comparison: the Friedman test across the splits and each candidate against
-the best with Holm over k-1 pairs.
+the best with Holm over k-1 pairs. Equivalence within a margin (the same `decide`, TOST with
+Holm over all pairs and the rule for constant differences) is measured where it is false
+(true differences exactly at the margin) and for its power (true differences of 0).
 """
 import argparse
 import math
@@ -164,6 +166,66 @@ def power_rates(reps=2000, seed=1, settings=SETTINGS, candidates=CANDIDATES, alp
             rates[(k, folds, repeats)] = {"last candidate called worse than the best":
                                           float(decided.worse[:, -1].mean()),
                                           "claimed ranking called established": float(established.mean())}
+    return rates
+
+
+MARGIN = 0.005       # the margin of equivalence simulated: stats.margin's default, half a point
+EQUIVALENT_AT_MARGIN = "any candidate called equivalent to the best, its true difference the margin"
+EQUIVALENCE_SETTINGS = [(3, 1), (3, 2), (3, 3)]  # 3, 6 and 9 splits
+POWER_MARGINS = [MARGIN, 2 * MARGIN, 4 * MARGIN]
+EQUIVALENCE_CANDIDATES = [2, 3, 6, 10]
+MNIST_SPREAD, MNIST_TEST = 0.00125, 20000  # a spread of an eighth of a point on MNIST's 20,000 test rows a split
+
+
+def at_margin(k, margin=MARGIN):
+    """True effects where equivalence to the best is false: the first candidate ``margin`` above the others."""
+    return np.r_[0.0, np.full(k - 1, -margin)]
+
+
+def equivalence_error_rates(reps=4000, seed=4, settings=SETTINGS, candidates=EQUIVALENCE_CANDIDATES, alpha=ALPHA,
+                            margin=MARGIN, spread=SPREAD, n_test=N_TEST):
+    """How often a candidate is called equivalent to the best when its true difference to it is the margin.
+
+    The first candidate lies ``margin`` above the others (`at_margin`); whichever the data rank
+    first, a candidate called equivalent to it whose true difference to it is the margin is an
+    error (the others are truly equal to each other). ``spread`` and ``n_test`` as in
+    `simulate_scores`: a spread well below the margin is where TOST's error rate approaches alpha.
+
+    Returns
+    -------
+    dict
+        ``(k, folds, repeats)`` -> {`EQUIVALENT_AT_MARGIN`: rate}.
+    """
+    rng = np.random.default_rng(seed)
+    rates = {}
+    for k in candidates:
+        effects = at_margin(k, margin)
+        for folds, repeats in settings:
+            scores = simulate_scores(rng, reps, k, folds, repeats, effects, spread, n_test)
+            decided = stats.decide(scores, _ratio(folds), alpha, margin=margin)
+            apart = np.abs(effects[None, :] - effects[decided.best][:, None]) >= margin * (1 - 1e-9)
+            rates[(k, folds, repeats)] = {EQUIVALENT_AT_MARGIN: float((decided.equivalent & apart).any(axis=-1).mean())}
+    return rates
+
+
+def equivalence_power(reps=2000, seed=5, settings=EQUIVALENCE_SETTINGS, candidates=(3, 6), alpha=ALPHA,
+                      margins=POWER_MARGINS, spread=SPREAD, n_test=N_TEST):
+    """How often equally good candidates are all shown equivalent to the best, at each margin.
+
+    Returns
+    -------
+    dict
+        ``(k, folds, repeats)`` -> {"every candidate equivalent to the best, margin M points": rate}.
+    """
+    rng = np.random.default_rng(seed)
+    rates = {}
+    for k in candidates:
+        for folds, repeats in settings:
+            scores = simulate_scores(rng, reps, k, folds, repeats, spread=spread, n_test=n_test)
+            rates[(k, folds, repeats)] = {
+                f"every candidate equivalent to the best, margin {m * 100:.2f} points":
+                    float((stats.decide(scores, _ratio(folds), alpha, margin=m).equivalent.sum(axis=-1) == k - 1).mean())
+                for m in margins}
     return rates
 
 
@@ -382,6 +444,18 @@ def main(argv=None):
     print(f"\nPower: candidates {3 * SPREAD * 100:g} accuracy points apart (split-to-split spread "
           f"{SPREAD * 100:g} points), in the claimed order:\n")
     print(table(power_rates(args.reps, args.seed + 1)))
+    print(f"\nEquivalence within a margin of {MARGIN * 100:g} points (split-to-split spread {SPREAD * 100:g} points): "
+          f"where it is false, the first candidate {MARGIN * 100:g} points above the others (an error rate):\n")
+    print(table(equivalence_error_rates(args.reps, args.seed + 4)))
+    print(f"\nThe same where the splits spread {MNIST_SPREAD * 100:g} points on {MNIST_TEST} test rows a split (as on "
+          f"MNIST; TOST's error rate is closest to alpha where the spread is small beside the margin):\n")
+    print(table(equivalence_error_rates(args.reps, args.seed + 6, spread=MNIST_SPREAD, n_test=MNIST_TEST)))
+    print("\nIts power: every candidate equally good, how often all are shown equivalent to the best "
+          "(3, 6 and 9 splits):\n")
+    print(table(equivalence_power(args.reps, args.seed + 5)))
+    print(f"\nIts power where the splits spread {MNIST_SPREAD * 100:g} points on {MNIST_TEST} test rows a split:\n")
+    print(table(equivalence_power(args.reps, args.seed + 7, margins=[MARGIN / 2, MARGIN], spread=MNIST_SPREAD,
+                                  n_test=MNIST_TEST)))
     print(f"\nThe tuned protocol ({RATES} learning rates; every activation equally good at its own best rate, "
           f"the best rates differ; the fixed row trains every activation at the first rate):\n")
     print(table(tuned_error_rates(args.reps, args.seed + 2)))

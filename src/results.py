@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 # The columns of a single run's history, in this order (the diagnostics follow).
 ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none
+MARGIN = 0.5  # stats.margin's default in accuracy points: the margin of a study that names none
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
 # The per-layer diagnostics of `src.training.diagnostics`: ``layerK_STAT`` and ``output_grad_norm``.
 STATS = ("dead", "saturated", "mean", "std", "grad_norm")
@@ -144,6 +145,8 @@ class SearchRecord:
         Successive halving: ``eta``, ``min_epochs``, ``rungs`` and every rung's ``table``.
     alpha : float or None
         The significance level of the summary.
+    margin : float or None
+        The margin of equivalence, in accuracy points.
     protocol : str
         ``"fixed"`` or ``"tuned"``.
     tune : list of str
@@ -172,6 +175,7 @@ class SearchRecord:
     inits: dict = None
     halving: dict = None
     alpha: float = None
+    margin: float = None
     protocol: str = "fixed"
     tune: list = field(default_factory=list)
 

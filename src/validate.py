@@ -119,6 +119,7 @@ def grid_args(cfg):
     return dict(grid=grid, tune=tune, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
                 n_jobs=n_jobs(cfg.cv.n_jobs), batched=cfg.cv.batched, backend=cfg.search.backend,
                 scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha,
+                margin=cfg.stats.margin,
                 halving=dict(eta=cfg.search.eta, min_epochs=cfg.search.min_epochs) if cfg.search.halving else None)
 
 

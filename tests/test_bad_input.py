@@ -169,6 +169,10 @@ PREFLIGHT_CASES = {
     "halving: dask": ([*HALVED, "search.backend=dask"], "cannot run its stacks on Dask"),
     "halving: single mode": ([*HALVED, "mode=single"], "needs mode=grid"),
     "halving: epochs swept": ([*HALVED, "+grid.epochs=[5,10]"], "epochs cannot also be a grid or tune setting"),
+    "negative margin": (["mode=grid", "stats.margin=-0.5"], "stats.margin must be in [0, 100], got -0.5"),
+    "margin not a number": (["mode=grid", "stats.margin=nan"], "stats.margin must be in [0, 100], got nan"),
+    "margin above 100 points": (["mode=grid", "stats.margin=101"], "stats.margin must be in [0, 100], got 101"),
+    "margin a word": (["stats.margin=half"], "stats.margin must be a number, got 'half'"),
 }
 
 

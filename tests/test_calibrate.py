@@ -128,3 +128,28 @@ def test_halving_keeps_as_many_survivors_as_the_default_schedule(make_cfg):
     settings, rungs = calibrate.halving_schedule()
     assert rungs == [4, 12, 25]
     assert calibrate.halving_survivors(28) == 4 and calibrate.halving_survivors(10) == 2
+
+
+def test_equivalence_is_called_in_at_most_alpha_of_data_sets_where_the_true_difference_is_the_margin():
+    """True difference exactly at the margin: TOST (Holm over all pairs) with the rule for constant
+    differences calls "equivalent" no more often than alpha plus the Monte Carlo margin, both where
+    the splits spread as much as the margin (rounded to 400 test rows: constant differences are
+    common) and where they spread far less (where TOST's error rate comes closest to alpha)."""
+    reps = 1000
+    settings = [(3, 1), (3, 3)]
+    for spread, n_test in ((calibrate.SPREAD, calibrate.N_TEST), (calibrate.MNIST_SPREAD, calibrate.MNIST_TEST)):
+        rates = calibrate.equivalence_error_rates(reps, seed=31, settings=settings, candidates=[2, 3],
+                                                  spread=spread, n_test=n_test)
+        for setting, found in rates.items():
+            assert found[calibrate.EQUIVALENT_AT_MARGIN] <= ALPHA + calibrate.margin(reps), (spread, setting, found)
+    # The check can fail: read as "not separated, so equal", the pair at the margin would be called
+    # equal in most data sets of 3 splits.
+    rng = np.random.default_rng(32)
+    scores = calibrate.simulate_scores(rng, reps, 2, 3, 1, calibrate.at_margin(2))
+    assert (stats.decide(scores, 0.5, ALPHA).p_holm[:, 0] >= ALPHA).mean() > 0.5
+
+
+def test_equivalence_power_grows_with_the_splits():
+    power = calibrate.equivalence_power(reps=400, seed=33, candidates=(3,))
+    key = "every candidate equivalent to the best, margin 2.00 points"
+    assert power[(3, 3, 1)][key] < power[(3, 3, 2)][key] < power[(3, 3, 3)][key]

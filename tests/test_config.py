@@ -94,3 +94,11 @@ def test_command_line_checks_give_one_line(args, needle):
 
 def test_a_good_sweep_passes_the_checks():
     check_command_line(["-m", "activation=relu,tanh,selu", "data=digits"])
+
+
+def test_the_statistics_defaults_live_in_the_config_and_nowhere_else(make_cfg):
+    """`src.results.ALPHA` and `MARGIN` read a study that names no level or margin: they are the config's."""
+    from src.results import ALPHA, MARGIN
+
+    cfg = make_cfg()
+    assert (cfg.stats.alpha, cfg.stats.margin) == (ALPHA, MARGIN)

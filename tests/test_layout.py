@@ -117,3 +117,55 @@ def test_counted_nouns_agree_with_their_number():
 
     assert [counted(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]
     assert counted(1, "study", "studies") == "1 study" and counted(3, "study", "studies") == "3 studies"
+
+
+# reporting's layers, lowest first: a module may import its own layer and those below it
+LAYERS = ("read", "compute", "present", "write")
+
+
+def _layer(module):
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "reporting" and parts[2] in LAYERS else None
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if m.startswith("src.reporting.")))
+def test_reporting_is_in_layers_that_import_down_only(module):
+    layer = _layer(module)
+    assert layer is not None, f"{module} lies outside reporting's layers {LAYERS}"
+    for target in GRAPH[module]:
+        other = _layer(target)
+        if other is not None:
+            assert LAYERS.index(other) <= LAYERS.index(layer), f"{module} ({layer}) imports {target} ({other})"
+
+
+def test_only_the_write_layer_writes():
+    """Nothing in reporting's read, compute and present layers imports `src.files` (every result file is
+    written through it) or saves a figure or a table itself."""
+    for module, targets in GRAPH.items():
+        if _layer(module) in ("read", "compute", "present"):
+            assert "src.files" not in targets and not any(t.startswith("src.files.") for t in targets), module
+            path = SRC.parent / Path(*module.split("."))
+            text = (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
+            for call in (".savefig(", ".to_csv(", ".write_text(", ".write_bytes(", "open("):
+                assert call not in text or call == ".savefig(" and "BytesIO" in text, f"{module} calls {call}"
+
+
+READERS = {("pd", "read_csv"), ("pandas", "read_csv"), ("json", "load"), ("torch", "load"), ("OmegaConf", "load"),
+           ("yaml", "safe_load"), ("yaml", "load")}
+# where a file is read for what it is, not as a result: data sets, config composition
+READS_OWN_FILES = ("src.data.", "src.config.")
+
+
+def test_only_the_study_loader_and_layout_read_result_files():
+    allowed = {"src.layout"}
+    for path in SRC.rglob("*.py"):
+        module = _module(path)
+        if module in allowed or module.startswith(("src.reporting.read.", *READS_OWN_FILES)):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                owner = node.func.value.id if isinstance(node.func.value, ast.Name) else None
+                read = (owner, node.func.attr) in READERS or (
+                    (owner, node.func.attr) == ("json", "loads") and node.args
+                    and isinstance(node.args[0], ast.Call) and getattr(node.args[0].func, "attr", "") == "read_text")
+                assert not read, f"{module}:{node.lineno} reads a file with {owner}.{node.func.attr}; use the study"

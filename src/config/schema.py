@@ -384,9 +384,11 @@ class SearchConfig:
 
 @dataclass
 class StatsConfig:
-    """``stats.*``: the significance level of the comparisons; intervals cover ``1 - alpha``."""
+    """``stats.*``: the significance level of the comparisons (intervals cover ``1 - alpha``), and the
+    margin of equivalence in accuracy points (docs/statistics.md#equivalence)."""
 
     alpha: float = setting(check=Range(low=0, high=0.5, low_open=True, high_open=True))
+    margin: float = setting(check=Range(low=0, high=100))
 
 
 @dataclass

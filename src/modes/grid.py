@@ -515,7 +515,8 @@ def refit_best(plan, best_params, dataset):
 
 
 def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=3, refit=True, n_jobs=1,
-             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05, halving=None):
+             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05, halving=None,
+             margin=0.5):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
@@ -552,6 +553,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
         to test (every pair of the claimed order).
     alpha : float
         The significance level of the summary's tests and intervals (kept in the result).
+    margin : float
+        The margin of equivalence in accuracy points (kept in the result).
     halving : mapping, optional
         ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.halving`) instead
         of training every stackable candidate for every epoch; needs ``batched``.
@@ -576,7 +579,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
         search = run_search(plan, left_to_train)
     meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost)
     nuisance = [friendly(GRID_KEYS.get(k, k)) for k in (tune or {})]
-    meta.update(alpha=alpha, protocol="tuned" if nuisance else "fixed", tune=nuisance)
+    meta.update(alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
     check_recorded(meta["fit_keys"], plan.record_dir)
     report_failures(meta["fit_keys"], plan.record_dir)
     best = (best_tuned(plan, search.cv_results_, nuisance) if nuisance

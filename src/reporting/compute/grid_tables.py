@@ -16,12 +16,12 @@ from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
 from ...results import diagnostic_columns, is_diagnostic, last_values, stopped
 from . import halving, stats, tuned, verdict
-from .summary import claimed_ranking, summarize
+from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 SCORE = "test_accuracy"  # the fold score the statistics compare
 STAT_COLUMNS = ["ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm",
-                "separated_from_best", "unstable", "clipped", "diff_clipped", "note"]
+                "separated_from_best", *EQUIVALENCE_COLUMNS, "unstable", "clipped", "diff_clipped", "note"]
 
 
 def fold_records(study):
@@ -89,12 +89,13 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summarize_grid(folds, search, alpha, claim=None, activation=None):
+def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=stats.MARGIN * 100):
     """One row per candidate, best first (`src.ranking`), and the statistics (`grid_statistics`).
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
     `STAT_COLUMNS`, and every diagnostic its mean last-epoch value. ``activation`` is the
-    configured one (for the step cost of a grid that does not sweep activations).
+    configured one (for the step cost of a grid that does not sweep activations); ``margin`` the margin
+    of equivalence in accuracy points.
 
     Returns
     -------
@@ -125,7 +126,8 @@ def summarize_grid(folds, search, alpha, claim=None, activation=None):
     summary["step_cost"] = step_costs(summary, search, activation)
     counts = search.n_params or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
-    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=search.n_classes)
+    table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=search.n_classes,
+                                        margin=margin)
     table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -159,7 +161,7 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None):
+def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=stats.MARGIN * 100):
     """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
 
     Parameters
@@ -174,6 +176,8 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
         Significance level; the intervals cover ``1 - alpha``.
     n_classes : int, optional
         The data's classes: a candidate whose interval reaches chance (``1 / n_classes``) is named.
+    margin : float
+        The margin of equivalence in accuracy points (``stats.margin``).
 
     Returns
     -------
@@ -189,16 +193,17 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     scored = scored_folds(folds, summary)
     n_test = int(folds["n_test"].max()) if len(folds) else None
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
-                      chance=1.0 / n_classes if n_classes else None)
+                      chance=1.0 / n_classes if n_classes else None, margin=margin / 100)
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
-    result = {"metric": SCORE, "alpha": alpha, "n_splits": table.attrs["n_splits"],
+    result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
-              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER},
+              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER,
+                        "reach": table.attrs["reach"]},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     if claim:
-        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha)
+        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin / 100)
         result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),
                            "pairs": found.pairs}
     return table, result
@@ -264,7 +269,8 @@ def grid_tables(study):
         search = replace(search, n_params={compared: counts[label] for label, compared
                                            in zip(trials["label"], trials["compared"]) if label in counts})
     full = folds[~stopped(folds)]  # only fits that got the full budget enter the verdict
-    summary, statistics = summarize_grid(full, search, alpha, claim=study.claim, activation=study.activation)
+    summary, statistics = summarize_grid(full, search, alpha, claim=study.claim, activation=study.activation,
+                                         margin=study.margin)
     if search.halving and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
         # and every activation it compares trained to the last rung: its summary has no rung column
         summary.insert(summary.columns.get_loc("label") + 1, "rung", len(search.halving["rungs"]))

@@ -20,6 +20,12 @@ is below ``alpha``; otherwise it is *not separated*, which says that the data ca
 them apart, not that they are equal. Rank tests across the splits of one data set
 (Friedman) are not used: the splits share training rows, so their blocks are not
 independent and such a test rejects far too often.
+
+Equivalence within a margin (the smallest difference that matters) is the other side: two
+one-sided tests (TOST, Schuirmann 1987) on the same corrected t, Holm over all pairs; a pair
+whose difference is the same on every split is equivalent when that constant lies inside the
+margin. Each candidate is then *worse* than the best, *equivalent* to it or *inconclusive*
+(`outcomes`); docs/statistics.md#equivalence says why and `src.calibrate` measures it.
 """
 import math
 from dataclasses import dataclass
@@ -27,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-# The default significance level (``stats.alpha`` of the config); intervals cover 1 - ALPHA.
-ALPHA = 0.05
+from ...results import ALPHA, MARGIN as MARGIN_POINTS
+
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 CONSTANT_RTOL = 1e-12
 # The difference (in the metric's units: one accuracy point) that a comparison should be
@@ -37,6 +43,13 @@ DETECTABLE = 0.01
 POWER = 0.8
 # The most repeats the verdict suggests before saying that more repeats will not help.
 MAX_REPEATS = 20
+# The folds the verdict's remedy considers when repeats of the study's own folds cannot help.
+FOLDS_TRIED = (5, 10)
+# The default margin of equivalence (``stats.margin`` of the config) in accuracy: the smallest
+# difference in accuracy that matters (docs/statistics.md#equivalence).
+MARGIN = MARGIN_POINTS / 100
+# The outcomes of a candidate against the best (`outcomes`).
+OUTCOME_WORDS = ("best", "worse", "equivalent", "inconclusive")
 # A split is far from the others when it lies more than FAR robust standard deviations of
 # the grid's splits from its candidate's median split.
 FAR = 10.0
@@ -152,11 +165,13 @@ class PairTests(Intervals):
 
     The `Intervals` of the differences ``first - second`` (one pair's each), and ``t`` and
     ``p``, the two-sided test with J-1 degrees of freedom. ``t``, ``p``, ``low`` and ``high``
-    are NaN where the difference is constant (its variance is unknown, not zero) or J < 2.
+    are NaN where the difference is constant (its variance is unknown, not zero) or J < 2;
+    ``dof`` is J - 1.
     """
 
     t: np.ndarray
     p: np.ndarray
+    dof: int = 0
 
 
 def pairwise_tests(scores, ratio, level=0.95):
@@ -182,13 +197,13 @@ def pairwise_tests(scores, ratio, level=0.95):
     mean = d.mean(axis=-1)
     se = corrected_se(d, ratio)
     if j < 2:
-        return PairTests(mean=mean, se=se, low=se, high=se, t=se, p=se)
+        return PairTests(mean=mean, se=se, low=se, high=se, t=se, p=se, dof=j - 1)
     testable = ~constant(d)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(testable, mean / np.where(testable, se, 1.0), np.nan)
     p = np.minimum(1.0, 2.0 * sps.t.sf(np.abs(t), j - 1))
     low, high = t_interval(mean, np.where(testable, se, np.nan), j - 1, level)
-    return PairTests(mean=mean, se=se, low=low, high=high, t=t, p=p)
+    return PairTests(mean=mean, se=se, low=low, high=high, t=t, p=p, dof=j - 1)
 
 
 def holm(pvalues):
@@ -269,6 +284,13 @@ class Decisions:
         Separated from (worse than) the best.
     some_pair_separated : numpy.ndarray of bool
         Any pair's adjusted p-value below alpha: the candidates do not all perform alike.
+    p_tost, p_tost_holm : numpy.ndarray
+        Every pair's TOST p-value at the margin (`tost`), and Holm-adjusted over the pairs; NaN
+        without a margin, for a constant difference and for J < 2.
+    equivalent_pairs : numpy.ndarray of bool, ``(..., k (k - 1) / 2)``
+        Shown equivalent within the margin (`equivalent_pairs`); all False without a margin.
+    equivalent : numpy.ndarray of bool, ``(..., k)``
+        The pair (candidate, best) is equivalent; False for the best itself.
     """
 
     tests: PairTests
@@ -276,9 +298,13 @@ class Decisions:
     best: np.ndarray
     worse: np.ndarray
     some_pair_separated: np.ndarray
+    p_tost: np.ndarray = None
+    p_tost_holm: np.ndarray = None
+    equivalent_pairs: np.ndarray = None
+    equivalent: np.ndarray = None
 
 
-def decide(scores, ratio, alpha, higher_is_better=True, level=None):
+def decide(scores, ratio, alpha, higher_is_better=True, level=None, margin=None):
     """Test every pair of candidates, Holm over all pairs, and read off the verdicts.
 
     Parameters
@@ -290,6 +316,8 @@ def decide(scores, ratio, alpha, higher_is_better=True, level=None):
     higher_is_better : bool
     level : float, optional
         Coverage of the difference intervals; default ``1 - alpha``.
+    margin : float, optional
+        The margin of equivalence, in the scores' units; None tests no equivalence.
 
     Returns
     -------
@@ -299,7 +327,82 @@ def decide(scores, ratio, alpha, higher_is_better=True, level=None):
     tests = pairwise_tests(scores, ratio, 1 - alpha if level is None else level)
     p_holm = holm(tests.p)
     best, worse = worse_than_best(scores.mean(axis=-1), p_holm, alpha, higher_is_better)
-    return Decisions(tests, p_holm, best, worse, (p_holm < alpha).any(axis=-1))
+    p_tost = tost(tests, margin)
+    p_tost_holm = holm(p_tost)
+    pairs = equivalent_pairs(tests, p_tost_holm, alpha, margin)
+    k = scores.shape[-2]
+    which = pair_lookup(k)[best[..., None], np.arange(k)]
+    equivalent = np.take_along_axis(pairs, which, axis=-1) & (np.arange(k) != best[..., None]) if k >= 2 else \
+        np.zeros(scores.shape[:-1], dtype=bool)
+    return Decisions(tests, p_holm, best, worse, (p_holm < alpha).any(axis=-1), p_tost, p_tost_holm, pairs,
+                     equivalent)
+
+
+def tost(tests, margin):
+    """Two one-sided tests of ``|difference| >= margin`` for every pair (Schuirmann's TOST).
+
+    ``max(P(T >= (mean + margin) / se), P(T <= (mean - margin) / se))`` with T Student's t on
+    J-1 degrees of freedom and ``se`` the corrected standard error of `pairwise_tests`: below
+    ``alpha`` exactly when the ``1 - 2 alpha`` interval lies inside ``+-margin``.
+
+    Parameters
+    ----------
+    tests : PairTests
+    margin : float or None
+        In the scores' units.
+
+    Returns
+    -------
+    numpy.ndarray
+        The p-values, NaN where the difference is constant (``tests.p`` NaN), J < 2 or no margin.
+    """
+    if margin is None or tests.mean.size == 0:
+        return np.full(tests.mean.shape, np.nan)
+    testable = np.isfinite(tests.p)
+    se = np.where(testable, tests.se, 1.0)
+    dof = max(1, tests.dof)
+    lower = sps.t.sf((tests.mean + margin) / se, dof)   # H0: difference <= -margin
+    upper = sps.t.cdf((tests.mean - margin) / se, dof)  # H0: difference >= +margin
+    return np.where(testable, np.maximum(lower, upper), np.nan)
+
+
+def equivalent_pairs(tests, p_tost_adjusted, alpha, margin):
+    """Which pairs are shown equivalent within ``margin``.
+
+    A tested pair is equivalent when its Holm-adjusted TOST p-value is below ``alpha``; a pair
+    whose difference is the same on every split of two or more (its variance unknown, not
+    zero) when that constant lies strictly inside ``+-margin``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        All False without a margin.
+    """
+    if margin is None:
+        return np.zeros(tests.mean.shape, dtype=bool)
+    flat = ~np.isfinite(tests.p) & np.isfinite(tests.mean) & (tests.dof >= 1)
+    return (np.nan_to_num(p_tost_adjusted, nan=1.0) < alpha) | (flat & (np.abs(tests.mean) < margin))
+
+
+def outcomes(decided, higher_is_better=True):
+    """Each candidate's outcome against the best: ``best``, ``worse``, ``equivalent`` or ``inconclusive``.
+
+    *worse* (separated from the best) comes first: a difference that is real but smaller than
+    the margin is worse, and the verdict adds that it lies within the margin.
+
+    Parameters
+    ----------
+    decided : Decisions
+        With a margin.
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (..., k)
+    """
+    k = decided.worse.shape[-1]
+    best = np.arange(k) == decided.best[..., None]
+    return np.where(best, "best", np.where(decided.worse, "worse",
+                                           np.where(decided.equivalent, "equivalent", "inconclusive")))
 
 
 @dataclass
@@ -417,10 +520,15 @@ def detectable_difference(se, n_splits, n_pairs, alpha=0.05, power=POWER):
     float or numpy.ndarray
         NaN when J < 2.
     """
+    return _quantiles_times(se, n_splits, 1 - alpha / (2 * max(1, n_pairs)), power)
+
+
+def _quantiles_times(se, n_splits, first, second):
+    """``(t_first + t_second) * se`` with J-1 degrees of freedom; NaN when J < 2."""
     if n_splits < 2:
         return np.full(np.shape(se), np.nan) if np.ndim(se) else math.nan
     dof = n_splits - 1
-    factor = sps.t.ppf(1 - alpha / (2 * max(1, n_pairs)), dof) + sps.t.ppf(power, dof)
+    factor = sps.t.ppf(first, dof) + sps.t.ppf(second, dof)
     return factor * np.asarray(se, dtype=float) if np.ndim(se) else float(factor * se)
 
 
@@ -458,6 +566,57 @@ def repeats_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, most
         splits = folds * repeats
         if splits > n_splits and detectable_at(sd, splits, ratio, n_pairs, alpha) <= target:
             return repeats
+    return None
+
+
+def equivalence_reach(se, n_splits, n_pairs, alpha=0.05, power=POWER):
+    """The smallest margin within which two equally good candidates are shown equivalent with probability ``power``.
+
+    Approximately ``(t_{1 - alpha / m} + t_{(1 + power) / 2}) * se`` with J-1 degrees of
+    freedom, ``m`` the pairs of the Holm family (its first, strictest step): TOST needs
+    ``|mean| < margin - t_{1 - alpha / m} * se``, and the mean of a true difference of 0
+    stays within ``t_{(1 + power) / 2} * se`` with probability ``power``.
+
+    Parameters
+    ----------
+    se : float or array-like
+        Corrected standard error of a mean difference.
+    n_splits, n_pairs : int
+    alpha, power : float
+
+    Returns
+    -------
+    float or numpy.ndarray
+        NaN when J < 2.
+    """
+    return _quantiles_times(se, n_splits, 1 - alpha / max(1, n_pairs), (1 + power) / 2)
+
+
+def reach_at(sd, n_splits, ratio, n_pairs, alpha=0.05, equivalence=False):
+    """`detectable_at`, or with ``equivalence`` `equivalence_reach`, at ``n_splits`` splits."""
+    se = sd * math.sqrt(1.0 / n_splits + ratio)
+    return equivalence_reach(se, n_splits, n_pairs, alpha) if equivalence else \
+        detectable_difference(se, n_splits, n_pairs, alpha)
+
+
+def design_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, equivalence=False, most=MAX_REPEATS):
+    """The design that brings the difference found (or the margin reached) down to ``target``.
+
+    First the fewest repeats of the study's own ``folds`` (``ratio`` its ``n_test / n_train``);
+    when ``most`` repeats cannot (the ``ratio`` term of the corrected variance does not shrink
+    with J), the fewest repeats of each of `FOLDS_TRIED` more folds, whose ratio is
+    ``1 / (folds - 1)``. The spread ``sd`` of the differences is assumed to stay.
+
+    Returns
+    -------
+    (int, int) or None
+        ``(folds, repeats)``, or None when no design considered reaches ``target``.
+    """
+    for k, r in [(folds, ratio)] + [(f, 1.0 / (f - 1)) for f in FOLDS_TRIED if f > folds]:
+        for repeats in range(1, most + 1):
+            splits = k * repeats
+            if splits > n_splits and reach_at(sd, splits, r, n_pairs, alpha, equivalence) <= target:
+                return k, repeats
     return None
 
 
@@ -589,3 +748,34 @@ def difference_interval(a, b, n_train, n_test, level=0.95):
     if found is None:
         return math.nan, math.nan, math.nan
     return float(found.mean[0]), float(found.low[0]), float(found.high[0])
+
+
+def bayes_probabilities(a, b, ratio, rope):
+    """The Bayesian correlated t-test of ``a - b`` (baycomp): P(a worse), P(within ``rope``), P(a better).
+
+    Benavoli, Corani, Demšar and Zaffalon (2017): the posterior of the mean difference is
+    Student's t on J-1 degrees of freedom around the mean, with the Nadeau-Bengio variance
+    (``ratio``: mean ``n_test / n_train``; baycomp's ``CorrelatedTTest`` takes it from the
+    folds of plain K-fold). A second view beside `tost`, not a second verdict.
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        Complete scores of two candidates on the same J splits (higher is better).
+    ratio : float
+    rope : float
+        The region of practical equivalence, in the scores' units (the margin).
+
+    Returns
+    -------
+    (float, float, float)
+        NaN when J < 2 or ``rope`` is not positive.
+    """
+    from baycomp.single import Posterior  # imported where used: only the summary needs it
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if d.size < 2 or not rope > 0:
+        return math.nan, math.nan, math.nan
+    var = 0.0 if bool(constant(d)) else float(corrected_se(d, ratio) ** 2)
+    worse, within, better = Posterior(float(d.mean()), var, d.size - 1, rope).probs()
+    return float(worse), float(within), float(better)

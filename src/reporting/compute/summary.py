@@ -16,8 +16,11 @@ from . import stats
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
 SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
-                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "unstable", "clipped", "diff_clipped",
+                   "diff_high", "p_vs_best", "p_holm", "separated_from_best", "outcome", "p_tost", "p_tost_holm",
+                   "margin", "bayes_worse", "bayes_equivalent", "bayes_better", "unstable", "clipped", "diff_clipped",
                    "rank", "note"]
+# The columns of the equivalence test and the Bayesian view (`summarize` with a margin).
+EQUIVALENCE_COLUMNS = ["outcome", "p_tost", "p_tost_holm", "margin", "bayes_worse", "bayes_equivalent", "bayes_better"]
 UNTESTABLE = "the difference is the same on every split: untestable"
 CLIPPED = "clipped to the metric's bounds (the normal approximation fails there)"
 
@@ -88,7 +91,7 @@ def _clip(low, high, bounds):
 
 
 def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, n_test=None,
-              chance=None):
+              chance=None, margin=None):
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
     Every pair of compared candidates gets the corrected paired t-test; the p-values are
@@ -115,6 +118,11 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     chance : float, optional
         The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
         (its mean, where it has none) reaches down to it is not shown to do better, and its row says so.
+    margin : float, optional
+        The margin of equivalence in the metric's units (0.005: half an accuracy point): each
+        candidate is then *worse*, *equivalent* to the best within ``+-margin`` (TOST, Holm over
+        all pairs, `src.reporting.stats.decide`) or *inconclusive*, with the Bayesian
+        correlated t-test's probabilities (`src.reporting.stats.bayes_probabilities`).
 
     Returns
     -------
@@ -125,14 +133,22 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         ``diff_low``, ``diff_high`` (its corrected interval, one pair's; NaN when the
         difference is constant), ``p_vs_best`` (corrected paired t-test against the best),
         ``p_holm`` (Holm-adjusted over all pairs), ``separated_from_best``
-        (``p_holm < alpha``), ``unstable`` (a split far from the candidate's others),
+        (``p_holm < alpha``), ``outcome`` (``best``, ``worse``, ``equivalent``, ``inconclusive``;
+        empty without a margin or a score), ``p_tost`` and ``p_tost_holm`` (the TOST p-value
+        against the best, raw and Holm-adjusted over all pairs), ``margin``, ``bayes_worse``,
+        ``bayes_equivalent``, ``bayes_better`` (the posterior probabilities that the candidate
+        is worse than the best by more than the margin, within it, better by more than it),
+        ``unstable`` (a split far from the candidate's others),
         ``clipped`` (the candidate's interval crossed ``bounds``), ``diff_clipped`` (its difference's
         interval crossed ``+-(high - low)``), ``rank`` (1 = best) and ``note``.
         Candidates without a score on every split come last, with NaN statistics.
         ``attrs``: ``metric``, ``higher_is_better``, ``alpha``, ``ci_level``, ``n_splits``
         (J), ``ratio`` (mean n_test/n_train), ``n_pairs``, ``pairs`` (one JSON-ready dict
         per pair: ``a``, ``b``, ``diff`` (a - b), ``diff_low``, ``diff_high``, ``t``,
-        ``p``, ``p_holm``, ``separated``), ``some_pair_separated``, ``detectable`` (median
+        ``p``, ``p_holm``, ``separated``, ``p_tost``, ``p_tost_holm``, ``equivalent``),
+        ``some_pair_separated``, ``margin``, ``reach`` (median over the same candidates as
+        ``detectable`` of the margin within which equal candidates would be shown equivalent
+        with probability `src.reporting.stats.POWER`), ``detectable`` (median
         over the tested, stable candidates of the difference to the best found with
         probability `src.reporting.compute.stats.POWER`), ``diff_sd`` (the median standard deviation
         of their differences to the best), ``unstable`` (label -> its split scores and the
@@ -166,15 +182,21 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     out["_key"] = -out["mean"] if higher_is_better else out["mean"]
     out = out.sort_values(["_key", "label"], na_position="last", kind="stable").drop(columns="_key")
     out = out.reset_index(drop=True)
-    for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm"):
+    for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm", "p_tost", "p_tost_holm",
+                   "bayes_worse", "bayes_equivalent", "bayes_better"):
         out[column] = math.nan
     out["separated_from_best"] = False
+    out["outcome"] = ""
+    out["margin"] = math.nan if margin is None else float(margin)
 
     compared = [label for label in out["label"] if label in labels]
-    pairs, detectable, diff_sd, some = [], math.nan, math.nan, False
+    pairs, detectable, reach, diff_sd, some = [], math.nan, math.nan, math.nan, False
+    if compared and margin is not None:
+        out.loc[0, "outcome"] = "best"
     if len(compared) >= 2 and j >= 1:
         ordered = kept[compared].to_numpy().T  # (k, J), best first
-        decided = stats.decide(ordered, ratio, alpha, higher_is_better)
+        decided = stats.decide(ordered, ratio, alpha, higher_is_better, margin=margin)
+        outcome_of = stats.outcomes(decided, higher_is_better)
         tests = decided.tests
         width = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
         first, second = stats.pair_index(len(compared))
@@ -182,7 +204,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
             low, high, _ = _clip(float(tests.low[i]), float(tests.high[i]), width)
             pairs.append({"a": compared[a], "b": compared[b], "diff": float(tests.mean[i]), "diff_low": low,
                           "diff_high": high, "t": float(tests.t[i]), "p": float(tests.p[i]),
-                          "p_holm": float(decided.p_holm[i]), "separated": bool(decided.p_holm[i] < alpha)})
+                          "p_holm": float(decided.p_holm[i]), "separated": bool(decided.p_holm[i] < alpha),
+                          "p_tost": float(decided.p_tost[i]), "p_tost_holm": float(decided.p_tost_holm[i]),
+                          "equivalent": bool(decided.equivalent_pairs[i])})
         for row in range(1, len(compared)):  # pair (0, row) is (best, candidate): flip to candidate - best
             pair = pairs[row - 1]
             low, high, clipped = _clip(-float(tests.high[row - 1]), -float(tests.low[row - 1]), width)
@@ -190,6 +214,12 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
             out.loc[row, ["p_vs_best", "p_holm"]] = [pair["p"], pair["p_holm"]]
             out.loc[row, "separated_from_best"] = bool(decided.worse[row])
             out.loc[row, "diff_clipped"] = clipped
+            if margin is not None:
+                out.loc[row, ["p_tost", "p_tost_holm"]] = [pair["p_tost"], pair["p_tost_holm"]]
+                out.loc[row, "outcome"] = str(outcome_of[row])
+                first_, second_ = (ordered[row], ordered[0]) if higher_is_better else (ordered[0], ordered[row])
+                out.loc[row, ["bayes_worse", "bayes_equivalent", "bayes_better"]] = list(
+                    stats.bayes_probabilities(first_, second_, ratio, margin))
             if j >= 2 and not np.isfinite(pair["p"]):
                 out.loc[row, "note"] = UNTESTABLE
         some = bool(decided.some_pair_separated)
@@ -201,6 +231,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
             if tested.any():
                 se = tests.se[: len(compared) - 1][tested]
                 detectable = float(np.median(stats.detectable_difference(se, j, len(pairs), alpha)))
+                reach = float(np.median(stats.equivalence_reach(se, j, len(pairs), alpha)))
                 diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))
     if compared:
         out.loc[0, "diff_to_best"] = 0.0
@@ -219,7 +250,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     out = out[SUMMARY_COLUMNS]
     out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
                      n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
-                     detectable=detectable, diff_sd=diff_sd, unstable=unstable,
+                     detectable=detectable, reach=reach, diff_sd=diff_sd, unstable=unstable,
+                     margin=None if margin is None else float(margin),
                      bounds=None if bounds is None else [float(b) for b in bounds],
                      chance=None if chance is None else float(chance), at_chance=at_chance)
     return out
@@ -286,6 +318,7 @@ class Claim:
     pairs: list = field(default_factory=list)
     reasons: dict = field(default_factory=dict)
     n_tested: int = 0
+    margin: float = None
 
 
 OUTCOMES = {
@@ -293,11 +326,13 @@ OUTCOMES = {
     "failed": "a claimed candidate failed or diverged, so the ranking cannot be checked",
     "not testable": "a claimed name matches no candidate",
     "holds": "every adjacent pair is separated in the claimed direction",
+    "equivalent": "some adjacent pair is shown equivalent within the margin, so the claimed order makes no "
+                  "practical difference there",
     "not established": "some adjacent pair is not separated",
 }
 
 
-def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
+def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=None):
     """Test a claimed ranking such as ``["selu", "elu", "relu"]`` on every pair of its names.
 
     Every pair ``a > b`` of the claim gets a corrected paired t-test on the splits that both
@@ -305,7 +340,9 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
     `src.reporting.compute.stats.claim_outcomes`: a pair *holds*, is *reversed*, *not separated* or
     *untestable* (the same difference on every split). The claim is *contradicted* when any
     pair is reversed, has *failed* when a claimed candidate has no score on every split,
-    *holds* when every adjacent pair holds, and is *not established* otherwise. A claimed
+    *holds* when every adjacent pair holds, is *equivalent* when an adjacent pair that does not
+    hold is shown equivalent within ``margin`` (TOST, Holm over the claim's pairs, as
+    `src.reporting.stats.equivalent_pairs` reads it), and is *not established* otherwise. A claimed
     name matches a label exactly or by the label's name before ``(``, case-insensitively;
     the best-ranked match is used.
 
@@ -319,14 +356,17 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
         The long fold table the summary was made from.
     metric : str
     alpha : float, default 0.05
+    margin : float, optional
+        The margin of equivalence in the metric's units; None tests no equivalence.
 
     Returns
     -------
     Claim
         Its pairs: ``better``, ``worse`` (claimed names), ``better_label``, ``worse_label``
         (matched labels or None), ``adjacent``, ``mean_diff`` (better - worse), ``t``,
-        ``p``, ``p_holm`` and ``status`` (``"holds"``, ``"reversed"``, ``"not separated"``,
-        ``"untestable"``, ``"failed"`` or ``"missing"``).
+        ``p``, ``p_holm``, ``p_tost``, ``p_tost_holm`` and ``status`` (``"holds"``,
+        ``"reversed"``, ``"equivalent"``, ``"not separated"``, ``"untestable"``, ``"failed"``
+        or ``"missing"``).
     """
     names = [str(n) for n in claimed_order]
     if len(names) < 2:
@@ -345,23 +385,31 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05):
     for a, b in zip(first, second):
         la, lb = matched[a], matched[b]
         entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
-                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan}
+                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan,
+                 "p_tost": math.nan, "_flat": False}
         if la is None or lb is None:
             entry["status"] = "missing"
         elif la not in shared or lb not in shared:
             entry["status"] = "failed"
         elif la != lb and len(shared) >= 1:
             tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio)
-            entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]))
+            entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]),
+                         p_tost=float(stats.tost(tests, margin)[0]),
+                         _flat=bool(stats.equivalent_pairs(tests, [math.nan], alpha, margin)[0]))
         pairs.append(entry)
     adjusted = stats.holm([e["p"] for e in pairs])
+    tost_adjusted = stats.holm([e["p_tost"] for e in pairs])
     found = stats.claim_outcomes([e["mean_diff"] for e in pairs], adjusted, alpha, higher)
     for i, entry in enumerate(pairs):
-        entry["p_holm"] = float(adjusted[i])
+        entry["p_holm"], entry["p_tost_holm"] = float(adjusted[i]), float(tost_adjusted[i])
+        equivalent = entry.pop("_flat") or bool(tost_adjusted[i] < alpha)
         entry.setdefault("status", "holds" if found.holds[i] else "reversed" if found.reversed[i]
+                         else "equivalent" if equivalent
                          else "not separated" if np.isfinite(entry["p"]) else "untestable")
     statuses = {e["status"] for e in pairs}
     outcome = ("contradicted" if found.contradicted else "failed" if "failed" in statuses
                else "not testable" if "missing" in statuses
-               else "holds" if found.established else "not established")
-    return Claim(names, outcome, pairs, reasons, int(np.isfinite(adjusted).sum()))
+               else "holds" if found.established
+               else "equivalent" if any(e["status"] == "equivalent" for e in pairs if e["adjacent"])
+               else "not established")
+    return Claim(names, outcome, pairs, reasons, int(np.isfinite(adjusted).sum()), margin)

@@ -2,7 +2,9 @@
 
 Every number a sentence prints comes from the summary's columns and ``attrs`` (the decisions
 of `src.reporting.compute.stats`); the confidence level is the summary's, ``1 - alpha``. Statistics
-say *separated* or *not separated*, never "tied".
+say *separated* or *not separated*, never "tied". With a margin of equivalence
+(``attrs["margin"]``), every candidate is also worse, equivalent or inconclusive, and each
+sentence about it names the margin.
 """
 import math
 
@@ -101,7 +103,42 @@ def _clipped(row, key="diff_clipped"):
     return ", clipped to the metric's bounds: the normal approximation fails here" if row.get(key, False) else ""
 
 
-def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2):
+def within_text(margin, percent=True):
+    """The margin as text: ``±0.50 points``."""
+    return f"±{amount(margin, percent)}"
+
+
+def the_margin(margin, percent=True):
+    """``the ±0.50-point margin``."""
+    return f"the {within_text(margin, percent).replace(' points', '-point')} margin"
+
+
+def _equivalence_clause(row, best, alpha, percent, n_pairs, margin):
+    """The sentence that follows a tested candidate's line: equivalent within the margin, or not shown."""
+    if margin is None or not np.isfinite(row.get("p_tost_holm", np.nan)):
+        return ""
+    test = f"TOST, {fmt_p(row['p_tost_holm'], alpha, 'Holm-adjusted p' if n_pairs > 1 else 'p')}"
+    if row["p_tost_holm"] < alpha:
+        if row.get("outcome") == "worse":
+            return f" The difference lies within {the_margin(margin, percent)} all the same ({test})."
+        return f" {row['label']} is equivalent to {best} within {within_text(margin, percent)} ({test})."
+    if row.get("outcome") == "worse":
+        return ""
+    return f" Nor is it shown equivalent within {within_text(margin, percent)} ({test}): the data cannot tell."
+
+
+def _constant_clause(row, best, percent, margin):
+    """For a difference that is the same on every split: inside the margin (equivalent) or plainly outside it."""
+    if margin is None:
+        return ""
+    if row.get("outcome") == "equivalent":
+        return (f" That difference lies inside {the_margin(margin, percent)}, so {row['label']} is "
+                f"equivalent to {best}.")
+    return (f" That difference lies outside {the_margin(margin, percent)}, so {row['label']} is not "
+            f"equivalent to {best} either.")
+
+
+def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2, margin=None):
     """The verdict sentence of one candidate against the best (``splits``: the splits compared)."""
     name, p = row["label"], row["p_holm"]
     diff, low, high = row["diff_to_best"], row["diff_low"], row["diff_high"]
@@ -115,10 +152,11 @@ def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2):
             return (f"{name} differs from {best} by {amount(diff, percent, signed=True)} on the one split; a single "
                     f"split has no variation to test, so the pair is untestable and not called separated.")
         if abs(diff) <= stats.CONSTANT_RTOL:
-            return f"{name} scored the same as {best} on every split: there is no difference to test."
+            return (f"{name} scored the same as {best} on every split: there is no difference to test."
+                    + _constant_clause(row, best, percent, margin))
         return (f"{name} differs from {best} by exactly {amount(diff, percent, signed=True)} on every split; "
                 f"with no variation the corrected t-test is undefined, so the pair is untestable and "
-                f"not called separated.")
+                f"not called separated." + _constant_clause(row, best, percent, margin))
     word = "worse" if (diff < 0) == higher else "better"
     adjusted = fmt_p(p, alpha, "Holm-adjusted p") if n_pairs > 1 else fmt_p(p, alpha)
     family = f" over all {n_pairs} pairs" if n_pairs > 1 else ""
@@ -127,14 +165,15 @@ def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2):
         near, far = sorted([abs(low), abs(high)])
         return (f"{name} is {word} than {best} by {amount(abs(diff), percent)} "
                 f"({ci} {amount(near, percent).split(' ')[0]} to {amount(far, percent)}{_clipped(row)}; "
-                f"corrected t-test, {adjusted}{family}).")
+                f"corrected t-test, {adjusted}{family})."
+                + _equivalence_clause(row, best, alpha, percent, n_pairs, margin))
     text = (f"{name} differs from {best} by {amount(diff, percent, signed=True)} "
             f"({ci} {amount(low, percent, signed=True).split(' ')[0]} to {amount(high, percent, signed=True)}"
             f"{_clipped(row)}): not separated from {best} ({adjusted}).")
     if low > 0 or high < 0:
         text = text[:-1] + (f"; that interval alone excludes 0, but it is one pair's, and after the Holm "
                             f"adjustment over all {n_pairs} pairs the difference is not separated.")
-    return text
+    return text + _equivalence_clause(row, best, alpha, percent, n_pairs, margin)
 
 
 def unstable_line(label, found, metric):
@@ -144,6 +183,45 @@ def unstable_line(label, found, metric):
 
 
 NAMED_PAIRS = 6  # separated pairs the omnibus sentence names (stats.json lists them all)
+
+
+def outcome_sentence(summary, percent=True):
+    """One sentence on every compared candidate's outcome at the margin: equivalent, worse or inconclusive.
+
+    E.g. ``At the margin of ±0.50 points (TOST and corrected t-tests, Holm over all 3 pairs):
+    relu is equivalent to leaky_relu; tanh is worse by 0.31 points; for sigmoid the data
+    cannot tell (95% CI -0.90 to +0.20 points).`` Empty without a margin or a second candidate.
+    """
+    attrs = summary.attrs
+    margin, alpha = attrs.get("margin"), attrs.get("alpha", 0.05)
+    rows = summary[summary["outcome"].isin(["worse", "equivalent", "inconclusive"])] if "outcome" in summary else []
+    if margin is None or not len(rows):
+        return ""
+    best = summary.loc[summary["outcome"] == "best", "label"].iloc[0]
+    parts = []
+    equivalent = list(rows.loc[rows["outcome"] == "equivalent", "label"])
+    if equivalent:
+        parts.append(f"{listing(equivalent)} {'is' if len(equivalent) == 1 else 'are'} equivalent to {best}")
+    worse = rows[rows["outcome"] == "worse"]
+    if len(worse):
+        amounts = [f"{row['label']} {'is worse ' if i == 0 else ''}by {amount(abs(row['diff_to_best']), percent)}"
+                   + (" (within the margin)" if row["p_tost_holm"] < alpha else "")
+                   for i, (_, row) in enumerate(worse.iterrows())]
+        parts.append(listing(amounts))
+    unknown = rows[rows["outcome"] == "inconclusive"]
+    tested = unknown[np.isfinite(unknown["diff_low"].astype(float))]
+    if len(tested):
+        ranges = [f"{amount(r['diff_low'], percent, True).split(' ')[0]} to {amount(r['diff_high'], percent, True)}"
+                  for _, r in tested.iterrows()]
+        parts.append(f"for {listing(tested['label'])} the data cannot tell ({level_text(alpha)} CI "
+                     f"{listing(ranges)}{' respectively' if len(ranges) > 1 else ''})")
+    for _, row in unknown[~np.isfinite(unknown["diff_low"].astype(float))].iterrows():
+        same = f"exactly {amount(row['diff_to_best'], percent, True)} on every split"
+        parts.append(f"{row['label']} lies outside the margin ({same}, so untestable and not called worse)"
+                     if abs(row["diff_to_best"]) >= margin else f"for {row['label']} the data cannot tell ({same})")
+    n_pairs = int(attrs.get("n_pairs", 0))
+    family = f", Holm over all {n_pairs} pairs" if n_pairs > 1 else ""
+    return f"At the margin of {within_text(margin, percent)} (TOST and corrected t-tests{family}): {'; '.join(parts)}."
 
 
 def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
@@ -185,7 +263,7 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
         return f"{head}: every difference to the best is the same on every split, so none can be tested."
     if detectable <= target:
         return (f"{head}, a difference to the best of about {amount(detectable, percent)} or more would usually "
-                f"be found ({cover}); smaller ones may be missed.")
+                f"be found ({cover}); smaller ones may be missed." + _equivalence_power(summary, folds, percent))
     bounds = attrs.get("bounds")
     width = bounds[1] - bounds[0] if bounds else math.inf
     if detectable >= width:  # beyond a bounded metric's range: no difference at all would usually be found
@@ -195,14 +273,57 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
         unseen = (f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually "
                   f"go unseen ({cover})")
     step = folds or j
+    design = stats.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
+                                 most=stats.MAX_REPEATS) if folds else None
     repeats = stats.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
-    if repeats is None:
+    if repeats is None and design is None:
+        more = f", nor would {listing(_more_folds(step), 'or')} folds" if folds and _more_folds(step) else ""
         return (f"{unseen}; even {stats.MAX_REPEATS * step} splits (cv.repeats={stats.MAX_REPEATS}) would not bring "
-                f"the difference usually found down to {amount(target, percent)}: the overlap of the training sets "
-                f"limits what more repeats can do.")
-    remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
-              else f"about {step * repeats} splits (cv.repeats=R gives folds x R)")
-    return f"{unseen}; to find {amount(target, percent)}, run {remedy}."
+                f"the difference usually found down to {amount(target, percent)}{more}: the overlap of the training "
+                f"sets limits what more repeats can do." + _equivalence_power(summary, folds, percent))
+    if repeats is None:
+        remedy = (f"{_design_text(design, len(summary))}: with {step} folds the overlap of the training sets limits "
+                  f"what more repeats can do")
+    else:
+        remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
+                  else f"about {step * repeats} splits (cv.repeats=R gives folds x R)")
+    return f"{unseen}; to find {amount(target, percent)}, run {remedy}." + _equivalence_power(summary, folds, percent)
+
+
+def _more_folds(folds):
+    return [str(f) for f in stats.FOLDS_TRIED if f > folds]
+
+
+def _design_text(design, candidates):
+    """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``."""
+    folds, repeats = design
+    splits = folds * repeats
+    return (f"cv.folds={folds} cv.repeats={repeats} ({splits} splits, {splits * candidates} fits for "
+            f"{counted(candidates, 'candidate')})")
+
+
+def _equivalence_power(summary, folds, percent=True):
+    """The power sentence's equivalence side: the margin within which equal candidates would usually be shown
+    equivalent, and the design that reaches ``attrs["margin"]`` when that is wider (empty without a margin)."""
+    attrs = summary.attrs
+    margin, reach = attrs.get("margin"), attrs.get("reach", math.nan)
+    if margin is None or not margin > 0 or reach is None or not np.isfinite(reach):
+        return ""
+    j, n_pairs, alpha = int(attrs["n_splits"]), int(attrs["n_pairs"]), attrs.get("alpha", 0.05)
+    cover = f"{stats.POWER:.0%} probability"
+    if reach <= margin:
+        return (f" Two equally good candidates would usually be shown equivalent within "
+                f"{the_margin(margin, percent)} ({cover}; the narrowest margin usually reached is about "
+                f"{within_text(reach, percent)}).")
+    head = (f" Two equally good candidates would usually be shown equivalent only within about "
+            f"{within_text(reach, percent)} ({cover}), wider than {the_margin(margin, percent)}")
+    design = stats.design_needed(margin, attrs["diff_sd"], j, attrs["ratio"], n_pairs, folds or j, alpha,
+                                 equivalence=True) if folds else None
+    if design is not None:
+        return f"{head}; to reach the margin, run {_design_text(design, len(summary))}."
+    most = max([folds or j, *stats.FOLDS_TRIED])
+    return (f"{head}; no design up to {most} folds x {stats.MAX_REPEATS} repeats reaches it at this spread of the "
+            f"differences, so the inconclusive candidates stay inconclusive unless the splits vary less.")
 
 
 def verdict(summary, metric, folds=None, percent=True):
@@ -246,8 +367,11 @@ def verdict(summary, metric, folds=None, percent=True):
     ending = "; there is nothing to compare it with." if scored < 2 else "."
     lines = [f"{best['label']} has {word} mean {metric} ({best['mean']:.4f}, {ci}){ending}"]
     n_pairs = int(attrs.get("n_pairs", 0))
-    lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher, int(attrs.get("n_splits", 2)))
+    lines += [_candidate_line(row, best["label"], alpha, percent, n_pairs, higher, int(attrs.get("n_splits", 2)),
+                              attrs.get("margin"))
               for _, row in summary.iloc[1:].iterrows()]
+    outcome = outcome_sentence(summary, percent)
+    lines += [outcome] if outcome else []
     lines += [unstable_line(label, found, metric) for label, found in attrs.get("unstable", {}).items()]
     if attrs.get("at_chance"):
         names, many = attrs["at_chance"], len(attrs["at_chance"]) > 1
@@ -288,6 +412,8 @@ def claim_text(claim, alpha=0.05):
     formats = {
         "holds": lambda e: f"{e['better']} > {e['worse']} ({fmt_p(e['p_holm'], alpha)})",
         "reversed": lambda e: f"{e['worse']} > {e['better']} ({fmt_p(e['p_holm'], alpha)})",
+        "equivalent": lambda e: f"{e['better']} and {e['worse']} within {within_text(claim.margin)} "
+                                f"(TOST, {fmt_p(e['p_tost_holm'], alpha)})",
         "not separated": lambda e: f"{e['better']} vs {e['worse']}",
         "untestable": lambda e: f"{e['better']} vs {e['worse']} (the same difference on every split)",
         "failed": lambda e: f"{e['better']} vs {e['worse']}",
@@ -302,5 +428,9 @@ def claim_text(claim, alpha=0.05):
     absent = sorted({e[k] for e in claim.pairs for k in ("better", "worse") if e[k + "_label"] is None})
     if absent:
         parts.append(f"no candidate named {', '.join(absent)}")
-    return (f"{title}: {claim.outcome} ({OUTCOMES[claim.outcome]}); {len(claim.pairs)} pairs, corrected t-tests, "
+    reason = OUTCOMES[claim.outcome].replace("the margin", the_margin(claim.margin)) \
+        if claim.margin is not None else OUTCOMES[claim.outcome]
+    tests = ("corrected t-tests" if claim.margin is None
+             else f"corrected t-tests and TOST at {the_margin(claim.margin)}")
+    return (f"{title}: {claim.outcome} ({reason}); {len(claim.pairs)} pairs, {tests}, "
             f"Holm over the {claim.n_tested} testable. " + "; ".join(parts))

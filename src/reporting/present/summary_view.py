@@ -11,7 +11,8 @@ from ..compute.verdict import level_text, p_text
 from . import method
 
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
-                 "failed": "failed", "stopped": "stopped early"}
+                 "failed": "failed", "stopped": "stopped early", "equivalent": "equivalent",
+                 "inconclusive": "inconclusive"}
 
 
 def number(row, key):
@@ -37,6 +38,8 @@ def standing(row):
         return "best"
     if not np.isfinite(number(row, "diff_to_best")):
         return ""
+    if row.get("outcome") in ("equivalent", "inconclusive") and np.isfinite(number(row, "margin")):
+        return row.get("outcome")  # with a margin of equivalence (src.reporting.summary.EQUIVALENCE_COLUMNS)
     if not np.isfinite(number(row, "p_holm")):
         return "untestable"
     return "worse" if true(row.get("separated_from_best")) else "unseparated"
@@ -112,6 +115,8 @@ def view(summary, alpha=ALPHA):
         Each row's `standing` (a CSS class of the HTML rows).
     """
     level = level_text(alpha)
+    margins = pd.to_numeric(summary.get("margin", pd.Series(dtype=float)), errors="coerce").dropna()
+    within = f"±{margins.iloc[0] * 100:.2f} points" if len(margins) else ""
     rows, standings = [], []
     for _, row in summary.iterrows():
         found = standing(row)
@@ -126,6 +131,10 @@ def view(summary, alpha=ALPHA):
             f"diff. to best, points ({level} CI)": _difference(row),
             "p vs best": p_text(number(row, "p_vs_best"), alpha),
             "p (Holm)": p_text(number(row, "p_holm"), alpha),
+            **({f"TOST p (Holm), {within}": p_text(number(row, "p_tost_holm"), alpha),
+                f"Bayesian P(worse / within {within} / better)": "" if not np.isfinite(number(row, "bayes_worse"))
+                else " / ".join(f"{number(row, k):.2f}" for k in ("bayes_worse", "bayes_equivalent", "bayes_better"))}
+               if within else {}),
             "balanced acc.": _pm(row, "balanced_accuracy"),
             "log loss": _pm(row, "log_loss"),
             "fit s": _seconds(row, "fit_time_mean"),

@@ -13,7 +13,7 @@ import yaml
 
 from ... import layout
 from ...errors import Damaged
-from ...results import ALPHA, SearchRecord
+from ...results import ALPHA, MARGIN, SearchRecord
 
 
 # attribute -> its file
@@ -140,6 +140,14 @@ class Study:
         if self.statistics and self.statistics.get("alpha") is not None:
             return float(self.statistics["alpha"])
         return ALPHA
+
+    @property
+    def margin(self):
+        """The margin of equivalence in accuracy points: the search's, else its config's ``stats.margin``,
+        else the default (`src.results.MARGIN`), so a dir written before margins re-renders with it."""
+        if self.search is not None and self.search.margin is not None:
+            return float(self.search.margin)
+        return float((self.config.get("stats") or {}).get("margin", MARGIN))
 
     @property
     def claim(self):
