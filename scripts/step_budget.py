@@ -9,7 +9,7 @@ SGD with momentum, fused) on random MNIST-shaped data, in one process, the varia
 - ``eager``: the step as `src.training.stacks` runs it (forward, loss, backward, update);
 - ``compiled``: the same, with forward and loss compiled by ``torch.compile`` (inductor; its
   backward compiled with it); the compile time is printed first;
-- ``products``: the step's matrix products alone (`src.bench.products_rate`);
+- ``products``: the step's matrix products alone (`src.bench.limits.products_rate`);
 - ``update``: the eager step less the same step without the optimizer's update;
 - ``dispatch``: the same step on a network 4 units wide: every operation and none of the arithmetic;
 - ``gather``: gathering the batch rows.
@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from src.bench import products_rate, stack_epoch_flops
+from src.bench.limits import products_rate, stack_epoch_flops
 from src.model.mlp import MLP
 from src.training import stacks
 from src.training.net import with_fused

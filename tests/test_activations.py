@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from src.errors import UserError
-from src.model import activations
+from src.model import activations, modules
 from src.model.mlp import MLP, resolve_init
 
 # -0.5 and 1.0 sit on the thresholds of `threshold`: Keras' ThresholdedReLU is 0 there (x > theta, strictly).
@@ -400,7 +400,7 @@ def test_bad_specs_raise_user_errors(spec, words):
 
 def test_build_accepts_aliases_and_keyword_parameters():
     swish = activations.build("swish", beta=2.0)
-    assert isinstance(swish, activations.Swish)
+    assert isinstance(swish, modules.Swish)
     torch.testing.assert_close(swish(torch.tensor([1.0])), torch.sigmoid(torch.tensor([2.0])))  # x * sigmoid(2x)
     assert isinstance(activations.build("swish"), nn.SiLU)
     torch.testing.assert_close(activations.build("softrelu", beta=3)(torch.ones(1)),
@@ -410,6 +410,13 @@ def test_build_accepts_aliases_and_keyword_parameters():
     assert activations.build("relu") is not activations.build("relu")
     with pytest.raises(UserError, match="alpha"):
         activations.build("elu", beta=1.0)
+
+
+def test_a_module_named_by_its_old_path_in_the_registry_module_still_builds():
+    """Configs written before the modules moved to src.model.modules may name them there."""
+    spec = {"_target_": "src.model.activations.Swish", "beta": 2.0}
+    assert activations.label(spec) == "src.model.activations:Swish(beta=2.0)"
+    assert isinstance(activations.build(spec), modules.Swish)
 
 
 def test_bounds_follow_the_parameters():

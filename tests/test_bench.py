@@ -45,7 +45,8 @@ def test_three_setups_side_by_side(cli, tmp_path):
 
 
 def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
-    from src.bench import PartRun, figures_table
+    from src.bench.figures import figures_table
+    from src.bench.parts import PartRun
 
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
     runs = {"a": [PartRun(30.0, 900, scores, 60000, {}), PartRun(36.0, 950, scores, 60000, {}),
@@ -61,7 +62,7 @@ def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
 
 
 def test_an_epoch_of_the_stack_counts_every_product_once():
-    from src.bench import stack_epoch_flops
+    from src.bench.limits import stack_epoch_flops
 
     # one member, one fit row, no validation: 784-128-64-10 forward, every weight gradient,
     # and the input gradients of the second and third layers
@@ -71,7 +72,8 @@ def test_an_epoch_of_the_stack_counts_every_product_once():
 
 
 def test_the_rate_of_a_stacked_grid_is_its_flops_over_its_training_seconds():
-    from src.bench import PartRun, figures_table
+    from src.bench.figures import figures_table
+    from src.bench.parts import PartRun
 
     scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
     figures = {"train_s": 20.0, "outside_s": 5.0, "train_gflop": 2000.0, "search_s": 21.0, "refit_s": 3.0}
@@ -84,7 +86,7 @@ def test_the_rate_of_a_stacked_grid_is_its_flops_over_its_training_seconds():
 
 
 def test_the_peak_is_a_positive_rate():
-    from src.bench import sgemm_peak
+    from src.bench.limits import sgemm_peak
 
     assert sgemm_peak(1, size=256, repeats=2) > 1.0  # GFLOP/s: any CPU of this century
 
@@ -93,7 +95,7 @@ def test_the_products_ceiling_runs_the_products_the_flop_count_counts(monkeypatc
     """Every product of a stacked step, counted as they run, adds up to `stack_epoch_flops` of one batch."""
     import torch
 
-    from src.bench import products_rate, stack_epoch_flops
+    from src.bench.limits import products_rate, stack_epoch_flops
 
     done = []
 
@@ -114,7 +116,7 @@ def test_measure_sees_a_childs_peak_memory_and_returns_when_it_ends():
     import sys
     import time
 
-    from src.bench import measure
+    from src.bench.sampler import measure
 
     code = "import time; import numpy as np; a = np.ones(200 * 2 ** 20 // 8); print('held', flush=True); time.sleep(1.5)"
     tic = time.perf_counter()

@@ -9,6 +9,7 @@ from src import layout
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 BASE = {"cores", "errors", "files", "layout", "logs", "params", "ranking", "results", "tuning", "words"}
+ENTRY_PACKAGES = {"bench"}  # ``python -m src.X`` as a package: entry modules, as src/X.py is
 # stage -> the stages and base modules it may import (besides itself)
 ALLOWED = {
     "base": BASE,
@@ -51,6 +52,8 @@ def _exists(module):
 def _stage(module):
     """The stage of a module: its sub-package, "base" for the shared modules, None for entry points."""
     parts = module.split(".")
+    if len(parts) > 1 and parts[1] in ENTRY_PACKAGES:
+        return None
     if len(parts) > 2 or (len(parts) == 2 and (SRC / parts[1]).is_dir()):
         return parts[1]
     return "base" if len(parts) == 2 and parts[1] in BASE else None

@@ -1,272 +1,21 @@
-"""The activation registry: one dict from name to entry, plus spec parsing and labels.
+"""The activation registry: one dict from name to `Entry`, and the functions that read specs through it.
 
-A *spec* names an activation and its parameters. It may be a plain name (``"selu"``), a call
-(``"leaky_relu(negative_slope=0.2)"``) or a mapping (``{"name": "leaky_relu",
-"negative_slope": 0.2}``). Specs are normalised to a canonical *label*, which is what
-configs, grids, tables and plots carry around: a plain string, cheap to clone and readable.
-Aliases resolve to their canonical name (``softrelu`` -> ``softplus``, ``logistic`` ->
-``sigmoid``, ``swish`` without a non-default ``beta`` or ``learnable`` -> ``silu``), and
-parameters left at their default are dropped, so equal activations get equal labels.
-
-A spec may also name the user's own activation by import path, as Hydra's ``_target_`` does:
-``"my_pkg.acts:Fancy"``, ``"my_pkg.acts:Fancy(beta=2.0)"`` or ``{"_target_": "my_pkg.acts.Fancy",
-"beta": 2.0}``: an ``nn.Module`` class, or an elementwise function (wrapped in `Elementwise`).
-Its label is ``module:attribute`` with its non-default parameters, and a worker that builds
-it imports it by that path.
+A spec's grammar (names, calls, mappings, import paths) is `src.model.spec`'s; the modules torch
+lacks are `src.model.modules`'s (imported here, so that ``src.model.activations.Swish`` and the
+like still name them).
 """
-import ast
 import functools
-import importlib
 import inspect
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Tuple
 
-import torch
 from torch import nn
-from torch.nn import functional as F
 
 from ..errors import UserError, choices_error
-
-
-class ReLUFunction(torch.autograd.Function):
-    """ReLU with a hand-written backward: the gradient passes where the input is positive.
-
-    At exactly zero the gradient is 0, as for `torch.relu`.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.clamp(min=0)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return torch.where(x > 0, grad_output, torch.zeros_like(grad_output))
-
-
-class AutogradReLU(nn.Module):
-    """`ReLUFunction` as a module."""
-
-    def forward(self, x):
-        return ReLUFunction.apply(x)
-
-
-class Swish(nn.Module):
-    """``x * sigmoid(beta * x)``; ``learnable=True`` makes ``beta`` a trained parameter.
-
-    Parameters
-    ----------
-    beta : float (default=1.0)
-        Initial (or fixed) value of ``beta``.
-    learnable : bool (default=False)
-        Train ``beta`` with the network; each module owns its own parameter.
-    """
-
-    def __init__(self, beta=1.0, learnable=False):
-        super().__init__()
-        beta = torch.tensor(float(beta))
-        if learnable:
-            self.beta = nn.Parameter(beta)
-        else:
-            self.register_buffer("beta", beta)
-
-    def forward(self, x):
-        return x * torch.sigmoid(self.beta * x)
-
-    def extra_repr(self):
-        return f"beta={float(self.beta):g}, learnable={isinstance(self.beta, nn.Parameter)}"
-
-
-class ThresholdedReLU(nn.Module):
-    """Keras' ThresholdedReLU: ``x`` where ``x > theta``, else 0."""
-
-    def __init__(self, theta=1.0):
-        super().__init__()
-        self.theta = float(theta)
-
-    def forward(self, x):
-        return torch.where(x > self.theta, x, torch.zeros_like(x))
-
-    def extra_repr(self):
-        return f"theta={self.theta}"
-
-
-class Exponential(nn.Module):
-    """Keras' exponential activation, ``exp(x)``."""
-
-    def forward(self, x):
-        return torch.exp(x)
-
-
-class CReLU(nn.Module):
-    """Concatenated ReLU: ``[relu(x), relu(-x)]`` along the last axis (doubles the width)."""
-
-    def forward(self, x):
-        return torch.cat([F.relu(x), F.relu(-x)], dim=-1)
-
-
-class PReLU(nn.PReLU):
-    """PReLU with one learnable slope, or one per unit when ``per_unit=True``.
-
-    Parameters
-    ----------
-    per_unit : bool (default=False)
-        One slope per unit of the layer (needs ``width``); otherwise one slope for the layer.
-        Without a ``width`` (e.g. when plotting the function) there is a single slope.
-    init : float (default=0.25)
-        Initial slope for negative inputs.
-    width : int, optional
-        Width of the layer, passed by the model.
-    """
-
-    def __init__(self, per_unit=False, init=0.25, width=None):
-        super().__init__(num_parameters=width if per_unit and width else 1, init=init)
-
-    def forward(self, x):
-        # torch.nn.PReLU's value and gradients (the slope's at x = 0 too), written so that the
-        # slope broadcasts along the last axis, as a stack's member axis needs
-        return torch.where(x > 0, x, self.weight * x)
-
-
-class ReLU2(nn.Module):
-    """Squared ReLU (So et al. 2021, Primer): ``relu(x) ** 2``."""
-
-    def forward(self, x):
-        return torch.square(F.relu(x))
-
-
-class StarReLU(nn.Module):
-    """StarReLU (Yu et al. 2022, MetaFormer baselines): ``scale * relu(x) ** 2 + bias``.
-
-    Parameters
-    ----------
-    scale, bias : float (default=0.8944, -0.4472)
-        Initial values of the learnable scale and bias: the paper's ``1 / sqrt(1.25)`` and
-        ``-0.5 / sqrt(1.25)``, which give a standard-normal input an output of mean 0 and
-        variance 1.
-    """
-
-    def __init__(self, scale=0.8944, bias=-0.4472):
-        super().__init__()
-        self.scale = nn.Parameter(torch.tensor([float(scale)]))
-        self.bias = nn.Parameter(torch.tensor([float(bias)]))
-
-    def forward(self, x):
-        return self.scale * torch.square(F.relu(x)) + self.bias
-
-
-def _softplus_inverse(y):
-    return math.log(math.expm1(y))
-
-
-class XIELU(nn.Module):
-    """xIELU (Huang and Schlag 2024, used by Apertus), with learnable ``alpha_p`` and ``alpha_n``.
-
-    ``alpha_p x**2 + beta x`` for ``x > 0``, else ``alpha_n (expm1(min(x, eps)) - x) + beta x``,
-    where ``alpha_p = softplus(a_p)`` and ``alpha_n = beta + softplus(a_n)`` keep both positive
-    (``alpha_n > beta``): the trained parameters are ``a_p`` and ``a_n``, as in the reference
-    implementation.
-
-    Parameters
-    ----------
-    alpha_p, alpha_n : float (default=0.8)
-        Initial ``alpha_p`` and ``alpha_n`` (``alpha_n`` must exceed ``beta``).
-    beta : float (default=0.5)
-        The fixed linear term.
-    eps : float (default=-1e-6)
-        The negative side's exponent is clamped to ``eps``: its gradient at 0 is then finite.
-    """
-
-    def __init__(self, alpha_p=0.8, alpha_n=0.8, beta=0.5, eps=-1e-6):
-        super().__init__()
-        self.beta, self.eps = float(beta), float(eps)
-        self.alpha_p = nn.Parameter(torch.tensor([_softplus_inverse(alpha_p)]))
-        self.alpha_n = nn.Parameter(torch.tensor([_softplus_inverse(alpha_n - beta)]))
-
-    def forward(self, x):
-        alpha_p = F.softplus(self.alpha_p)
-        alpha_n = self.beta + F.softplus(self.alpha_n)
-        negative = (torch.expm1(x.clamp(max=self.eps)) - x) * alpha_n
-        return torch.where(x > 0, alpha_p * x * x, negative) + self.beta * x
-
-
-class Snake(nn.Module):
-    """Snake (Liu Ziyin et al. 2020; BigVGAN): ``x + sin(alpha x) ** 2 / alpha``, ``alpha`` learnable per unit.
-
-    Parameters
-    ----------
-    alpha : float (default=1.0)
-        Initial frequency (BigVGAN's default).
-    width : int, optional
-        Width of the layer, passed by the model: one ``alpha`` per unit (one without it).
-    """
-
-    NO_DIV_BY_ZERO = 1e-9  # BigVGAN's guard against alpha = 0
-
-    def __init__(self, alpha=1.0, width=None):
-        super().__init__()
-        self.alpha = nn.Parameter(torch.full((width or 1,), float(alpha)))
-
-    def forward(self, x):
-        return x + torch.square(torch.sin(self.alpha * x)) / (self.alpha + self.NO_DIV_BY_ZERO)
-
-
-# Padé approximation of leaky ReLU (slope 0.01) on [-3, 3], the initial coefficients of the
-# PAU paper (Molina et al. 2020, "pade_optimized_leakyrelu" of ml-research/pau): numerator
-# a_0 .. a_5, denominator b_1 .. b_4.
-PAU_LEAKY_RELU = ((3.35583603e-02, 5.05000375e-01, 1.65343934e+00, 2.01001052e+00, 9.31901999e-01, 1.52424124e-01),
-                  (3.30847488e-06, 3.98021568e+00, 5.12471206e-07, 3.01830109e-01))
-
-
-class PAU(nn.Module):
-    """Padé Activation Unit (Molina et al. 2020), in pure PyTorch, with the paper's safe denominator.
-
-    ``P(x) / Q(x)`` with ``P(x) = a_0 + a_1 x + ... + a_5 x**5`` and
-    ``Q(x) = 1 + |b_1| |x| + |b_2| |x|**2 + ... + |b_4| |x|**4``, which is at least 1, so the
-    function has no poles. The coefficients are learnable, one set per layer, initialised to
-    the paper's Padé approximation of leaky ReLU (`PAU_LEAKY_RELU`).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.numerator = nn.Parameter(torch.tensor(PAU_LEAKY_RELU[0]))
-        self.denominator = nn.Parameter(torch.tensor(PAU_LEAKY_RELU[1]))
-
-    def forward(self, x):
-        a, b = self.numerator, self.denominator.abs()  # read along the last axis (a stack adds axes before it)
-        p = a[..., 5]
-        for k in range(4, -1, -1):  # Horner's scheme
-            p = p * x + a[..., k]
-        ax = x.abs()
-        q = b[..., 3]
-        for k in range(2, -1, -1):
-            q = q * ax + b[..., k]
-        return p / (1 + q * ax)
-
-
-class Elementwise(nn.Module):
-    """A user's elementwise function as a module: ``function(x, **params)``.
-
-    Parameters
-    ----------
-    function : callable
-        A function importable by its path (so that the module pickles by reference).
-    **params
-        Its keyword parameters.
-    """
-
-    def __init__(self, function, **params):
-        super().__init__()
-        self.function, self.params = function, params
-
-    def forward(self, x):
-        return self.function(x, **self.params)
-
-    def extra_repr(self):
-        return f"{self.function.__module__}.{self.function.__qualname__}"
+from .modules import (PAU, XIELU, AutogradReLU, CReLU, Elementwise, Exponential, PReLU, ReLU2,  # noqa: F401
+                      ReLUFunction, Snake, StarReLU, Swish, ThresholdedReLU)
+from .spec import imported, join, resolve, split  # noqa: F401  (imported: public here too)
 
 
 @dataclass(frozen=True)
@@ -389,8 +138,6 @@ ALIASES = {"softrelu": "softplus", "logistic": "sigmoid"}
 # Constructor arguments that are not activation parameters: the layer width, in-place
 # operation (never wanted here) and Hardtanh's deprecated spellings of min_val and max_val.
 _NOT_PARAMETERS = ("self", "width", "inplace", "min_value", "max_value")
-_CALL = re.compile(r"^\s*([A-Za-z_][\w.:]*)\s*(?:\((.*)\))?\s*$", re.S)
-_WORDS = {"true": True, "false": False, "null": None}
 
 
 def available():
@@ -413,55 +160,10 @@ def aliases(name):
     return sorted(found + (["swish"] if name == "silu" else []))
 
 
-WORKERS = ("the workers of a grid (joblib, Dask, Slurm) must be able to import it too: run from the folder "
-           "that holds it or put that folder on PYTHONPATH")
-
-
-def imported(spec):
-    """Whether a spec names the user's own activation by import path (``my_pkg.acts:Fancy``)."""
-    name = _split(spec)[0]
-    return ":" in name or "." in name
-
-
-def _candidates(path):
-    """``(module, attribute)`` readings of an import path, the longest module first."""
-    if ":" in path:
-        return [tuple(path.split(":", 1))]
-    parts = path.split(".")
-    return [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts) - 1, 0, -1)]
-
-
-def _import(path):
-    """Return ``(canonical "module:attribute", object)`` for an import path, or raise one line."""
-    missing = None
-    for module_name, attribute in _candidates(path):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-                missing = missing or exc
-                continue
-            raise UserError(f"activation {path!r}: importing {module_name!r} failed ({exc}); {WORKERS}") from None
-        except Exception as exc:  # the user's module raised while being imported
-            raise UserError(f"activation {path!r}: importing {module_name!r} raised "
-                            f"{type(exc).__name__}: {exc}; {WORKERS}") from None
-        obj = module
-        for part in attribute.split("."):
-            if not hasattr(obj, part):
-                if missing is not None:  # a longer module path was meant
-                    break
-                raise UserError(f"activation {path!r}: module {module_name!r} has no attribute {attribute!r}; "
-                                f"{WORKERS}")
-            obj = getattr(obj, part)
-        else:
-            return f"{module_name}:{attribute}", obj
-    raise UserError(f"activation {path!r}: cannot import module {missing.name!r}; {WORKERS}")
-
-
 @functools.lru_cache(maxsize=None)
 def _user(path):
     """Return ``(canonical path, Entry)`` of a user's activation: an nn.Module class or an elementwise function."""
-    canonical, obj = _import(path)
+    canonical, obj = resolve(path)
     if isinstance(obj, type) and not issubclass(obj, nn.Module):
         raise UserError(f"activation {canonical!r} is a class but not a torch.nn.Module; give an nn.Module "
                         f"class or an elementwise function")
@@ -513,7 +215,7 @@ def distinct(specs):
     groups, order = {}, []
     for spec in specs:
         name, params = parse(spec)
-        lab = _label(name, params)
+        lab = join(name, params)
         same_as = _lookup(name).same_as
         key = same_as if not params and same_as else lab
         written = spec if isinstance(spec, str) else lab
@@ -555,37 +257,6 @@ def defaults(name):
     return dict(_defaults(name))
 
 
-def _literal(text):
-    text = text.strip()
-    if text.lower() in _WORDS:
-        return _WORDS[text.lower()]
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _split(spec):
-    """Return the ``(name, params)`` a spec is written with, before any checking."""
-    if isinstance(spec, str):
-        match = _CALL.match(spec)
-        if not match:
-            raise UserError(f"cannot read activation {spec!r}; write NAME or NAME(param=value, ...)")
-        params = {}
-        for part in filter(str.strip, (match.group(2) or "").split(",")):
-            if "=" not in part:
-                raise UserError(f"activation {spec!r}: parameters are written param=value, got {part.strip()!r}")
-            key, value = part.split("=", 1)
-            params[key.strip()] = _literal(value)
-        return match.group(1), params
-    if isinstance(spec, Mapping) and "name" in spec:
-        return str(spec["name"]), {str(k): v for k, v in spec.items() if k != "name"}
-    if isinstance(spec, Mapping) and "_target_" in spec:  # Hydra's form; each layer builds its own
-        return str(spec["_target_"]), {str(k): v for k, v in spec.items() if k not in ("_target_", "_partial_")}
-    raise UserError(f"cannot read activation {spec!r}; write NAME, NAME(param=value), {{name: NAME, ...}} "
-                    f"or {{_target_: module.Class, ...}}")
-
-
 def _coerce(name, key, value, default, choices):
     """Check one parameter value against the type of its default; ints become floats."""
     where = f"activation {name!r}: {key}"
@@ -623,7 +294,7 @@ def _canonical(name, params):
     full = {**accepted, **values}
     for holds, message in item.checks:
         if not holds(full):
-            raise UserError(f"activation {_label(name, values)!r}: {message}")
+            raise UserError(f"activation {join(name, values)!r}: {message}")
     kept = {k: v for k, v in values.items() if v != accepted[k]}
     if name == "swish" and not kept:
         name = "silu"  # x sigmoid(1 x), with a fixed beta: that is SiLU
@@ -649,19 +320,7 @@ def parse(spec):
     UserError
         For an unknown name or parameter (naming the valid ones) or a bad value.
     """
-    return _canonical(*_split(spec))
-
-
-def _format(value):
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_]\w*", value) and value.lower() not in _WORDS:
-        return value
-    return repr(value)
-
-
-def _label(name, params):
-    if not params:
-        return name
-    return f"{name}({', '.join(f'{k}={_format(v)}' for k, v in sorted(params.items()))})"
+    return _canonical(*split(spec))
 
 
 def label(spec):
@@ -678,7 +337,7 @@ def label(spec):
         E.g. ``leaky_relu(negative_slope=0.2)``; ``leaky_relu`` when the slope is the
         default; ``softplus`` for ``softrelu``. `parse` reads it back to the same activation.
     """
-    return _label(*parse(spec))
+    return join(*parse(spec))
 
 
 def entry(spec):
@@ -751,7 +410,7 @@ def build(name, width=None, **params):
     torch.nn.Module
         A new module on every call, so learnable parameters are never shared.
     """
-    raw_name, raw_params = _split(name)
+    raw_name, raw_params = split(name)
     canonical, kept = _canonical(raw_name, {**raw_params, **params})
     item = _lookup(canonical)
     kwargs = dict(kept)
@@ -760,4 +419,4 @@ def build(name, width=None, **params):
     try:
         return item.factory(**kwargs)
     except Exception as exc:  # a user's class may raise anything
-        raise UserError(f"activation {_label(canonical, kept)!r}: {exc}") from None
+        raise UserError(f"activation {join(canonical, kept)!r}: {exc}") from None
