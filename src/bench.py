@@ -447,7 +447,7 @@ def products_rate(threads, candidates=len(ACTIVATIONS), folds=3, batch=128, size
     """The rate of a stacked training step's matrix products alone, in GFLOP/s: the training's ceiling.
 
     A step of the stacked grid (``candidates`` x ``folds`` members of an MLP with layer widths
-    ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stacks` does them
+    ``sizes``, ``batch`` rows per fold) does these products, as `src.training.stack` does them
     (its bias additions aside): per fold, the first layer's forward product against the
     candidates' weights side by side and its weight gradient; over all members, every later
     layer's batched forward, input-gradient and weight-gradient products. Here they run back to
