@@ -6,7 +6,7 @@ The notebook grid's stack (relu, tanh and leaky_relu x 3 folds; 784-128-64-10; b
 SGD with momentum, fused) on random MNIST-shaped data, in one process, the variants taking turns
 (round by round) so that a drift of the machine's speed touches them alike. Per step, in ms:
 
-- ``eager``: the step as `src.training.stacks` runs it (forward, loss, backward, update);
+- ``eager``: the step as `src.training.loop` runs it (forward, loss, backward, update);
 - ``compiled``: the same, with forward and loss compiled by ``torch.compile`` (inductor; its
   backward compiled with it); the compile time is printed first;
 - ``products``: the step's matrix products alone (`src.bench.limits.products_rate`);
@@ -21,8 +21,9 @@ import torch
 
 from src.bench.limits import products_rate, stack_epoch_flops
 from src.model.mlp import MLP
-from src.training import stacks
+from src.training import loop
 from src.training.net import with_fused
+from src.training.stack import Stack
 
 ACTIVATIONS = ("relu", "tanh", "leaky_relu")
 FOLDS, BATCH = 3, 128
@@ -31,13 +32,13 @@ FOLDS, BATCH = 3, 128
 def _stack(n_features, hidden):
     torch.manual_seed(0)
     modules = [MLP(n_features=n_features, hidden=hidden, activation=a) for a in ACTIVATIONS for _ in range(FOLDS)]
-    stack = stacks.Stack(modules, FOLDS, torch.device("cpu"))
+    stack = Stack(modules, FOLDS, torch.device("cpu"))
     optimizer = torch.optim.SGD(stack.parameters(), **with_fused(torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}))
     return stack, optimizer
 
 
 def _objective(stack, xb, yb, counts):
-    summed = stacks._member_losses(stack(xb), yb, None, len(ACTIVATIONS))
+    summed = loop._member_losses(stack(xb), yb, None, len(ACTIVATIONS))
     return (summed.view(len(ACTIVATIONS), FOLDS) / counts).sum()
 
 
@@ -56,7 +57,7 @@ def _step(n_features=784, hidden=(128, 64), update=True, compiled=False):
 def _ms(step, data, steps, warmup=5):
     X, Y, rows = data
     done, start = 0, None
-    for xb, yb, _, counts in stacks._batches(X, Y, rows, BATCH, torch.device("cpu")):
+    for xb, yb, _, counts in loop._batches(X, Y, rows, BATCH, torch.device("cpu")):
         if done == warmup:
             start = time.perf_counter()
         if step is not None:

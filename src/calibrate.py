@@ -367,10 +367,10 @@ def simulate_halving(rng, reps, k, folds, repeats, kept, spread=SPREAD, n_test=N
 
 
 def halving_schedule():
-    """The default schedule's rungs (`HALVING`), as `src.training.halving.Halving` sets them."""
-    from .training.halving import Halving  # imports torch: only when the halving table is asked for
+    """The default schedule's rungs (`HALVING`), as `src.training.rungs.Halving` sets them."""
+    from .training.rungs import Halving  # imports torch: only when the halving table is asked for
 
-    settings = Halving(eta=HALVING["eta"], min_epochs=HALVING["min_epochs"])
+    settings = Halving(eta=HALVING["eta"], min_epochs=HALVING["min_epochs"], tuned=())
     return settings, settings.rungs(HALVING["epochs"])
 
 
@@ -387,7 +387,7 @@ def halving_error_rates(reps=2000, seed=3, settings=SETTINGS, candidates=HALVING
     """How often halving's verdict calls a survivor worse when no candidate is, and how far the
     survivors' mean accuracy lies above the true one.
 
-    The survivors are as many as the default schedule keeps (`HALVING`: `src.training.halving.Halving`'s
+    The survivors are as many as the default schedule keeps (`HALVING`: `src.training.rungs.Halving`'s
     rungs and its count kept at each cut).
 
     Returns

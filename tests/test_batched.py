@@ -5,7 +5,7 @@ import pytest
 
 from src.run import run
 from src.training.net import make_net
-from src.training.stacks import stackable
+from src.training.grouping import stackable
 
 GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=4", "cv.refit=false", "train.threads=1"]
 
@@ -71,7 +71,7 @@ def test_a_learnable_activation_runs_in_one_broadcast_call_when_that_gives_what_
     import torch
 
     from src.model import activations
-    from src.training.stacks import MemberParams
+    from src.training.stack import MemberParams
 
     generator = torch.Generator().manual_seed(1)
     members = [activations.build(activation, width=16) if activation else FirstAxisCoefficients.build()
@@ -133,7 +133,7 @@ def test_batched_folds_record_the_same_diagnostics_as_the_plain_path(make_cfg, t
 
 
 def test_folds_with_different_batch_counts_take_the_plain_path():
-    from src.training.stacks import same_batch_count
+    from src.training.grouping import same_batch_count
 
     net = make_net(4, 2, batch_size=10, valid_fraction=0.0)
     y = np.arange(40) % 2
@@ -184,16 +184,16 @@ def _records(record_dir, keys):
 @pytest.mark.parametrize("hidden", [[32, 16], [32]])
 def test_candidates_stacked_together_match_each_stacked_alone(tmp_path, one_thread, hidden):
     """Several candidates in one stack (shared first-layer product) train as they would one by one."""
-    from src.training.stacks import train_stacked
+    from src.training.loop import train_and_record
 
     X, y, folds = _digits_folds()
     specs = [("relu", "auto", 0.0), ("tanh", "xavier_uniform", 0.0), ("elu", "auto", 0.0)]
     nets = [make_net(64, 10, hidden=hidden, activation=a, init=i, dropout=d, epochs=3, verbose=0)
             for a, i, d in specs]
-    together = _records(tmp_path / "together", train_stacked(nets, X, y, folds, str(tmp_path / "together")))
+    together = _records(tmp_path / "together", train_and_record(nets, X, y, folds, str(tmp_path / "together")))
     alone = []
     for net in nets:
-        alone += _records(tmp_path / "alone", train_stacked([net], X, y, folds, str(tmp_path / "alone")))
+        alone += _records(tmp_path / "alone", train_and_record([net], X, y, folds, str(tmp_path / "alone")))
     assert len(together) == len(alone) == 9
     assert {r["batched"] for r, _ in together} == {9} and {r["batched"] for r, _ in alone} == {3}
     for (rec_t, state_t), (rec_a, state_a) in zip(together, alone):
@@ -219,7 +219,7 @@ def test_a_grid_over_activation_and_lr_trains_one_stack(make_cfg, tmp_path, caps
 
 
 def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
-    from src.training.stacks import stack_key
+    from src.training.grouping import stack_key
 
     base = make_net(64, 10, hidden=[32, 16])
     assert stack_key(base) == stack_key(make_net(64, 10, hidden=[32, 16], activation="tanh", init="xavier_normal",

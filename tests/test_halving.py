@@ -11,7 +11,7 @@ import torch
 from src import layout
 from src.reporting.compute import tuned as tuned_report
 from src.run import run
-from src.training import halving, stacks
+from src.training import loop, rungs
 
 ACTIVATIONS = "grid.activation=[relu,tanh,elu,sigmoid,softsign,gelu]"
 GRID = ["mode=grid", "cv.n_jobs=1", "train.threads=1", "cv.refit=false", "train.epochs=4", ACTIVATIONS]
@@ -19,8 +19,8 @@ HALVING = ["search.halving=true", "search.min_epochs=1", "search.eta=3"]
 
 
 def test_a_tuned_study_halves_each_split_on_its_own_and_a_grid_all_splits_together():
-    assert halving.Halving(tuned=("lr",)).units(3) == [[0], [1], [2]]
-    assert halving.Halving().units(3) == [[0, 1, 2]]
+    assert rungs.Halving(3, 4, tuned=("lr",)).units(3) == [[0], [1], [2]]
+    assert rungs.Halving(3, 4, tuned=()).units(3) == [[0, 1, 2]]
 
 
 def test_units_alive_on_the_same_splits_share_one_stack_of_those_folds():
@@ -28,39 +28,40 @@ def test_units_alive_on_the_same_splits_share_one_stack_of_those_folds():
 
     nets = {lr: make_net(64, 10).set_params(lr=lr) for lr in (0.01, 0.03, 0.1)}
     alive = {0.01: [0, 1, 2], 0.03: [0, 2], 0.1: [2, 0, 1]}
-    todo = [halving.Candidate(nets[lr], f"lr={lr}", "relu", [f"k{lr}{f}"], [f]) for lr, folds in alive.items()
+    todo = [rungs.Unit(nets[lr], f"lr={lr}", "relu", [f"k{lr}{f}"], [f]) for lr, folds in alive.items()
             for f in folds]
-    found = [([[u.id for u in units] for units in cands], folds) for cands, folds in halving._stacks(todo)]
+    found = [([[u.id for u in units] for units in cands], folds) for cands, folds in rungs._stacks(todo)]
     assert found == [([["lr=0.01 | split 0", "lr=0.01 | split 1", "lr=0.01 | split 2"],
                        ["lr=0.1 | split 0", "lr=0.1 | split 1", "lr=0.1 | split 2"]], [0, 1, 2]),
                      ([["lr=0.03 | split 0", "lr=0.03 | split 2"]], [0, 2])]
 
 
 def test_the_rungs_end_at_the_full_budget():
-    assert halving.Halving(eta=3, min_epochs=2).rungs(25) == [2, 6, 18, 25]
-    assert halving.Halving(eta=2, min_epochs=1).rungs(4) == [1, 2, 4]
+    assert rungs.Halving(eta=3, min_epochs=2, tuned=()).rungs(25) == [2, 6, 18, 25]
+    assert rungs.Halving(eta=2, min_epochs=1, tuned=()).rungs(4) == [1, 2, 4]
 
 
 @pytest.mark.parametrize("n, tuned, last_cut, kept", [(25, False, False, 9), (3, False, True, 2), (2, False, True, 2),
                                                       (4, True, False, 2), (2, True, True, 1), (1, True, False, 1)])
 def test_the_top_third_goes_on_at_least_two_but_one_at_a_tuned_last_cut(n, tuned, last_cut, kept):
-    assert halving.Halving(eta=3, tuned=("lr",) if tuned else ()).kept(n, last_cut) == kept
+    assert rungs.Halving(eta=3, min_epochs=4, tuned=("lr",) if tuned else ()).kept(n, last_cut) == kept
 
 
 def test_the_cut_ranks_by_score_then_lower_loss_then_grid_order_within_each_group():
     scores = [(0.9, 0.3), (0.9, 0.2), (np.nan, np.nan), (0.5, 0.1), (0.9, 0.2), (0.8, 0.4)]
-    settings = halving.Halving(eta=3, tuned=("lr",))
-    assert halving.survivors(scores, ["a"] * 6, settings, last_cut=True) == [False, True, False, False, True, False]
-    assert halving.survivors(scores[:2], ["a"] * 2, settings, last_cut=True) == [False, True]
-    assert halving.survivors(scores, ["a"] * 3 + ["b"] * 3, halving.Halving(eta=3), last_cut=False) == [
+    settings = rungs.Halving(eta=3, min_epochs=4, tuned=("lr",))
+    assert rungs.survivors(scores, ["a"] * 6, settings, last_cut=True) == [False, True, False, False, True, False]
+    assert rungs.survivors(scores[:2], ["a"] * 2, settings, last_cut=True) == [False, True]
+    assert rungs.survivors(scores, ["a"] * 3 + ["b"] * 3, rungs.Halving(eta=3, min_epochs=4, tuned=()),
+                           last_cut=False) == [
         True, True, False, False, True, True]
 
 
 def test_the_rung_score_is_the_mean_over_folds_and_nan_when_a_fold_stopped_before():
     histories = [[{"valid_acc": 0.5, "valid_loss": 1.0}, {"valid_acc": 0.7, "valid_loss": 0.5}],
                  [{"valid_acc": 0.6, "valid_loss": 0.8}, {"valid_acc": 0.9, "valid_loss": 0.3}]]
-    assert halving.rung_score(histories, 2) == pytest.approx((0.8, 0.4))
-    assert np.isnan(halving.rung_score([histories[0][:1], histories[1]], 2)[0])
+    assert rungs.rung_score(histories, 2) == pytest.approx((0.8, 0.4))
+    assert np.isnan(rungs.rung_score([histories[0][:1], histories[1]], 2)[0])
 
 
 def _weights(folder, key):
@@ -120,26 +121,27 @@ def test_the_stopped_are_listed_with_their_rung_and_kept_out_of_the_verdict(grid
 @pytest.mark.slow
 def test_a_grid_killed_mid_rung_resumes_without_retraining_the_finished_rungs(make_cfg, tmp_path, monkeypatch, grids):
     _, reference = grids
-    train = stacks.train_stacked
+    to_rung, to_end = loop.train_to_rung, loop.train_and_record
     calls = []
 
-    def killed(*args, until=None, start=None, **kwargs):
-        if until is None:
-            raise KeyboardInterrupt  # killed in the last rung, after the rung states were saved
-        return train(*args, until=until, start=start, **kwargs)
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # killed in the last rung, after the rung states were saved
 
-    monkeypatch.setattr(stacks, "train_stacked", killed)
+    monkeypatch.setattr(loop, "train_and_record", killed)
     with pytest.raises(KeyboardInterrupt):
         run(make_cfg(GRID + HALVING), tmp_path)
     assert list((tmp_path / layout.FITS / layout.RUNGS).glob("*.e3.pt"))
 
-    def counted(*args, until=None, start=None, **kwargs):
-        calls.append((until, None if start is None else len(start[0].history)))
-        return train(*args, until=until, start=start, **kwargs)
+    def counted(train):
+        def wrapped(*args, start=None, **kwargs):
+            calls.append((train.__name__, None if start is None else len(start[0].history)))
+            return train(*args, start=start, **kwargs)
+        return wrapped
 
-    monkeypatch.setattr(stacks, "train_stacked", counted)
+    monkeypatch.setattr(loop, "train_to_rung", counted(to_rung))
+    monkeypatch.setattr(loop, "train_and_record", counted(to_end))
     run(make_cfg(GRID + HALVING), tmp_path)
-    assert calls == [(None, 3)]  # only the epoch after the last rung was trained
+    assert calls == [("train_and_record", 3)]  # only the epoch after the last rung was trained
     folds = pd.read_csv(tmp_path / layout.FOLDS)
     for key in folds.loc[folds["halted_at"].isna(), "fit"]:
         ours, theirs = _weights(tmp_path, key), _weights(reference, key)

@@ -83,7 +83,7 @@ def products_rate(threads, candidates=None, folds=None, batch=None, sizes=None, 
 
     A step of the stacked grid (``candidates`` x ``folds`` members of an MLP with layer widths
     ``sizes``, ``batch`` rows per fold; the notebook's by default) does these products, as
-    `src.training.stacks` does them (its bias additions aside): per fold, the first layer's
+    `src.training.stack` does them (its bias additions aside): per fold, the first layer's
     forward product against the candidates' weights side by side and its weight gradient; over
     all members, every later layer's batched forward, input-gradient and weight-gradient
     products. Here they run back to back on random matrices of those shapes, and nothing else

@@ -1,7 +1,7 @@
 """The activations' modules that torch lacks, each an ``nn.Module`` the registry builds.
 
 The registry (`src.model.activations.REGISTRY`) names them; ``Elementwise`` wraps a user's
-elementwise function. A stack of members (`src.training.stacks`) reads their parameters along
+elementwise function. A stack of members (`src.training.stack`) reads their parameters along
 the last axis.
 """
 import math

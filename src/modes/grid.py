@@ -24,11 +24,11 @@ from ..model import activations
 from ..model.mlp import MLP, resolve_init
 from ..params import GRID_KEYS, candidate_label, cell, friendly
 from ..results import GridResult
+from ..training import exhaustive
 from ..training import fit_records
-from ..training import halving as halving_search
+from ..training import rungs
 from ..training.cost import step_cost
 from ..training.net import Diverged, make_net
-from ..training.stacks import pretrain as batched_pretrain
 from ..words import counted
 from .single import test_scores
 
@@ -257,7 +257,7 @@ class GridPlan:
     scheduler : str or None
     aliases : dict
         See `grid_aliases`.
-    halving : src.training.halving.Halving or None
+    halving : src.training.rungs.Halving or None
         Successive halving's settings; None trains every candidate for every epoch.
     """
 
@@ -275,7 +275,7 @@ class GridPlan:
     backend: str
     scheduler: Optional[str]
     aliases: dict
-    halving: Optional[halving_search.Halving] = None
+    halving: Optional[rungs.Halving] = None
 
     @cached_property
     def fit_keys(self):
@@ -309,8 +309,8 @@ def plan_search(dataset, net_kwargs, record_dir, grid, tune, folds, repeats, n_j
     # The refit is done after the search, with every core (the base net has one thread per fit).
     net.set_params(record_dir=str(record_dir), halving=bool(halving))
     if halving:
-        halving = halving_search.Halving(halving["eta"], halving["min_epochs"],
-                                         tuple(GRID_KEYS.get(k, k) for k in (tune or {})))
+        halving = rungs.Halving(halving["eta"], halving["min_epochs"],
+                                tuple(GRID_KEYS.get(k, k) for k in (tune or {})))
     # The splits themselves, not the splitter: every fit of a split then gets the same index
     # arrays, which a Dask backend sends to the workers once (see `joblib_backend`).
     splits = list(make_cv(folds, repeats, net_kwargs["seed"]).split(X, y))
@@ -335,7 +335,7 @@ def announce(plan):
 
 
 def train_stacks(plan):
-    """Train the stackable candidates' folds as stacked models (`src.training.stacks.pretrain`).
+    """Train the stackable candidates' folds as stacked models (`src.training.exhaustive.fill_records`).
 
     Returns
     -------
@@ -343,11 +343,12 @@ def train_stacks(plan):
         How many candidates are left for GridSearchCV to train fit by fit.
     """
     if plan.halving:
-        return halving_search.pretrain(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
-                                       str(plan.record_dir), plan.halving, n_jobs=plan.n_jobs, cores=plan.cores,
-                                       fingerprints=plan.fingerprints)
-    return batched_pretrain(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
-                            str(plan.record_dir), n_jobs=plan.n_jobs, cores=plan.cores, fingerprints=plan.fingerprints)
+        return rungs.fill_records(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
+                                  str(plan.record_dir), plan.halving, n_jobs=plan.n_jobs, cores=plan.cores,
+                                  fingerprints=plan.fingerprints)
+    return exhaustive.fill_records(plan.net, plan.params, plan.rows, plan.y, [tr for tr, _ in plan.splits],
+                                   str(plan.record_dir), n_jobs=plan.n_jobs, cores=plan.cores,
+                                   fingerprints=plan.fingerprints)
 
 
 def run_search(plan, left_to_train):
@@ -424,8 +425,8 @@ def halving_meta(plan):
     """Successive halving's settings, rungs and every candidate's score at each rung (None without halving)."""
     if not plan.halving:
         return None
-    rows = halving_search.table(plan.net, plan.params, plan.y, [tr for tr, _ in plan.splits], str(plan.record_dir),
-                                plan.fingerprints, plan.halving)
+    rows = rungs.table(plan.net, plan.params, plan.y, [tr for tr, _ in plan.splits], str(plan.record_dir),
+                       plan.fingerprints, plan.halving)
     return {"eta": plan.halving.eta, "min_epochs": plan.halving.min_epochs,
             "rungs": plan.halving.rungs(plan.net.max_epochs), "table": rows}
 
@@ -541,7 +542,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
     n_jobs : int
         Fits run at once; each then uses ``cores // n_jobs`` threads.
     batched : bool
-        Train the folds of the candidates as stacked models first (`src.training.stacks`: one
+        Train the folds of the candidates as stacked models first (`src.training.exhaustive`: one
         stack for all candidates that differ only in activation, init, dropout or learning
         rate); GridSearchCV then loads those fits and scores them.
     backend : {"threads", "local", "dask"}
@@ -556,7 +557,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, tune=None, folds=3, repeats=
     margin : float
         The margin of equivalence in accuracy points (kept in the result).
     halving : mapping, optional
-        ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.halving`) instead
+        ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.rungs`) instead
         of training every stackable candidate for every epoch; needs ``batched``.
 
     Returns

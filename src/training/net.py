@@ -130,7 +130,7 @@ class Net(NeuralNetClassifier):
         ``torch.set_float32_matmul_precision`` for this fit (process-wide while it runs).
     halving : bool (default=False)
         Part of a successive-halving search: a record of a fit stopped at a rung is loaded as
-        it is (`src.training.halving`); otherwise such a fit is trained again in full.
+        it is (`src.training.rungs`); otherwise such a fit is trained again in full.
     """
 
     def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", halving=False,

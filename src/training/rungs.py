@@ -1,30 +1,8 @@
-"""Successive halving inside stacked training: the losers stop early, the survivors train on.
+"""Successive halving inside the stacks: rungs, the cut, rung states and the stopped fits' records.
 
-Epochs are the resource. The rungs sit at ``min_epochs``, ``min_epochs * eta``, ... below the
-full budget, which is the last rung. Every stackable candidate of the grid trains (all its
-folds, as `src.training.stacks` stacks them) to the first rung; there the candidates are
-ranked by their inner score (the validation accuracy of the rung's epoch, averaged over all
-their folds; between equal scores the lower validation loss, then the grid's order) and the
-top ``1 / eta`` go on, from their state: weights, optimizer state and the folds' batch orders.
-No fit is trained again: a survivor of every rung ends where the exhaustive search leaves it,
-up to float32 rounding.
-
-The ranking runs over a group: the whole grid in a fixed-protocol grid (at least 2 go on at
-every rung, so that a verdict remains). In a tuned study it runs within each compared candidate
-and split: a setting is ranked on that split's inner validation rows only, as the tuned protocol
-chooses it (`src.tuning`), never on another split's, whose validation rows lie in this split's
-test rows (at least 2 go on, and 1 at the last cut: each activation keeps its own best settings
-on each split; the activations themselves always get the full budget). There a halving unit is
-one fit (a setting on a split); the settings alive on every split train in one stack of all
-the folds, the others in stacks of their splits.
-
-An eliminated member's fit record keeps its weights and history at its rung, and the rung in
-``halted_at``; GridSearchCV loads it like any other record, and the tables keep it out of the
-verdict. At each rung boundary every member's state is saved in ``fits/rungs/``, so that a
-search killed mid-rung resumes there; those files are removed once every fit is recorded.
-
-Candidates that cannot share a stack (folds of different batch counts, callbacks the stack cannot honour)
-train fit by fit for the full budget and are not halved.
+Every stackable candidate trains to the first rung; there each group's best `Halving.kept` go
+on from their saved state, and the others' records are written at that rung (``halted_at``).
+The policy and its reasons: docs/comparisons.md, "Successive halving".
 """
 import io
 import logging
@@ -37,15 +15,19 @@ import torch
 from .. import layout
 from ..files import write_bytes
 from ..params import candidate_label
+from ..ranking import best, rank_order
 from ..words import counted
-from . import fit_records, stacks
+from . import fit_records, loop
+from .grouping import fold_rows, share_cores, stack_candidates, stack_key
+from .member_state import MemberState, load_member
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Halving:
-    """The settings of successive halving (``search.halving``, ``search.eta``, ``search.min_epochs``).
+    """The settings of successive halving (``search.halving``, ``search.eta``, ``search.min_epochs``),
+    given by the caller: their defaults live in the config alone.
 
     Attributes
     ----------
@@ -58,9 +40,9 @@ class Halving:
         form a group. Empty: the whole grid is one group.
     """
 
-    eta: int = 3
-    min_epochs: int = 2
-    tuned: tuple = ()
+    eta: int
+    min_epochs: int
+    tuned: tuple
 
     def rungs(self, epochs):
         """The rungs' epoch counts, the full budget ``epochs`` last (e.g. 2, 6, 18, 25)."""
@@ -96,12 +78,12 @@ def rung_score(histories, epochs):
 
 
 def survivors(scores, groups, settings, last_cut):
-    """The candidates that go on at a rung.
+    """The units that go on at a rung.
 
     Parameters
     ----------
     scores : list of (float, float)
-        Each candidate's `rung_score`, in grid order.
+        Each unit's `rung_score`, in grid order.
     groups : list
         Each unit's group: its `Halving.group` and, in a tuned study, its split.
     settings : Halving
@@ -111,22 +93,21 @@ def survivors(scores, groups, settings, last_cut):
     Returns
     -------
     list of bool
-        Whether each candidate goes on.
+        Whether each unit goes on (`src.ranking.rank_order` within each group).
     """
     keep = [False] * len(scores)
     for group in dict.fromkeys(groups):
         members = [i for i, g in enumerate(groups) if g == group]
-        order = sorted(members, key=lambda i: (-np.nan_to_num(scores[i][0], nan=-np.inf),
-                                               np.nan_to_num(scores[i][1], nan=np.inf), i))
+        order = rank_order([scores[i][0] for i in members], [scores[i][1] for i in members])
         for i in order[:settings.kept(len(members), last_cut)]:
-            keep[i] = True
+            keep[members[i]] = True
     return keep
 
 
 @dataclass
-class Candidate:
-    """A halving unit: a stackable candidate on some folds (all of them, or one split in a tuned
-    study), with its net, label, group and fit keys (one per fold of ``folds``)."""
+class Unit:
+    """What halving ranks and stops: a stackable candidate on some folds (all of them, or one split
+    in a tuned study), with its net, label, group and fit keys (one per fold of ``folds``)."""
 
     net: object
     label: str
@@ -145,41 +126,41 @@ class Candidate:
         return self.folds[0] if len(self.folds) == 1 else None
 
 
-def candidates(net, param_grid, y, train_indices, fingerprints, settings, rows=None):
-    """The grid's halving units (`Candidate`, in grid order, then split order) and how many
+def grid_units(net, param_grid, y, train_indices, fingerprints, settings, rows=None):
+    """The grid's halving units (`Unit`, in grid order, then split order) and how many
     candidates cannot be stacked."""
-    rows = stacks.fold_rows(net, y, train_indices) if rows is None else rows
-    stacked, plain = stacks.stack_candidates(net, param_grid, y, train_indices, rows)
+    rows = fold_rows(net, y, train_indices) if rows is None else rows
+    stacked, plain = stack_candidates(net, param_grid, y, train_indices, rows)
     units = settings.units(len(train_indices))
     found = []
     for cand, label in stacked:
         params = cand.get_params()
         keys = [fit_records.fit_key(cand, None, None, fp) for fp in fingerprints]
         group = settings.group({k: params[k] for k in param_grid})
-        found += [Candidate(cand, label, group, [keys[f] for f in folds], folds) for folds in units]
+        found += [Unit(cand, label, group, [keys[f] for f in folds], folds) for folds in units]
     return found, plain
 
 
-def _recorded(record_dir, cand):
-    return all(fit_records.load(record_dir, key, halted=True) for key in cand.keys)
+def _recorded(record_dir, unit):
+    return all(fit_records.load(record_dir, key, halted=True) for key in unit.keys)
 
 
-def _save_states(record_dir, cand, epochs, states):
-    for key, state in zip(cand.keys, states):
+def _save_states(record_dir, unit, epochs, states):
+    for key, state in zip(unit.keys, states):
         buffer = io.BytesIO()
         torch.save({"params": state.params, "optimizer": state.optimizer, "history": state.history,
                     "seconds": state.seconds}, buffer)
         write_bytes(layout.rung_path(record_dir, key, epochs), buffer.getvalue())
 
 
-def _load_states(record_dir, cand, epochs):
-    """The candidate's members' states saved at the rung of ``epochs``; None unless every fold's reads back whole."""
+def _load_states(record_dir, unit, epochs):
+    """The unit's members' states saved at the rung of ``epochs``; None unless every fold's reads back whole."""
     states = []
-    for key in cand.keys:
+    for key in unit.keys:
         try:
-            saved = torch.load(layout.rung_path(record_dir, key, epochs), map_location="cpu", weights_only=True)
-            states.append(stacks.MemberState(params=saved["params"], optimizer=saved["optimizer"],
-                                             history=saved["history"], seconds=float(saved["seconds"])))
+            saved = layout.read_whole(layout.rung_path(record_dir, key, epochs))
+            states.append(MemberState(params=saved["params"], optimizer=saved["optimizer"],
+                                      history=saved["history"], seconds=float(saved["seconds"])))
         except Exception:  # missing, or cut short by a kill: this rung is trained again
             return None
     return states
@@ -189,14 +170,14 @@ def _stacks(todo):
     """The stacks that train the units of ``todo``: ``(candidates, folds)``, each candidate a list of
     its units in fold order. A candidate's units join one stack with every other candidate whose
     units cover the same folds (in a tuned study, the settings still alive on every split share
-    one stack of all the folds), within one `stacks.stack_key`."""
+    one stack of all the folds), within one `src.training.grouping.stack_key`."""
     by_candidate = {}
     for unit in todo:
         by_candidate.setdefault(unit.label, []).append(unit)
     groups = {}
     for units in by_candidate.values():  # a candidate's units share its net: its stack key is computed once
         units = sorted(units, key=lambda u: u.folds)
-        key = (stacks.stack_key(units[0].net), tuple(f for u in units for f in u.folds))
+        key = (stack_key(units[0].net), tuple(f for u in units for f in u.folds))
         groups.setdefault(key, []).append(units)
     return [(cands, list(folds)) for (_, folds), cands in groups.items()]
 
@@ -209,21 +190,22 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
     groups = _stacks(todo)
     if not groups:
         return {}
-    workers = min(n_jobs, len(groups))
-    threads = max(1, cores // workers)
+    workers, threads = share_cores(len(groups), n_jobs, cores)
 
     def pick(values, folds):
         return [values[f] for f in folds]
 
-    def start(cands):
-        first = cands[0][0].id
-        return None if first not in states else [m for units in cands for u in units for m in states[u.id]]
+    def call(cands, folds):
+        nets = [units[0].net.set_params(threads=threads) for units in cands]
+        labels = [units[0].label for units in cands]
+        start = None if cands[0][0].id not in states else [m for units in cands for u in units for m in states[u.id]]
+        shared = dict(labels=labels, rows=pick(rows, folds), start=start)
+        if until is None:
+            return delayed(loop.train_and_record)(nets, X, y, pick(train_indices, folds), record_dir,
+                                                  fingerprints=pick(fingerprints, folds), **shared)
+        return delayed(loop.train_to_rung)(nets, X, y, pick(train_indices, folds), until, **shared)
 
-    results = Parallel(n_jobs=workers)(
-        delayed(stacks.train_stacked)([units[0].net.set_params(threads=threads) for units in cands], X, y,
-                                      pick(train_indices, folds), record_dir, [units[0].label for units in cands],
-                                      pick(fingerprints, folds), pick(rows, folds), start=start(cands), until=until)
-        for cands, folds in groups)
+    results = Parallel(n_jobs=workers)(call(cands, folds) for cands, folds in groups)
     if until is None:
         return {}
     trained = {}
@@ -235,20 +217,20 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
     return trained
 
 
-def _halt(record_dir, cand, states, epochs, train_indices, fingerprints, batched):
-    """Write the records of a candidate stopped at the rung of ``epochs`` (those not written before a kill)."""
-    module_args = cand.net.get_params_for("module")
-    for key, state, f in zip(cand.keys, states, cand.folds):
+def _halt(record_dir, unit, states, epochs, train_indices, fingerprints, batched):
+    """Write the records of a unit stopped at the rung of ``epochs`` (those not written before a kill)."""
+    module_args = unit.net.get_params_for("module")
+    for key, state, f in zip(unit.keys, states, unit.folds):
         fold, fingerprint = train_indices[f], fingerprints[f]
         if (fit_records.outcome(record_dir, key) or {}).get("halted_at") == epochs:
             continue
-        module = stacks.load_member(cand.net.module(**module_args), state.params)
-        stacks.write_record(record_dir, cand.net, fingerprint, len(fold), module, state.history, state.seconds,
-                            batched, halted_at=epochs)
+        module = load_member(unit.net.module(**module_args), state.params)
+        loop.write_record(record_dir, unit.net, fingerprint, len(fold), module, state.history, state.seconds,
+                          batched, halted_at=epochs)
 
 
-def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=1, cores=1, fingerprints=None):
-    """Train every stackable candidate of a grid by successive halving (see the module's text).
+def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=1, cores=1, fingerprints=None):
+    """Train every stackable candidate of a grid by successive halving and write its fit records.
 
     Parameters
     ----------
@@ -257,7 +239,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     param_grid : dict
         The scikit-learn ``param_grid``.
     X, y, train_indices, record_dir, n_jobs, cores, fingerprints
-        As for `src.training.stacks.pretrain`.
+        As for `src.training.exhaustive.fill_records`.
     settings : Halving
 
     Returns
@@ -267,13 +249,13 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     """
     if fingerprints is None:
         fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
-    rows = stacks.fold_rows(net, y, train_indices)
-    live, plain = candidates(net, param_grid, y, train_indices, fingerprints, settings, rows)
+    rows = fold_rows(net, y, train_indices)
+    live, plain = grid_units(net, param_grid, y, train_indices, fingerprints, settings, rows)
     everyone = list(live)
-    if all(_recorded(record_dir, cand) for cand in live):
+    if all(_recorded(record_dir, unit) for unit in live):
         return plain
     schedule = settings.rungs(net.max_epochs)
-    log.info(f"halving: {counted(len({c.label for c in live}), 'candidate')} x {counted(len(train_indices), 'fold')}"
+    log.info(f"halving: {counted(len({u.label for u in live}), 'candidate')} x {counted(len(train_indices), 'fold')}"
              f"{', each split halved on its own' if settings.tuned else ''}, rungs at epochs "
              f"{', '.join(map(str, schedule))}, eta {settings.eta}"
              + (f"; {plain} candidates cannot be stacked and train in full" if plain else ""))
@@ -281,37 +263,42 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
     for r, epochs in enumerate(schedule):
         final = epochs == schedule[-1]
         todo = []
-        for cand in live:
-            found = None if final else _load_states(record_dir, cand, epochs)
+        for unit in live:
+            found = None if final else _load_states(record_dir, unit, epochs)
             if found is not None:
-                states[cand.id] = found
-            elif not (final and _recorded(record_dir, cand)):
-                todo.append(cand)
+                states[unit.id] = found
+            elif not (final and _recorded(record_dir, unit)):
+                todo.append(unit)
         trained = _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows,
                          None if final else epochs, n_jobs, cores)
         if final:
             break
-        for cand in todo:
-            states[cand.id] = trained[cand.id]
-            _save_states(record_dir, cand, epochs, trained[cand.id])
-        scores = [rung_score([m.history for m in states[c.id]], epochs) for c in live]
-        keep = survivors(scores, [(c.group, c.split) for c in live], settings, last_cut=r == len(schedule) - 2)
-        for cand, kept in zip(live, keep):
+        for unit in todo:
+            states[unit.id] = trained[unit.id]
+            _save_states(record_dir, unit, epochs, trained[unit.id])
+        scores = [rung_score([m.history for m in states[u.id]], epochs) for u in live]
+        keep = survivors(scores, [(u.group, u.split) for u in live], settings, last_cut=r == len(schedule) - 2)
+        for unit, kept in zip(live, keep):
             if not kept:
-                _halt(record_dir, cand, states.pop(cand.id), epochs, train_indices, fingerprints,
-                      sum(len(c.folds) for c in live))
-        best = int(np.nanargmax([s for s, _ in scores])) if np.isfinite([s for s, _ in scores]).any() else 0
+                _halt(record_dir, unit, states.pop(unit.id), epochs, train_indices, fingerprints,
+                      sum(len(u.folds) for u in live))
+        first = best(*zip(*scores)) or 0
         log.info(f"halving: rung {r + 1} (epoch {epochs}): {sum(keep)} of {len(live)} go on; best "
-                 f"{live[best].id} {scores[best][0]:.4f}")
-        live = [cand for cand, kept in zip(live, keep) if kept]
-    for cand in everyone:
-        for key in cand.keys:
-            for epochs in schedule[:-1]:
+                 f"{live[first].id} {scores[first][0]:.4f}")
+        live = [unit for unit, kept in zip(live, keep) if kept]
+    _remove_rung_states(record_dir, everyone, schedule[:-1])
+    return plain
+
+
+def _remove_rung_states(record_dir, units, rungs):
+    """Delete the units' states saved at ``rungs``, and ``fits/rungs/`` once it is empty."""
+    for unit in units:
+        for key in unit.keys:
+            for epochs in rungs:
                 layout.rung_path(record_dir, key, epochs).unlink(missing_ok=True)
     rungs_dir = layout.rung_path(record_dir, "", 0).parent
     if rungs_dir.is_dir() and not any(rungs_dir.iterdir()):
         rungs_dir.rmdir()
-    return plain
 
 
 def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings):
@@ -324,18 +311,18 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
         (1-based), ``epochs``, ``score`` (`rung_score`'s accuracy), ``kept`` (whether it went on,
         or, at the last rung, finished with the full budget), in grid order then rung order.
     """
-    found, _ = candidates(net, param_grid, y, train_indices, fingerprints, settings)
+    found, _ = grid_units(net, param_grid, y, train_indices, fingerprints, settings)
     schedule = settings.rungs(net.max_epochs)
     out = []
-    for cand in found:
-        records = [layout.read_record(record_dir, key) or {} for key in cand.keys]
+    for unit in found:
+        records = [layout.read_record(record_dir, key) or {} for key in unit.keys]
         halted = [r.get("halted_at") for r in records if r.get("halted_at") is not None]
         stop = min(halted) if halted else schedule[-1]
         histories = [r.get("history") or [] for r in records]
         for r, epochs in enumerate(schedule):
             if epochs > stop:
                 break
-            out.append({"candidate": cand.label, "group": cand.group, "split": cand.split, "rung": r + 1,
+            out.append({"candidate": unit.label, "group": unit.group, "split": unit.split, "rung": r + 1,
                         "epochs": epochs, "score": rung_score(histories, epochs)[0],
                         "kept": epochs < stop or not halted})
     return out

@@ -1,0 +1,48 @@
+"""A grid's stackable candidates trained in stacks for every epoch, their fit records filled ahead of the search."""
+import logging
+
+from ..words import counted
+from . import fit_records, loop
+from .grouping import fold_rows, share_cores, stack_candidates, stack_key
+
+log = logging.getLogger(__name__)
+
+
+def fill_records(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1, fingerprints=None):
+    """Train every stackable candidate of a grid in stacks and write its fit records.
+
+    Candidates whose fold records all exist are skipped; the others are grouped by
+    `src.training.grouping.stack_key` and each group is trained as one stack
+    (`src.training.loop.train_and_record`), up to ``n_jobs`` stacks at a time, sharing ``cores``
+    threads. ``fingerprints`` are the folds' `src.training.fit_records.data_fingerprint` values
+    when the caller has them (else computed here).
+
+    Returns
+    -------
+    int
+        How many candidates could not be stacked (GridSearchCV trains those fold by fold).
+    """
+    from joblib import Parallel, delayed
+
+    if fingerprints is None:
+        fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
+    rows = fold_rows(net, y, train_indices)
+    stacked, plain = stack_candidates(net, param_grid, y, train_indices, rows)
+    groups = {}
+    for cand, label in stacked:
+        if not all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
+                   for fingerprint in fingerprints):
+            groups.setdefault(stack_key(cand), []).append((cand, label))
+    for group in groups.values():  # the same activations side by side: they share their calls
+        group.sort(key=lambda item: str(item[0].module__activation))
+    if groups:
+        workers, threads = share_cores(len(groups), n_jobs, cores)
+        n = sum(len(group) for group in groups.values())
+        log.info(f"grid: training {counted(n, 'candidate')} x {counted(len(train_indices), 'fold')} in "
+                 f"{counted(len(groups), 'stack')}, {workers} at a time with {counted(threads, 'thread')} each")
+        Parallel(n_jobs=workers)(
+            delayed(loop.train_and_record)([cand.set_params(threads=threads) for cand, _ in group], X, y,
+                                           train_indices, record_dir, [label for _, label in group], fingerprints,
+                                           rows)
+            for group in groups.values())
+    return plain
