@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from .. import layout
+from ..cores import SERIAL
 from ..files import write_bytes
 from ..params import candidate_label
 from ..words import counted
@@ -201,7 +202,7 @@ def _stacks(todo):
     return [(cands, list(folds)) for (_, folds), cands in groups.items()]
 
 
-def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, n_jobs, cores):
+def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, cores):
     """Train the units of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
     (None: to the end, writing their records), in the stacks of `_stacks`; return their new states."""
     from joblib import Parallel, delayed
@@ -209,8 +210,7 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
     groups = _stacks(todo)
     if not groups:
         return {}
-    workers = min(n_jobs, len(groups))
-    threads = max(1, cores // workers)
+    workers, threads = cores.split(len(groups))
 
     def pick(values, folds):
         return [values[f] for f in folds]
@@ -247,7 +247,7 @@ def _halt(record_dir, cand, states, epochs, train_indices, fingerprints, batched
                             batched, halted_at=epochs)
 
 
-def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=1, cores=1, fingerprints=None):
+def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, cores=SERIAL, fingerprints=None):
     """Train every stackable candidate of a grid by successive halving (see the module's text).
 
     Parameters
@@ -256,7 +256,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
         The base net (``max_epochs`` is the full budget).
     param_grid : dict
         The scikit-learn ``param_grid``.
-    X, y, train_indices, record_dir, n_jobs, cores, fingerprints
+    X, y, train_indices, record_dir, cores, fingerprints
         As for `src.training.stacks.pretrain`.
     settings : Halving
 
@@ -288,7 +288,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=
             elif not (final and _recorded(record_dir, cand)):
                 todo.append(cand)
         trained = _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows,
-                         None if final else epochs, n_jobs, cores)
+                         None if final else epochs, cores)
         if final:
             break
         for cand in todo:

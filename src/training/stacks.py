@@ -35,6 +35,7 @@ import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 from torch.nn import functional as F
 
+from ..cores import SERIAL
 from ..data.rows import resolve
 from ..params import candidate_label
 from ..words import counted
@@ -747,12 +748,12 @@ def stack_candidates(net, param_grid, y, train_indices, rows):
     return stacked, plain
 
 
-def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1, fingerprints=None):
+def pretrain(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL, fingerprints=None):
     """Train every stackable candidate of a grid in stacks.
 
     Candidates whose fold records all exist are skipped; the others are grouped by
     `stack_key` and each group is trained as one stack with `train_stacked`, up to
-    ``n_jobs`` stacks at a time, sharing ``cores`` threads. ``fingerprints`` are the folds'
+    ``cores.n_jobs`` stacks at a time, sharing ``cores.cores`` threads. ``fingerprints`` are the folds'
     `src.training.fit_records.data_fingerprint` values when the caller has them (else computed here).
 
     Returns
@@ -774,8 +775,7 @@ def pretrain(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1
     for group in groups.values():  # the same activations side by side: they share their calls (`_runs`)
         group.sort(key=lambda item: str(item[0].module__activation))
     if groups:
-        workers = min(n_jobs, len(groups))
-        threads = max(1, cores // workers)
+        workers, threads = cores.split(len(groups))
         n = sum(len(group) for group in groups.values())
         log.info(f"grid: training {counted(n, 'candidate')} x {counted(len(train_indices), 'fold')} in "
                  f"{counted(len(groups), 'stack')}, {workers} at a time with {counted(threads, 'thread')} each")
