@@ -7,7 +7,8 @@ import torch
 from omegaconf import OmegaConf
 
 from .config import schema
-from .cores import available_cores
+from .config.grid import check_grid, describe
+from .cores import plan_cores
 from .errors import UserError
 from .model import activations
 
@@ -64,20 +65,13 @@ def optimizer_settings(opt_cfg):
     return partial.func, lr, kwargs
 
 
-def n_jobs(value):
-    """Resolve ``cv.n_jobs``: ``auto`` is one process per core, else the (checked) int itself."""
-    if value == "auto":
-        return available_cores()
-    return value
-
-
 def data_args(cfg):
     """Plain keyword arguments for `src.data.datasets.load`."""
     return dict(name=cfg.data.name, root=cfg.data.root, subset=cfg.data.subset, standardize=cfg.data.standardize,
                 seed=cfg.seed, download=cfg.data.download)
 
 
-def net_args(cfg, device):
+def net_args(cfg, device, threads):
     """Plain keyword arguments for `src.training.net.make_net` (everything but the data's shape)."""
     optimizer, lr, optimizer_kwargs = optimizer_settings(cfg.optimizer)
     train = cfg.train
@@ -95,7 +89,7 @@ def net_args(cfg, device):
         valid_fraction=train.valid_fraction,
         seed=cfg.seed,
         device=device,
-        threads=train.threads,
+        threads=threads,
         early_stopping=train.early_stopping,
         lr_scheduler=to_plain(train.lr_scheduler),
         compile=train.compile,
@@ -104,26 +98,23 @@ def net_args(cfg, device):
     )
 
 
-def mode_args(cfg):
-    """Keyword arguments specific to the configured mode."""
-    return MODE_ARGS[cfg.mode](cfg)
+def grid_of(cfg):
+    """The grid a config compares (`src.config.grid.describe`), described once; None in single mode."""
+    if cfg.mode != "grid":
+        return None
+    return describe(to_plain(cfg.grid), to_plain(cfg.tune) if cfg.protocol == "tuned" else {})
 
 
-def grid_args(cfg):
-    """Keyword arguments of `src.modes.grid.run_grid`; the grid's parameters are checked against the network."""
-    from .modes.grid import check_grid, param_grid
-
-    grid = to_plain(cfg.grid)
-    tune = to_plain(cfg.tune) if cfg.protocol == "tuned" else {}
-    check_grid(param_grid({**grid, **tune}), optimizer_settings(cfg.optimizer)[0])
-    return dict(grid=grid, tune=tune, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
-                n_jobs=n_jobs(cfg.cv.n_jobs), batched=cfg.cv.batched, backend=cfg.search.backend,
+def grid_args(cfg, cores, grid):
+    """Keyword arguments of `src.modes.grid.run_grid`, given the job's plan of cores and its grid."""
+    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
+                cores=cores, batched=cfg.cv.batched, backend=cfg.search.backend,
                 scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha,
                 margin=cfg.stats.margin,
                 halving=dict(eta=cfg.search.eta, min_epochs=cfg.search.min_epochs) if cfg.search.halving else None)
 
 
-MODE_ARGS = {"single": lambda cfg: {}, "grid": grid_args}
+MODE_ARGS = {"single": lambda cfg, cores, grid: {}, "grid": grid_args}
 
 
 def validate(cfg):
@@ -132,7 +123,8 @@ def validate(cfg):
     The schema (`src.config.schema.check`) checks every key's range or choices; then every
     ``_target_`` must pass `check_target`, and in grid mode the grid must suit the network.
     A config is checked once per process: the job that the preflight (`src.preflight`) checked
-    before Hydra started only turns it into arguments.
+    before Hydra started only turns it into arguments. The job's grid and its plan of cores
+    (`src.cores.plan_cores`) are made here, once, and passed down.
 
     Returns
     -------
@@ -140,17 +132,24 @@ def validate(cfg):
         Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
     """
     checked = _identity(cfg)
-    if checked is None or checked not in _CHECKED:  # the preflight already checked this config in this process
+    first = checked is None or checked not in _CHECKED  # else the preflight checked it in this process
+    if first:
         schema.check(cfg)
         for key in cfg:
             if key != "hydra":
                 for target in _targets(_without_activations(key, to_plain(cfg[key]))):
                     check_target(target)
-        check_activations(cfg)
+    grid = grid_of(cfg)
+    if first:
+        check_activations(cfg, grid)
+        if grid is not None:
+            check_grid(grid.params, optimizer_settings(cfg.optimizer)[0])
         _CHECKED.add(checked)
     from .training.net import resolve_device
 
-    return net_args(cfg, resolve_device(cfg.device)), data_args(cfg), mode_args(cfg)
+    device = resolve_device(cfg.device)
+    cores = plan_cores(cfg.train.threads, cfg.cv.n_jobs if grid is not None else 1, device=device)
+    return net_args(cfg, device, cores.threads), data_args(cfg), MODE_ARGS[cfg.mode](cfg, cores, grid)
 
 
 def _identity(cfg):
@@ -159,14 +158,6 @@ def _identity(cfg):
         return json.dumps({key: to_plain(cfg[key]) for key in cfg if key != "hydra"}, sort_keys=True, default=str)
     except Exception:  # an interpolation that only resolves inside a job: the config is checked every time
         return None
-
-
-def _activation_specs(cfg):
-    """The activation specs a config trains: ``activation``, and in grid mode the grid's."""
-    specs = [to_plain(cfg.activation)]
-    grid = to_plain(cfg.grid) if cfg.mode == "grid" else {}
-    values = (grid or {}).get("activation", [])
-    return specs + ([] if values == "all" else list(values) if isinstance(values, (list, tuple)) else [values])
 
 
 def _without_activations(key, node):
@@ -178,14 +169,15 @@ def _without_activations(key, node):
     return node
 
 
-def check_activations(cfg):
-    """Check the contract of every user's activation (given by import path) that the config trains.
+def check_activations(cfg, grid=None):
+    """Check the contract of every user's activation (given by import path) that the config trains:
+    ``activation``, and the ``grid``'s (a `src.config.grid.Grid`).
 
     See `src.model.contract.check`: one line naming the activation and what failed.
     """
     from .model import contract
 
-    for spec in _activation_specs(cfg):
+    for spec in [to_plain(cfg.activation), *(grid.activations if grid else [])]:
         if activations.imported(spec):
             contract.check(spec)
 

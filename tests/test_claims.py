@@ -29,7 +29,7 @@ def test_claim_experiment_composes_with_a_claim_matching_its_grid(make_cfg, name
     assert data_kwargs["name"] == "mnist" and data_kwargs["subset"] is None  # reduced: full MNIST,
     assert net_kwargs["epochs"] <= 10  # fewer epochs
     assert mode_kwargs["repeats"] >= 2
-    grid_names = {label.split("(")[0] for label in mode_kwargs["grid"]["activation"]}
+    grid_names = {label.split("(")[0] for label in mode_kwargs["grid"].config["activation"]}
     assert set(CLAIMS[name]) == grid_names
     readme = (ROOT / "experiments" / "README.md").read_text()
     assert f"`{name}`" in readme and f"experiment={name}" in readme

@@ -39,7 +39,7 @@ def test_every_grid_composes_and_validates(make_cfg, name):
     cfg = make_cfg(["mode=grid", f"grid={name}"])
     net_kwargs, _, mode_kwargs = config.validate(cfg)
     grid = yaml.safe_load((CONF / "grid" / f"{name}.yaml").read_text())
-    assert mode_kwargs["grid"] == {k: v for k, v in grid.items() if not k.startswith("#")}
+    assert mode_kwargs["grid"].config == {k: v for k, v in grid.items() if not k.startswith("#")}
     assert (mode_kwargs["folds"], mode_kwargs["repeats"]) == (cfg.cv.folds, cfg.cv.repeats)
 
 

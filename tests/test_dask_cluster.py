@@ -17,7 +17,7 @@ import pytest
 from src.data.datasets import load
 from src.errors import UserError
 from src.layout import read_records, record_keys
-from src.modes.grid import dask_client, joblib_backend
+from src.modes.backends import dask_client, joblib_backend
 from src.run import run
 from tests.clusters import DaskCluster, alive
 from tests.conftest import DATA_ROOT, ROOT

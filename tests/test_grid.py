@@ -228,15 +228,17 @@ def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatc
 def test_grid_all_trains_each_function_once_and_lists_its_other_names():
     import torch
 
+    from src.config.grid import describe
     from src.model import activations
-    from src.modes import grid as search
     from src.reporting.present.method import alias_lines
     from src.results import SearchRecord
 
-    trained = search.param_grid({"activation": "all"})["module__activation"]
+    grid = describe({"activation": "all"})
+    trained = grid.params["module__activation"]
     assert len(trained) == len(set(trained)) and {"silu", "elu", "relu"} <= set(trained)
     assert not {"swish", "celu", "relu_autograd"} & set(trained)
-    aliases = search.grid_aliases({"activation": "all"})
+    assert grid.activations == activations.available()
+    aliases = grid.aliases
     assert aliases == {"elu": ["celu"], "relu": ["relu_autograd"], "silu": ["swish"]}
     x = torch.linspace(-4, 4, 101, requires_grad=True)
     for kept, names in aliases.items():
@@ -251,4 +253,22 @@ def test_grid_all_trains_each_function_once_and_lists_its_other_names():
     # an import path (its class name capitalised) is never an alias of itself
     assert activations.distinct(["relu", "examples.my_activation:Fancy"]) == (
         ["relu", "examples.my_activation:Fancy"], {})
-    assert alias_lines(SearchRecord(aliases=aliases))[0] == "celu computes the same function as elu: trained once, listed under elu."
+    assert alias_lines(SearchRecord(aliases=aliases))[0] == (
+        "celu computes the same function as elu: trained once, listed under elu.")
+
+
+def test_on_a_tie_the_refit_candidate_is_the_summarys_first(make_cfg, tmp_path):
+    """relu and a leaky ReLU of slope 0 compute the same function, and a slope of 1e-4 scores the same
+    accuracy at a higher loss: listed first, it would win a choice by accuracy alone (`src.ranking`)."""
+    from src import layout
+    from src.params import candidate_label
+
+    grid = ["leaky_relu(negative_slope=0.0001)", "relu", "leaky_relu(negative_slope=0.0)"]
+    run(make_cfg(GRID + ["train.threads=1", "train.epochs=1", "cv.folds=3",
+                         "grid.activation=[" + ",".join(f'"{a}"' for a in grid) + "]"]), tmp_path)
+    cv = pd.read_csv(tmp_path / layout.CV_RESULTS).set_index("label")
+    assert cv["mean_test_accuracy"].nunique() == 1, "the three candidates no longer tie on accuracy"
+    assert cv["mean_test_log_loss"].nunique() == 2, "only relu and its slope-0 twin should tie on loss"
+    summary = pd.read_csv(tmp_path / layout.SUMMARY)
+    meta = json.loads((tmp_path / layout.SEARCH).read_text())
+    assert summary["label"].iloc[0] == candidate_label(meta["refit"]["params"]) == "relu"

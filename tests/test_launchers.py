@@ -52,6 +52,21 @@ def test_the_share_fills_only_unset_thread_settings(make_cfg):
     assert cfg.train.threads == 2 and cfg.cv.n_jobs == 1
 
 
+def test_one_plan_decides_threads_and_parallel_fits(monkeypatch):
+    from src import cores
+    from src.cores import CorePlan, plan_cores
+
+    monkeypatch.setattr(cores, "available_cores", lambda: 8)
+    assert plan_cores() == CorePlan(cores=8, n_jobs=1, threads=None)  # one fit: torch's default
+    assert plan_cores(n_jobs="auto") == CorePlan(cores=8, n_jobs=8, threads=1)
+    assert plan_cores(n_jobs=3) == CorePlan(cores=8, n_jobs=3, threads=2)
+    assert plan_cores(threads=2, n_jobs="auto") == CorePlan(cores=2, n_jobs=8, threads=1)
+    assert plan_cores(n_jobs="auto", share=4) == CorePlan(cores=4, n_jobs=4, threads=1)
+    assert plan_cores(share=4) == CorePlan(cores=4, n_jobs=1, threads=4)
+    assert plan_cores(n_jobs="auto", device="cuda") == CorePlan(cores=8, n_jobs=1, threads=None)
+    assert CorePlan(cores=8, n_jobs=3, threads=2).split(2) == (2, 4)  # fewer stacks than workers: more threads
+
+
 @pytest.mark.slow
 def test_joblib_launcher_runs_two_jobs_and_summarises(cli, tmp_path):
     done = cli(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "activation=relu,tanh", *SWEEP,

@@ -145,7 +145,7 @@ _standardizers = registry("src.data.datasets", "STANDARDIZERS")
 _inits = registry("src.model.mlp", "INITS", extra=("auto",))
 _layers = registry("src.model.mlp", "LAYERS")
 _matmul_precisions = registry("src.training.net", "MATMUL_PRECISIONS")
-_backends = registry("src.modes.grid", "JOBLIB_BACKENDS")
+_backends = registry("src.modes.backends", "JOBLIB_BACKENDS")
 
 
 def _activation(spec):

@@ -26,7 +26,7 @@ from omegaconf import OmegaConf, open_dict
 from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
-from ..cores import available_cores
+from ..cores import available_cores, plan_cores
 from ..errors import Interrupted, UserError, WriteFailed
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..training import fit_records
@@ -86,17 +86,17 @@ def cores_per_job(launcher, cores):
 def share_cores(cfg, cores):
     """Fit a job into its share of the cores, unless its config already says how.
 
-    A null ``train.threads`` (torch threads of a fit) becomes ``cores``; in grid mode,
-    ``cv.n_jobs: auto`` becomes ``cores`` parallel fits instead of one per core of the
-    machine. The launcher's jobs at once, times their threads, then stay within the cores.
+    The job's settings become those that `src.cores.plan_cores` plans on ``cores``: a null
+    ``train.threads`` becomes ``cores``, and in grid mode ``cv.n_jobs: auto`` becomes
+    ``cores`` parallel fits. The config, tracked as the job's, then says how the job ran.
     """
     if not cores:
         return
+    plan = plan_cores(cfg.train.threads, cfg.cv.n_jobs if cfg.mode == "grid" else 1, share=cores)
     with open_dict(cfg):
-        if cfg.train.threads is None:
-            cfg.train.threads = int(cores)
-        if cfg.mode == "grid" and cfg.cv.n_jobs == "auto":
-            cfg.cv.n_jobs = int(cores)
+        cfg.train.threads = plan.cores
+        if cfg.mode == "grid":
+            cfg.cv.n_jobs = plan.n_jobs
 
 
 def config_hash(cfg):

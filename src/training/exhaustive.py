@@ -1,20 +1,21 @@
 """A grid's stackable candidates trained in stacks for every epoch, their fit records filled ahead of the search."""
 import logging
 
+from ..cores import SERIAL
 from ..words import counted
 from . import fit_records, loop
-from .grouping import fold_rows, share_cores, stack_candidates, stack_key
+from .grouping import fold_rows, stack_candidates, stack_key
 
 log = logging.getLogger(__name__)
 
 
-def fill_records(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cores=1, fingerprints=None):
+def fill_records(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL, fingerprints=None):
     """Train every stackable candidate of a grid in stacks and write its fit records.
 
     Candidates whose fold records all exist are skipped; the others are grouped by
     `src.training.grouping.stack_key` and each group is trained as one stack
-    (`src.training.loop.train_and_record`), up to ``n_jobs`` stacks at a time, sharing ``cores``
-    threads. ``fingerprints`` are the folds' `src.training.fit_records.data_fingerprint` values
+    (`src.training.loop.train_and_record`), as many at a time as the plan ``cores``
+    (`src.cores.CorePlan`) gives. ``fingerprints`` are the folds' `src.training.fit_records.data_fingerprint` values
     when the caller has them (else computed here).
 
     Returns
@@ -36,7 +37,7 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, n_jobs=1, cor
     for group in groups.values():  # the same activations side by side: they share their calls
         group.sort(key=lambda item: str(item[0].module__activation))
     if groups:
-        workers, threads = share_cores(len(groups), n_jobs, cores)
+        workers, threads = cores.split(len(groups))
         n = sum(len(group) for group in groups.values())
         log.info(f"grid: training {counted(n, 'candidate')} x {counted(len(train_indices), 'fold')} in "
                  f"{counted(len(groups), 'stack')}, {workers} at a time with {counted(threads, 'thread')} each")

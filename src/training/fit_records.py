@@ -142,3 +142,50 @@ def set_aside_damaged(record_dir):
             set_aside_record(record_dir, key, damaged)
             count += 1
     return count
+
+
+# Queries over the fits of one search, named by ``fit_keys``: ``{label: [fit key per split]}``.
+
+def _records(fit_keys, record_dir):
+    return {label: [outcome(record_dir, key) or {} for key in keys] for label, keys in fit_keys.items()}
+
+
+def recorded(fit_keys, record_dir):
+    """How many of the fits of ``fit_keys`` have a record."""
+    return sum(layout.record_path(record_dir, key).exists() for keys in fit_keys.values() for key in keys)
+
+
+def unrecorded(fit_keys, record_dir):
+    """The record paths of the fits of ``fit_keys`` that left no record, in order."""
+    paths = (layout.record_path(record_dir, key) for keys in fit_keys.values() for key in keys)
+    return [path for path in paths if not path.exists()]
+
+
+def halted(fit_keys, record_dir):
+    """The labels of ``fit_keys`` with a fit that successive halving stopped at a rung (``halted_at``)."""
+    return {label for label, records in _records(fit_keys, record_dir).items()
+            if any(r.get("halted_at") is not None for r in records)}
+
+
+def failed(fit_keys, record_dir):
+    """``{label: (its failed or diverged records, its fits)}`` for each label of ``fit_keys`` with one."""
+    found = {label: ([r for r in records if r.get("status") in ("failed", "diverged")], len(records))
+             for label, records in _records(fit_keys, record_dir).items()}
+    return {label: (bad, n) for label, (bad, n) in found.items() if bad}
+
+
+def every_fit_failed(fit_keys, record_dir):
+    """Whether every fit of ``fit_keys`` left a failed or diverged record."""
+    records = [r for rs in _records(fit_keys, record_dir).values() for r in rs]
+    return bool(records) and all(r.get("status") in ("failed", "diverged") for r in records)
+
+
+def statuses(record_dir):
+    """The statuses of every record in ``record_dir``, and the first error among them (None: none)."""
+    records = layout.read_records(record_dir)
+    return {r.get("status") for r in records}, next((r.get("error") for r in records if r.get("error")), None)
+
+
+def last_epoch(record_dir, key):
+    """The last row of a fit's history (empty when it has no record or no history)."""
+    return ((outcome(record_dir, key) or {}).get("history") or [{}])[-1]

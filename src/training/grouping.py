@@ -74,8 +74,3 @@ def stack_candidates(net, param_grid, y, train_indices, rows):
             plain += 1
     return stacked, plain
 
-
-def share_cores(n_stacks, n_jobs, cores):
-    """``(workers, threads)``: how many of ``n_stacks`` stacks train at a time, and each one's threads."""
-    workers = min(n_jobs, n_stacks)
-    return workers, max(1, cores // workers)

@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from .. import layout
+from ..cores import SERIAL
 from ..files import write_bytes
 from ..params import candidate_label
 from ..ranking import best, rank_order
 from ..words import counted
 from . import fit_records, loop
-from .grouping import fold_rows, share_cores, stack_candidates, stack_key
+from .grouping import fold_rows, stack_candidates, stack_key
 from .member_state import MemberState, load_member
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def _stacks(todo):
     return [(cands, list(folds)) for (_, folds), cands in groups.items()]
 
 
-def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, n_jobs, cores):
+def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, until, cores):
     """Train the units of ``todo`` from their ``states`` (None: from the start) to epoch ``until``
     (None: to the end, writing their records), in the stacks of `_stacks`; return their new states."""
     from joblib import Parallel, delayed
@@ -190,7 +191,7 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
     groups = _stacks(todo)
     if not groups:
         return {}
-    workers, threads = share_cores(len(groups), n_jobs, cores)
+    workers, threads = cores.split(len(groups))
 
     def pick(values, folds):
         return [values[f] for f in folds]
@@ -229,7 +230,7 @@ def _halt(record_dir, unit, states, epochs, train_indices, fingerprints, batched
                           batched, halted_at=epochs)
 
 
-def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, n_jobs=1, cores=1, fingerprints=None):
+def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, cores=SERIAL, fingerprints=None):
     """Train every stackable candidate of a grid by successive halving and write its fit records.
 
     Parameters
@@ -238,7 +239,7 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, n_j
         The base net (``max_epochs`` is the full budget).
     param_grid : dict
         The scikit-learn ``param_grid``.
-    X, y, train_indices, record_dir, n_jobs, cores, fingerprints
+    X, y, train_indices, record_dir, cores, fingerprints
         As for `src.training.exhaustive.fill_records`.
     settings : Halving
 
@@ -270,7 +271,7 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, n_j
             elif not (final and _recorded(record_dir, unit)):
                 todo.append(unit)
         trained = _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows,
-                         None if final else epochs, n_jobs, cores)
+                         None if final else epochs, cores)
         if final:
             break
         for unit in todo:

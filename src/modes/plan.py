@@ -1,0 +1,126 @@
+"""A grid search's plan: its candidates, splits, base net and where its fits run, worked out once."""
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import ParameterGrid, RepeatedStratifiedKFold, StratifiedKFold
+
+from ..cores import CorePlan
+from ..data.rows import Rows
+from ..errors import UserError
+from ..params import candidate_label
+from ..training import fit_records
+from ..training import rungs
+from ..training.net import make_net
+
+
+def make_cv(folds, repeats, seed):
+    """StratifiedKFold (shuffled with ``seed``), or RepeatedStratifiedKFold when ``repeats > 1``.
+
+    ``folds`` (at least 2) and ``repeats`` (at least 1) are the schema's checked ``cv`` values.
+    """
+    if repeats == 1:
+        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+
+
+def _check_folds(y, folds, valid_fraction):
+    smallest = int(np.bincount(y).min())
+    if folds > smallest:
+        raise UserError(f"cv.folds={folds} is above the smallest class count ({smallest}) of the training data")
+    per_class_train = smallest - int(np.ceil(smallest / folds))
+    if valid_fraction and per_class_train * valid_fraction < 1:
+        raise UserError(f"the training data ({len(y)} images, smallest class {smallest}) are too few for "
+                        f"{folds} folds and a validation split of {valid_fraction}; use a larger data.subset")
+
+
+@dataclass
+class GridPlan:
+    """What a grid search is about to do, worked out once before anything trains.
+
+    Attributes
+    ----------
+    net : src.training.net.Net
+        The base classifier that every candidate clones (``cores.threads`` per fit set).
+    grid : src.config.grid.Grid
+        What the search compares (its ``params`` are the scikit-learn ``param_grid``).
+    candidates : list of dict
+        Every candidate's parameters, in ``cv_results_`` order.
+    splits : list of (ndarray, ndarray)
+        Each split's training and test rows.
+    fingerprints : list of str
+        Each split's training data, as `src.training.fit_records.data_fingerprint` gives it.
+    rows : src.data.rows.Rows
+        The training matrix as GridSearchCV sees it (rows gathered, never copied out).
+    y : ndarray
+        The training labels.
+    record_dir : Path
+        Where the fit records go.
+    cores : src.cores.CorePlan
+        Fits at once and the cores that they share.
+    backend : str
+    scheduler : str or None
+    halving : src.training.rungs.Halving or None
+        Successive halving's settings; None trains every candidate for every epoch.
+    """
+
+    net: object
+    grid: object  # a src.config.grid.Grid (modes import no config)
+    candidates: list
+    splits: list
+    fingerprints: list
+    rows: Rows
+    y: np.ndarray
+    record_dir: Path
+    cores: CorePlan
+    backend: str
+    scheduler: Optional[str]
+    halving: Optional[rungs.Halving] = None
+
+    @property
+    def params(self):
+        """The scikit-learn ``param_grid``."""
+        return self.grid.params
+
+    @property
+    def train_indices(self):
+        """Each split's training rows."""
+        return [tr for tr, _ in self.splits]
+
+    @cached_property
+    def fit_keys(self):
+        """``{label: [fit key per split]}``: the records of this search's fits, and no others."""
+        return {candidate_label(candidate): [
+            fit_records.fit_key(clone(self.net).set_params(**candidate), None, None, fingerprint)
+            for fingerprint in self.fingerprints] for candidate in self.candidates}
+
+
+def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving=None):
+    """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
+
+    The arguments are those of `src.modes.grid.run_grid`. The config's values were checked
+    by the schema; this only checks what needs the data (that every fold holds every class).
+
+    Returns
+    -------
+    GridPlan
+    """
+    if net_kwargs.get("compile") and backend == "threads" and cores.n_jobs > 1:
+        backend = "local"  # torch.compile is not safe from several threads of one process
+    X, y = dataset.X_train, dataset.y_train
+    _check_folds(y, folds, net_kwargs["valid_fraction"])
+    net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": cores.threads})
+    # The refit is done after the search, with every core (the base net has one thread per fit).
+    net.set_params(record_dir=str(record_dir), halving=bool(halving))
+    if halving:
+        halving = rungs.Halving(halving["eta"], halving["min_epochs"], grid.tuned)
+    # The splits themselves, not the splitter: every fit of a split then gets the same index
+    # arrays, which a Dask backend sends to the workers once (see `src.modes.backends.joblib_backend`).
+    splits = list(make_cv(folds, repeats, net_kwargs["seed"]).split(X, y))
+    return GridPlan(net=net, grid=grid, candidates=list(ParameterGrid(grid.params)), splits=splits,
+                    fingerprints=[fit_records.data_fingerprint(X, y, tr) for tr, _ in splits],
+                    rows=Rows(X), y=y, record_dir=Path(record_dir), cores=cores, backend=backend,
+                    scheduler=scheduler, halving=halving or None)
