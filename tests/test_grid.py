@@ -272,3 +272,5 @@ def test_on_a_tie_the_refit_candidate_is_the_summarys_first(make_cfg, tmp_path):
     summary = pd.read_csv(tmp_path / layout.SUMMARY)
     meta = json.loads((tmp_path / layout.SEARCH).read_text())
     assert summary["label"].iloc[0] == candidate_label(meta["refit"]["params"]) == "relu"
+    verdict = json.loads((tmp_path / layout.STATS).read_text())["verdict"]
+    assert verdict[0].startswith("relu has the highest mean")  # the verdict's best is the summary's rank 1

@@ -193,7 +193,8 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     scored = scored_folds(folds, summary)
     n_test = int(folds["n_test"].max()) if len(folds) else None
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
-                      chance=1.0 / n_classes if n_classes else None, margin=margin / 100)
+                      chance=1.0 / n_classes if n_classes else None, margin=margin / 100,
+                      order=summary["label"])
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],

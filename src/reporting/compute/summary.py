@@ -91,7 +91,7 @@ def _clip(low, high, bounds):
 
 
 def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, n_test=None,
-              chance=None, margin=None):
+              chance=None, margin=None, order=None):
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
     Every pair of compared candidates gets the corrected paired t-test; the p-values are
@@ -123,6 +123,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         candidate is then *worse*, *equivalent* to the best within ``+-margin`` (TOST, Holm over
         all pairs, `src.reporting.stats.decide`) or *inconclusive*, with the Bayesian
         correlated t-test's probabilities (`src.reporting.stats.bayes_probabilities`).
+    order : sequence of str, optional
+        The candidates in rank order (`src.ranking`): between equal means the first listed is the
+        best; by default, label order.
 
     Returns
     -------
@@ -158,6 +161,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     scores, sizes = score_table(folds, metric)
+    listed = [str(c) for c in scores.columns] if order is None else [str(c) for c in order]
+    listed += [str(c) for c in scores.columns if str(c) not in listed]
+    scores = scores[sorted(scores.columns, key=lambda c: listed.index(str(c)))]  # equal means: the first listed
     kept, reasons = compared_scores(scores)
     sizes = sizes.reindex(kept.index)
     ratio, j, level = _ratio(sizes), len(kept), 1 - float(alpha)
@@ -180,7 +186,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         rows.append(row)
     out = pd.DataFrame(rows)
     out["_key"] = -out["mean"] if higher_is_better else out["mean"]
-    out = out.sort_values(["_key", "label"], na_position="last", kind="stable").drop(columns="_key")
+    out["_listed"] = [listed.index(label) for label in out["label"]]
+    out = out.sort_values(["_key", "_listed"], na_position="last", kind="stable").drop(columns=["_key", "_listed"])
     out = out.reset_index(drop=True)
     for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm", "p_tost", "p_tost_holm",
                    "bayes_worse", "bayes_equivalent", "bayes_better"):
