@@ -8,7 +8,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from src.reporting.compute import stats, summary, verdict
+from src.reporting.compute import power, stats, summary, two_samples, verdict
 from src.reporting.present import summary_view
 from tests.test_stats import WORKED, WORKED_P, WORKED_T, make_folds
 
@@ -98,16 +98,16 @@ def test_outcomes_one_per_candidate_worse_first():
 def test_equivalence_reach_and_the_design_that_reaches_the_margin():
     # The reach is (t_{1 - alpha / m} + t_{0.9}) * se, by hand for 3 pairs on 9 splits of 3 folds.
     se = 0.002 * math.sqrt(1 / 9 + 0.5)
-    assert stats.equivalence_reach(se, 9, 3) == pytest.approx((sps.t.ppf(1 - 0.05 / 3, 8) + sps.t.ppf(0.9, 8)) * se)
-    folds, repeats = stats.design_needed(0.005, 0.002, 9, 0.5, 3, 3, equivalence=True)
-    assert stats.reach_at(0.002, folds * repeats, 1 / (folds - 1), 3, equivalence=True) <= 0.005
+    assert power.equivalence_reach(se, 9, 3) == pytest.approx((sps.t.ppf(1 - 0.05 / 3, 8) + sps.t.ppf(0.9, 8)) * se)
+    folds, repeats = power.design_needed(0.005, 0.002, 9, 0.5, 3, 3, equivalence=True)
+    assert power.reach_at(0.002, folds * repeats, 1 / (folds - 1), 3, equivalence=True) <= 0.005
     if repeats > 1:
-        assert stats.reach_at(0.002, folds * (repeats - 1), 1 / (folds - 1), 3, equivalence=True) > 0.005
+        assert power.reach_at(0.002, folds * (repeats - 1), 1 / (folds - 1), 3, equivalence=True) > 0.005
     # At 3 folds the overlap term bounds what repeats do; 10 folds reach what 3 x 20 cannot.
     sd = 0.003
-    assert stats.reach_at(sd, 60, 0.5, 3, equivalence=True) > 0.005
-    assert stats.design_needed(0.005, sd, 9, 0.5, 3, 3, equivalence=True)[0] > 3
-    assert stats.design_needed(0.005, 0.05, 9, 0.5, 3, 3, equivalence=True) is None
+    assert power.reach_at(sd, 60, 0.5, 3, equivalence=True) > 0.005
+    assert power.design_needed(0.005, sd, 9, 0.5, 3, 3, equivalence=True)[0] > 3
+    assert power.design_needed(0.005, 0.05, 9, 0.5, 3, 3, equivalence=True) is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_the_power_sentence_names_the_folds_and_repeats_that_reach_the_margin():
         line).groups())
     assert splits == folds * repeats and fits == 3 * splits
     attrs = table.attrs
-    assert (folds, repeats) == stats.design_needed(0.005, attrs["diff_sd"], 9, attrs["ratio"], 3, 3,
+    assert (folds, repeats) == power.design_needed(0.005, attrs["diff_sd"], 9, attrs["ratio"], 3, 3,
                                                    equivalence=True)
     reach = [x for x in _points(line.split("Two equally")[1])][0]
     assert reach == pytest.approx(attrs["reach"] * 100, abs=0.005)
@@ -221,7 +221,7 @@ def test_the_bayesian_view_is_baycomps_correlated_t_test():
     best = 0.97 + rng.normal(0, 0.003, 9)  # 3 folds x 3 repeats: baycomp's correction is 1 / (3 - 1)
     for shift, spread in ((0.0004, 0.001), (0.004, 0.001), (0.002, 0.004)):
         other = best - shift + rng.normal(0, spread, 9)
-        ours = stats.bayes_probabilities(other, best, 0.5, 0.005)
+        ours = two_samples.bayes_probabilities(other, best, 0.5, 0.005)
         theirs = baycomp.two_on_single(best, other, rope=0.005, runs=3)  # (best better, rope, other better)
         assert ours == pytest.approx(theirs, rel=1e-9)
 
@@ -233,15 +233,15 @@ def test_tost_and_the_posterior_agree_in_direction_on_a_worked_example():
     b = np.linspace(0.90, 0.95, 10)
     a = b + WORKED  # 2 +- 1 points better than b
     tests = stats.pairwise_tests(np.stack([a, b]), 1 / 9)
-    worse, within, better = stats.bayes_probabilities(a, b, 1 / 9, 0.04)
+    worse, within, better = two_samples.bayes_probabilities(a, b, 1 / 9, 0.04)
     assert stats.tost(tests, 0.04)[0] < 0.05 and within > 0.9
     # P(more than the margin better) is TOST's upper p-value; P(worse) its lower one.
     assert better == pytest.approx(stats.tost(tests, 0.04)[0], rel=1e-9) and worse == pytest.approx(
         sps.t.sf(3 * WORKED_T, 9), rel=1e-6)
-    worse, within, better = stats.bayes_probabilities(b, a, 1 / 9, 0.005)  # b is 2 points worse than a
+    worse, within, better = two_samples.bayes_probabilities(b, a, 1 / 9, 0.005)  # b is 2 points worse than a
     assert stats.tost(stats.pairwise_tests(np.stack([b, a]), 1 / 9), 0.005)[0] > 0.05
     assert worse > 0.95 and better < 0.01
-    _, p = stats.corrected_ttest(b, a, 900, 100)
+    _, p = two_samples.corrected_ttest(b, a, 900, 100)
     assert p < 0.05  # the t-test separates them, in the same direction
 
 

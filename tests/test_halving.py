@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from src import layout
-from src.reporting.compute import tuned as tuned_report
+from src.reporting.compute import tuned_study as tuned_report
 from src.run import run
 from src.training import loop, rungs
 

@@ -12,7 +12,7 @@ from scipy import stats as sps
 from src import layout
 from src.report import rebuild
 from src.reporting.compute import grid_tables as tables
-from src.reporting.compute import stats, summary
+from src.reporting.compute import stats, summary, two_samples
 from src.reporting.present import curves, method, summary_view
 from src.reporting.present import sweep_view as sweeps
 from src.reporting.present.html import fmt, table_html
@@ -253,7 +253,7 @@ def test_grid_curves_average_the_fold_histories(grid):
     assert all(len(fits) == 4 for fits in histories.values())
     band = curves.mean_band(histories["relu"], "valid_acc", *sizes["relu"])
     values = [fit["valid_acc"].iloc[-1] for fit in histories["relu"]]
-    mean, low, high = stats.confidence_interval(values, sizes["relu"][0], sizes["relu"][1])
+    mean, low, high = two_samples.confidence_interval(values, sizes["relu"][0], sizes["relu"][1])
     assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
 
 
@@ -405,7 +405,7 @@ def test_mean_band_skips_fits_without_the_column_and_their_sizes():
             pd.DataFrame({"epoch": [1], "train_loss": [2.0]}),  # failed before validating: no valid_acc
             pd.DataFrame({"epoch": [1, 2], "valid_acc": [0.6, 0.9]})]
     band = curves.mean_band(fits, "valid_acc", n_train=[90, 10, 90], n_test=[10, 90, 10])
-    mean, low, high = stats.confidence_interval([0.7, 0.9], [90, 90], [10, 10])
+    mean, low, high = two_samples.confidence_interval([0.7, 0.9], [90, 90], [10, 10])
     assert band.iloc[-1][["mean", "low", "high"]].tolist() == pytest.approx([mean, low, high])
     assert band["n"].tolist() == [2, 2]
 

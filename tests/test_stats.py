@@ -8,7 +8,7 @@ from scipy import special
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from src.reporting.compute import stats, summary
+from src.reporting.compute import stats, summary, two_samples
 from src.reporting.compute import verdict
 
 # ---------------------------------------------------------------------------------------
@@ -54,37 +54,37 @@ WORKED_P = special.betainc(4.5, 0.5, 9 / (9 + WORKED_T ** 2))
 
 
 def test_nadeau_bengio_variance_worked_example():
-    assert stats.nadeau_bengio_variance(WORKED, 900, 100) == pytest.approx(19 / 81 * 1e-4, rel=1e-12)
+    assert two_samples.nadeau_bengio_variance(WORKED, 900, 100) == pytest.approx(19 / 81 * 1e-4, rel=1e-12)
     # Per-split sizes with the same ratio give the same answer; NaN values are ignored.
-    assert stats.nadeau_bengio_variance(WORKED, [90] * 10, [10] * 10) == pytest.approx(19 / 81 * 1e-4)
-    assert stats.nadeau_bengio_variance(np.append(WORKED, np.nan), 9, 1) == pytest.approx(19 / 81 * 1e-4)
-    assert math.isnan(stats.nadeau_bengio_variance([0.5], 9, 1))
+    assert two_samples.nadeau_bengio_variance(WORKED, [90] * 10, [10] * 10) == pytest.approx(19 / 81 * 1e-4)
+    assert two_samples.nadeau_bengio_variance(np.append(WORKED, np.nan), 9, 1) == pytest.approx(19 / 81 * 1e-4)
+    assert math.isnan(two_samples.nadeau_bengio_variance([0.5], 9, 1))
 
 
 def test_corrected_ttest_worked_example():
     b = np.linspace(0.90, 0.95, 10)
-    t, p = stats.corrected_ttest(b + WORKED, b, 900, 100)
+    t, p = two_samples.corrected_ttest(b + WORKED, b, 900, 100)
     assert t == pytest.approx(WORKED_T, rel=1e-9)
     assert p == pytest.approx(WORKED_P, rel=1e-9)
     assert 0.002 < p < 0.003
-    t2, p2 = stats.corrected_ttest(b, b + WORKED, 900, 100)
+    t2, p2 = two_samples.corrected_ttest(b, b + WORKED, 900, 100)
     assert t2 == pytest.approx(-WORKED_T) and p2 == pytest.approx(p)
 
 
 def test_confidence_interval_worked_example():
-    mean, low, high = stats.confidence_interval(WORKED, 900, 100, level=0.95)
+    mean, low, high = two_samples.confidence_interval(WORKED, 900, 100, level=0.95)
     half = sps.t.ppf(0.975, 9) * math.sqrt(19 / 81 * 1e-4)
     assert mean == pytest.approx(0.02)
     assert (low, high) == pytest.approx((0.02 - half, 0.02 + half))
-    _, low99, high99 = stats.confidence_interval(WORKED, 900, 100, level=0.99)
+    _, low99, high99 = two_samples.confidence_interval(WORKED, 900, 100, level=0.99)
     assert low99 < low and high99 > high
 
 
 def test_confidence_interval_degenerate_inputs():
-    assert stats.confidence_interval([0.9, 0.9, 0.9], 9, 1) == (0.9, 0.9, 0.9)
-    mean, low, high = stats.confidence_interval([0.9], 9, 1)
+    assert two_samples.confidence_interval([0.9, 0.9, 0.9], 9, 1) == (0.9, 0.9, 0.9)
+    mean, low, high = two_samples.confidence_interval([0.9], 9, 1)
     assert mean == 0.9 and math.isnan(low) and math.isnan(high)
-    assert all(math.isnan(x) for x in stats.confidence_interval([np.nan, np.nan], 9, 1))
+    assert all(math.isnan(x) for x in two_samples.confidence_interval([np.nan, np.nan], 9, 1))
 
 
 # Score differences (rbf minus linear SVC, ROC AUC) of the two best models in scikit-learn's
@@ -104,11 +104,11 @@ SKLEARN_EXAMPLE_STEPS = [
 def test_corrected_ttest_matches_scikit_learn_example():
     d = 0.04 * np.array(SKLEARN_EXAMPLE_STEPS, dtype=float)
     assert d.size == 100
-    t, p = stats.corrected_ttest(d, np.zeros_like(d), n_train=90, n_test=10)
+    t, p = two_samples.corrected_ttest(d, np.zeros_like(d), n_train=90, n_test=10)
     assert round(t, 3) == 0.750
     assert round(p / 2, 3) == 0.227  # the example's p is one-sided
     # Without the correction (n_test/n_train term = 0) the example's naive numbers come back.
-    t_naive, p_naive = stats.corrected_ttest(d, np.zeros_like(d), n_train=90, n_test=0)
+    t_naive, p_naive = two_samples.corrected_ttest(d, np.zeros_like(d), n_train=90, n_test=0)
     assert round(t_naive, 3) == 2.611
     assert round(p_naive / 2, 3) == 0.005
 
@@ -117,32 +117,32 @@ def test_corrected_ttest_matches_scikit_learn_example():
 def test_a_constant_difference_is_untestable_not_p_zero():
     a = np.array([0.97, 0.95, 0.96, 0.98])
     for b in (a.copy(), a + 0.0021, a - 0.01):
-        t, p = stats.corrected_ttest(a, b, 900, 100)
+        t, p = two_samples.corrected_ttest(a, b, 900, 100)
         assert math.isnan(t) and math.isnan(p)
-        mean, low, high = stats.difference_interval(a, b, 900, 100)
+        mean, low, high = two_samples.difference_interval(a, b, 900, 100)
         assert mean == pytest.approx(np.mean(a - b)) and math.isnan(low) and math.isnan(high)
-    t, p = stats.corrected_ttest([0.9], [0.8], 900, 100)
+    t, p = two_samples.corrected_ttest([0.9], [0.8], 900, 100)
     assert math.isnan(t) and math.isnan(p)
 
 
 def test_corrected_ttest_drops_incomplete_pairs():
     b = np.linspace(0.90, 0.95, 10)
     a = b + WORKED
-    t, p = stats.corrected_ttest(np.append(a, np.nan), np.append(b, 0.5), 900, 100)
+    t, p = two_samples.corrected_ttest(np.append(a, np.nan), np.append(b, 0.5), 900, 100)
     assert t == pytest.approx(WORKED_T)
     with pytest.raises(ValueError, match="same length"):
-        stats.corrected_ttest(a, b[:5], 900, 100)
+        two_samples.corrected_ttest(a, b[:5], 900, 100)
 
 
 def test_difference_interval_is_the_corrected_formula():
     b = np.linspace(0.90, 0.95, 10)
-    mean, low, high = stats.difference_interval(b + WORKED, b, 900, 100)
+    mean, low, high = two_samples.difference_interval(b + WORKED, b, 900, 100)
     half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(WORKED, ddof=1))
     assert (mean, low, high) == pytest.approx((0.02, 0.02 - half, 0.02 + half))
     # The interval excludes 0 exactly when the two-sided p-value is below 0.05.
     for shift in (0.0, 0.004, 0.01):
-        _, low, high = stats.difference_interval(b + WORKED - 0.02 + shift, b, 900, 100)
-        _, p = stats.corrected_ttest(b + WORKED - 0.02 + shift, b, 900, 100)
+        _, low, high = two_samples.difference_interval(b + WORKED - 0.02 + shift, b, 900, 100)
+        _, p = two_samples.corrected_ttest(b + WORKED - 0.02 + shift, b, 900, 100)
         assert (low > 0) == (p < 0.05)
 
 
@@ -154,7 +154,7 @@ def test_pairwise_tests_match_the_single_pair_test():
     first, second = stats.pair_index(4)
     assert mean.shape == (6,)
     for i, (a, b) in enumerate(zip(first, second)):
-        assert (t[i], p[i]) == pytest.approx(stats.corrected_ttest(scores[a], scores[b], 900, 100))
+        assert (t[i], p[i]) == pytest.approx(two_samples.corrected_ttest(scores[a], scores[b], 900, 100))
         assert mean[i] == pytest.approx(np.mean(scores[a] - scores[b]))
     batch = np.stack([scores, scores[::-1]])
     np.testing.assert_allclose(stats.pairwise_tests(batch, 100 / 900).p[0], p)
@@ -237,7 +237,7 @@ def test_summarize_separates_worse_from_not_separated(three_way):
             half = sps.t.ppf(0.975, 9) * math.sqrt((1 / 10 + 100 / 900) * np.var(d, ddof=1))
             assert (row["diff_to_best"], row["diff_low"], row["diff_high"]) == pytest.approx(
                 (d.mean(), d.mean() - half, d.mean() + half))
-            assert row["p_vs_best"] == pytest.approx(stats.corrected_ttest(values, three_way["relu"], 900, 100)[1])
+            assert row["p_vs_best"] == pytest.approx(two_samples.corrected_ttest(values, three_way["relu"], 900, 100)[1])
     assert s.loc[0, "mean"] == pytest.approx(np.mean(three_way["relu"]))
     assert s.loc[0, "std"] == pytest.approx(np.std(three_way["relu"], ddof=1))
     assert s.attrs["metric"] == "test_accuracy" and s.attrs["higher_is_better"] is True

@@ -9,12 +9,12 @@ import pytest
 from scipy import stats as sps
 
 from src import calibrate
-from src.reporting.compute import stats, summary
+from src.reporting.compute import power, stability, stats, summary
 from src.reporting.present import method, summary_view
 from src.reporting.compute import verdict
 from tests.test_stats import make_folds
 
-TARGET = stats.DETECTABLE
+TARGET = power.DETECTABLE
 
 
 def _points(text):
@@ -55,11 +55,11 @@ def test_the_remedy_is_the_fewest_repeats_that_reach_the_target():
     unseen, target = _points(line)
     assert unseen > TARGET * 100 and target == TARGET * 100
     repeats, splits = map(int, re.search(r"cv\.repeats=(\d+) \((\d+) splits\)", line).groups())
-    assert splits == 3 * repeats and 1 < repeats <= stats.MAX_REPEATS
+    assert splits == 3 * repeats and 1 < repeats <= power.MAX_REPEATS
     sd, ratio, pairs = table.attrs["diff_sd"], table.attrs["ratio"], table.attrs["n_pairs"]
-    assert stats.detectable_at(sd, 3, ratio, pairs) * 100 == pytest.approx(unseen, abs=0.005)
-    assert stats.detectable_at(sd, splits, ratio, pairs) <= TARGET
-    assert stats.detectable_at(sd, splits - 3, ratio, pairs) > TARGET
+    assert power.detectable_at(sd, 3, ratio, pairs) * 100 == pytest.approx(unseen, abs=0.005)
+    assert power.detectable_at(sd, splits, ratio, pairs) <= TARGET
+    assert power.detectable_at(sd, splits - 3, ratio, pairs) > TARGET
     assert line == verdict.verdict(table, "accuracy", folds=3)[-1]
 
 
@@ -76,9 +76,9 @@ def test_the_power_sentence_says_when_repeats_cannot_help():
     table = _table({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)})
     line = verdict.power_sentence(table, folds=3)
     assert line.startswith("With 9 splits, differences to the best smaller than about")
-    assert f"even {3 * stats.MAX_REPEATS} splits (cv.repeats={stats.MAX_REPEATS}) would not" in line
+    assert f"even {3 * power.MAX_REPEATS} splits (cv.repeats={power.MAX_REPEATS}) would not" in line
     sd, ratio = table.attrs["diff_sd"], table.attrs["ratio"]
-    assert stats.detectable_at(sd, 3 * stats.MAX_REPEATS, ratio, 1) > TARGET
+    assert power.detectable_at(sd, 3 * power.MAX_REPEATS, ratio, 1) > TARGET
 
 
 def test_the_power_sentence_never_names_a_difference_beyond_the_metrics_range():
@@ -175,8 +175,8 @@ def test_splits_apart_by_what_their_test_rows_allow_are_not_unstable():
               "elu": [0.098, 0.101, 0.100], "gelu": [0.099, 0.100, 0.098], "sigmoid": [0.101, 0.099, 0.100]}
     table = _table(scores, n_train=2000, n_test=1000).set_index("label")
     assert list(table.index[table["unstable"]]) == ["relu"]
-    assert stats.proportion_sd([[0.8, 0.84, 0.9]], 1000)[0] == pytest.approx(math.sqrt(0.84 * 0.16 / 1000))
-    assert stats.proportion_sd([[1.0, 1.0, 1.0]], 1000)[0] == pytest.approx(1 / 1000)
+    assert stability.proportion_sd([[0.8, 0.84, 0.9]], 1000)[0] == pytest.approx(math.sqrt(0.84 * 0.16 / 1000))
+    assert stability.proportion_sd([[1.0, 1.0, 1.0]], 1000)[0] == pytest.approx(1 / 1000)
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
 from ...results import diagnostic_columns, is_diagnostic, last_values, stopped
-from . import halving, stats, tuned, verdict
+from . import halving, power, stats, tuned_study, verdict
 from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
@@ -199,7 +199,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
-              "power": {"detectable": table.attrs["detectable"], "target": stats.DETECTABLE, "power": stats.POWER,
+              "power": {"detectable": table.attrs["detectable"], "target": power.DETECTABLE, "power": power.POWER,
                         "reach": table.attrs["reach"]},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
@@ -265,7 +265,7 @@ def grid_tables(study):
     folds = folds_frame(study.cv_results, search, fold_records(study))
     all_folds, trials, nuisance = folds, None, search.tuned
     if nuisance:
-        trials, folds = tuned.tuned_folds(folds, nuisance, param_columns(folds))
+        trials, folds = tuned_study.tuned_folds(folds, nuisance, param_columns(folds))
         counts = search.n_params or {}  # by the compared label: the tuned settings change no weight
         search = replace(search, n_params={compared: counts[label] for label, compared
                                            in zip(trials["label"], trials["compared"]) if label in counts})
@@ -278,11 +278,11 @@ def grid_tables(study):
         summary = pd.concat([summary, halving.stopped_rows(all_folds, search.halving, param_columns(folds))],
                             ignore_index=True)
     if nuisance:
-        chosen = tuned.chosen_settings(trials, nuisance)
+        chosen = tuned_study.chosen_settings(trials, nuisance)
         summary.insert(summary.columns.get_loc("label") + 1, "tuned",
                        [chosen.get(str(label), {}).get("text", "") for label in summary["label"]])
-        table = tuned.robustness(trials, chance=1.0 / (search.n_classes or 10))
+        table = tuned_study.robustness(trials, chance=1.0 / (search.n_classes or 10))
         statistics["tuning"] = {"tuned": nuisance, "chosen": chosen, "robustness": table.to_dict("records"),
-                                "sentence": tuned.robustness_sentence(table, nuisance)}
+                                "sentence": tuned_study.robustness_sentence(table, nuisance)}
     return GridTables(folds, summary, statistics, search, alpha, param_columns(folds), trials,
                       halving.halving_frame(search.halving) if search.halving else None)

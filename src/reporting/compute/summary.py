@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import power, stability, stats, two_samples
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
 SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
@@ -113,8 +113,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     n_test : int, optional
         Given, the scores are proportions over ``n_test`` test rows per split (an accuracy):
         a split is far from its candidate's others only beyond what its test rows alone
-        would vary (`src.reporting.compute.stats.proportion_sd`, the floor of
-        `src.reporting.compute.stats.far_splits`).
+        would vary (`src.reporting.compute.stability.proportion_sd`, the floor of
+        `src.reporting.compute.stability.far_splits`).
     chance : float, optional
         The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
         (its mean, where it has none) reaches down to it is not shown to do better, and its row says so.
@@ -122,7 +122,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         The margin of equivalence in the metric's units (0.005: half an accuracy point): each
         candidate is then *worse*, *equivalent* to the best within ``+-margin`` (TOST, Holm over
         all pairs, `src.reporting.stats.decide`) or *inconclusive*, with the Bayesian
-        correlated t-test's probabilities (`src.reporting.stats.bayes_probabilities`).
+        correlated t-test's probabilities (`src.reporting.two_samples.bayes_probabilities`).
     order : sequence of str, optional
         The candidates in rank order (`src.ranking`): between equal means the first listed is the
         best; by default, label order.
@@ -151,9 +151,9 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         ``p``, ``p_holm``, ``separated``, ``p_tost``, ``p_tost_holm``, ``equivalent``),
         ``some_pair_separated``, ``margin``, ``reach`` (median over the same candidates as
         ``detectable`` of the margin within which equal candidates would be shown equivalent
-        with probability `src.reporting.stats.POWER`), ``detectable`` (median
+        with probability `src.reporting.power.POWER`), ``detectable`` (median
         over the tested, stable candidates of the difference to the best found with
-        probability `src.reporting.compute.stats.POWER`), ``diff_sd`` (the median standard deviation
+        probability `src.reporting.compute.power.POWER`), ``diff_sd`` (the median standard deviation
         of their differences to the best), ``unstable`` (label -> its split scores and the
         indices of the far ones), ``chance`` and ``at_chance`` (the candidates whose interval
         reaches down to ``chance``, best first).
@@ -171,8 +171,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     labels = [str(c) for c in kept.columns]
     matrix = kept.to_numpy().T  # (k, J)
     found = stats.mean_intervals(matrix, ratio, level) if j else None
-    floor = stats.proportion_sd(matrix, n_test) if j and n_test else 0.0
-    far = stats.far_splits(matrix, floor) if j else np.zeros((len(labels), 0), bool)
+    floor = stability.proportion_sd(matrix, n_test) if j and n_test else 0.0
+    far = stability.far_splits(matrix, floor) if j else np.zeros((len(labels), 0), bool)
     rows = []
     for label in scores.columns:
         row = {"label": str(label), "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
@@ -226,7 +226,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
                 out.loc[row, "outcome"] = str(outcome_of[row])
                 first_, second_ = (ordered[row], ordered[0]) if higher_is_better else (ordered[0], ordered[row])
                 out.loc[row, ["bayes_worse", "bayes_equivalent", "bayes_better"]] = list(
-                    stats.bayes_probabilities(first_, second_, ratio, margin))
+                    two_samples.bayes_probabilities(first_, second_, ratio, margin))
             if j >= 2 and not np.isfinite(pair["p"]):
                 out.loc[row, "note"] = UNTESTABLE
         some = bool(decided.some_pair_separated)
@@ -237,8 +237,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
             tested &= stable if (tested & stable).any() else True
             if tested.any():
                 se = tests.se[: len(compared) - 1][tested]
-                detectable = float(np.median(stats.detectable_difference(se, j, len(pairs), alpha)))
-                reach = float(np.median(stats.equivalence_reach(se, j, len(pairs), alpha)))
+                detectable = float(np.median(power.detectable_difference(se, j, len(pairs), alpha)))
+                reach = float(np.median(power.equivalence_reach(se, j, len(pairs), alpha)))
                 diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))
     if compared:
         out.loc[0, "diff_to_best"] = 0.0

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ...words import counted
-from . import stats
+from . import power, stats
 from .summary import OUTCOMES, chance_text, split_scores_text
 
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
@@ -224,7 +224,7 @@ def outcome_sentence(summary, percent=True):
     return f"At the margin of {within_text(margin, percent)} (TOST and corrected t-tests{family}): {'; '.join(parts)}."
 
 
-def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
+def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
     """One sentence on what the comparison could detect, and the remedy when that is too little.
 
     The remedy (``cv.repeats=R``) is offered only when the difference that would usually be
@@ -239,7 +239,7 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
         The K of K-fold; the remedy is then given as ``cv.repeats=R``.
     percent : bool, default True
         Differences in percentage points.
-    target : float, default `src.reporting.compute.stats.DETECTABLE`
+    target : float, default `src.reporting.compute.power.DETECTABLE`
         The difference, in the metric's units, that the comparison should detect.
 
     Returns
@@ -256,7 +256,7 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
         head = f"Only {counted(j, 'split')} (the t-test has {counted(max(j - 1, 0), 'degree')} of freedom)"
     else:
         head = f"With {j} splits"
-    cover = f"{stats.POWER:.0%} probability, Bonferroni over {counted(n_pairs, 'pair')}"
+    cover = f"{power.POWER:.0%} probability, Bonferroni over {counted(n_pairs, 'pair')}"
     if not np.isfinite(detectable):
         if j < 2:
             return f"{head}: no difference can be tested; run more splits with cv.repeats=R."
@@ -273,12 +273,12 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
         unseen = (f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually "
                   f"go unseen ({cover})")
     step = folds or j
-    design = stats.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
-                                 most=stats.MAX_REPEATS) if folds else None
-    repeats = stats.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
+    design = power.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
+                                 most=power.MAX_REPEATS) if folds else None
+    repeats = power.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
     if repeats is None and design is None:
         more = f", nor would {listing(_more_folds(step), 'or')} folds" if folds and _more_folds(step) else ""
-        return (f"{unseen}; even {stats.MAX_REPEATS * step} splits (cv.repeats={stats.MAX_REPEATS}) would not bring "
+        return (f"{unseen}; even {power.MAX_REPEATS * step} splits (cv.repeats={power.MAX_REPEATS}) would not bring "
                 f"the difference usually found down to {amount(target, percent)}{more}: the overlap of the training "
                 f"sets limits what more repeats can do." + _equivalence_power(summary, folds, percent))
     if repeats is None:
@@ -291,7 +291,7 @@ def power_sentence(summary, folds=None, percent=True, target=stats.DETECTABLE):
 
 
 def _more_folds(folds):
-    return [str(f) for f in stats.FOLDS_TRIED if f > folds]
+    return [str(f) for f in power.FOLDS_TRIED if f > folds]
 
 
 def _design_text(design, candidates):
@@ -310,19 +310,19 @@ def _equivalence_power(summary, folds, percent=True):
     if margin is None or not margin > 0 or reach is None or not np.isfinite(reach):
         return ""
     j, n_pairs, alpha = int(attrs["n_splits"]), int(attrs["n_pairs"]), attrs.get("alpha", 0.05)
-    cover = f"{stats.POWER:.0%} probability"
+    cover = f"{power.POWER:.0%} probability"
     if reach <= margin:
         return (f" Two equally good candidates would usually be shown equivalent within "
                 f"{the_margin(margin, percent)} ({cover}; the narrowest margin usually reached is about "
                 f"{within_text(reach, percent)}).")
     head = (f" Two equally good candidates would usually be shown equivalent only within about "
             f"{within_text(reach, percent)} ({cover}), wider than {the_margin(margin, percent)}")
-    design = stats.design_needed(margin, attrs["diff_sd"], j, attrs["ratio"], n_pairs, folds or j, alpha,
+    design = power.design_needed(margin, attrs["diff_sd"], j, attrs["ratio"], n_pairs, folds or j, alpha,
                                  equivalence=True) if folds else None
     if design is not None:
         return f"{head}; to reach the margin, run {_design_text(design, len(summary))}."
-    most = max([folds or j, *stats.FOLDS_TRIED])
-    return (f"{head}; no design up to {most} folds x {stats.MAX_REPEATS} repeats reaches it at this spread of the "
+    most = max([folds or j, *power.FOLDS_TRIED])
+    return (f"{head}; no design up to {most} folds x {power.MAX_REPEATS} repeats reaches it at this spread of the "
             f"differences, so the inconclusive candidates stay inconclusive unless the splits vary less.")
 
 

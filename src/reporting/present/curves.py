@@ -13,7 +13,7 @@ from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from ...results import stopped
-from ..compute.stats import confidence_interval
+from ..compute.two_samples import confidence_interval
 from ..compute.sweep import varying
 from .colours import colours, palette
 
@@ -134,7 +134,7 @@ def mean_band(histories, column, n_train=None, n_test=None, level=0.95):
     column : str
     n_train, n_test : list of int, optional
         Training and held-out sizes of each fit's split, for the Nadeau-Bengio corrected
-        interval of `src.reporting.compute.stats.confidence_interval` (the tables use the same one). Without
+        interval of `src.reporting.compute.two_samples.confidence_interval` (the tables use the same one). Without
         them the plain t interval is used.
     level : float
 

@@ -3,7 +3,7 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from ..compute.tuned import first_rung_scores, isolation_frame
+from ..compute.tuned_study import first_rung_scores, isolation_frame
 from .colours import palette
 
 

@@ -6,8 +6,7 @@ from ...model import activations
 from ...results import ALPHA, SearchRecord, split_column
 from ..compute.sweep import sweep_alpha
 from . import method
-from .html import (config_section, curves_section, diagnostics_section, esc, fmt, hiplot_section, image_html,
-                   images_section, page_html, paragraph, section, table_html, verdict_section)
+from .html import config_section, curves_section, diagnostics_section, esc, fmt, hiplot_section, image_html, images_section, page_html, paragraph, section, table_html, verdict_section
 from .summary_view import true, view
 from .sweep_view import shared_line, shown_table, sweep_verdict
 

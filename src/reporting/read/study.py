@@ -16,15 +16,27 @@ from ...errors import Damaged
 from ...results import ALPHA, MARGIN, SearchRecord
 
 
-# attribute -> its file
-FILES = {"metrics": layout.METRICS, "history": layout.HISTORY, "search": layout.SEARCH, "cv_results": layout.CV_RESULTS,
-         "summary": layout.SUMMARY, "folds": layout.FOLDS, "statistics": layout.STATS, "tuning": layout.TUNING,
-         "comparison": layout.COMPARE_STATS}
-
-
 def _optional(path, keys=None):
     """``read_whole(path)``, or None when there is no such file."""
     return layout.read_whole(path, keys) if Path(path).exists() else None
+
+
+def _result(name, doc, convert=None, keys=None):
+    """A study's attribute for its file ``name``: read once on first use, None when the dir lacks it."""
+    def read(study):
+        found = _optional(study.path / name, keys)
+        return found if found is None or convert is None else convert(found)
+
+    read.__doc__ = f"{doc} None when missing."
+    read.__name__ = name
+    return cached_property(read)
+
+
+def _labels_as_text(frame):
+    """A table's ``label`` column as text (a label such as ``1e-3`` stays as written)."""
+    if "label" in frame:
+        frame["label"] = frame["label"].astype(str).where(frame["label"].notna(), frame["label"])
+    return frame
 
 
 def _yaml(path):
@@ -77,56 +89,20 @@ class Study:
         """The configured activation (a spec), or None."""
         return self.config.get("activation")
 
-    # -- a single run -------------------------------------------------------------------
-    @cached_property
-    def metrics(self):
-        """``metrics.json``: the run's test scores, fit time, diagnostics; None when missing."""
-        return _optional(self.path / layout.METRICS)
+    # -- a single run: metrics.json, history.csv --------------------------------------
+    metrics = _result(layout.METRICS, "``metrics.json``: the run's test scores, fit time, diagnostics.")
+    history = _result(layout.HISTORY, "``history.csv``: one row per epoch.")
 
-    @cached_property
-    def history(self):
-        """``history.csv``: one row per epoch; None when missing."""
-        return _optional(self.path / layout.HISTORY)
-
-    # -- a grid -------------------------------------------------------------------------
-    @cached_property
-    def search(self):
-        """``search.json`` as a `src.results.SearchRecord`; None when missing."""
-        found = _optional(self.path / layout.SEARCH)
-        return None if found is None else SearchRecord.from_dict(found)
-
-    @cached_property
-    def cv_results(self):
-        """``cv_results.csv``: GridSearchCV's results, one row per candidate; None when missing."""
-        return _optional(self.path / layout.CV_RESULTS)
-
-    @cached_property
-    def summary(self):
-        """``summary.csv``: one row per candidate (grid) or job row (sweep); None when missing."""
-        frame = _optional(self.path / layout.SUMMARY)
-        if frame is not None and "label" in frame:
-            frame["label"] = frame["label"].astype(str).where(frame["label"].notna(), frame["label"])
-        return frame
-
-    @cached_property
-    def folds(self):
-        """``folds.csv``: one row per candidate and split; None when missing."""
-        return _optional(self.path / layout.FOLDS)
-
-    @cached_property
-    def statistics(self):
-        """``stats.json``: the comparisons behind the verdict; None when missing."""
-        return _optional(self.path / layout.STATS, ())
-
-    @cached_property
-    def tuning(self):
-        """``tuning.csv`` of a tuned study: every fit with its inner and outer scores; None when missing."""
-        return _optional(self.path / layout.TUNING)
-
-    @cached_property
-    def comparison(self):
-        """``compare.json`` of a comparison or of a sweep's root; None when missing."""
-        return _optional(self.path / layout.COMPARE_STATS, ())
+    # -- a grid (and a sweep's summary) ------------------------------------------------
+    search = _result(layout.SEARCH, "``search.json`` as a `src.results.SearchRecord`.", SearchRecord.from_dict)
+    cv_results = _result(layout.CV_RESULTS, "``cv_results.csv``: GridSearchCV's results, one row per candidate.")
+    summary = _result(layout.SUMMARY, "``summary.csv``: one row per candidate (grid) or job row (sweep).",
+                      _labels_as_text)
+    folds = _result(layout.FOLDS, "``folds.csv``: one row per candidate and split.")
+    statistics = _result(layout.STATS, "``stats.json``: the comparisons behind the verdict.", keys=())
+    tuning = _result(layout.TUNING, "``tuning.csv`` of a tuned study: every fit, its inner and outer scores.")
+    halving = _result(layout.HALVING, "``halving.csv`` of a halving search: every candidate at every rung.")
+    comparison = _result(layout.COMPARE_STATS, "``compare.json`` of a comparison or of a sweep's root.", keys=())
 
     @property
     def alpha(self):
@@ -186,7 +162,7 @@ class Study:
         """The table or record ``name`` (``"summary"``, ``"metrics"``, ...), raising `Damaged` when the dir lacks it."""
         value = getattr(self, name)
         if value is None:
-            raise Damaged(self.path / FILES[name], "missing")
+            raise Damaged(self.path / getattr(type(self), name).func.__name__, "missing")
         return value
 
     def damage(self, files=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 from ... import layout, logs
 from ...files import save_figure, write_csv, write_json, write_text
 from ...results import diagnostic_columns
-from ..compute import tuned
+from ..compute import tuned_study
 from ..compute.grid_tables import METRICS, grid_tables
 from ..present.colours import palette
 from ..present.hiplot import hiplot_html
@@ -76,7 +76,7 @@ def write_grid_tables(out_dir):
 
 
 def write_tuning(out_dir, tables, colour_of):
-    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned`).
+    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned_study`).
 
     Returns
     -------
@@ -90,7 +90,7 @@ def write_tuning(out_dir, tables, colour_of):
     if figure is not None:
         written["isolation"] = save_figure(out_dir / layout.ISOLATION_PLOT, figure)
     columns = ["activation", *nuisance, "inner_accuracy", "inner_loss", "outer_accuracy", "chosen_on", "stopped_on"]
-    written["hiplot_tuning"] = write_hiplot(tuned.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
+    written["hiplot_tuning"] = write_hiplot(tuned_study.hiplot_rows(trials, nuisance), out_dir / layout.HIPLOT_TUNING,
                                             order=columns, color_by="inner_accuracy",
                                             categorical=["activation"], title="tuning (inner scores)")
     return written

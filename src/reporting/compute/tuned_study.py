@@ -19,7 +19,7 @@ from ... import tuning
 from ...params import GRID_KEYS, candidate_label
 from ...results import stopped
 from .halving import halving_frame
-from .stats import confidence_interval
+from .two_samples import confidence_interval
 
 
 def compared_columns(folds, nuisance, params):
