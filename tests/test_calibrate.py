@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from src import calibrate
+from src.calibrate import __main__ as command
+from src.calibrate import equivalence_cells, halving_cells, tuned_cells
 from src.reporting.compute import stats
 
 REPS = 4000
@@ -65,7 +67,7 @@ def test_a_clear_difference_is_found_with_enough_splits():
 
 
 def test_the_command_prints_the_table(capsys):
-    assert calibrate.main(["--reps", "200"]) == 0
+    assert command.main(["--reps", "200"]) == 0
     out = capsys.readouterr().out
     assert "| any candidate called worse than the best |" in out and "k=10, 3x10" in out and "Power" in out
 
@@ -74,16 +76,16 @@ def test_the_tuned_protocol_keeps_its_error_rate_where_best_rates_differ():
     """Activations equally good after tuning, best at different rates: the tuned verdict's error
     rate stays within alpha plus the Monte Carlo margin, while fixing one rate shows differences."""
     reps = 2000
-    rates = calibrate.tuned_error_rates(reps=reps, seed=21)
+    rates = tuned_cells.tuned_error_rates(reps=reps, seed=21)
     for setting, found in rates.items():
-        assert found[calibrate.TUNED] <= ALPHA + calibrate.margin(reps), (setting, found)
+        assert found[tuned_cells.TUNED] <= ALPHA + calibrate.margin(reps), (setting, found)
     # at one fixed rate the same activations truly differ, and the verdict says so with enough splits
-    assert rates[(3, 3, 10)][calibrate.FIXED] > 0.3
+    assert rates[(3, 3, 10)][tuned_cells.FIXED] > 0.3
 
 
 def test_the_simulated_tuned_study_chooses_each_activations_best_rate_most_often():
     rng = np.random.default_rng(4)
-    tuned, fixed = calibrate.simulate_tuned(rng, 500, 3, 3, 2)
+    tuned, fixed = tuned_cells.simulate_tuned(rng, 500, 3, 3, 2)
     assert tuned.shape == fixed.shape == (500, 3, 6)
     # equal after tuning: the activations' mean tuned scores agree within noise
     means = tuned.mean(axis=(0, 2))
@@ -95,15 +97,15 @@ def test_the_simulated_tuned_study_chooses_each_activations_best_rate_most_often
 def test_the_simulated_layout_puts_validation_rows_in_other_splits_test_rows():
     rng = np.random.default_rng(4)
     for folds, repeats in ((3, 1), (3, 2)):
-        test, valid = calibrate._row_layout(rng, folds, repeats, n_test=2000)
+        test, valid = halving_cells._row_layout(rng, folds, repeats, n_test=2000)
         assert np.allclose(test.sum(axis=1), 1) and np.allclose(valid.sum(axis=1), 1)
         assert not ((test > 0) & (valid > 0)).any()  # a split never validates on its own test rows
-        assert ((valid > 0).sum(axis=1) == round(calibrate.VALID_FRACTION * (folds - 1) * 2000)).all()
+        assert ((valid > 0).sum(axis=1) == round(halving_cells.VALID_FRACTION * (folds - 1) * 2000)).all()
         # a test row lies in the training rows of (folds - 1) x repeats other splits, and in
         # each of their validation rows with probability VALID_FRACTION
         reused = (valid > 0).any(axis=0)
         shared = np.array([reused[t > 0].mean() for t in test])
-        expected = 1 - (1 - calibrate.VALID_FRACTION) ** ((folds - 1) * repeats)
+        expected = 1 - (1 - halving_cells.VALID_FRACTION) ** ((folds - 1) * repeats)
         assert shared == pytest.approx(np.full(len(test), expected), abs=0.03)
 
 
@@ -111,10 +113,10 @@ def test_halving_keeps_the_verdicts_error_rate_where_every_candidate_is_equally_
     """Survivors ranked on rows that lie in the other splits' test rows, or outside every split:
     the verdict among them calls one worse no more often than alpha plus the Monte Carlo margin."""
     reps = 1000
-    rates, bias = calibrate.halving_error_rates(reps=reps, seed=22)
-    assert set(rates) == {(k, f, r) for k in calibrate.HALVING_CANDIDATES for f, r in calibrate.SETTINGS}
+    rates, bias = halving_cells.halving_error_rates(reps=reps, seed=22)
+    assert set(rates) == {(k, f, r) for k in halving_cells.HALVING_CANDIDATES for f, r in calibrate.SETTINGS}
     for setting, found in rates.items():
-        for procedure in (calibrate.INSIDE, calibrate.OUTSIDE, calibrate.EXHAUSTIVE):
+        for procedure in (halving_cells.INSIDE, halving_cells.OUTSIDE, halving_cells.EXHAUSTIVE):
             assert found[procedure] <= ALPHA + calibrate.margin(reps), (setting, procedure, found)
     # The check can fail where rows are reused: ranked on rows shared with the test rows, the
     # survivors' accuracy lies further above the true one than ranked on rows outside.
@@ -124,10 +126,10 @@ def test_halving_keeps_the_verdicts_error_rate_where_every_candidate_is_equally_
 
 def test_halving_keeps_as_many_survivors_as_the_default_schedule(make_cfg):
     defaults = make_cfg(shrink=False).search
-    assert (defaults.eta, defaults.min_epochs) == (calibrate.HALVING["eta"], calibrate.HALVING["min_epochs"])
-    settings, rungs = calibrate.halving_schedule()
+    assert (defaults.eta, defaults.min_epochs) == (halving_cells.HALVING["eta"], halving_cells.HALVING["min_epochs"])
+    settings, rungs = halving_cells.halving_schedule()
     assert rungs == [4, 12, 25]
-    assert calibrate.halving_survivors(28) == 4 and calibrate.halving_survivors(10) == 2
+    assert halving_cells.halving_survivors(28) == 4 and halving_cells.halving_survivors(10) == 2
 
 
 def test_equivalence_is_called_in_at_most_alpha_of_data_sets_where_the_true_difference_is_the_margin():
@@ -138,18 +140,18 @@ def test_equivalence_is_called_in_at_most_alpha_of_data_sets_where_the_true_diff
     reps = 1000
     settings = [(3, 1), (3, 3)]
     for spread, n_test in ((calibrate.SPREAD, calibrate.N_TEST), (calibrate.MNIST_SPREAD, calibrate.MNIST_TEST)):
-        rates = calibrate.equivalence_error_rates(reps, seed=31, settings=settings, candidates=[2, 3],
+        rates = equivalence_cells.equivalence_error_rates(reps, seed=31, settings=settings, candidates=[2, 3],
                                                   spread=spread, n_test=n_test)
         for setting, found in rates.items():
-            assert found[calibrate.EQUIVALENT_AT_MARGIN] <= ALPHA + calibrate.margin(reps), (spread, setting, found)
+            assert found[equivalence_cells.EQUIVALENT_AT_MARGIN] <= ALPHA + calibrate.margin(reps), (spread, setting, found)
     # The check can fail: read as "not separated, so equal", the pair at the margin would be called
     # equal in most data sets of 3 splits.
     rng = np.random.default_rng(32)
-    scores = calibrate.simulate_scores(rng, reps, 2, 3, 1, calibrate.at_margin(2))
+    scores = calibrate.simulate_scores(rng, reps, 2, 3, 1, equivalence_cells.at_margin(2))
     assert (stats.decide(scores, 0.5, ALPHA).p_holm[:, 0] >= ALPHA).mean() > 0.5
 
 
 def test_equivalence_power_grows_with_the_splits():
-    power = calibrate.equivalence_power(reps=400, seed=33, candidates=(3,))
+    power = equivalence_cells.equivalence_power(reps=400, seed=33, candidates=(3,))
     key = "every candidate equivalent to the best, margin 2.00 points"
     assert power[(3, 3, 1)][key] < power[(3, 3, 2)][key] < power[(3, 3, 3)][key]

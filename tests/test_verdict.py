@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from src import calibrate
-from src.reporting.compute import power, stability, stats, summary
+from src.reporting.compute import power, stability, summary
 from src.reporting.present import method, summary_view
 from src.reporting.compute import verdict
 from tests.test_stats import make_folds

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from ...results import ALPHA, MARGIN as MARGIN_POINTS
+from ...results import ALPHA, MARGIN as MARGIN_POINTS  # noqa: F401  (ALPHA: the level's default, as stats.ALPHA)
 
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 CONSTANT_RTOL = 1e-12

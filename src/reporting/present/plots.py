@@ -8,7 +8,6 @@ import functools
 import hashlib
 import io
 import math
-import os
 import re
 from pathlib import Path
 
