@@ -19,7 +19,7 @@ from ...results import ALPHA, SearchRecord
 # attribute -> its file
 FILES = {"metrics": layout.METRICS, "history": layout.HISTORY, "search": layout.SEARCH, "cv_results": layout.CV_RESULTS,
          "summary": layout.SUMMARY, "folds": layout.FOLDS, "statistics": layout.STATS, "tuning": layout.TUNING,
-         "comparison": layout.COMPARE_STATS}
+         "comparison": layout.COMPARE_STATS, "comparison_table": layout.COMPARE_TABLE}
 
 
 def _optional(path, keys=None):
@@ -127,6 +127,11 @@ class Study:
     def comparison(self):
         """``compare.json`` of a comparison or of a sweep's root; None when missing."""
         return _optional(self.path / layout.COMPARE_STATS, ())
+
+    @cached_property
+    def comparison_table(self):
+        """``compare.csv`` of a comparison or of a sweep's root: one row per activation; None when missing."""
+        return _optional(self.path / layout.COMPARE_TABLE)
 
     @property
     def alpha(self):
