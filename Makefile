@@ -7,7 +7,7 @@ DATA   ?= data
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup data browser slurm run test test-fast test-portable bench gallery clean
+.PHONY: setup data browser slurm latex run test test-fast test-portable bench gallery clean
 
 setup: $(STAMP)
 
@@ -32,10 +32,16 @@ slurm:
 	  command -v munged >/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge; }
 
+# Debian's TeX Live for the export's compile test (pdflatex, bibtex, booktabs, natbib; installed only when missing).
+latex:
+	@command -v pdflatex >/dev/null && command -v bibtex >/dev/null && kpsewhich booktabs.sty >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    texlive-latex-base texlive-latex-recommended texlive-fonts-recommended; }
+
 run: data
 	$(PY) -m src.run experiment=notebook
 
-test: data browser slurm
+test: data browser slurm latex
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

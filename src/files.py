@@ -127,9 +127,9 @@ def write_csv(path, frame):
 
 
 def save_figure(path, fig, **kwargs):
-    """Atomically save a matplotlib figure as PNG and return the path."""
+    """Atomically save a matplotlib figure in the format its suffix names (PNG by default); return the path."""
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", **kwargs)
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", **kwargs)
     return Path(path)
 
 

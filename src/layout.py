@@ -44,6 +44,13 @@ COMPARE_PAGE = "compare.html"
 CD_DIAGRAM = "cd_diagram.png"     # critical-difference diagram
 DEPTH_PLOT = "depth.png"          # accuracy and diagnostics against depth
 # MLflow's local store (+tracking=mlflow): its database and artifacts, in the run dir or the sweep's root
+PAPER = "paper"                   # python -m src.export's folder inside the study (by default)
+PAPER_TABLE = "summary.tex"       # the summary as a LaTeX table (booktabs)
+PAPER_METHOD = "methods.tex"      # the method paragraph with its citations
+PAPER_BIB = "references.bib"
+PAPER_PREVIEW = "preview.tex"     # a minimal document with the table, the method and the figures
+PAPER_FORMATS = ("pdf", "svg")    # each figure of an export, in each format
+
 MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlartifacts"
 # Hydra's own files

@@ -138,7 +138,7 @@ def _compose(overrides, config_name, loader):
         raise UserError(f"{_first_line(exc)}{_options_hint(loader, exc)}") from None
 
 
-def compose_config(overrides, config_name="config"):
+def compose_config(overrides, config_name="config", keep_hydra=False):
     """Compose the real config with ``overrides`` (its schema checks types and keys), or raise one line.
 
     Parameters
@@ -146,11 +146,13 @@ def compose_config(overrides, config_name="config"):
     overrides : list of str
     config_name : str
         The primary config.
+    keep_hydra : bool (default=False)
+        Keep the ``hydra`` node (its run dir and job logging).
 
     Returns
     -------
     DictConfig
-        The composed config, without the ``hydra`` node.
+        The composed config, without the ``hydra`` node unless ``keep_hydra``.
     """
     GlobalHydra.instance().clear()
     try:
@@ -158,8 +160,9 @@ def compose_config(overrides, config_name="config"):
             cfg = _compose(list(overrides), config_name, GlobalHydra.instance().config_loader())
     finally:
         GlobalHydra.instance().clear()
-    with open_dict(cfg):
-        del cfg["hydra"]
+    if not keep_hydra:
+        with open_dict(cfg):
+            del cfg["hydra"]
     return cfg
 
 

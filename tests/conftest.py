@@ -84,3 +84,23 @@ def log_to_console():
     from src.logs import to_console
 
     to_console()
+
+
+def api_study(tmp_path_factory, name, *overrides):
+    """A small grid run through `src.api.run` (digits, 2 epochs, 3 splits) into a fresh dir."""
+    from src import api
+
+    return api.run(*FAST, f"data.root={DATA_ROOT}", "mode=grid", *overrides,
+                   out_dir=tmp_path_factory.mktemp(name) / "study")
+
+
+@pytest.fixture(scope="session")
+def grid_study(tmp_path_factory):
+    """One small fixed-protocol grid for the session, run from Python (`src.api.run`)."""
+    return api_study(tmp_path_factory, "grid")
+
+
+@pytest.fixture(scope="session")
+def tuned_study(tmp_path_factory):
+    """One small tuned grid (two learning rates) for the session, run from Python."""
+    return api_study(tmp_path_factory, "tuned", "protocol=tuned", "tune.lr=[0.01,0.1]")

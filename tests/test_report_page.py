@@ -17,7 +17,7 @@ from src.reporting.present import curves, method, summary_view
 from src.reporting.present import sweep_view as sweeps
 from src.reporting.present.html import fmt, table_html
 from src.reporting.read.study import load
-from src.reporting.write.grid_dir import HIPLOT_SHOWN
+from src.reporting.present.hiplot import HIPLOT_SHOWN
 from src.reporting.write.report_files import write_grid_report
 from src.results import SearchRecord
 from src.run import run

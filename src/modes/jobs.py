@@ -294,7 +294,7 @@ def failure(exc):
 
 
 @contextlib.contextmanager
-def guard(out_dir, multirun):
+def guard(out_dir, multirun, raise_errors=False):
     """Run a job's body; turn failures into one line (single runs) or a status file (sweeps).
 
     In a single run, a `UserError` prints ``error: <message>``, removes the run dir when it
@@ -306,7 +306,8 @@ def guard(out_dir, multirun):
     In a multirun every failure writes ``status.json``
     (``failed`` or ``diverged``, with the error) and the job ends quietly, so that the other
     jobs go on and the sweep's summary lists it (the sweep then exits non-zero, see
-    `src.callbacks.SweepSummary`).
+    `src.callbacks.SweepSummary`). With ``raise_errors`` (a run from Python, `src.api`) a single run
+    cleans up the same way, then raises the error (Ctrl-C too) instead of ending the process.
     """
     out_dir = Path(out_dir)
     try:
@@ -314,6 +315,8 @@ def guard(out_dir, multirun):
         if first_failed_write() is not None:  # a write failed where it was caught (a fit in GridSearchCV)
             raise first_failed_write()
     except (KeyboardInterrupt, Interrupted):
+        if raise_errors:
+            raise
         interrupted(out_dir, multirun)
     except Exception as exc:
         exc = first_failed_write() or exc  # what followed a failed write is its consequence
@@ -323,7 +326,8 @@ def guard(out_dir, multirun):
             raise
         if multirun and not expected:
             traceback.print_exc()
-        print(f"error: {error}", file=sys.stderr)
+        if not raise_errors:
+            print(f"error: {error}", file=sys.stderr)
         try:
             if multirun or status == "diverged":
                 write_json(out_dir / layout.STATUS, {"status": status, "error": error})
@@ -331,6 +335,8 @@ def guard(out_dir, multirun):
                 _remove_if_no_results(out_dir)
         except WriteFailed:
             pass  # the disk is still full: the error above has been said, and the job has no status
+        if raise_errors:
+            raise exc
         if not multirun:
             sys.exit(code)
 
@@ -387,7 +393,7 @@ def redone_line(set_aside):
     return f"damaged: {counted(n, 'damaged result')} set aside in {folders} and computed again"
 
 
-def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
+def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, raise_errors=False):
     """Run ``task(cfg, out_dir)`` as a single run or one job of a sweep; return its objective.
 
     Parameters
@@ -404,6 +410,8 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
     launcher, sweeper : mapping, optional
         ``hydra.launcher`` (its jobs share the cores, `cores_per_job`) and ``hydra.sweeper``
         (the value a failed job returns, `failed_objective`).
+    raise_errors : bool (default=False)
+        Raise a single run's error after cleaning up, instead of ending the process (`guard`).
 
     Returns
     -------
@@ -423,7 +431,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None):
             return math.nan if objective is None else objective
     if launcher is not None:
         share_cores(cfg, cores_per_job(launcher, available_cores()))
-    with guard(out_dir, multirun=sweep_dir is not None):
+    with guard(out_dir, multirun=sweep_dir is not None, raise_errors=raise_errors):
         objective = task(cfg, out_dir)
         objective = math.nan if objective is None else float(objective)
         if sweep_dir is not None:

@@ -367,3 +367,14 @@ def across_verdict(result):
         lines.append(f"With {n} studies and {k} activations, mean ranks must differ by more than {cd:.2f} to be "
                      f"separated (Nemenyi, alpha = {alpha:g}); smaller differences may be real but go unseen.")
     return lines
+
+
+def stored_result(statistics, table):
+    """A comparison read back (its ``compare.json`` and ``compare.csv``) in `compare`'s shape, for its
+    figures: the table, pairs, p-values, critical difference, alpha and studies."""
+    labels = list(table["activation"])
+    p = pd.DataFrame(1.0, index=labels, columns=labels)
+    for pair in statistics["pairs"]:
+        p.loc[pair["first"], pair["second"]] = p.loc[pair["second"], pair["first"]] = pair["p"]
+    return {"table": table, "pairs": statistics["pairs"], "p": p, "cd": statistics["critical_difference"],
+            "alpha": statistics["alpha"], "studies": statistics["studies"]}

@@ -4,6 +4,9 @@ import math
 
 import hiplot as hip
 
+from ...results import diagnostic_columns
+from ..compute.grid_tables import METRICS
+
 
 HIDDEN_COLUMNS = ["uid", "from_uid"]
 
@@ -16,8 +19,8 @@ def _clean(value):
     return value
 
 
-def hiplot_html(rows, order=None, color_by=None, categorical=(), title=None, shown=None):
-    """``rows`` (one dict per line of the plot) as a standalone HiPlot page.
+def experiment(rows, order=None, color_by=None, categorical=(), shown=None):
+    """``rows`` (one dict per line of the plot) as a HiPlot experiment, its axes set up.
 
     Parameters
     ----------
@@ -29,8 +32,6 @@ def hiplot_html(rows, order=None, color_by=None, categorical=(), title=None, sho
         The column that colours the lines.
     categorical : iterable of str
         Columns shown as categories even when their values look numeric.
-    title : str, optional
-        Shown as the page's title.
     shown : list of str, optional
         The axes the parallel plot shows at first; the other columns are hidden axes
         there (a reader can show them again) and stay columns of the table. None shows
@@ -38,8 +39,8 @@ def hiplot_html(rows, order=None, color_by=None, categorical=(), title=None, sho
 
     Returns
     -------
-    str
-        The page's HTML.
+    hiplot.Experiment
+        Its ``display()`` shows it in a notebook, its ``to_html()`` is a page.
     """
     rows = [{k: _clean(v) for k, v in row.items()} for row in rows]
     exp = hip.Experiment.from_iterable(rows)
@@ -55,8 +56,43 @@ def hiplot_html(rows, order=None, color_by=None, categorical=(), title=None, sho
             exp.parameters_definition[name].type = hip.ValueType.CATEGORICAL
     if color_by in columns:
         exp.colorby = color_by
-    page = exp.to_html()
+    return exp
+
+
+def hiplot_html(rows, title=None, **options):
+    """``rows`` as a standalone HiPlot page (`experiment`'s ``options``), titled ``title``."""
+    page = experiment(rows, **options).to_html()
     if title:
         page = page.replace("<title>HiPlot</title>", f"<title>{html.escape(str(title))}</title>", 1)
     return page
 
+
+
+# The axes the candidates' HiPlot page shows at first (after the parameters); every other
+# column is a hidden axis there and a column of its table.
+HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
+                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
+
+
+def candidate_rows(summary, params):
+    """A grid's summary as the candidates' HiPlot rows and `experiment`'s options.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per candidate.
+    params : list of str
+        The swept parameters' columns.
+
+    Returns
+    -------
+    (list of dict, dict)
+    """
+    diag = diagnostic_columns(summary.columns)
+    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
+               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
+    metrics += [c for c in ("rung", "halted_at", "rung_score") if c in summary]
+    shown = summary.rename(columns={"accuracy_mean": "mean_test_accuracy"})
+    rows = [{**{p: r[p] for p in params}, **{m: r[m] for m in metrics if m in r}} for _, r in shown.iterrows()]
+    return rows, {"order": params + metrics, "color_by": "mean_test_accuracy",
+                  "categorical": params + ["separated_from_best"], "shown": params + HIPLOT_SHOWN}

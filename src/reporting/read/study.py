@@ -103,6 +103,7 @@ class Study:
     tuning = _result(layout.TUNING, "``tuning.csv`` of a tuned study: every fit, its inner and outer scores.")
     halving = _result(layout.HALVING, "``halving.csv`` of a halving search: every candidate at every rung.")
     comparison = _result(layout.COMPARE_STATS, "``compare.json`` of a comparison or of a sweep's root.", keys=())
+    comparison_table = _result(layout.COMPARE_TABLE, "``compare.csv`` of a comparison: one row per activation.")
 
     @property
     def alpha(self):

@@ -6,20 +6,15 @@ from ... import layout, logs
 from ...files import save_figure, write_csv, write_json, write_text
 from ...results import diagnostic_columns
 from ..compute import tuned_study
-from ..compute.grid_tables import METRICS, grid_tables
+from ..compute.grid_tables import grid_tables
 from ..present.colours import palette
-from ..present.hiplot import hiplot_html
+from ..present.hiplot import candidate_rows, hiplot_html
 from ..present.isolation import isolation_figure
 from ..present.summary_view import summary_markdown
 from ..read.study import load
 from .report_files import write_grid_report
 
 log = logging.getLogger(__name__)
-
-# The axes the candidates' HiPlot page shows at first (after the parameters); every other
-# column is a hidden axis there and a column of its table.
-HIPLOT_SHOWN = ["mean_test_accuracy", "ci_low", "ci_high", "diff_to_best", "diff_low", "diff_high",
-                "separated_from_best", "fit_time_mean", "refit_test_accuracy"]
 
 
 def write_hiplot(rows, path, **options):
@@ -54,15 +49,8 @@ def write_grid_tables(out_dir):
         "summary_md": write_text(out_dir / layout.SUMMARY_MD,
                                  summary_markdown(summary, tables.search, tables.statistics)),
     })
-    diag = diagnostic_columns(summary.columns)
-    metrics = (HIPLOT_SHOWN + ["step_cost", "accuracy_std", "p_vs_best", "p_holm"]
-               + [f"{m}_{s}" for m in METRICS[1:] for s in ("mean", "std")] + ["rank"] + diag)
-    metrics += [c for c in ("rung", "halted_at", "rung_score") if c in summary]
-    shown = summary.rename(columns={"accuracy_mean": "mean_test_accuracy"})
-    rows = [{**{p: r[p] for p in params}, **{m: r[m] for m in metrics}} for _, r in shown.iterrows()]
-    written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, order=params + metrics,
-                                     color_by="mean_test_accuracy", categorical=params + ["separated_from_best"],
-                                     title="candidates", shown=params + HIPLOT_SHOWN)
+    rows, options = candidate_rows(summary, params)
+    written["hiplot"] = write_hiplot(rows, out_dir / layout.HIPLOT, title="candidates", **options)
     fold_metrics = ["test_accuracy", "test_balanced_accuracy", "test_log_loss", "fit_time"]
     fold_metrics += [c for c in ("rung", "halted_at") if c in folds]
     fold_diag = diagnostic_columns(folds.columns)

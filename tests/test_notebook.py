@@ -1,0 +1,39 @@
+"""examples/quickstart.ipynb runs top to bottom on a real ipykernel (nbclient) and shows the table and verdict."""
+import os
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT
+
+NOTEBOOK = ROOT / "examples" / "quickstart.ipynb"
+
+
+def _texts(cell):
+    """Every text and HTML output of a cell, joined."""
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(output.get("text", ""))
+        parts += [output.get("data", {}).get(kind, "") for kind in ("text/plain", "text/html")]
+    return "\n".join(parts)
+
+
+def test_the_notebook_is_committed_without_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in notebook.cells if c.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_the_quickstart_notebook_runs_and_shows_the_table_and_verdict(tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # an error cell raises
+    shown = "\n".join(_texts(c) for c in notebook.cells if c.cell_type == "code")
+    assert "<table" in shown and "vs best" in shown  # the summary table
+    assert "highest mean cross-validated accuracy" in shown  # the verdict
+    kinds = {kind for c in notebook.cells for o in c.get("outputs", []) for kind in o.get("data", {})}
+    assert {"image/png", "application/javascript"} <= kinds  # the curves, HiPlot's display
+    assert (tmp_path / "outputs" / "runs" / "from_the_shell" / "metrics.json").exists()
