@@ -198,6 +198,8 @@ def test_alpha_001_gives_99_percent_intervals_and_says_so():
     text = method.method_text(0.01)
     assert "99% confidence intervals" in text and "below 0.01" in text and "95%" not in text
     assert method.method_text(0.05).count("95%") == 2
+    with_margin = method.method_text(0.05, margin=0.005)
+    assert "within ±0.50 points (the margin, stats.margin)" in with_margin and "Not separated" not in with_margin
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ th, td { border: 1px solid #ccc; padding: .25rem .5rem; text-align: right; verti
 td { white-space: nowrap; } td.prose { white-space: normal; min-width: 26rem; }
 .wide { overflow-x: auto; }
 th { background: #f2f2f2; } td.text, th.text { text-align: left; }
-tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td { background: #f4f9f4; }
+tr.best td { background: #e6f4e6; font-weight: 600; } tr.unseparated td, tr.equivalent td { background: #f4f9f4; }
 tr.failed td { color: #a00; } tr.unstable td { background: #fdf3e1; }
 img { max-width: 100%; height: auto; border: 1px solid #eee; margin: .25rem 0; }
 .plots { display: flex; flex-wrap: wrap; gap: .5rem; } .plots figure { margin: 0; max-width: 380px; }

@@ -30,9 +30,19 @@ def protocol_text(search):
 
 
 
-def method_text(alpha):
-    """What the summary's columns mean and how they were computed, at the level ``1 - alpha``."""
+def method_text(alpha, margin=None):
+    """What the summary's columns mean and how they were computed, at the level ``1 - alpha``; with a
+    ``margin`` of equivalence (in accuracy), what equivalent and inconclusive mean at it."""
     level = level_text(alpha)
+    standing = (f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
+                f"'untestable' means the difference was the same on every split, so its variance is unknown."
+                if margin is None or not margin == margin else
+                f"A candidate is 'equivalent' to the best when two one-sided tests on the same corrected variance "
+                f"(TOST p-values Holm-adjusted over all pairs) put its difference within ±{margin * 100:.2f} points "
+                f"(the margin, stats.margin); 'inconclusive' when it is neither worse nor shown equivalent, its "
+                f"interval then reaching past the margin. A difference that is the same on every split is "
+                f"equivalent when it lies within the margin. The Bayesian columns are the correlated t-test's "
+                f"probabilities of worse, within the margin and better (a second view, not a second verdict).")
     return (f"Accuracy is the held-out accuracy of each cross-validation split, mean ± std over the splits. The "
             f"{level} confidence intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, "
             f"which accounts for the overlap of training sets between splits; an interval that crosses the "
@@ -41,13 +51,10 @@ def method_text(alpha):
             f"accuracy minus the best one's, in points, with that pair's {level} interval (not adjusted for the "
             f"number of pairs). Every pair of candidates is tested and the p-values are Holm-adjusted over all "
             f"pairs; a candidate is 'worse' when its pair with the best has an adjusted p-value below {alpha:g}. "
-            f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
-            f"'untestable' means the difference was the same on every split, so its variance is unknown. A "
-            f"candidate is 'unstable' when a split lies far from its others (such as one split at chance "
-            f"level); its status lists its split scores. A candidate whose interval reaches down to chance level "
-            f"(one class in as many as the data have) is 'not shown above chance'. Step cost: the time of one "
-            f"training step relative to relu's, on the machine that ran the grid.")
-
+            f"{standing} A candidate is 'unstable' when a split lies far from its others (such as one split at "
+            f"chance level); its status lists its split scores. A candidate whose interval reaches down to chance "
+            f"level (one class in as many as the data have) is 'not shown above chance'. Step cost: the time of "
+            f"one training step relative to relu's, on the machine that ran the grid.")
 
 
 def alias_lines(search):

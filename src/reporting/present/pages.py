@@ -78,10 +78,11 @@ def grid_page(study):
     alpha = statistics.get("alpha", ALPHA)
     table, standings = view(summary, alpha)
     flags = summary.get("unstable", pd.Series(False, index=summary.index))
-    classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "failed") else ""
+    classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "equivalent", "failed") else ""
                for found, flag in zip(standings, flags)]
     subtitle = method.study_line(search, len(summary))
-    explain = paragraph(f"{method.protocol_text(search)} {method.method_text(alpha)} "
+    explained = method.method_text(alpha, statistics.get("margin"))
+    explain = paragraph(f"{method.protocol_text(search)} {explained} "
                         f"{method.halving_text(search)}".rstrip())
     aliases = "".join(paragraph(line) for line in method.alias_lines(search) + method.init_lines(search))
     claim = (statistics.get("claim") or {}).get("text")

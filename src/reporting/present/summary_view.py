@@ -162,7 +162,7 @@ def summary_markdown(summary, search, statistics=None):
     alpha = (statistics or {}).get("alpha", ALPHA)
     table = view(summary, alpha)[0]
     head = (f"{method.study_line(search, len(summary))} {method.protocol_text(search)} "
-            f"{method.method_text(alpha)} {method.halving_text(search)}".rstrip())
+            f"{method.method_text(alpha, (statistics or {}).get('margin'))} {method.halving_text(search)}".rstrip())
     notes = "".join(f"\n- {line}" for line in method.alias_lines(search) + method.init_lines(search))
     text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
