@@ -4,6 +4,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import special
 from scipy import stats as sps
@@ -340,3 +341,12 @@ def test_on_digits_a_large_margin_calls_the_near_identical_pair_equivalent_and_a
     # A dir written before margins existed re-renders at the default margin.
     old, statistics = _rerender(digits_grid, None)
     assert statistics["margin"] == pytest.approx(stats.MARGIN) and (old["margin"] == stats.MARGIN).all()
+
+
+def test_a_remedy_counts_every_fit_of_a_tuned_study():
+    """A tuned study trains each activation at each tune setting on every split: the remedy's cost says so."""
+    table = pd.DataFrame({"label": ["relu", "tanh", "gelu"]})
+    assert verdict._design_text((10, 2), table) == "cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)"
+    table.attrs["settings"] = 4
+    assert verdict._design_text((10, 2), table) == ("cv.folds=10 cv.repeats=2 (20 splits, 240 fits for 3 candidates "
+                                                    "at 4 settings each)")

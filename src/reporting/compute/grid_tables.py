@@ -89,13 +89,13 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=stats.MARGIN * 100):
+def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=stats.MARGIN * 100, settings=1):
     """One row per candidate, best first (`src.ranking`), and the statistics (`grid_statistics`).
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
     `STAT_COLUMNS`, and every diagnostic its mean last-epoch value. ``activation`` is the
     configured one (for the step cost of a grid that does not sweep activations); ``margin`` the margin
-    of equivalence in accuracy points.
+    of equivalence in accuracy points; ``settings`` a tuned study's fits per candidate and split.
 
     Returns
     -------
@@ -127,7 +127,7 @@ def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=sta
     counts = search.n_params or {}
     summary["n_params"] = [counts.get(str(label), np.nan) for label in summary["label"]]
     table, statistics = grid_statistics(folds, summary, claim=claim, alpha=alpha, n_classes=search.n_classes,
-                                        margin=margin)
+                                        margin=margin, settings=settings)
     table = table.rename(columns={"label": "_label"})
     summary = summary.assign(_label=summary["label"].astype(str))
     summary = summary.merge(table[["_label"] + STAT_COLUMNS], on="_label", how="left").drop(columns="_label")
@@ -161,7 +161,8 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=stats.MARGIN * 100):
+def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=stats.MARGIN * 100,
+                    settings=1):
     """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
 
     Parameters
@@ -178,6 +179,8 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
         The data's classes: a candidate whose interval reaches chance (``1 / n_classes``) is named.
     margin : float
         The margin of equivalence in accuracy points (``stats.margin``).
+    settings : int
+        The fits of each candidate on a split (a tuned study's tune settings), which a remedy's cost counts.
 
     Returns
     -------
@@ -195,6 +198,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
                       chance=1.0 / n_classes if n_classes else None, margin=margin / 100,
                       order=summary["label"])
+    table.attrs["settings"] = settings
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
@@ -270,8 +274,9 @@ def grid_tables(study):
         search = replace(search, n_params={compared: counts[label] for label, compared
                                            in zip(trials["label"], trials["compared"]) if label in counts})
     full = folds[~stopped(folds)]  # only fits that got the full budget enter the verdict
+    settings = len(trials) // max(len(folds), 1) if nuisance else 1  # a tuned study's fits per candidate and split
     summary, statistics = summarize_grid(full, search, alpha, claim=study.claim, activation=study.activation,
-                                         margin=study.margin)
+                                         margin=study.margin, settings=settings)
     if search.halving and not nuisance:  # a tuned study's stopped fits are settings, listed in tuning.csv,
         # and every activation it compares trained to the last rung: its summary has no rung column
         summary.insert(summary.columns.get_loc("label") + 1, "rung", len(search.halving["rungs"]))

@@ -282,7 +282,7 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
                 f"the difference usually found down to {amount(target, percent)}{more}: the overlap of the training "
                 f"sets limits what more repeats can do." + _equivalence_power(summary, folds, percent))
     if repeats is None:
-        remedy = (f"{_design_text(design, len(summary))}: with {step} folds the overlap of the training sets limits "
+        remedy = (f"{_design_text(design, summary)}: with {step} folds the overlap of the training sets limits "
                   f"what more repeats can do")
     else:
         remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
@@ -294,12 +294,15 @@ def _more_folds(folds):
     return [str(f) for f in power.FOLDS_TRIED if f > folds]
 
 
-def _design_text(design, candidates):
-    """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``."""
+def _design_text(design, summary):
+    """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``; a tuned study trains each
+    candidate at each of its ``attrs["settings"]`` on every split (``..., 240 fits for 3 candidates at 4
+    settings each``)."""
     folds, repeats = design
-    splits = folds * repeats
-    return (f"cv.folds={folds} cv.repeats={repeats} ({splits} splits, {splits * candidates} fits for "
-            f"{counted(candidates, 'candidate')})")
+    splits, candidates, settings = folds * repeats, len(summary), int(summary.attrs.get("settings", 1))
+    each = f" at {settings} settings each" if settings > 1 else ""
+    return (f"cv.folds={folds} cv.repeats={repeats} ({splits} splits, {splits * candidates * settings} fits for "
+            f"{counted(candidates, 'candidate')}{each})")
 
 
 def _equivalence_power(summary, folds, percent=True):
@@ -320,7 +323,7 @@ def _equivalence_power(summary, folds, percent=True):
     design = power.design_needed(margin, attrs["diff_sd"], j, attrs["ratio"], n_pairs, folds or j, alpha,
                                  equivalence=True) if folds else None
     if design is not None:
-        return f"{head}; to reach the margin, run {_design_text(design, len(summary))}."
+        return f"{head}; to reach the margin, run {_design_text(design, summary)}."
     most = max([folds or j, *power.FOLDS_TRIED])
     return (f"{head}; no design up to {most} folds x {power.MAX_REPEATS} repeats reaches it at this spread of the "
             f"differences, so the inconclusive candidates stay inconclusive unless the splits vary less.")
