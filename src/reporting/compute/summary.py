@@ -121,8 +121,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     margin : float, optional
         The margin of equivalence in the metric's units (0.005: half an accuracy point): each
         candidate is then *worse*, *equivalent* to the best within ``+-margin`` (TOST, Holm over
-        all pairs, `src.reporting.stats.decide`) or *inconclusive*, with the Bayesian
-        correlated t-test's probabilities (`src.reporting.two_samples.bayes_probabilities`).
+        all pairs, `src.reporting.compute.stats.decide`) or *inconclusive*, with the Bayesian
+        correlated t-test's probabilities (`src.reporting.compute.two_samples.bayes_probabilities`).
     order : sequence of str, optional
         The candidates in rank order (`src.ranking`): between equal means the first listed is the
         best; by default, label order.
@@ -130,33 +130,10 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     Returns
     -------
     pandas.DataFrame
-        Sorted best first, columns `SUMMARY_COLUMNS`: ``mean``, ``std`` (of the split
-        scores), ``ci_low``, ``ci_high`` (corrected interval), ``n_splits`` (splits with a
-        score), ``diff_to_best`` (mean of candidate minus best over the splits),
-        ``diff_low``, ``diff_high`` (its corrected interval, one pair's; NaN when the
-        difference is constant), ``p_vs_best`` (corrected paired t-test against the best),
-        ``p_holm`` (Holm-adjusted over all pairs), ``separated_from_best``
-        (``p_holm < alpha``), ``outcome`` (``best``, ``worse``, ``equivalent``, ``inconclusive``;
-        empty without a margin or a score), ``p_tost`` and ``p_tost_holm`` (the TOST p-value
-        against the best, raw and Holm-adjusted over all pairs), ``margin``, ``bayes_worse``,
-        ``bayes_equivalent``, ``bayes_better`` (the posterior probabilities that the candidate
-        is worse than the best by more than the margin, within it, better by more than it),
-        ``unstable`` (a split far from the candidate's others),
-        ``clipped`` (the candidate's interval crossed ``bounds``), ``diff_clipped`` (its difference's
-        interval crossed ``+-(high - low)``), ``rank`` (1 = best) and ``note``.
-        Candidates without a score on every split come last, with NaN statistics.
-        ``attrs``: ``metric``, ``higher_is_better``, ``alpha``, ``ci_level``, ``n_splits``
-        (J), ``ratio`` (mean n_test/n_train), ``n_pairs``, ``pairs`` (one JSON-ready dict
-        per pair: ``a``, ``b``, ``diff`` (a - b), ``diff_low``, ``diff_high``, ``t``,
-        ``p``, ``p_holm``, ``separated``, ``p_tost``, ``p_tost_holm``, ``equivalent``),
-        ``some_pair_separated``, ``margin``, ``reach`` (median over the same candidates as
-        ``detectable`` of the margin within which equal candidates would be shown equivalent
-        with probability `src.reporting.power.POWER`), ``detectable`` (median
-        over the tested, stable candidates of the difference to the best found with
-        probability `src.reporting.compute.power.POWER`), ``diff_sd`` (the median standard deviation
-        of their differences to the best), ``unstable`` (label -> its split scores and the
-        indices of the far ones), ``chance`` and ``at_chance`` (the candidates whose interval
-        reaches down to ``chance``, best first).
+        One row per candidate, best first (candidates without a score on every split last), with
+        the columns `SUMMARY_COLUMNS` and ``attrs`` (every pair's test in ``pairs``, the power
+        figures ``detectable`` and ``reach``, the unstable and at-chance candidates); each is
+        described in docs/results.md#the-summarys-columns.
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -349,7 +326,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
     pair is reversed, has *failed* when a claimed candidate has no score on every split,
     *holds* when every adjacent pair holds, is *equivalent* when an adjacent pair that does not
     hold is shown equivalent within ``margin`` (TOST, Holm over the claim's pairs, as
-    `src.reporting.stats.equivalent_pairs` reads it), and is *not established* otherwise. A claimed
+    `src.reporting.compute.stats.equivalent_pairs` reads it), and is *not established* otherwise. A claimed
     name matches a label exactly or by the label's name before ``(``, case-insensitively;
     the best-ranked match is used.
 

@@ -39,7 +39,7 @@ def standing(row):
     if not np.isfinite(number(row, "diff_to_best")):
         return ""
     if row.get("outcome") in ("equivalent", "inconclusive") and np.isfinite(number(row, "margin")):
-        return row.get("outcome")  # with a margin of equivalence (src.reporting.summary.EQUIVALENCE_COLUMNS)
+        return row.get("outcome")  # with a margin of equivalence (src.reporting.compute.summary.EQUIVALENCE_COLUMNS)
     if not np.isfinite(number(row, "p_holm")):
         return "untestable"
     return "worse" if true(row.get("separated_from_best")) else "unseparated"
