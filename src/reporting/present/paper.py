@@ -48,6 +48,7 @@ def column_figure(draw, *args, **kwargs):
     if fig is not None:
         width, height = fig.get_size_inches()
         fig.set_size_inches(COLUMN_INCHES, COLUMN_INCHES * min(MAX_ASPECT, 1.6 * height / width))
+        fig.set_layout_engine("constrained")  # margins for the new size: no label cut off
     return fig
 
 
