@@ -13,7 +13,21 @@ from typing import Callable, Mapping, Optional, Tuple
 from torch import nn
 
 from ..errors import UserError, choices_error
-from .modules import PAU, XIELU, AutogradReLU, CReLU, Elementwise, Exponential, PReLU, ReLU2, ReLUFunction, Snake, StarReLU, Swish, ThresholdedReLU
+from .modules import (
+    PAU,
+    XIELU,
+    AutogradReLU,
+    CReLU,
+    Elementwise,
+    Exponential,
+    PReLU,
+    ReLU2,
+    ReLUFunction,
+    Snake,
+    StarReLU,
+    Swish,
+    ThresholdedReLU,
+)
 from .spec import imported, join, resolve, split  # noqa: F401  (imported: public here too)
 
 

@@ -215,7 +215,8 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
 
 
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
-                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {f"test_{m}" for m in METRICS}
+                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {
+                     f"test_{m}" for m in METRICS}
 
 
 

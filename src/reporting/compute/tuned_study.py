@@ -37,7 +37,8 @@ def tuned_folds(folds, nuisance, params):
     Parameters
     ----------
     folds : pandas.DataFrame
-        One row per fit (every activation x setting x split), as `src.reporting.compute.grid_tables.folds_frame` builds it.
+        One row per fit (every activation x setting x split), as
+        `src.reporting.compute.grid_tables.folds_frame` builds it.
     nuisance : list of str
         The tuned settings' short names (``tune`` of ``search.json``).
     params : list of str

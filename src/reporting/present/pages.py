@@ -6,7 +6,21 @@ from ...model import activations
 from ...results import ALPHA, SearchRecord, split_column
 from ..compute.sweep import sweep_alpha
 from . import method
-from .html import config_section, curves_section, diagnostics_section, esc, fmt, hiplot_section, image_html, images_section, page_html, paragraph, section, table_html, verdict_section
+from .html import (
+    config_section,
+    curves_section,
+    diagnostics_section,
+    esc,
+    fmt,
+    hiplot_section,
+    image_html,
+    images_section,
+    page_html,
+    paragraph,
+    section,
+    table_html,
+    verdict_section,
+)
 from .summary_view import true, view
 from .sweep_view import shared_line, shown_table, sweep_verdict
 
@@ -41,7 +55,8 @@ def single_page(study):
         verdict_section([], note="A single fit has no confidence interval or significance test; run a grid "
                                  "(mode=grid, cv.repeats > 1) to compare activations with statistics."),
         curves_section(run_dir),
-        images_section(run_dir, layout.ACTIVATION_PLOTS, "Activation", "activations", "No activation plots were drawn."),
+        images_section(run_dir, layout.ACTIVATION_PLOTS, "Activation", "activations",
+                       "No activation plots were drawn."),
         diagnostics_section(diag),
         hiplot_section(run_dir, [layout.HISTORY_PAGE]),
         config_section(layout.config_file(run_dir)),
@@ -93,7 +108,8 @@ def grid_page(study):
         verdict_section(statistics.get("verdict", []), claim),
         tuning_section(grid_dir, statistics.get("tuning")),
         curves_section(grid_dir),
-        images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations", "No activation plots were drawn."),
+        images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations",
+                       "No activation plots were drawn."),
         diagnostics_section(summary, note=" Values are means over the folds."),
         hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS, layout.HIPLOT_TUNING]),
         config_section(layout.config_file(grid_dir)),

@@ -29,7 +29,8 @@ def true(value):
 
 
 def standing(row):
-    """``best``, ``worse``, ``unseparated``, ``untestable``, ``failed``, ``stopped`` (by successive halving) or empty."""
+    """``best``, ``worse``, ``equivalent``, ``inconclusive``, ``unseparated``, ``untestable``, ``failed``,
+    ``stopped`` (by successive halving) or empty."""
     if stopped(row):
         return "stopped"
     if not np.isfinite(number(row, "accuracy_mean")):

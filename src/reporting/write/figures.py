@@ -68,7 +68,8 @@ def save_activation_plots(specs, out_dir):
     except OSError:  # no cache folder can be made there: draw every plot
         memory = joblib.Memory(None, verbose=0)
     draw = memory.cache(plots.activation_png, ignore=["spec"])
-    return [write_bytes(out_dir / plots.activation_filename(spec), draw(spec, plots.plot_key(spec))) for spec in by_label.values()]
+    return [write_bytes(out_dir / plots.activation_filename(spec), draw(spec, plots.plot_key(spec)))
+            for spec in by_label.values()]
 
 
 def plot_gallery(path, specs=None):

@@ -64,7 +64,8 @@ def write_grid_tables(out_dir):
 
 
 def write_tuning(out_dir, tables, colour_of):
-    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page (`src.reporting.compute.tuned_study`).
+    """Write a tuned study's ``tuning.csv``, isolation plot and tuning HiPlot page
+    (`src.reporting.compute.tuned_study`).
 
     Returns
     -------
