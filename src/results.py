@@ -100,7 +100,7 @@ class GridResult:
     cv_results : pandas.DataFrame
         GridSearchCV's ``cv_results_``, one row per candidate, parameters as readable labels
         (column ``label`` first).
-    meta : dict
+    meta : SearchRecord
         What was searched: data set and sizes, splits and their data fingerprints, the fit
         keys of each candidate, the refit's test scores, the claimed ranking.
     objective : float
@@ -108,7 +108,7 @@ class GridResult:
     """
 
     cv_results: object
-    meta: dict = field(default_factory=dict)
+    meta: "SearchRecord" = None
     objective: float = float("nan")
 
 

@@ -13,7 +13,7 @@ from ..cores import plan_cores
 from ..model import activations
 from ..model.mlp import resolve_init
 from ..params import candidate_label, cell
-from ..results import GridResult
+from ..results import GridResult, SearchRecord
 from ..training import fit_records
 from ..training import rungs
 from ..training.cost import step_cost
@@ -126,34 +126,33 @@ def weight_inits(plan):
     return {activations.label(spec): resolve_init("auto", spec) for spec in specs}
 
 
-def search_meta(plan, dataset, folds, repeats, seconds, claim, cost):
-    """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``)."""
-    return {
-        "dataset": dataset.name, "n_train": int(len(plan.y)), "n_test": int(len(dataset.y_test)),
-        "n_classes": int(dataset.n_classes),
-        "folds": folds, "repeats": repeats, "seed": plan.net.seed, "device": str(plan.net.device),
-        "n_jobs": plan.cores.n_jobs,
-        "threads": plan.cores.threads,  # torch threads of each fit (None: torch's default)
-        "swept": list(plan.params), "search_seconds": round(seconds, 3),
-        "splits": [{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
-                   for (tr, te), fingerprint in zip(plan.splits, plan.fingerprints)],
-        "fit_keys": plan.fit_keys,
-        "refit": None,
-        "claim": list(claim) if claim else None,
-        "aliases": plan.grid.aliases,
-        "step_cost": cost,
-        "n_params": param_counts(plan),
-        "inits": weight_inits(plan),
-        "halving": halving_meta(plan),
-    }
+def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, margin):
+    """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``).
+
+    Returns
+    -------
+    src.results.SearchRecord
+    """
+    nuisance = plan.grid.nuisance
+    return SearchRecord(
+        dataset=dataset.name, n_train=int(len(plan.y)), n_test=int(len(dataset.y_test)),
+        n_classes=int(dataset.n_classes), folds=folds, repeats=repeats, seed=plan.net.seed,
+        device=str(plan.net.device), n_jobs=plan.cores.n_jobs,
+        threads=plan.cores.threads,  # torch threads of each fit (None: torch's default)
+        swept=list(plan.params), search_seconds=round(seconds, 3),
+        splits=[{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
+                for (tr, te), fingerprint in zip(plan.splits, plan.fingerprints)],
+        fit_keys=plan.fit_keys, refit=None, claim=list(claim) if claim else None, aliases=plan.grid.aliases,
+        step_cost=cost, n_params=param_counts(plan), inits=weight_inits(plan), halving=halving_meta(plan),
+        alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
 
 
 def halving_meta(plan):
     """Successive halving's settings, rungs and every candidate's score at each rung (None without halving)."""
     if not plan.halving:
         return None
-    rows = rungs.table(plan.net, plan.params, plan.y, plan.train_indices, str(plan.record_dir),
-                                plan.fingerprints, plan.halving)
+    rows = rungs.table(plan.net, plan.params, plan.y, plan.train_indices, str(plan.record_dir), plan.fingerprints,
+                       plan.halving)
     return {"eta": plan.halving.eta, "min_epochs": plan.halving.min_epochs,
             "rungs": plan.halving.rungs(plan.net.max_epochs), "table": rows}
 
@@ -237,15 +236,14 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     with joblib_backend(plan.backend, plan.scheduler, n_workers=plan.cores.n_jobs, scatter=scatter):
         left_to_train = train_stacks(plan) if batched else len(plan.candidates)
         search = run_search(plan, left_to_train)
-    meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost)
-    nuisance = grid.nuisance
-    meta.update(alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
-    check_recorded(meta["fit_keys"], plan.record_dir)
-    report_failures(meta["fit_keys"], plan.record_dir)
+    meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost, alpha, margin)
+    nuisance = meta.tune
+    check_recorded(meta.fit_keys, plan.record_dir)
+    report_failures(meta.fit_keys, plan.record_dir)
     best = (best_tuned(plan, search.cv_results_, nuisance) if nuisance
             else best_fixed(plan, search.cv_results_))
     if refit:
-        meta["refit"] = refit_best(plan, best, dataset)
+        meta.refit = refit_best(plan, best, dataset)
     scores = full_budget_scores(plan, search.cv_results_)
     return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
                       objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))

@@ -99,8 +99,7 @@ def write_grid(result, out_dir):
         Name -> path of every file written.
     """
     out_dir = Path(out_dir)
-    meta = result.meta.to_dict() if hasattr(result.meta, "to_dict") else result.meta
-    written = {"search": write_json(out_dir / layout.SEARCH, meta),
+    written = {"search": write_json(out_dir / layout.SEARCH, result.meta.to_dict()),
                "cv_results": write_csv(out_dir / layout.CV_RESULTS, result.cv_results)}
     written.update(write_grid_tables(out_dir))
     print_summary(written)
