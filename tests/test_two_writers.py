@@ -60,8 +60,8 @@ def test_a_live_holder_refuses_a_second_writer_with_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("holder, why", [
-    (dict(pid=None), "its process is gone"),  # this host, a pid that has ended
-    (dict(host="elsewhere", age_s=700), "its heartbeat is 700 s old (lock.stale_after=600)"),
+    ({"pid": None}, "its process is gone"),  # this host, a pid that has ended
+    ({"host": "elsewhere", "age_s": 700}, "its heartbeat is 700 s old (lock.stale_after=600)"),
 ])
 def test_a_gone_holder_is_taken_over_with_one_line(tmp_path, caplog, holder, why):
     plant(tmp_path, **{**holder, "pid": holder.get("pid") or gone_pid()})
@@ -90,6 +90,14 @@ def test_a_requeued_slurm_job_takes_over_its_earlier_attempt(tmp_path, monkeypat
     plant(tmp_path, host="node7", slurm_job="99", attempt=0)  # another job's lock holds
     with pytest.raises(Held):
         StudyLock(tmp_path).acquire()
+
+
+def test_run_from_python_into_a_held_dir_is_refused_and_writes_nothing(tmp_path):
+    from src import api
+
+    with StudyLock(tmp_path).acquire(), pytest.raises(Held, match="is being written by another run"):
+        api.run(*FAST, f"data.root={DATA_ROOT}", out_dir=tmp_path)
+    assert not layout.config_file(tmp_path).exists()
 
 
 def test_the_lock_keys_are_checked_by_the_schema(make_cfg):
