@@ -29,6 +29,7 @@ from .reporting.present.html import section, table_html, verdict_section
 from .reporting.present.summary_view import view
 from .reporting.present.sweep_view import sweep_verdict
 from .reporting.read import study as reader
+from .study_lock import StudyLock
 
 JOB_LOG = f"{cli.__name__.rpartition('.')[2]}.log"  # Hydra names a job's log after its module: run.log
 
@@ -174,6 +175,7 @@ def run(*overrides, out_dir=None):
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
     with open_dict(job):
         job.pop("hydra", None)
+    StudyLock(out_dir, job.lock.take_over, job.lock.stale_after).check()  # another live run's dir: its config stays
     write_text(layout.config_file(out_dir), OmegaConf.to_yaml(job))
     write_text(layout.overrides_file(out_dir), OmegaConf.to_yaml(task))
     to_console()

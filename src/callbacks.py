@@ -14,7 +14,8 @@ class SweepSummary(Callback):
 
     A sweep whose jobs form two or more studies (grids, or groups of single runs that differ
     only in their activation) also gets the comparison across them (`src.compare`) at its root.
-    A sweep with failed jobs exits with status 1 after writing its summary, which lists them; a
+    A sweep with failed jobs exits with status 1 after writing its summary, which lists them (a job
+    that another live run still writes, started again in the same sweep dir, is ``running``, not failed); a
     summary that cannot be made (a damaged result, say) ends the sweep with its one line, status 2.
     At the start the sweep dir gets its ``multirun.yaml`` where the sweeper writes none (Optuna's).
     """
@@ -58,7 +59,11 @@ class SweepSummary(Callback):
             n = sum(redone.values())
             log.info(f"damaged: {counted(n, 'damaged result')} set aside in {counted(len(redone), 'job')} "
                      f"of this sweep ({', '.join(redone)}) and computed again")
-        failed = frame[frame["status"] != "ok"]
+        running = frame[frame["status"] == "running"]
+        if len(running):
+            log.info(f"running: {counted(len(running), 'row')} of jobs that another run is writing "
+                     f"({', '.join(sorted(set(running['job'].astype(str))))}); its own summary, at its end, covers them")
+        failed = frame[~frame["status"].isin(["ok", "running"])]
         if len(failed):
             print(f"error: {len(failed)} of {len(frame)} rows failed: see {written['summary']}", file=sys.stderr)
             sys.exit(1)

@@ -1,4 +1,5 @@
-"""The cores a process may run on, and one plan of how a job shares them among its fits."""
+"""The cores a process may run on, a launcher's share of them per job, and one plan of how a job shares them
+among its fits."""
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -50,7 +51,7 @@ def plan_cores(threads=None, n_jobs=1, share=None, device="cpu"):
     n_jobs : int or "auto"
         ``cv.n_jobs``: fits at once; ``auto`` is one per core of the job's share.
     share : int, optional
-        The cores a launcher gave this job (`src.modes.jobs.cores_per_job`); None: every
+        The cores a launcher gave this job (`cores_per_job`); None: every
         available core (`available_cores`), with torch's default threads for a lone fit.
     device : str
         ``cuda`` runs one fit at a time: several would only contend for the GPU.
@@ -67,3 +68,43 @@ def plan_cores(threads=None, n_jobs=1, share=None, device="cpu"):
 
 
 SERIAL = CorePlan(cores=1, n_jobs=1, threads=1)  # one fit at a time on one core
+
+
+def _joblib_share(launcher, cores):
+    n_jobs = launcher.get("n_jobs") or 1
+    at_once = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib's -1: one per core
+    return max(1, cores // at_once)
+
+
+def _submitit_share(launcher, cores):
+    return launcher.get("cpus_per_task") or None
+
+
+# Launcher class name -> the cores one of its jobs may use (None: leave torch's default).
+CORE_SHARES = {
+    "JoblibLauncher": _joblib_share,
+    "LocalLauncher": _submitit_share,
+    "SlurmLauncher": _submitit_share,
+}
+
+
+def cores_per_job(launcher, cores):
+    """The cores one job may use so that the jobs a launcher runs at once fit on ``cores``.
+
+    Parameters
+    ----------
+    launcher : mapping
+        The launcher's settings (``hydra.launcher``), with its ``_target_``.
+    cores : int
+        Cores of the machine (or allocation).
+
+    Returns
+    -------
+    int or None
+        ``cores // hydra.launcher.n_jobs`` for the joblib launcher (``-1``: one job per
+        core); ``hydra.launcher.cpus_per_task`` for submitit (local or Slurm) when set; None
+        for any other launcher, or when submitit's ``cpus_per_task`` is null.
+    """
+    name = str(launcher.get("_target_", "")).rpartition(".")[2]
+    share = CORE_SHARES.get(name)
+    return share(launcher, cores) if share else None

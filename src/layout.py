@@ -58,6 +58,7 @@ HYDRA = ".hydra"
 MULTIRUN = "multirun.yaml"        # at a sweep's root
 # bookkeeping of resumed sweeps
 LOCK = ".resume.lock"
+STUDY_LOCK = ".study.lock"         # its writer: a run, grid or sweep job folder is written by one process (src.study_lock)
 STASH = ".stash"                  # finished results of a config moved out of a renumbered job
 DAMAGED = "damaged"               # beside a damaged result file: where it is set aside (never deleted)
 

@@ -4,7 +4,8 @@ The schema (`src.config.schema`) types and checks every key of one composed conf
 left for here: a sweep's values (each value of each sweep override, those of a sweeper
 config's ``hydra.sweeper.params`` too, an interval by its bounds) are composed and validated
 one by one before any job starts; an interval sweep needs a sweeper that can sample it; the
-output folder must be creatable; and Hydra's several-line reports (an unknown group option,
+output folder must be creatable, and a single run's not held by another live run
+(`src.study_lock`); and Hydra's several-line reports (an unknown group option,
 a grammar error) become one line, with the group's options.
 """
 import os
@@ -171,7 +172,8 @@ def check_command_line(argv, config_name="config"):
 
     Besides the command line's own overrides, the values of ``hydra.sweeper.params`` (a
     sweeper config's search space) are checked, interval sweeps by their bounds, and the
-    output folder (``hydra.sweep.dir`` with ``-m``, else ``hydra.run.dir``) must be creatable.
+    output folder (``hydra.sweep.dir`` with ``-m``, else ``hydra.run.dir``) must be creatable;
+    a single run's folder must not be held by another live run (`src.study_lock.Held`).
 
     Parameters
     ----------
@@ -205,5 +207,9 @@ def check_command_line(argv, config_name="config"):
 
             for cfg in configs:
                 validate(cfg)
+            if not multirun:  # a run dir that another live run writes in (a sweep's jobs are checked one by one)
+                from .study_lock import StudyLock
+
+                StudyLock(OmegaConf.select(base, out_key), base.lock.take_over, base.lock.stale_after).check()
     finally:
         GlobalHydra.instance().clear()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from src import layout
-from src.cores import available_cores
-from src.modes.jobs import cores_per_job, failed_objective, share_cores
+from src.cores import available_cores, cores_per_job
+from src.modes.jobs import failed_objective, share_cores
 from src.preflight import check_command_line
 from src.run import run
 

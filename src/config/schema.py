@@ -283,6 +283,14 @@ class TrackingConfig:
     experiment: str = setting()
 
 
+@dataclass
+class LockConfig:
+    """``lock.*``: a study dir held by its writer (docs/clusters.md#two-writers)."""
+
+    take_over: bool = setting()
+    stale_after: int = setting(check=Range(low=10, high=86400, integer=True))
+
+
 def _tracking(key, value):
     """Null (no tracking), or a `TrackingConfig` whose fields pass their checks."""
     if value is not None:
@@ -308,6 +316,7 @@ class Config:
     cv: CVConfig = setting(factory=CVConfig)
     search: SearchConfig = setting(factory=SearchConfig)
     stats: StatsConfig = setting(factory=StatsConfig)
+    lock: LockConfig = setting(factory=LockConfig)
     tracking: Optional[TrackingConfig] = setting(default=None, check=_tracking)
 
 

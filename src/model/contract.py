@@ -1,7 +1,8 @@
 """The contract a user's activation must keep before anything trains with it.
 
 `check` builds the activation as a layer would and tries it on a standard-normal batch: the
-output has the input's shape, output and gradient are finite, the module pickles (joblib,
+output has the input's shape, each output element depends on its own input element only
+(elementwise: its Jacobian on a probe batch is diagonal), output and gradient are finite, the module pickles (joblib,
 Dask and Slurm workers receive it that way) and, in eval mode, it gives the same output twice
 under the same seed. Importing it and its being callable are checked when its spec is read
 (`src.model.activations.parse`). Each failure is one `UserError` line naming the activation.
@@ -14,6 +15,7 @@ from ..errors import UserError
 from . import activations
 
 BATCH, WIDTH = 64, 16
+PROBE = 4  # rows of the probe batch whose Jacobian must be diagonal
 SEED = 0
 
 
@@ -35,6 +37,17 @@ def _output(spec, label):
         return module, _run(label, module, x)
 
 
+def _elementwise(label, module, x):
+    """Refuse an activation whose output element depends on another input element (softmax, a norm)."""
+    jacobian = torch.autograd.functional.jacobian(lambda v: _run(label, module, v), x).reshape(x.numel(), x.numel())
+    across = jacobian - torch.diag(torch.diagonal(jacobian))
+    if across.abs().max() > 1e-6 * (1 + jacobian.abs().max()):
+        out, inp = divmod(int(across.abs().argmax()), x.numel())
+        raise UserError(f"activation {label!r}: it is not elementwise: output {divmod(out, x.shape[1])} depends on "
+                        f"input {divmod(inp, x.shape[1])} of a ({PROBE}, {WIDTH}) probe batch (a softmax or a "
+                        f"normalisation mixes units); an activation maps each unit on its own")
+
+
 def check(spec):
     """Raise a one-line `UserError` unless the activation ``spec`` keeps the contract.
 
@@ -51,6 +64,7 @@ def check(spec):
         got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
         raise UserError(f"activation {label!r}: its output shape {got} differs from its input's {tuple(x.shape)}; "
                         f"an activation must be elementwise")
+    _elementwise(label, module, x.detach()[:PROBE])
     if not torch.isfinite(y).all():
         raise UserError(f"activation {label!r}: its output is not finite on a standard-normal batch")
     if not y.requires_grad:

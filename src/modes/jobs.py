@@ -1,4 +1,4 @@
-"""One job of a run or a sweep: its share of the cores, resuming finished work, failures.
+"""One job of a run or a sweep: its lock, its share of the cores, resuming finished work, failures.
 
 A job of a multirun sweep ends with ``status.json`` in its folder: ``ok`` with the hash of
 its config (`config_hash`) and its objective, or ``failed`` / ``diverged`` / ``timeout`` with
@@ -26,61 +26,22 @@ from omegaconf import OmegaConf, open_dict
 from submitit.core.utils import UncompletedJobError as SlurmTimeLimit
 
 from .. import layout
-from ..cores import available_cores, plan_cores
-from ..errors import Interrupted, UserError, WriteFailed
+from ..cores import available_cores, cores_per_job, plan_cores
+from ..errors import Interrupted, UserError, WriteFailed, refuse
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
+from ..study_lock import Held, StudyLock, release_all
 from ..training import fit_records
 from ..training.net import Diverged
 from ..words import counted
 
 log = logging.getLogger(__name__)
 
-KEEP = (layout.HYDRA, layout.DAMAGED)  # a job folder's entries that are never results: Hydra's, and damaged files
+KEEP = (layout.HYDRA, layout.DAMAGED, layout.STUDY_LOCK)  # a job folder's entries that are never results
 # Settings that decide how fast a job runs, not what it computes: left out of the hash, so
 # that a sweep resumed with another launcher or thread count still finds its results.
 EXECUTION_KEYS = ("train.threads", "train.verbose", "cv.n_jobs", "search.backend", "search.scheduler",
-                  "data.download")
+                  "data.download", "lock")
 FAILED_OBJECTIVE = {"maximize": -math.inf, "minimize": math.inf}  # what Optuna is told for a failed job
-
-
-def _joblib_share(launcher, cores):
-    n_jobs = launcher.get("n_jobs") or 1
-    at_once = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib's -1: one per core
-    return max(1, cores // at_once)
-
-
-def _submitit_share(launcher, cores):
-    return launcher.get("cpus_per_task") or None
-
-
-# Launcher class name -> the cores one of its jobs may use (None: leave torch's default).
-CORE_SHARES = {
-    "JoblibLauncher": _joblib_share,
-    "LocalLauncher": _submitit_share,
-    "SlurmLauncher": _submitit_share,
-}
-
-
-def cores_per_job(launcher, cores):
-    """The cores one job may use so that the jobs a launcher runs at once fit on ``cores``.
-
-    Parameters
-    ----------
-    launcher : mapping
-        The launcher's settings (``hydra.launcher``), with its ``_target_``.
-    cores : int
-        Cores of the machine (or allocation).
-
-    Returns
-    -------
-    int or None
-        ``cores // hydra.launcher.n_jobs`` for the joblib launcher (``-1``: one job per
-        core); ``hydra.launcher.cpus_per_task`` for submitit (local or Slurm) when set; None
-        for any other launcher, or when submitit's ``cpus_per_task`` is null.
-    """
-    name = str(launcher.get("_target_", "")).rpartition(".")[2]
-    share = CORE_SHARES.get(name)
-    return share(launcher, cores) if share else None
 
 
 def share_cores(cfg, cores):
@@ -351,6 +312,7 @@ def interrupted(out_dir=None, multirun=False):
     Without ``out_dir`` (Ctrl-C outside a job: a launcher waiting for its worker processes,
     whose jobs say their own lines) the line names no folder.
     """
+    release_all()
     n = len(layout.record_keys(layout.fits_dir(out_dir))) if out_dir is not None else 0
     if out_dir is None:
         line = "interrupted: finished results are kept; the same command in the same output dir goes on from them"
@@ -396,6 +358,10 @@ def redone_line(set_aside):
 def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, raise_errors=False):
     """Run ``task(cfg, out_dir)`` as a single run or one job of a sweep; return its objective.
 
+    The job first takes ``out_dir``'s lock (`src.study_lock`): held by another live run, a
+    single run ends with the one line of `src.study_lock.Held` (status 2), a sweep's job is
+    skipped with a line and returns NaN.
+
     Parameters
     ----------
     task : callable
@@ -419,25 +385,33 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, rai
         The task's objective; for a failed job of a sweep, `failed_objective`.
     """
     out_dir = Path(out_dir)
-    key = config_hash(cfg)
-    SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
-    FAILED_WRITES.clear()
-    if sweep_dir is not None:
-        status, source = claim(out_dir, sweep_dir, key)
-        if status is not None:
-            where = "" if source == out_dir else f" (taken from {source})"
-            log.info(f"skipped: {out_dir} already holds the results of this config{where}")
-            objective = status.get("objective")
-            return math.nan if objective is None else objective
-    if launcher is not None:
-        share_cores(cfg, cores_per_job(launcher, available_cores()))
-    with guard(out_dir, multirun=sweep_dir is not None, raise_errors=raise_errors):
-        objective = task(cfg, out_dir)
-        objective = math.nan if objective is None else float(objective)
+    try:  # before anything is read or written in the folder: one writer at a time
+        lock = StudyLock(out_dir, cfg.lock.take_over, cfg.lock.stale_after).acquire()
+    except Held as exc:
         if sweep_dir is not None:
-            write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective,
-                                                 "damaged": len(SET_ASIDE)})
-        if SET_ASIDE:
-            log.info(redone_line(SET_ASIDE))
-        return objective
-    return failed_objective(sweeper)
+            log.info(exc.skipped())
+            return math.nan
+        raise exc if raise_errors else SystemExit(refuse(exc))
+    with lock:
+        key = config_hash(cfg)
+        SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
+        FAILED_WRITES.clear()
+        if sweep_dir is not None:
+            status, source = claim(out_dir, sweep_dir, key)
+            if status is not None:
+                where = "" if source == out_dir else f" (taken from {source})"
+                log.info(f"skipped: {out_dir} already holds the results of this config{where}")
+                objective = status.get("objective")
+                return math.nan if objective is None else objective
+        if launcher is not None:
+            share_cores(cfg, cores_per_job(launcher, available_cores()))
+        with guard(out_dir, multirun=sweep_dir is not None, raise_errors=raise_errors):
+            objective = task(cfg, out_dir)
+            objective = math.nan if objective is None else float(objective)
+            if sweep_dir is not None:
+                write_json(out_dir / layout.STATUS, {"status": "ok", "config_hash": key, "objective": objective,
+                                                     "damaged": len(SET_ASIDE)})
+            if SET_ASIDE:
+                log.info(redone_line(SET_ASIDE))
+            return objective
+        return failed_objective(sweeper)

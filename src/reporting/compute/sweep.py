@@ -2,10 +2,12 @@
 import pandas as pd
 
 from ...results import ALPHA
+from ...study_lock import describe
 
 
 def job_rows(job):
-    """The result rows of one job (a `Study`): its metrics (single run), its candidates (grid) or its failure."""
+    """The result rows of one job (a `Study`): its metrics (single run), its candidates (grid), its failure,
+    or ``running`` while another live process writes it (`src.study_lock`)."""
     base = {"job": str(job.path.name), **job.overrides}
     if job.failed:
         return [{**base, "status": job.status.get("status", "failed"), "error": job.status.get("error", "")}]
@@ -14,6 +16,8 @@ def job_rows(job):
                  "label": job.metrics.get("activation")}]
     if job.summary is not None:
         return [{**base, **row} for row in job.summary.to_dict("records")]
+    if job.writer is not None:
+        return [{**base, "status": "running", "error": f"being written by {describe(job.writer)}"}]
     return [{**base, "status": "incomplete", "error": "the job left no results (killed or still running)"}]
 
 

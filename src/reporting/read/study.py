@@ -14,6 +14,7 @@ import yaml
 from ... import layout
 from ...errors import Damaged
 from ...results import ALPHA, MARGIN, SearchRecord
+from ...study_lock import live_holder
 
 
 def _optional(path, keys=None):
@@ -78,6 +79,11 @@ class Study:
     def status(self):
         """A job's ``status.json`` as a dict, or None when it has none."""
         return layout.read_status(self.path)
+
+    @cached_property
+    def writer(self):
+        """The live process that holds the folder (`src.study_lock.live_holder`), or None."""
+        return live_holder(self.path)
 
     @property
     def failed(self):
