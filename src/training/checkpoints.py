@@ -174,6 +174,11 @@ def save_running():
     return list(dict.fromkeys(SAVED))
 
 
+def worth_requeueing():
+    """Whether a job stopped now would go on from where it is: it wrote checkpoints, or has not started training."""
+    return bool(PROGRESS["written"]) or not PROGRESS["started"]
+
+
 def saved_line(saved):
     """What an interrupt saved, for its one line: ``relu, tanh from epoch 53; selu from epoch 12``."""
     by_epoch = {}

@@ -228,7 +228,8 @@ class Net(NeuralNetClassifier):
 
     def fit(self, X, y=None, **fit_params):
         if not self.record_dir:
-            return super().fit(X, y, **fit_params)
+            with running(None):  # training, without checkpoints
+                return super().fit(X, y, **fit_params)
         key = fit_records.fit_key(self, X, y)
         found = fit_records.load(self.record_dir, key, halted=self.halving)
         if found:

@@ -278,7 +278,8 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, cor
         for unit in todo:
             states[unit.id] = trained[unit.id]
             _save_states(record_dir, unit, epochs, trained[unit.id])
-        checkpoints.clear(record_dir)  # the rung's stacks' checkpoints: their states at the rung are saved
+        if todo:  # the checkpoints are this rung's stacks': their states at the rung are saved
+            checkpoints.clear(record_dir)
         scores = [rung_score([m.history for m in states[u.id]], epochs) for u in live]
         keep = survivors(scores, [(u.group, u.split) for u in live], settings, last_cut=r == len(schedule) - 2)
         for unit, kept in zip(live, keep):
