@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from src import layout
+from src.errors import Interrupted
 from src.run import run
 from src.training import checkpoints as ck
 from src.training.net import SaveCheckpoint, make_net
@@ -28,7 +29,7 @@ TIMING = ["fit_time_mean", "step_cost"]  # wall-clock columns: they differ from 
 def _written(folder, epoch, what="x"):
     saved = ck.Checkpoints(folder, "stack", every=1, what=what)
     for e in range(1, epoch + 1):
-        saved.epoch_end(e, lambda: {"weights": torch.full((3,), float(e)), "history": [{"epoch": e}]})
+        saved.epoch_end(e, lambda e=e: {"weights": torch.full((3,), float(e)), "history": [{"epoch": e}]})
     return saved
 
 
@@ -77,7 +78,7 @@ def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stoppe
         if len(net.history) == 3:
             raise KeyboardInterrupt  # Ctrl-C after epoch 3: a checkpoint of it, though only every 2 are due
     monkeypatch.setattr(SaveCheckpoint, "on_epoch_end", stopped)
-    with pytest.raises(BaseException):
+    with pytest.raises(Interrupted):
         fit(tmp_path / "resumed")
     monkeypatch.setattr(SaveCheckpoint, "on_epoch_end", keep)
     assert layout.checkpoint_epochs(tmp_path / "resumed", whole.checkpoints_.name) == [3, 2]

@@ -10,6 +10,7 @@ from the last one that reads back whole.
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -186,9 +187,8 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
             if not np.isfinite(train_loss).any():
                 break  # every member diverged: nothing left to learn
             if checkpoints is not None:  # the state after this epoch; written every `checkpoint_every` and at a rung
-                spent = time.perf_counter() - clock
-                checkpoints.epoch_end(epoch, lambda: _capture(stack, optimizer, folds, histories,
-                                                              [b + spent / K for b in before]),
+                spent = [b + (time.perf_counter() - clock) / K for b in before]
+                checkpoints.epoch_end(epoch, partial(_capture, stack, optimizer, folds, histories, spent),
                                       last=epoch == last < net.max_epochs)
     elapsed = time.perf_counter() - clock
     seconds = [elapsed / K + before[m] for m in range(K)]
