@@ -9,12 +9,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 def test_a_grid_longer_than_its_time_limit_completes_across_allocations(slurm, tmp_path):
-    # Slurm's shortest limit is a minute, and its warning (signal_delay_s, 120 s, ahead) comes at its
-    # first check, within a minute of the start: each allocation trains for less than a minute, the
-    # grid for longer. A warning that finds the job still starting requeues it too: nothing is lost.
-    done = sweep([*SLURM, "hydra.launcher.timeout_min=1", "hydra.launcher.max_num_timeout=30", "mode=grid",
+    # A 3-minute limit, warned 60 s ahead: Slurm's timers send the warning up to a minute early, so
+    # between 60 and 120 s after the start, when the job is past its start-up (a warning that came
+    # before submitit's handler would end the process, see test_slurm). The grid trains for longer.
+    done = sweep([*SLURM, "hydra.launcher.timeout_min=3", "hydra.launcher.signal_delay_s=60", "mode=grid",
                   "grid.activation=[relu,tanh]", "cv.repeats=1", "cv.refit=false", "train.batch_size=32",
-                  "train.epochs=1500", "train.checkpoint_every=20", f"hydra.sweep.dir={tmp_path}"], slurm, timeout=1800)
+                  "train.epochs=2500", "train.checkpoint_every=50", f"hydra.sweep.dir={tmp_path}"], slurm, timeout=2400)
     assert done.returncode == 0, done.stderr[-3000:]
     no_sacct_noise(done)
     summary = pd.read_csv(tmp_path / "summary.csv")
