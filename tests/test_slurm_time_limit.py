@@ -18,6 +18,6 @@ def test_a_grid_longer_than_its_time_limit_completes_across_allocations(slurm, t
     assert done.returncode == 0, done.stderr[-3000:]
     no_sacct_noise(done)
     summary = pd.read_csv(tmp_path / "summary.csv")
-    assert (summary["status"] == "ok").all() and len(summary) == 1
+    assert (summary["status"] == "ok").all() and len(summary) == 2  # the job's grid: one row per candidate
     log = (tmp_path / "0" / "run.log").read_text()  # every allocation's lines, one after another
     assert "checkpoint: relu, tanh goes on from epoch" in log, log[-3000:]
