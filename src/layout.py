@@ -26,6 +26,7 @@ HIPLOT_TUNING = "hiplot_tuning.html"  # a tuned study: one line per activation x
 FITS = "fits"                     # one record per finished fit (and its weights): resuming
 HALVING = "halving.csv"           # successive halving: every candidate's score at every rung it reached, kept or not
 RUNGS = "rungs"                   # in fits/: each member's state at each rung boundary of a halving search
+CHECKPOINTS = "checkpoints"       # in fits/: the last checkpoints of each stack or fit still training
 # a grid or a sweep
 SUMMARY = "summary.csv"           # one row per candidate (grid) or per job row (sweep)
 SUMMARY_MD = "summary.md"
@@ -155,6 +156,24 @@ def record_path(record_dir, key, weights=False):
 def rung_path(record_dir, key, epochs):
     """The state of a halving search's member at the rung boundary after ``epochs`` epochs (``rungs/KEY.eN.pt``)."""
     return Path(record_dir) / RUNGS / f"{key}.e{int(epochs)}.pt"
+
+
+def checkpoints_dir(record_dir):
+    """Where a grid keeps the checkpoints of its stacks and fits still training (``fits/checkpoints/``)."""
+    return Path(record_dir) / CHECKPOINTS
+
+
+def checkpoint_path(record_dir, name, epoch):
+    """A stack's or fit's checkpoint after ``epoch`` epochs (``checkpoints/NAME.eN.pt``)."""
+    return checkpoints_dir(record_dir) / f"{name}.e{int(epoch)}.pt"
+
+
+def checkpoint_epochs(record_dir, name):
+    """The epochs of the checkpoints kept of the stack or fit ``name``, newest first."""
+    folder = checkpoints_dir(record_dir)
+    found = folder.glob(f"{name}.e*.pt") if folder.is_dir() else []
+    epochs = [p.stem.rpartition(".e")[2] for p in found if not p.name.startswith(TMP_PREFIX)]
+    return sorted((int(e) for e in epochs if e.isdigit()), reverse=True)
 
 
 def read_record(record_dir, key):

@@ -94,6 +94,7 @@ def net_args(cfg, device, threads):
         lr_scheduler=to_plain(train.lr_scheduler),
         compile=train.compile,
         matmul_precision=train.matmul_precision,
+        checkpoint_every=train.checkpoint_every,
         verbose=train.verbose,
     )
 

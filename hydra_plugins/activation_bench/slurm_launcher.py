@@ -157,6 +157,17 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
 
     poll_s = 1.0  # how often the result files are looked for; ``squeue`` is asked less often
 
+    def checkpoint(self, *args, **kwargs):
+        """Called in a job that Slurm warned of its time limit or preempted: save the stacks and fits
+        training in it (`src.training.checkpoints.save_running`) and requeue it, so that it goes on
+        from them. None (no requeue: the job records ``timeout``) when it trained but keeps nothing
+        to go on from (a single run, or ``train.checkpoint_every=0``)."""
+        from src.training import checkpoints
+
+        if not checkpoints.save_running() and not checkpoints.worth_requeueing():
+            return None
+        return super().checkpoint(*args, **kwargs)
+
     def launch(self, job_overrides, initial_job_idx):
         """Submit one Slurm job per sweep job (an array) and wait until each has a result or has ended."""
         import submitit

@@ -11,7 +11,8 @@ from .parts import HALVING_PAIRS, PARTS, PROJECT_OVERRIDES, RATED, run_part, sho
 
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
           ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"), ("all_halving", "all"),
-          ("tuned_halving", "tuned"), ("learnable", "learnable_plain"))
+          ("tuned_halving", "tuned"), ("learnable", "learnable_plain"),
+          ("a", "a_no_checkpoints"))
 AGREEMENT = ("same_best", "top3_kept", "survivors", "same_lr", "pairs")  # `halving_agreement`'s figures
 
 
@@ -103,6 +104,9 @@ def _efficiency(done, wall, limits, candidates, part="a"):
         products = limits.get(f"products_{part}", limits.get("products"))
         if products:
             figures["products_frac"] = round(gflop / train / products, 3)
+    checkpoints = _median(done, "checkpoint_s")
+    if checkpoints > 0:  # taking and writing checkpoints, of the training time of the same runs
+        figures["checkpoint_frac"] = round(checkpoints / train, 4)
     refit = _median(done, "refit_s")
     if refit > 0:
         figures["refit_frac"] = round(refit / wall, 3)

@@ -25,6 +25,7 @@ PARTS = {
     "a_compiled": "project grid mode, n_jobs=1, batched folds off, torch.compile",
     "a_medium": "project grid mode as configured, train.matmul_precision=medium (TF32/bfloat16 products)",
     "a_refit": "project grid mode as configured, with the refit of the best candidate (cv.refit=true)",
+    "a_no_checkpoints": "project grid mode as configured, without checkpoints (train.checkpoint_every=0)",
     "a_single": "project single run (mode=single activation=relu), the notebook's network and epochs",
     "tuned": "project tuned study (experiment=tuned_notebook): each activation at its own lr of 4, one stack",
     "tuned_halving": "the tuned study with successive halving within each activation (search.halving=true)",
@@ -44,6 +45,7 @@ PROJECT_OVERRIDES = {
     "a_compiled": ["cv.n_jobs=1", "cv.batched=false", "train.compile=true"],
     "a_medium": ["train.matmul_precision=medium"],
     "a_refit": ["cv.refit=true"],
+    "a_no_checkpoints": ["train.checkpoint_every=0"],
     "a_single": ["mode=single", "activation=relu"],
     "tuned": ["experiment=tuned_notebook"],
     "tuned_halving": ["experiment=tuned_notebook", "search.halving=true"],
@@ -117,6 +119,7 @@ def project_figures(outcome, wall, setup):
     # or members stopped by halving, would be counted more than once)
     if records and all(r and r.get("batched") == len(records) and r.get("halted_at") is None for r in records):
         figures["train_s"] = sum(r["fit_seconds"] for r in records)
+        figures["checkpoint_s"] = sum(r.get("checkpoint_seconds") or 0.0 for r in records)  # within train_s
         figures["outside_s"] = wall - figures["train_s"] - refit  # the refit is training too
         epochs = len(records[0]["history"])
         n_valid = sum(round(s["n_train"] * setup.valid_fraction) for s in meta.splits) / len(meta.splits)

@@ -239,6 +239,7 @@ class TrainConfig:
     threads: Optional[int] = setting(check=POSITIVE)
     compile: bool = setting()
     matmul_precision: str = setting(check=OneOf(_matmul_precisions))
+    checkpoint_every: int = setting(check=Range(low=0, integer=True))
     verbose: int = setting(check=Range(low=0, integer=True))
 
 

@@ -31,6 +31,7 @@ from ..errors import Interrupted, UserError, WriteFailed, refuse
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
 from ..study_lock import Held, StudyLock, release_all
 from ..training import fit_records
+from ..training.checkpoints import save_running, saved_line
 from ..training.net import Diverged
 from ..words import counted
 
@@ -40,7 +41,7 @@ KEEP = (layout.HYDRA, layout.DAMAGED, layout.STUDY_LOCK)  # a job folder's entri
 # Settings that decide how fast a job runs, not what it computes: left out of the hash, so
 # that a sweep resumed with another launcher or thread count still finds its results.
 EXECUTION_KEYS = ("train.threads", "train.verbose", "cv.n_jobs", "search.backend", "search.scheduler",
-                  "data.download", "lock")
+                  "data.download", "lock", "train.checkpoint_every")
 FAILED_OBJECTIVE = {"maximize": -math.inf, "minimize": math.inf}  # what Optuna is told for a failed job
 
 
@@ -305,7 +306,8 @@ def guard(out_dir, multirun, raise_errors=False):
 def interrupted(out_dir=None, multirun=False):
     """End a run stopped by Ctrl-C with one line that says what is kept and how to go on; status 130.
 
-    A grid keeps every finished fit's record (each written whole, `src.files.atomic_path`), so
+    A grid keeps every finished fit's record (each written whole, `src.files.atomic_path`) and a
+    checkpoint of each stack or fit still training (`src.training.checkpoints.save_running`), so
     the same command in the same dir goes on from them; a sweep keeps its finished jobs. The
     process ends at once (``os._exit``): fits still running in worker threads are dropped,
     which waiting for them, or letting the interpreter tear them down mid-kernel, would not.
@@ -314,14 +316,16 @@ def interrupted(out_dir=None, multirun=False):
     """
     release_all()
     n = len(layout.record_keys(layout.fits_dir(out_dir))) if out_dir is not None else 0
+    saved = saved_line(save_running())  # the stacks and fits still training: checkpoints of their last epoch
+    saved = f" and from the checkpoints saved: {saved}" if saved else ""
     if out_dir is None:
         line = "interrupted: finished results are kept; the same command in the same output dir goes on from them"
     elif multirun:
         line = (f"interrupted: the sweep's finished jobs are kept; the same command with "
-                f"hydra.sweep.dir={out_dir.parent} goes on from them")
-    elif n:
+                f"hydra.sweep.dir={out_dir.parent} goes on from them{saved}")
+    elif n or saved:
         line = (f"interrupted: {counted(n, 'finished fit')} kept in {layout.fits_dir(out_dir)}; the same command "
-                f"with hydra.run.dir={out_dir} goes on from them")
+                f"with hydra.run.dir={out_dir} goes on from them{saved}")
     else:
         _remove_if_no_results(out_dir)
         line = "interrupted: nothing was kept"

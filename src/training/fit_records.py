@@ -28,7 +28,7 @@ from ..params import plain
 log = logging.getLogger(__name__)
 
 KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_dir", "device", "warm_start",
-                      "halving")
+                      "halving", "checkpoint_every")
 
 
 def data_fingerprint(X, y, rows=None):

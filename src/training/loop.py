@@ -3,11 +3,14 @@
 Each member starts as the plain path would (same seed, initial weights and batch-order stream),
 and the loss is the sum of the members' mean losses, so that each gets the gradient it would get
 alone. `train_to_rung` stops at an epoch and returns the members' states; `train_and_record`
-trains to the end and writes each member's fit record, keyed as its plain fit's.
+trains to the end and writes each member's fit record, keyed as its plain fit's. Both save a
+checkpoint of the stack every ``checkpoint_every`` epochs (`src.training.checkpoints`) and go on
+from the last one that reads back whole.
 """
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -15,6 +18,7 @@ from torch.nn import functional as F
 
 from ..data.rows import resolve
 from . import diagnostics, fit_records
+from .checkpoints import Checkpoints, cpu_copy, running, stack_name
 from .grouping import fold_rows
 from .loader import as_tensor
 from .member_rates import MemberRates
@@ -25,7 +29,7 @@ from .stack import Stack
 log = logging.getLogger(__name__)
 
 
-def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, start=None):
+def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, start=None, fingerprints=None):
     """Train the fold models of one or more candidates together, as one stack, up to epoch ``epochs``.
 
     Parameters
@@ -46,13 +50,16 @@ def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, sta
     start : list of MemberState, optional
         Each member's state (member ``m = c * F + f``) after the epochs in its history: training
         goes on from there, the folds' batch orders drawn as they would have been.
+    fingerprints : list of str, optional
+        The folds' `src.training.fit_records.data_fingerprint` values, which name the stack's
+        checkpoints (computed when None and the nets' ``checkpoint_every`` asks for checkpoints).
 
     Returns
     -------
     list of MemberState
         Every member's state, candidate by candidate, fold by fold.
     """
-    run = _train(nets, X, y, train_indices, epochs, labels, rows, start)
+    run = _train(nets, X, y, train_indices, epochs, labels, rows, start, nets[0].record_dir, fingerprints)
     return member_states(run.stack, run.optimizer, run.histories, run.seconds, run.rates.scales())
 
 
@@ -61,39 +68,74 @@ def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerp
 
     Parameters
     ----------
-    nets, X, y, train_indices, labels, rows, start
+    nets, X, y, train_indices, labels, rows, start, fingerprints
         As for `train_to_rung`; training ends at the nets' ``max_epochs``.
     record_dir : str
-        Where the records go.
-    fingerprints : list of str, optional
-        The folds' `src.training.fit_records.data_fingerprint` values (computed when None).
+        Where the records (and the stack's checkpoints) go.
 
     Returns
     -------
     list of str
         The record keys written, candidate by candidate, fold by fold.
     """
-    run = _train(nets, X, y, train_indices, nets[0].max_epochs, labels, rows, start)
-    if fingerprints is None:
-        fingerprints = [fit_records.data_fingerprint(X, np.asarray(y), idx) for idx in train_indices]
+    fingerprints = fingerprints or [fit_records.data_fingerprint(X, np.asarray(y), idx) for idx in train_indices]
+    run = _train(nets, X, y, train_indices, nets[0].max_epochs, labels, rows, start, record_dir, fingerprints)
     F_, K = len(train_indices), len(nets) * len(train_indices)
-    return [write_record(record_dir, nets[m // F_], fingerprints[m % F_], len(train_indices[m % F_]),
-                         run.stack.member_module(m).cpu(), run.histories[m], run.seconds[m], K) for m in range(K)]
+    spent = None if run.checkpoints is None else run.checkpoints.seconds / K
+    keys = [write_record(record_dir, nets[m // F_], fingerprints[m % F_], len(train_indices[m % F_]),
+                         run.stack.member_module(m).cpu(), run.histories[m], run.seconds[m], K,
+                         checkpoint_seconds=spent) for m in range(K)]
+    if run.checkpoints is not None:
+        run.checkpoints.remove()
+    return keys
 
 
 @dataclass
 class _Trained:
-    """A stack after training: its optimizer, rates, every member's history and seconds."""
+    """A stack after training: its optimizer, rates, every member's history and seconds, its checkpoints."""
 
     stack: Stack
     optimizer: object
     rates: MemberRates
     histories: list
     seconds: list
+    checkpoints: Checkpoints = None
 
 
-def _train(nets, X, y, train_indices, last, labels, rows, start):
-    """Train the stack of ``nets`` x folds from ``start`` (None: from their first epoch) to epoch ``last``."""
+def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y):
+    """The stack's `Checkpoints`, named by its members' fit keys; None when the nets ask for none."""
+    every = getattr(nets[0], "checkpoint_every", 0)
+    if not every or not record_dir:
+        return None
+    fingerprints = fingerprints or [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
+    keys = [fit_records.fit_key(cand, None, None, fingerprint) for cand in nets for fingerprint in fingerprints]
+    what = ", ".join(labels) if labels else f"a stack of {len(keys)} fits"
+    return Checkpoints(record_dir, stack_name(keys, last), every, what)
+
+
+def _capture(stack, optimizer, folds, histories, seconds):
+    """The stack's state after an epoch, copied to the CPU: what a checkpoint holds."""
+    return {"params": [p.detach().to("cpu", copy=True) for p in stack.parameters()],
+            "optimizer": cpu_copy(optimizer.state_dict()), "rng": torch.get_rng_state(),
+            "generators": [fold["generator"].get_state() for fold in folds],
+            "history": [list(h) for h in histories], "seconds": seconds}
+
+
+def _resume(saved, stack, optimizer, folds):
+    """Load a checkpoint (`_capture`) into the stack; its epoch, histories and seconds."""
+    with torch.no_grad():
+        for p, value in zip(stack.parameters(), saved["params"], strict=True):
+            p.copy_(value)
+    optimizer.load_state_dict(saved["optimizer"])
+    for fold, state in zip(folds, saved["generators"], strict=True):
+        fold["generator"].set_state(state)
+    torch.set_rng_state(saved["rng"])
+    return saved["epoch"], [[dict(row) for row in h] for h in saved["history"]], list(saved["seconds"])
+
+
+def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None, fingerprints=None):
+    """Train the stack of ``nets`` x folds from ``start`` (None: from their first epoch), or from its last
+    checkpoint in ``record_dir`` when that is later, to epoch ``last``."""
     net = nets[0]
     if net.threads:
         torch.set_num_threads(int(net.threads))
@@ -117,30 +159,40 @@ def _train(nets, X, y, train_indices, last, labels, rows, start):
         for fold in folds:  # the batch orders of the epochs already trained
             for _ in range(done):
                 torch.randperm(len(fold["fit"]), generator=fold["generator"])
+    before = [0.0] * K if start is None else [m.seconds for m in start]  # each member's seconds so far
+    checkpoints = _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y)
+    saved = None if checkpoints is None else checkpoints.load()
+    if saved is not None and saved["epoch"] > done:
+        done, histories, before = _resume(saved, stack, optimizer, folds)
     sizes = torch.tensor([len(f["fit"]) for f in folds] * C, dtype=torch.float32, device=device)  # (K,)
     valid_batches, valid_sizes = _validation(net, folds, X_all, Y_all, device)
     clock = time.perf_counter()
-    for epoch in range(done + 1, last + 1):
-        tic = time.perf_counter()
-        orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
-        summed = _train_epoch(stack, optimizer, rates, _batches(X_all, Y_all, orders, net.batch_size, device))
-        train_loss = (summed / sizes).tolist()  # (K,): each member's mean over its fit rows
-        valid_loss, valid_acc = (_evaluate(stack, valid_batches, valid_sizes) if valid_batches
-                                 else ([np.nan] * K, [np.nan] * K))
-        dur = time.perf_counter() - tic
-        measured = ([diagnostics.measure(stack.member_module(m), *probes[m % F_], F.cross_entropy) for m in range(K)]
-                    if probes else [{}] * K)
-        for m in range(K):
-            histories[m].append({"epoch": epoch, "train_loss": train_loss[m], "valid_loss": valid_loss[m],
-                                 "valid_acc": valid_acc[m], "dur": dur / K, "lr": nets[m // F_].lr,
-                                 **measured[m]})
-        if labels is not None:
-            _progress(labels, epoch, net.max_epochs, train_loss, valid_acc, F_, dur)
-        if not np.isfinite(train_loss).any():
-            break  # every member diverged: nothing left to learn
+    with running(checkpoints):
+        for epoch in range(done + 1, last + 1):
+            tic = time.perf_counter()
+            orders = [f["fit"][torch.randperm(len(f["fit"]), generator=f["generator"])] for f in folds]
+            summed = _train_epoch(stack, optimizer, rates, _batches(X_all, Y_all, orders, net.batch_size, device))
+            train_loss = (summed / sizes).tolist()  # (K,): each member's mean over its fit rows
+            valid_loss, valid_acc = (_evaluate(stack, valid_batches, valid_sizes) if valid_batches
+                                     else ([np.nan] * K, [np.nan] * K))
+            dur = time.perf_counter() - tic
+            measured = ([diagnostics.measure(stack.member_module(m), *probes[m % F_], F.cross_entropy) for m in range(K)]
+                        if probes else [{}] * K)
+            for m in range(K):
+                histories[m].append({"epoch": epoch, "train_loss": train_loss[m], "valid_loss": valid_loss[m],
+                                     "valid_acc": valid_acc[m], "dur": dur / K, "lr": nets[m // F_].lr,
+                                     **measured[m]})
+            if labels is not None:
+                _progress(labels, epoch, net.max_epochs, train_loss, valid_acc, F_, dur)
+            if not np.isfinite(train_loss).any():
+                break  # every member diverged: nothing left to learn
+            if checkpoints is not None:  # the state after this epoch; written every `checkpoint_every` and at a rung
+                spent = [b + (time.perf_counter() - clock) / K for b in before]
+                checkpoints.epoch_end(epoch, partial(_capture, stack, optimizer, folds, histories, spent),
+                                      last=epoch == last < net.max_epochs)
     elapsed = time.perf_counter() - clock
-    seconds = [elapsed / K + (0.0 if start is None else start[m].seconds) for m in range(K)]
-    return _Trained(stack, optimizer, rates, histories, seconds)
+    seconds = [elapsed / K + before[m] for m in range(K)]
+    return _Trained(stack, optimizer, rates, histories, seconds, checkpoints)
 
 
 def _train_epoch(stack, optimizer, rates, batches):
@@ -281,11 +333,13 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
     log.info(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s")
 
 
-def write_record(record_dir, cand, data, n_train, module, history, seconds, batched, halted_at=None):
+def write_record(record_dir, cand, data, n_train, module, history, seconds, batched, halted_at=None,
+                 checkpoint_seconds=None):
     """Write a stacked member's fit record (and weights), as the plain path would; return its key.
 
     ``halted_at`` (epochs) marks a member that successive halving stopped at a rung (see
-    `src.training.rungs`); its history ends there.
+    `src.training.rungs`); its history ends there. ``checkpoint_seconds``: its share of the
+    time its stack spent on checkpoints (kept in the record when given).
     """
     key = fit_records.fit_key(cand, None, None, data)
     bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
@@ -296,6 +350,8 @@ def write_record(record_dir, cand, data, n_train, module, history, seconds, batc
               "status": "diverged" if bad else "ok"}
     if halted_at is not None:
         record["halted_at"] = int(halted_at)
+    if checkpoint_seconds is not None:
+        record["checkpoint_seconds"] = checkpoint_seconds
     if bad:
         record["error"] = str(Diverged.at(history[-1]["train_loss"], len(history)))
     fit_records.save(record_dir, key, record, module=None if bad else module)

@@ -15,6 +15,7 @@ from skorch.history import History
 from ..errors import Interrupted, UserError
 from ..model.mlp import MLP, uncompiled
 from . import fit_records
+from .checkpoints import Checkpoints, cpu_copy, running
 from .diagnostics import Diagnostics
 from .loader import TensorLoader
 
@@ -110,6 +111,33 @@ class StopOnDivergence(Callback):
             raise Diverged.at(loss, len(net.history))
 
 
+class SaveCheckpoint(Callback):
+    """Keep a fit's state after every epoch; write it every ``checkpoint_every`` epochs (`src.training.checkpoints`).
+
+    Added last to a fit's callbacks (`Net.initialize_callbacks`), so that the epoch's history row is
+    whole. On a resumed fit it brings early stopping's count of epochs without improvement back.
+    """
+
+    def __init__(self, checkpoints):
+        self.checkpoints = checkpoints
+
+    def on_train_begin(self, net, **kwargs):
+        for stopping in (cb for _, cb in net.callbacks_ if isinstance(cb, EarlyStopping)):
+            for row in net.history:  # the epochs before the checkpoint, as early stopping saw them
+                if stopping._is_score_improved(row[stopping.monitor]):
+                    stopping.misses_, stopping.best_epoch_ = 0, row["epoch"]
+                    stopping.dynamic_threshold_ = stopping._calc_new_threshold(row[stopping.monitor])
+                else:
+                    stopping.misses_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        self.checkpoints.epoch_end(len(net.history), lambda: {
+            "module": cpu_copy(uncompiled(net.module_).state_dict()),
+            "optimizer": cpu_copy(net.optimizer_.state_dict()), "rng": torch.get_rng_state(),
+            "generators": [net.shuffle_generator_.get_state()], "history": list(net.history),
+            "seconds": time.perf_counter() - net.started_})
+
+
 class Net(NeuralNetClassifier):
     """skorch's classifier with a seed and a thread count as estimator parameters.
 
@@ -131,16 +159,20 @@ class Net(NeuralNetClassifier):
     halving : bool (default=False)
         Part of a successive-halving search: a record of a fit stopped at a rung is loaded as
         it is (`src.training.rungs`); otherwise such a fit is trained again in full.
+    checkpoint_every : int (default=0)
+        With ``record_dir``: save a checkpoint of the fit every so many epochs, and go on from
+        the last one (`SaveCheckpoint`); 0 saves none. A stack's too (`src.training.loop`).
     """
 
     def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", halving=False,
-                 **kwargs):
+                 checkpoint_every=0, **kwargs):
         super().__init__(module, **kwargs)
         self.seed = seed
         self.threads = threads
         self.record_dir = record_dir
         self.matmul_precision = matmul_precision
         self.halving = halving
+        self.checkpoint_every = checkpoint_every
 
     def _set_training(self, training=True):
         # skorch switches train/eval mode on every batch; switching only when the mode
@@ -159,6 +191,22 @@ class Net(NeuralNetClassifier):
             super().initialize()
         self.shuffle_generator_ = shuffle_generator(self.seed)
         return self
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        if getattr(self, "checkpoints_", None) is not None:
+            self.callbacks_.append(("checkpoint", SaveCheckpoint(self.checkpoints_)))
+        return self
+
+    def _go_on(self, saved, X, y, **fit_params):
+        """Train a fit on from its checkpoint ``saved`` (`SaveCheckpoint`) to ``max_epochs``."""
+        self.initialize()
+        uncompiled(self.module_).load_state_dict(saved["module"])
+        self.optimizer_.load_state_dict(saved["optimizer"])
+        self.history_ = History(saved["history"])
+        self.shuffle_generator_.set_state(saved["generators"][0])
+        torch.set_rng_state(saved["rng"])
+        self.partial_fit(X, y, epochs=self.max_epochs - saved["epoch"], **fit_params)
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
@@ -180,7 +228,8 @@ class Net(NeuralNetClassifier):
 
     def fit(self, X, y=None, **fit_params):
         if not self.record_dir:
-            return super().fit(X, y, **fit_params)
+            with running(None):  # training, without checkpoints
+                return super().fit(X, y, **fit_params)
         key = fit_records.fit_key(self, X, y)
         found = fit_records.load(self.record_dir, key, halted=self.halving)
         if found:
@@ -197,9 +246,16 @@ class Net(NeuralNetClassifier):
             raise Diverged(earlier["error"])
         record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
                   "data": fit_records.data_fingerprint(X, y)}
-        start = time.perf_counter()
+        self.checkpoints_ = (Checkpoints(self.record_dir, key, self.checkpoint_every, f"{self.module__activation} (fit {key[:6]})")
+                             if self.checkpoint_every else None)
+        saved = self.checkpoints_.load() if self.checkpoints_ is not None else None
+        self.started_ = start = time.perf_counter() - (saved["seconds"] if saved else 0.0)
         try:
-            super().fit(X, y, **fit_params)
+            with running(self.checkpoints_):
+                if saved is None:
+                    super().fit(X, y, **fit_params)
+                else:
+                    self._go_on(saved, X, y, **fit_params)
         except Exception as exc:
             history = fit_records.history_rows(self.history_) if hasattr(self, "history_") else []
             status = "diverged" if isinstance(exc, Diverged) else "failed"
@@ -210,6 +266,8 @@ class Net(NeuralNetClassifier):
         fit_records.save(self.record_dir, key, {
             **record, "status": "ok", "fit_seconds": time.perf_counter() - start,
             "history": fit_records.history_rows(self.history_)}, module=self.module_)
+        if self.checkpoints_ is not None:
+            self.checkpoints_.remove()
         return self
 
 
@@ -239,7 +297,7 @@ def callbacks(early_stopping=None, lr_scheduler=None):
 def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto", layer="linear",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
              valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
-             lr_scheduler=None, compile=False, matmul_precision="highest", verbose=1):
+             lr_scheduler=None, compile=False, matmul_precision="highest", checkpoint_every=0, verbose=1):
     """Build the skorch classifier for an `MLP`.
 
     Parameters
@@ -264,6 +322,8 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         Compile the module with ``torch.compile`` (skorch's ``compile`` option).
     matmul_precision : {"highest", "high", "medium"}
         See `Net`; part of every fit's record key.
+    checkpoint_every : int
+        See `Net`; not part of the key.
     verbose : int
         1 prints a line per epoch; 0 is silent.
 
@@ -304,6 +364,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         callbacks=callbacks(early_stopping, lr_scheduler),
         compile=compile,
         matmul_precision=matmul_precision,
+        checkpoint_every=checkpoint_every,
         verbose=verbose,
         **extra,
     )

@@ -18,7 +18,7 @@ from ..files import write_bytes
 from ..params import candidate_label
 from ..ranking import best, rank_order
 from ..words import counted
-from . import fit_records, loop
+from . import checkpoints, fit_records, loop
 from .grouping import fold_rows, stack_candidates, stack_key
 from .member_state import MemberState, load_member
 
@@ -204,7 +204,8 @@ def _train(todo, states, X, y, train_indices, record_dir, fingerprints, rows, un
         if until is None:
             return delayed(loop.train_and_record)(nets, X, y, pick(train_indices, folds), record_dir,
                                                   fingerprints=pick(fingerprints, folds), **shared)
-        return delayed(loop.train_to_rung)(nets, X, y, pick(train_indices, folds), until, **shared)
+        return delayed(loop.train_to_rung)(nets, X, y, pick(train_indices, folds), until,
+                                           fingerprints=pick(fingerprints, folds), **shared)
 
     results = Parallel(n_jobs=workers)(call(cands, folds) for cands, folds in groups)
     if until is None:
@@ -277,6 +278,8 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, cor
         for unit in todo:
             states[unit.id] = trained[unit.id]
             _save_states(record_dir, unit, epochs, trained[unit.id])
+        if todo:  # the checkpoints are this rung's stacks': their states at the rung are saved
+            checkpoints.clear(record_dir)
         scores = [rung_score([m.history for m in states[u.id]], epochs) for u in live]
         keep = survivors(scores, [(u.group, u.split) for u in live], settings, last_cut=r == len(schedule) - 2)
         for unit, kept in zip(live, keep):
