@@ -314,7 +314,6 @@ def interrupted(out_dir=None, multirun=False):
     Without ``out_dir`` (Ctrl-C outside a job: a launcher waiting for its worker processes,
     whose jobs say their own lines) the line names no folder.
     """
-    release_all()
     n = len(layout.record_keys(layout.fits_dir(out_dir))) if out_dir is not None else 0
     saved = saved_line(save_running())  # the stacks and fits still training: checkpoints of their last epoch
     saved = f" and from the checkpoints saved: {saved}" if saved else ""
@@ -329,6 +328,7 @@ def interrupted(out_dir=None, multirun=False):
     else:
         _remove_if_no_results(out_dir)
         line = "interrupted: nothing was kept"
+    release_all()  # only once the checkpoints are written: no other run takes the dir over before
     print(line, file=sys.stderr, flush=True)
     logging.shutdown()
     sys.stdout.flush()

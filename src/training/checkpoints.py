@@ -26,7 +26,7 @@ KEEP = 2  # checkpoints kept per stack or fit: the newest, and the one before it
 RUNNING = {}  # id -> the `Checkpoints` of every stack or fit training in this process
 SAVED = []  # (what, epoch) of every checkpoint written on an interrupt in this process
 PROGRESS = {"started": False, "written": 0}  # whether training started in this process; checkpoints it wrote
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entered by a signal handler (Slurm's warning) in the writing thread
 
 
 def stack_name(keys, last):
