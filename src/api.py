@@ -11,7 +11,7 @@ See docs/jupyter.md.
 import logging
 from pathlib import Path
 
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from . import layout
 from . import run as cli
@@ -22,7 +22,6 @@ from .modes.jobs import run_job
 from .preflight import check_command_line, compose_config
 from .progress import bars
 from .reporting.compute.grid_tables import param_columns
-from .reporting.compute.halving import halving_frame
 from .reporting.present import curves, hiplot
 from .reporting.present.colours import palette
 from .reporting.present.html import section, table_html, verdict_section
@@ -46,12 +45,13 @@ class Study:
     ----------
     path : Path
     kind : {"single", "grid", "sweep"}
-    folds, tuning, history : pandas.DataFrame or None
+    folds, tuning, halving, history : pandas.DataFrame or None
         A grid's folds (one row per candidate and split), a tuned study's every fit with its inner
-        and outer scores, a single run's epochs; None where the study has none.
+        and outer scores, a halving search's every candidate at every rung, a single run's epochs;
+        None where the study has none.
     """
 
-    SHARED = ("path", "kind", "folds", "tuning", "history")  # the reader's own, as they are
+    SHARED = ("path", "kind", "folds", "tuning", "halving", "history")  # the reader's own, as they are
 
     def __init__(self, study):
         self.study = study
@@ -72,12 +72,6 @@ class Study:
 
             return pd.DataFrame([self.study.metrics or {}])
         return self.study.summary
-
-    @property
-    def halving(self):
-        """DataFrame: a halving search's every candidate at every rung it reached; None otherwise."""
-        search = self.study.search
-        return halving_frame(search.halving) if search is not None and search.halving else None
 
     def _verdict_lines(self):
         if self.kind == "sweep":
@@ -117,7 +111,8 @@ class Study:
         if self.kind == "grid":
             table = table_html(view(self.summary, self.study.alpha)[0], ["candidate", "vs best"])
         else:
-            table = table_html(self.summary, [c for c in self.summary if self.summary[c].dtype == object])
+            summary = self.summary
+            table = table_html(summary, [c for c in summary if summary[c].dtype == object])
         return section("Summary", table, "summary") + verdict_section(lines, claim)
 
 
@@ -173,8 +168,6 @@ def run(*overrides, out_dir=None):
     out_dir = Path(out_dir if out_dir is not None else OmegaConf.select(cfg, "hydra.run.dir"))
     task = [o for o in overrides if not o.lstrip("+~").startswith("hydra.")]
     job = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-    with open_dict(job):
-        job.pop("hydra", None)
     StudyLock(out_dir, job.lock.take_over, job.lock.stale_after).check()  # another live run's dir: its config stays
     write_text(layout.config_file(out_dir), OmegaConf.to_yaml(job))
     write_text(layout.overrides_file(out_dir), OmegaConf.to_yaml(task))

@@ -116,9 +116,24 @@ def write_bytes(path, data):
     return Path(path)
 
 
+def write_torch(path, obj):
+    """Atomically write ``obj`` with ``torch.save`` and return the path.
+
+    It is serialised in memory first, so that a failed write (a full disk) raises `WriteFailed`
+    with its cause, not torch's zip writer's error.
+    """
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return write_bytes(path, buffer.getvalue())
+
+
 def write_json(path, obj):
     """Atomically write ``obj`` as indented JSON (NaN allowed) and return the path."""
-    return write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    return write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
 def write_csv(path, frame):
@@ -133,7 +148,8 @@ def save_figure(path, fig, **kwargs):
     return Path(path)
 
 
-def _json_default(obj):
+def json_default(obj):
+    """A JSON encoder's fallback: numpy scalars as Python values, paths as text."""
     if hasattr(obj, "item"):
         return obj.item()
     if isinstance(obj, Path):

@@ -3,9 +3,9 @@ files, and the names of the columns they carry (a history's diagnostics among th
 import re
 from dataclasses import dataclass, field
 
-# The columns of a single run's history, in this order (the diagnostics follow).
 ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none
 MARGIN = 0.5  # stats.margin's default in accuracy points: the margin of a study that names none
+# The columns of a single run's history, in this order (the diagnostics follow).
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
 # The per-layer diagnostics of `src.training.diagnostics`: ``layerK_STAT`` and ``output_grad_norm``.
 STATS = ("dead", "saturated", "mean", "std", "grad_norm")

@@ -28,11 +28,19 @@ TAKE_OVER = "lock.take_over=true"
 HELD = set()  # the locks this process holds (released by `release_all` on a hard exit)
 
 
-def _process_start(pid):
+def _stat(pid):
+    """The fields of ``/proc/PID/stat`` after the command's name (state first), or None where unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _process_start(pid, fields=None):
     """When process ``pid`` started (clock ticks since boot, from /proc), or None where unknown."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
-    except (OSError, IndexError, ValueError):
+        return int((fields or _stat(pid))[19])
+    except (TypeError, IndexError, ValueError):
         return None
 
 
@@ -44,10 +52,10 @@ def _alive(pid, started):
         return False
     except PermissionError:  # another user's process
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists() and stat.read_text().rpartition(")")[2].split()[:1] == ["Z"]:
+    fields = _stat(pid)
+    if fields and fields[0] == "Z":
         return False  # killed, not yet reaped
-    return started is None or _process_start(pid) in (None, started)
+    return started is None or _process_start(pid, fields) in (None, started)
 
 
 def this_process():

@@ -8,7 +8,6 @@ written. Policy and costs: docs/clusters.md, "Long studies and time limits".
 """
 import contextlib
 import hashlib
-import io
 import json
 import logging
 import threading
@@ -18,7 +17,7 @@ import torch
 
 from .. import layout
 from ..errors import Damaged, Interrupted
-from ..files import set_aside, write_bytes
+from ..files import json_default, set_aside, write_torch
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def stack_name(keys, last):
 
 def plain(rows):
     """History rows as plain Python values (what ``torch.load(weights_only=True)`` reads back)."""
-    return json.loads(json.dumps(rows, default=lambda value: value.item()))
+    return json.loads(json.dumps(rows, default=json_default))
 
 
 def cpu_copy(value):
@@ -106,9 +105,8 @@ class Checkpoints:
             if self.latest is None or self.latest[0] <= self.written:
                 return 0
             epoch, state = self.latest
-            buffer = io.BytesIO()
-            torch.save({**state, "history": plain(state["history"]), "epoch": epoch}, buffer)
-            write_bytes(layout.checkpoint_path(self.record_dir, self.name, epoch), buffer.getvalue())
+            write_torch(layout.checkpoint_path(self.record_dir, self.name, epoch),
+                        {**state, "history": plain(state["history"]), "epoch": epoch})
             self.written = epoch
             PROGRESS["written"] += 1
             for older in layout.checkpoint_epochs(self.record_dir, self.name)[KEEP:]:

@@ -11,17 +11,15 @@ short, a JSON emptied or edited) is moved to ``fits/damaged/`` with one line say
 its fit is trained again.
 """
 import hashlib
-import io
 import json
 import logging
 
 import numpy as np
-import torch
 
 from .. import layout
 from ..data.rows import resolve
 from ..errors import Damaged
-from ..files import set_aside, write_bytes, write_json
+from ..files import set_aside, write_json, write_torch
 from ..model.mlp import uncompiled
 from ..params import plain
 
@@ -75,13 +73,10 @@ def history_rows(history):
 def save(record_dir, key, record, module=None):
     """Write a fit's record (and its module's weights when given) atomically.
 
-    The weights are serialised in memory first, so that a failed write (a full disk) raises
-    `src.errors.WriteFailed` from `src.files` with its cause, not torch's zip writer's error.
+    A failed write (a full disk) raises `src.errors.WriteFailed` with its cause (`src.files.write_torch`).
     """
     if module is not None:
-        buffer = io.BytesIO()
-        torch.save(uncompiled(module).state_dict(), buffer)
-        write_bytes(layout.record_path(record_dir, key, weights=True), buffer.getvalue())
+        write_torch(layout.record_path(record_dir, key, weights=True), uncompiled(module).state_dict())
     write_json(layout.record_path(record_dir, key), record)
 
 
@@ -152,7 +147,7 @@ def _records(fit_keys, record_dir):
 
 def recorded(fit_keys, record_dir):
     """How many of the fits of ``fit_keys`` have a record."""
-    return sum(layout.record_path(record_dir, key).exists() for keys in fit_keys.values() for key in keys)
+    return sum(map(len, fit_keys.values())) - len(unrecorded(fit_keys, record_dir))
 
 
 def unrecorded(fit_keys, record_dir):

@@ -115,7 +115,7 @@ def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X,
 
 def _capture(stack, optimizer, folds, histories, seconds):
     """The stack's state after an epoch, copied to the CPU: what a checkpoint holds."""
-    return {"params": [p.detach().to("cpu", copy=True) for p in stack.parameters()],
+    return {"params": cpu_copy(list(stack.parameters())),
             "optimizer": cpu_copy(optimizer.state_dict()), "rng": torch.get_rng_state(),
             "generators": [fold["generator"].get_state() for fold in folds],
             "history": [list(h) for h in histories], "seconds": seconds}

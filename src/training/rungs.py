@@ -4,17 +4,15 @@ Every stackable candidate trains to the first rung; there each group's best `Hal
 on from their saved state, and the others' records are written at that rung (``halted_at``).
 The policy and its reasons: docs/comparisons.md, "Successive halving".
 """
-import io
 import logging
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import layout
 from ..cores import SERIAL
-from ..files import write_bytes
+from ..files import write_torch
 from ..params import candidate_label
 from ..ranking import best, rank_order
 from ..words import counted
@@ -148,10 +146,8 @@ def _recorded(record_dir, unit):
 
 def _save_states(record_dir, unit, epochs, states):
     for key, state in zip(unit.keys, states):
-        buffer = io.BytesIO()
-        torch.save({"params": state.params, "optimizer": state.optimizer, "history": state.history,
-                    "seconds": state.seconds}, buffer)
-        write_bytes(layout.rung_path(record_dir, key, epochs), buffer.getvalue())
+        write_torch(layout.rung_path(record_dir, key, epochs), {"params": state.params, "optimizer": state.optimizer,
+                                                                "history": state.history, "seconds": state.seconds})
 
 
 def _load_states(record_dir, unit, epochs):

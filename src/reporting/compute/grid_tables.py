@@ -14,7 +14,7 @@ from ... import tuning
 from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
-from ...results import diagnostic_columns, is_diagnostic, last_values, stopped
+from ...results import MARGIN, diagnostic_columns, is_diagnostic, last_values, stopped
 from . import halving, power, stats, tuned_study, verdict
 from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
@@ -89,7 +89,7 @@ def param_columns(folds):
     return [c for c in folds.columns if c not in _FOLD_COLUMNS and not is_diagnostic(c)]
 
 
-def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=stats.MARGIN * 100, settings=1):
+def summarize_grid(folds, search, alpha, claim=None, activation=None, margin=MARGIN, settings=1):
     """One row per candidate, best first (`src.ranking`), and the statistics (`grid_statistics`).
 
     Each metric gets its mean and std over the splits; the accuracy also gets the columns of
@@ -161,7 +161,7 @@ def scored_folds(folds, summary):
     return out
 
 
-def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=stats.MARGIN * 100,
+def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=MARGIN,
                     settings=1):
     """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
 

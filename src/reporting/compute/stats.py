@@ -41,7 +41,6 @@ CONSTANT_RTOL = 1e-12
 # difference in accuracy that matters (docs/statistics.md#equivalence).
 MARGIN = MARGIN_POINTS / 100
 # The outcomes of a candidate against the best (`outcomes`).
-OUTCOME_WORDS = ("best", "worse", "equivalent", "inconclusive")
 
 
 # ---------------------------------------------------------------------------------------

@@ -163,8 +163,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         rows.append(row)
     out = pd.DataFrame(rows)
     out["_key"] = -out["mean"] if higher_is_better else out["mean"]
-    out["_listed"] = [listed.index(label) for label in out["label"]]
-    out = out.sort_values(["_key", "_listed"], na_position="last", kind="stable").drop(columns=["_key", "_listed"])
+    out = out.sort_values("_key", na_position="last", kind="stable").drop(columns="_key")  # rows are in `listed` order
     out = out.reset_index(drop=True)
     for column in ("diff_to_best", "diff_low", "diff_high", "p_vs_best", "p_holm", "p_tost", "p_tost_holm",
                    "bayes_worse", "bayes_equivalent", "bayes_better"):

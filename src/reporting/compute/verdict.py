@@ -273,9 +273,9 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
         unseen = (f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually "
                   f"go unseen ({cover})")
     step = folds or j
-    design = power.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
-                                 most=power.MAX_REPEATS) if folds else None
     repeats = power.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
+    design = power.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
+                                 most=power.MAX_REPEATS) if folds and repeats is None else None
     if repeats is None and design is None:
         more = f", nor would {listing(_more_folds(step), 'or')} folds" if folds and _more_folds(step) else ""
         return (f"{unseen}; even {power.MAX_REPEATS * step} splits (cv.repeats={power.MAX_REPEATS}) would not bring "

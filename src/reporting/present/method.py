@@ -34,8 +34,8 @@ def method_text(alpha, margin=None):
     """What the summary's columns mean and how they were computed, at the level ``1 - alpha``; with a
     ``margin`` of equivalence (in accuracy), what equivalent and inconclusive mean at it."""
     level = level_text(alpha)
-    standing = (f"'Not separated' means the data cannot tell it from the best, not that the two are equal; "
-                f"'untestable' means the difference was the same on every split, so its variance is unknown."
+    standing = ("'Not separated' means the data cannot tell it from the best, not that the two are equal; "
+                "'untestable' means the difference was the same on every split, so its variance is unknown."
                 if margin is None or not margin == margin else
                 f"A candidate is 'equivalent' to the best when two one-sided tests on the same corrected variance "
                 f"(TOST p-values Holm-adjusted over all pairs) put its difference within ±{margin * 100:.2f} points "

@@ -172,9 +172,6 @@ class Study:
             raise Damaged(self.path / getattr(type(self), name).func.__name__, "missing")
         return value
 
-    def damage(self, files=None):
-        """What is wrong with its results (`src.layout.results_damage`); empty when they are whole."""
-        return layout.results_damage(self.path, files)
 
 
 def load(path, kind=None):

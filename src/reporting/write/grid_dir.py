@@ -1,5 +1,6 @@
 """A grid dir's files: what was searched, its tables, statistics, HiPlot pages, figures and report."""
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from ... import layout, logs
@@ -34,7 +35,8 @@ def write_grid_tables(out_dir):
         Name -> path of everything written.
     """
     out_dir = Path(out_dir)
-    tables = grid_tables(load(out_dir, "grid"))
+    study = load(out_dir, "grid")
+    tables = grid_tables(study)
     summary, folds, params = tables.summary, tables.folds, tables.params
     colour_of = palette(summary["label"])
     written = {}
@@ -59,7 +61,8 @@ def write_grid_tables(out_dir):
                                            order=params + ["repeat", "fold"] + fold_metrics + fold_diag,
                                            color_by="test_accuracy", categorical=params, title="folds",
                                            shown=params + ["repeat", "fold"] + fold_metrics)
-    written.update(write_grid_report(load(out_dir, "grid"), colour_of))
+    # the report reads the tables just written: a fresh study that shares the fit records already read
+    written.update(write_grid_report(replace(study), colour_of))
     return written
 
 
