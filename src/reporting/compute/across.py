@@ -152,9 +152,10 @@ def studies_of(folder):
     return found
 
 
-def collect(folders):
-    """Every study of ``folders``, each with a distinct name (the folder's prefixed where needed)."""
-    studies = [study for folder in folders for study in studies_of(folder)]
+def collect(folders, studies=None):
+    """Every study of ``folders`` (``studies``, when the caller has read them), each with a distinct name
+    (the folder's prefixed where needed)."""
+    studies = [study for folder in folders for study in studies_of(folder)] if studies is None else studies
     if not studies:
         raise UserError(f"no study found in {', '.join(map(str, folders))}")
     names = [s.name for s in studies]

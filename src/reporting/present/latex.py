@@ -134,7 +134,7 @@ def _latex(shown, bold, text_columns, caption, label):
                            column_format=align, convert_css=True, environment="table*")
 
 
-def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL):
+def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL, prefix="", n_candidates=None):
     """`paper_frame`'s rows as a LaTeX table (``summary.tex``).
 
     Parameters
@@ -148,6 +148,10 @@ def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL):
         The equivalence margin in accuracy, named in the caption.
     label : str
         The table's ``\\label``.
+    prefix : str
+        Words before the caption (a sweep's ``Each job of the sweep: ``).
+    n_candidates : int, optional
+        The candidates the caption counts (a sweep's: one job's); by default the table's rows.
 
     Returns
     -------
@@ -157,7 +161,9 @@ def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL):
     text = [c for c in shown.columns if c in frame.columns[:list(frame.columns).index("rank")]]
     text += ["Activation", "vs best"] + [c for c in ("Tuned", "Equivalence") if c in shown]
     best = frame.index[frame["rank"] == 1]
-    return _latex(shown, best[0] if len(best) else None, text, caption(search, len(frame), alpha, margin), label)
+    counted = len(frame) if n_candidates is None else n_candidates
+    return _latex(shown, best[0] if len(best) else None, text, prefix + caption(search, counted, alpha, margin),
+                  label)
 
 
 def comparison_tex(frame, n_studies, alpha=ALPHA, label=LABEL):

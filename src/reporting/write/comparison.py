@@ -10,7 +10,7 @@ from ..present.across_page import cd_figure, compare_page, markdown
 from ..present.depth_plot import depth_figure
 
 
-def write_compare(folders, out_dir, alpha=ALPHA):
+def write_compare(folders, out_dir, alpha=ALPHA, studies=None):
     """Compare the studies of ``folders`` and write the comparison into ``out_dir``.
 
     Writes ``compare.csv``, ``compare.md``, ``compare.json``, ``cd_diagram.png``, ``depth.png``
@@ -22,6 +22,8 @@ def write_compare(folders, out_dir, alpha=ALPHA):
         Grid or sweep dirs (see `src.reporting.compute.across.studies_of`).
     out_dir : Path
     alpha : float (default=0.05)
+    studies : list of src.reporting.compute.across.ComparedStudy, optional
+        The studies of ``folders``, when the caller has read them already.
 
     Returns
     -------
@@ -29,7 +31,7 @@ def write_compare(folders, out_dir, alpha=ALPHA):
         Name -> path of every file written, and the `src.reporting.compute.across.compare` result.
     """
     out_dir = Path(out_dir)  # made by the first file written (`src.files.atomic_path`): none for bad input
-    studies = collect(folders)
+    studies = collect(folders, studies)
     result = compare(studies, alpha)
     written = {"table": write_csv(out_dir / layout.COMPARE_TABLE, result["table"]),
                "markdown": write_text(out_dir / layout.COMPARE_MD, markdown(result)),

@@ -59,9 +59,8 @@ def _sweep(study):
     figures = {"learning_curves": (paper.column_figure(curves.sweep_figure, study.jobs),
                                    "Learning curves, one line per job.")}
     figures.update(_activation_figures(dict.fromkeys(a for job in grids for a in grid_activations(job))))
-    table = latex.summary_tex(frame, first.search, alpha, margin).replace(
-        latex.caption(first.search, len(first.summary), alpha, margin),
-        "Each job of the sweep: " + latex.caption(first.search, len(first.summary), alpha, margin))
+    table = latex.summary_tex(frame, first.search, alpha, margin, prefix="Each job of the sweep: ",
+                              n_candidates=len(first.summary))
     return (frame, table, *paper.method_tex(first.search, alpha, margin), figures)
 
 

@@ -55,8 +55,9 @@ def write_sweep(sweep_dir):
         Name -> path of every file written (the comparison's as ``compare_<name>``), and the sweep's table.
     """
     written, frame = summarize_sweep(sweep_dir)
-    if len(studies_of(sweep_dir)) >= 2:
-        compared, _ = write_compare([sweep_dir], sweep_dir)
+    studies = studies_of(sweep_dir)
+    if len(studies) >= 2:
+        compared, _ = write_compare([sweep_dir], sweep_dir, studies=studies)
         written.update({f"compare_{name}": path for name, path in compared.items()})
     written.update(write_sweep_report(load(sweep_dir, "sweep")))
     return written, frame
