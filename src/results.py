@@ -1,10 +1,12 @@
 """What a mode computes, before anything is written: the result objects the writers turn into
 files, and the names of the columns they carry (a history's diagnostics among them)."""
+import math
 import re
 from dataclasses import dataclass, field
 
 ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none
 MARGIN = 0.5  # stats.margin's default in accuracy points: the margin of a study that names none
+VALID_FRACTION = 0.2  # train.valid_fraction's default: the validation share of a study that names none
 # The columns of a single run's history, in this order (the diagnostics follow).
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
 # The per-layer diagnostics of `src.training.diagnostics`: ``layerK_STAT`` and ``output_grad_norm``.
@@ -132,7 +134,8 @@ class SearchRecord:
         The searched parameters (skorch names).
     search_seconds : float
     splits : list of dict
-        Each split's ``n_train``, ``n_test`` and data fingerprint ``data``.
+        Each split's ``n_train``, ``n_test``, ``n_fit`` (the rows each fit trains on: ``n_train``
+        less its validation rows; see `fit_rows`) and data fingerprint ``data``.
     fit_keys : dict
         Candidate label -> its fit record's key on each split.
     refit : dict or None
@@ -188,6 +191,13 @@ class SearchRecord:
     def to_dict(self):
         """The JSON object ``search.json`` holds."""
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def fit_rows(self, valid_fraction):
+        """Each split's rows that a fit trains on: its recorded ``n_fit``, else its ``n_train`` less
+        the validation rows that a stratified split of ``valid_fraction`` holds out (``ceil``, as
+        scikit-learn's shuffle splits count them), for a record written before ``n_fit`` was."""
+        return [int(s["n_fit"]) if s.get("n_fit") is not None
+                else int(s["n_train"]) - math.ceil(valid_fraction * int(s["n_train"])) for s in self.splits]
 
     @property
     def tuned(self):

@@ -25,7 +25,7 @@ def test_the_simulated_splits_have_the_correlation_the_correction_assumes():
         scores = calibrate.simulate_scores(rng, 20000, 2, folds, repeats, n_test=10 ** 6)
         d = scores[:, 0] - scores[:, 1]
         j = folds * repeats
-        corrected = (1 / j + 1 / (folds - 1)) * d.var(axis=-1, ddof=1).mean()
+        corrected = (1 / j + calibrate.ratio(folds)) * d.var(axis=-1, ddof=1).mean()
         assert d.mean(axis=-1).var() == pytest.approx(corrected, rel=0.05)
 
 
@@ -44,16 +44,19 @@ def test_the_retired_procedures_fail_the_same_check(rates):
 def test_a_constant_difference_read_as_p_zero_would_be_an_error():
     # Six candidates on 3 splits, scores in steps of 1/400: under the null some pair often has
     # the same non-zero difference on every split. Read as p = 0 that would be a "separated"
-    # pair in most of those data sets; the project calls such a pair untestable.
+    # pair in most of those data sets; the project tests such a pair on the floor of its test
+    # rows, and keeps it in Holm's family with a real p-value.
     rng = np.random.default_rng(3)
     scores = calibrate.simulate_scores(rng, REPS, 6, 3, 1, spread=0.002)
     first, second = stats.pair_index(6)
     d = scores[:, first] - scores[:, second]
     constant = (d.max(axis=-1) == d.min(axis=-1)) & (d[..., 0] != 0)
     assert constant.any(axis=-1).mean() > LIMIT
-    p = stats.pairwise_tests(scores, 0.5).p
-    assert np.isnan(p[constant]).all()
+    p = stats.pairwise_tests(scores, calibrate.ratio(3), n_test=calibrate.N_TEST).p
+    assert np.isfinite(p).all() and (p[constant] > 0).all()
     assert (stats.holm(p) < ALPHA).any(axis=-1).mean() <= LIMIT
+    # Without the floor such a pair has no p-value at all (untestable), never p = 0.
+    assert np.isnan(stats.pairwise_tests(scores, calibrate.ratio(3)).p[constant]).all()
 
 
 def test_a_clear_difference_is_found_with_enough_splits():
@@ -133,8 +136,8 @@ def test_halving_keeps_as_many_survivors_as_the_default_schedule(make_cfg):
 
 
 def test_equivalence_is_called_in_at_most_alpha_of_data_sets_where_the_true_difference_is_the_margin():
-    """True difference exactly at the margin: TOST (Holm over all pairs) with the rule for constant
-    differences calls "equivalent" no more often than alpha plus the Monte Carlo margin, both where
+    """True difference exactly at the margin: TOST (Holm over all pairs), constant differences tested on
+    their test rows' floor, calls "equivalent" no more often than alpha plus the Monte Carlo margin, both where
     the splits spread as much as the margin (rounded to 400 test rows: constant differences are
     common) and where they spread far less (where TOST's error rate comes closest to alpha)."""
     reps = 1000
@@ -148,7 +151,7 @@ def test_equivalence_is_called_in_at_most_alpha_of_data_sets_where_the_true_diff
     # equal in most data sets of 3 splits.
     rng = np.random.default_rng(32)
     scores = calibrate.simulate_scores(rng, reps, 2, 3, 1, equivalence_cells.at_margin(2))
-    assert (stats.decide(scores, 0.5, ALPHA).p_holm[:, 0] >= ALPHA).mean() > 0.5
+    assert (stats.decide(scores, calibrate.ratio(3), ALPHA, n_test=calibrate.N_TEST).p_holm[:, 0] >= ALPHA).mean() > 0.5
 
 
 def test_equivalence_power_grows_with_the_splits():

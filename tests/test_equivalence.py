@@ -54,15 +54,101 @@ def test_tost_is_nan_for_a_constant_difference_and_without_a_margin():
     assert np.isnan(stats.tost(tests, 0.005)).all() and np.isnan(stats.tost(tests, None)).all()
 
 
-def test_constant_differences_are_equivalent_only_inside_the_margin():
+def test_without_test_rows_a_constant_difference_is_untested_and_never_equivalent():
     base = np.array([0.95, 0.96, 0.97])
     scores = np.stack([base, base - 0.0025, base - 0.01])  # pairs (0, 1), (0, 2), (1, 2): 0.25, 1, 0.75 points
     decided = stats.decide(scores, 0.5, 0.05, margin=0.005)
-    assert list(decided.equivalent_pairs) == [True, False, False]
-    assert list(stats.outcomes(decided)) == ["best", "equivalent", "inconclusive"]
-    assert not stats.decide(scores, 0.5, 0.05, margin=0.002).equivalent_pairs[0]
-    one = stats.decide(scores[:, :1], 0.5, 0.05, margin=0.005)  # a single split is no evidence
+    assert not decided.equivalent_pairs.any() and np.isnan(decided.p_tost).all()
+    assert list(stats.outcomes(decided)) == ["best", "inconclusive", "inconclusive"]
+    one = stats.decide(scores[:, :1], 0.5, 0.05, margin=0.005, n_test=400)  # a single split is no evidence
     assert not one.equivalent_pairs.any()
+
+
+# relu and leaky_relu(negative_slope=0.01) on digits, 12 epochs, 3 folds x 2 repeats: the same accuracy on
+# every split of 449 test rows; each fit trains on 718 of a split's 898 training rows (0.2 held out).
+DIGITS = np.array([0.9666, 0.9755, 0.9621, 0.9710, 0.9688, 0.9733])
+DIGITS_ROWS, DIGITS_TRAIN, DIGITS_FIT = 449, 898, 718
+
+
+def test_the_same_scores_on_every_split_are_tested_on_the_floor_of_their_test_rows():
+    ratio = DIGITS_ROWS / DIGITS_FIT
+    same = np.stack([DIGITS, DIGITS])
+    tiny, wide, default = (stats.decide(same, ratio, 0.05, margin=m, n_test=DIGITS_ROWS) for m in (0.0001, 0.05, 0.005))
+    # No discordant row shows in 6 x 449 predictions: the rule of three bounds their share by 3 / 2694.
+    q = 3 / (6 * DIGITS_ROWS)
+    assert tiny.tests.se[0] == pytest.approx(math.sqrt((1 / 6 + ratio) * q * (1 - q) / DIGITS_ROWS), rel=1e-9)
+    assert tiny.tests.p[0] == pytest.approx(1.0) and np.isfinite(tiny.p_tost).all()
+    assert list(stats.outcomes(tiny)) == ["best", "inconclusive"]  # within 0.01 points: more than 2694 rows show
+    assert list(stats.outcomes(wide)) == ["best", "equivalent"]  # within 5 points
+    assert list(stats.outcomes(default)) == ["best", "equivalent"]  # identical predictions: the default 0.5 points
+    # A constant difference of one row a split is a difference like any other: tested, with McNemar's floor.
+    apart = stats.pairwise_tests(np.stack([DIGITS, DIGITS - 1 / DIGITS_ROWS]), ratio, n_test=DIGITS_ROWS)
+    q = 1 / DIGITS_ROWS
+    assert apart.se[0] == pytest.approx(math.sqrt((1 / 6 + ratio) * q * (1 - q) / DIGITS_ROWS), rel=1e-9)
+    assert np.isfinite(apart.p[0]) and apart.low[0] < apart.mean[0] < apart.high[0]
+
+
+def test_a_pair_with_the_same_scores_stays_in_holms_family_with_a_real_p_value():
+    rng = np.random.default_rng(2)
+    scores = np.stack([DIGITS, DIGITS, DIGITS - 0.01 + np.round(rng.normal(0, 0.004, 6) * DIGITS_ROWS) / DIGITS_ROWS])
+    decided = stats.decide(scores, DIGITS_ROWS / DIGITS_FIT, 0.05, margin=0.005, n_test=DIGITS_ROWS)
+    assert np.isfinite(decided.tests.p).all() and np.isfinite(decided.p_holm).all()
+    # Holm over all 3 pairs: the smallest p-value is multiplied by 3, not by 2.
+    smallest = np.argmin(decided.tests.p)
+    assert decided.p_holm[smallest] == pytest.approx(min(1.0, 3 * decided.tests.p[smallest]))
+
+
+def test_the_bayesian_view_gets_the_same_floor():
+    ratio = DIGITS_ROWS / DIGITS_FIT
+    for rope in (0.0001, 0.05):
+        worse, within, better = two_samples.bayes_probabilities(DIGITS, DIGITS, ratio, rope, DIGITS_ROWS)
+        tests = stats.pairwise_tests(np.stack([DIGITS, DIGITS]), ratio, n_test=DIGITS_ROWS)
+        assert better == pytest.approx(stats.tost(tests, rope)[0], rel=1e-9) and worse == pytest.approx(better)
+    assert within > 0.99
+    assert two_samples.bayes_probabilities(DIGITS, DIGITS, ratio, 0.0001, DIGITS_ROWS)[1] < 0.5
+    # Without test rows no spread is no evidence: no probabilities at all, rather than P(within) = 1.
+    assert all(math.isnan(x) for x in two_samples.bayes_probabilities(DIGITS, DIGITS, ratio, 0.0001))
+
+
+def _digits_folds():
+    folds = make_folds({"relu": DIGITS, "leaky_relu(negative_slope=0.01)": DIGITS}, DIGITS_TRAIN, DIGITS_ROWS)
+    return folds.assign(n_fit=DIGITS_FIT)
+
+
+@pytest.mark.parametrize("margin, outcome", [(0.0001, "inconclusive"), (0.05, "equivalent")])
+def test_each_row_has_one_outcome_and_no_note_that_contradicts_it(margin, outcome):
+    table = summary.summarize(_digits_folds(), bounds=(0, 1), n_test=DIGITS_ROWS, margin=margin)
+    row = table.iloc[1]
+    assert row["outcome"] == outcome and np.isfinite(row["p_tost_holm"]) and np.isfinite(row["p_holm"])
+    assert np.isfinite(row["bayes_equivalent"]) and "untestable" not in row["note"]
+    assert (row["bayes_equivalent"] > 0.95) == (outcome == "equivalent")
+    lines = verdict.verdict(table, "cross-validated accuracy", folds=3)
+    assert "untestable" not in " ".join(lines)
+    best = table.loc[0, "label"]
+    said = f"{row['label']} is equivalent to {best} within {verdict.within_text(margin)}" in " ".join(lines)
+    assert said == (outcome == "equivalent")
+
+
+def test_the_ratio_counts_the_rows_each_fit_trains_on():
+    fit = summary.summarize(_digits_folds(), bounds=(0, 1), n_test=DIGITS_ROWS)
+    assert fit.attrs["ratio"] == pytest.approx(DIGITS_ROWS / DIGITS_FIT)  # 0.625, not 449 / 898 = 0.5
+    outer = summary.summarize(_digits_folds().drop(columns="n_fit"), bounds=(0, 1), n_test=DIGITS_ROWS)
+    assert outer.attrs["ratio"] == pytest.approx(DIGITS_ROWS / DIGITS_TRAIN)
+    assert fit.loc[1, "diff_high"] > outer.loc[1, "diff_high"]
+
+
+def test_a_margin_of_zero_asks_for_no_equivalence(field):
+    table = _summary(field, margin=0)
+    assert table.attrs["margin"] is None and table["margin"].isna().all()
+    assert (table["outcome"] == "").all()
+    assert table[["p_tost", "p_tost_holm", "bayes_worse", "bayes_equivalent", "bayes_better"]].isna().all().all()
+    lines = verdict.verdict(table, "cross-validated accuracy", folds=3)
+    text = " ".join(lines)
+    assert "At the margin" not in text and "±0.00" not in text and "equivalent" not in text
+    assert any("is worse than leaky_relu" in line for line in lines)  # the separation verdict stands alone
+    shown, standings = summary_view.view(table.rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"}))
+    assert not [c for c in shown.columns if "TOST" in c or "Bayesian" in c]
+    assert not {"equivalent", "inconclusive"} & set(standings)
 
 
 def test_decide_holm_adjusts_the_tost_p_values_over_all_pairs():
@@ -138,9 +224,10 @@ def _summary(scores, margin=0.005, alpha=0.05):
 def test_the_summary_has_one_outcome_per_candidate_and_the_margin(field):
     table = _summary(field)
     rows = table.set_index("label")
+    # same and gelu differ by the same amount on every split: tested on their 20,000 test rows, both are worse
     assert dict(rows["outcome"]) == {"leaky_relu": "best", "relu": "equivalent", "elu": "equivalent",
-                                     "same": "equivalent", "tanh": "worse", "sigmoid": "inconclusive",
-                                     "gelu": "inconclusive"}
+                                     "same": "worse", "tanh": "worse", "sigmoid": "inconclusive",
+                                     "gelu": "worse"}
     assert (table["margin"] == 0.005).all() and table.attrs["margin"] == 0.005
     pairs = table.attrs["pairs"]
     np.testing.assert_allclose([p["p_tost_holm"] for p in pairs], stats.holm([p["p_tost"] for p in pairs]))
@@ -157,19 +244,20 @@ def test_the_verdict_says_each_outcome_and_every_sentence_names_the_margin(field
     lines = verdict.verdict(table, "cross-validated accuracy", folds=3)
     rows = table.set_index("label")
     line = next(x for x in lines if x.startswith("At the margin of ±0.50 points"))
-    assert "relu, elu and same are equivalent to leaky_relu" in line
-    assert f"tanh is worse by {abs(rows.loc['tanh', 'diff_to_best']) * 100:.2f} points (within the margin)" in line
+    assert "relu and elu are equivalent to leaky_relu" in line
+    assert f"same is worse by 0.25 points (within the margin)" in line
+    assert f"tanh by {abs(rows.loc['tanh', 'diff_to_best']) * 100:.2f} points (within the margin)" in line
     low, high = rows.loc["sigmoid", ["diff_low", "diff_high"]] * 100
     assert f"for sigmoid the data cannot tell (95% CI {low:+.2f} to {high:+.2f} points)" in line
-    assert "gelu lies outside the margin (exactly -1.00 points on every split" in line
+    assert "gelu by 1.00 points;" in line and "untestable" not in " ".join(lines)
     for text in lines:
         if "equivalent" in text or "cannot tell" in text or "margin" in text:
             assert "±0.50" in text, text
     assert "tied" not in " ".join(lines)
-    same = next(x for x in lines if x.startswith("same differs"))
-    assert "inside the ±0.50-point margin, so same is equivalent to leaky_relu" in same
-    gelu = next(x for x in lines if x.startswith("gelu differs"))
-    assert "outside the ±0.50-point margin" in gelu and "worse" not in gelu
+    same = next(x for x in lines if x.startswith("same is worse"))
+    assert "The difference lies within the ±0.50-point margin all the same" in same
+    gelu = next(x for x in lines if x.startswith("gelu is worse than leaky_relu by 1.00 points"))
+    assert "margin" not in gelu
     relu = next(x for x in lines if x.startswith("relu differs"))
     assert "not separated from leaky_relu" in relu and "relu is equivalent to leaky_relu within ±0.50 points" in relu
     sigmoid = next(x for x in lines if x.startswith("sigmoid differs"))
@@ -205,7 +293,7 @@ def test_the_power_sentence_says_when_no_design_reaches_the_margin():
 def test_the_shown_table_has_the_outcome_the_tost_p_and_the_bayesian_view(field):
     table = _summary(field).rename(columns={"mean": "accuracy_mean", "std": "accuracy_std"})
     shown, standings = summary_view.view(table)
-    assert standings[:4] == ["best", "equivalent", "equivalent", "equivalent"] and "inconclusive" in standings
+    assert standings[:3] == ["best", "equivalent", "equivalent"] and "inconclusive" in standings
     assert "TOST p (Holm), ±0.50 points" in shown.columns
     cell = shown.loc[1, "Bayesian P(worse / within ±0.50 points / better)"]
     assert re.fullmatch(r"\d\.\d\d / \d\.\d\d / \d\.\d\d", cell)

@@ -3,10 +3,13 @@
 Each simulated data set is a score matrix of k candidates on J = folds x repeats splits with
 the correlation of K-fold cross-validation: a candidate's scores on two splits share a term
 (its training sets overlap), so the paired differences of two candidates correlate by
-``rho = 1 / folds`` between splits, the value for which the Nadeau-Bengio correction
-(``n_test / n_train = rho / (1 - rho)``) is exact; every split also has a difficulty shared
-by all candidates. Scores are rounded to multiples of ``1 / n_test`` like real accuracies,
-so a difference can be the same on every split.
+``rho = n_test / (n_test + n_fit)`` between splits, the value for which the Nadeau-Bengio
+correction (``n_test / n_fit = rho / (1 - rho)``) is exact, ``n_fit`` the rows each fit trains
+on (a split's training rows less the `VALID_FRACTION` it holds out for validation, as
+``train.valid_fraction`` does); every split also has a difficulty shared by all candidates.
+Scores are rounded to multiples of ``1 / n_test`` like real accuracies, so a difference can
+be the same on every split; every decision floors the variance by those test rows, as the
+summary does (`src.reporting.compute.stats.floored_variance`).
 
 Under the global null (all candidates equally good) every "separated" is an error. The
 decisions are those the summary and the verdict print, made by the same functions on the same
@@ -23,6 +26,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..reporting.compute import stats
+from ..results import VALID_FRACTION
 
 ALPHA = stats.ALPHA
 SCORE = 0.95       # mean accuracy of every candidate
@@ -43,7 +47,8 @@ def simulate_scores(rng, reps, k, folds, repeats, effects=None, spread=SPREAD, n
     k : int
         Candidates.
     folds, repeats : int
-        J = folds x repeats splits; the correlation between splits is ``1 / folds``.
+        J = folds x repeats splits; the correlation between splits is ``r / (1 + r)``, ``r`` the
+        ratio ``n_test / n_fit`` of `ratio`.
     effects : array-like of float, optional
         True score of each candidate minus `SCORE` (default: all 0, the global null).
     spread : float
@@ -56,7 +61,7 @@ def simulate_scores(rng, reps, k, folds, repeats, effects=None, spread=SPREAD, n
     numpy.ndarray, shape (reps, k, folds * repeats)
     """
     j = folds * repeats
-    rho = 1.0 / folds
+    rho = ratio(folds) / (1.0 + ratio(folds))
     effects = np.zeros(k) if effects is None else np.asarray(effects, dtype=float)
     shared = rng.normal(0, spread, (reps, 1, j))  # the split's difficulty, the same for every candidate
     overlap = math.sqrt(rho) * rng.normal(0, spread, (reps, k, 1))
@@ -65,11 +70,12 @@ def simulate_scores(rng, reps, k, folds, repeats, effects=None, spread=SPREAD, n
     return np.round(scores * n_test) / n_test
 
 
-def _ratio(folds):
-    return 1.0 / (folds - 1)  # n_test / n_train of K-fold
+def ratio(folds, valid_fraction=VALID_FRACTION):
+    """``n_test / n_fit`` of K-fold whose fits hold ``valid_fraction`` of their training rows out for validation."""
+    return 1.0 / ((folds - 1) * (1.0 - valid_fraction))
 
 
-def decisions(scores, folds, alpha=ALPHA):
+def decisions(scores, folds, alpha=ALPHA, n_test=N_TEST):
     """What each procedure concludes on each simulated data set.
 
     Parameters
@@ -78,6 +84,8 @@ def decisions(scores, folds, alpha=ALPHA):
         Candidates in the claimed order (best first) for the claim's procedure.
     folds : int
     alpha : float
+    n_test : int
+        Test rows per split (the scores' resolution, and the floor of their variance).
 
     Returns
     -------
@@ -88,17 +96,19 @@ def decisions(scores, folds, alpha=ALPHA):
         over k-1").
     """
     reps, k, j = scores.shape
-    decided = stats.decide(scores, _ratio(folds), alpha)
+    decided = stats.decide(scores, ratio(folds), alpha, n_test=n_test)
     out = {
         "any candidate called worse than the best": decided.worse.any(axis=-1),
         "some pair separated (the omnibus line)": decided.some_pair_separated,
         "claimed ranking called established": stats.claim_outcomes(decided.tests.mean, decided.p_holm,
                                                                    alpha).established,
     }
-    # Retired: each candidate against the best picked from the same data, Holm over k-1.
+    # Retired: each candidate against the best picked from the same data, Holm over k-1, as it was
+    # run: its variance not floored by the test rows (with the floor it errs less on these scores).
     best = decided.best
     others = np.array([[c for c in range(k) if c != b] for b in range(k)])[best]
-    p_best = np.take_along_axis(decided.tests.p, stats.pair_lookup(k)[best[:, None], others], axis=-1)
+    plain = stats.pairwise_tests(scores, ratio(folds)).p
+    p_best = np.take_along_axis(plain, stats.pair_lookup(k)[best[:, None], others], axis=-1)
     out["retired: best vs others, Holm over k-1"] = (stats.holm(p_best) < alpha).any(axis=-1)
     # Retired: Friedman test with the splits as blocks (ties get average ranks).
     ranks = sps.rankdata(scores, axis=1)
@@ -159,7 +169,7 @@ def power_rates(reps=2000, seed=1, settings=SETTINGS, candidates=CANDIDATES, alp
     for k in candidates:
         for folds, repeats in settings:
             scores = simulate_scores(rng, reps, k, folds, repeats, -gap * np.arange(k))
-            decided = stats.decide(scores, _ratio(folds), alpha)
+            decided = stats.decide(scores, ratio(folds), alpha, n_test=N_TEST)
             established = stats.claim_outcomes(decided.tests.mean, decided.p_holm, alpha).established
             rates[(k, folds, repeats)] = {"last candidate called worse than the best":
                                           float(decided.worse[:, -1].mean()),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..reporting.compute import stats
-from . import ALPHA, N_TEST, SETTINGS, SPREAD, _ratio, simulate_scores
+from . import ALPHA, N_TEST, SETTINGS, SPREAD, ratio, simulate_scores
 
 
 MARGIN = 0.005       # the margin of equivalence simulated: stats.margin's default, half a point
@@ -51,7 +51,7 @@ def equivalence_error_rates(reps=4000, seed=4, settings=SETTINGS, candidates=EQU
         effects = at_margin(k, margin)
         for folds, repeats in settings:
             scores = simulate_scores(rng, reps, k, folds, repeats, effects, spread, n_test)
-            decided = stats.decide(scores, _ratio(folds), alpha, margin=margin)
+            decided = stats.decide(scores, ratio(folds), alpha, margin=margin, n_test=n_test)
             apart = np.abs(effects[None, :] - effects[decided.best][:, None]) >= margin * (1 - 1e-9)
             rates[(k, folds, repeats)] = {EQUIVALENT_AT_MARGIN: float((decided.equivalent & apart).any(axis=-1).mean())}
     return rates
@@ -74,6 +74,7 @@ def equivalence_power(reps=2000, seed=5, settings=EQUIVALENCE_SETTINGS, candidat
             scores = simulate_scores(rng, reps, k, folds, repeats, spread=spread, n_test=n_test)
             rates[(k, folds, repeats)] = {
                 f"every candidate equivalent to the best, margin {m * 100:.2f} points":
-                    float((stats.decide(scores, _ratio(folds), alpha, margin=m).equivalent.sum(axis=-1) == k - 1).mean())
+                    float((stats.decide(scores, ratio(folds), alpha, margin=m, n_test=n_test).equivalent.sum(axis=-1)
+                           == k - 1).mean())
                 for m in margins}
     return rates

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..reporting.compute import stats
-from . import ALPHA, N_TEST, SCORE, SETTINGS, SPREAD, _ratio, simulate_scores
+from . import ALPHA, N_TEST, SCORE, SETTINGS, SPREAD, VALID_FRACTION, ratio, simulate_scores
 
 
 HALVING_CANDIDATES = [10, 28]  # a grid of ten, and grid=all
@@ -15,7 +15,6 @@ HALVING = {"eta": 3, "min_epochs": 4, "epochs": 25}  # the defaults (search.eta,
 
 
 
-VALID_FRACTION = 0.2             # each fit's validation rows, of its training rows (train.valid_fraction)
 
 
 
@@ -140,11 +139,9 @@ def halving_error_rates(reps=2000, seed=3, settings=SETTINGS, candidates=HALVING
         kept = halving_survivors(k)
         for folds, repeats in settings:
             inside, outside, scores = simulate_halving(rng, reps, k, folds, repeats, kept, n_test=n_test)
-            ratio = _ratio(folds)
             rates[(k, folds, repeats)] = {
-                INSIDE: float(stats.decide(inside, ratio, alpha).worse.any(axis=-1).mean()),
-                OUTSIDE: float(stats.decide(outside, ratio, alpha).worse.any(axis=-1).mean()),
-                EXHAUSTIVE: float(stats.decide(scores, ratio, alpha).worse.any(axis=-1).mean())}
+                name: float(stats.decide(found, ratio(folds), alpha, n_test=n_test).worse.any(axis=-1).mean())
+                for name, found in ((INSIDE, inside), (OUTSIDE, outside), (EXHAUSTIVE, scores))}
             bias[(k, folds, repeats)] = {"inside": 100 * float(inside.mean() - SCORE),
                                          "outside": 100 * float(outside.mean() - SCORE)}
     return rates, bias

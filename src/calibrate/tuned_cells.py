@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from ..reporting.compute import stats
-from . import ALPHA, CANDIDATES, N_TEST, SCORE, SETTINGS, SPREAD, _ratio, simulate_scores
+from . import ALPHA, CANDIDATES, N_TEST, SCORE, SETTINGS, SPREAD, ratio, simulate_scores
 
 
 RATES = 4            # learning rates of a simulated tuned study
@@ -75,6 +75,6 @@ def tuned_error_rates(reps=2000, seed=2, settings=SETTINGS, candidates=CANDIDATE
         for folds, repeats in settings:
             tuned, fixed = simulate_tuned(rng, reps, k, folds, repeats)
             rates[(k, folds, repeats)] = {
-                TUNED: float(stats.decide(tuned, _ratio(folds), alpha).worse.any(axis=-1).mean()),
-                FIXED: float(stats.decide(fixed, _ratio(folds), alpha).worse.any(axis=-1).mean())}
+                TUNED: float(stats.decide(tuned, ratio(folds), alpha, n_test=N_TEST).worse.any(axis=-1).mean()),
+                FIXED: float(stats.decide(fixed, ratio(folds), alpha, n_test=N_TEST).worse.any(axis=-1).mean())}
     return rates

@@ -43,10 +43,15 @@ def fold_records(study):
     return found
 
 
-def folds_frame(cv_results, search, records):
-    """One row per candidate x split: scores, fit time, status and error."""
+def folds_frame(cv_results, search, records, valid_fraction=0.0):
+    """One row per candidate x split: scores, fit time, status, error and the split's sizes.
+
+    ``n_fit`` is each split's rows that a fit trains on (`src.results.SearchRecord.fit_rows`;
+    ``valid_fraction`` counts them for a search that did not record them).
+    """
     rows = []
     n_splits = len(search.splits)
+    fit_rows = search.fit_rows(valid_fraction)
     for _, cand in cv_results.iterrows():
         for split in range(n_splits):
             record = records.get((cand["label"], split), {})
@@ -68,6 +73,7 @@ def folds_frame(cv_results, search, records):
                 "error": record.get("error", "") if failed or record.get("status") not in (None, "ok") else "",
                 "n_train": search.splits[split]["n_train"],
                 "n_test": search.splits[split]["n_test"],
+                "n_fit": fit_rows[split],
                 "fit": record.get("key", ""),
                 # the last epoch's scores on the rows the fit held out of its own training rows
                 tuning.INNER: last.get("valid_acc", np.nan),
@@ -178,7 +184,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     n_classes : int, optional
         The data's classes: a candidate whose interval reaches chance (``1 / n_classes``) is named.
     margin : float
-        The margin of equivalence in accuracy points (``stats.margin``).
+        The margin of equivalence in accuracy points (``stats.margin``); 0 asks for none.
     settings : int
         The fits of each candidate on a split (a tuned study's tune settings), which a remedy's cost counts.
 
@@ -195,12 +201,13 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     """
     scored = scored_folds(folds, summary)
     n_test = int(folds["n_test"].max()) if len(folds) else None
+    margin = margin / 100 if margin else None  # 0: no equivalence, no outcomes, no TOST or Bayesian columns
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
-                      chance=1.0 / n_classes if n_classes else None, margin=margin / 100,
+                      chance=1.0 / n_classes if n_classes else None, margin=margin,
                       order=summary["label"])
     table.attrs["settings"] = settings
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
-    result = {"metric": SCORE, "alpha": alpha, "margin": margin / 100, "n_splits": table.attrs["n_splits"],
+    result = {"metric": SCORE, "alpha": alpha, "margin": margin, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
               "power": {"detectable": table.attrs["detectable"], "target": power.DETECTABLE, "power": power.POWER,
@@ -208,14 +215,14 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     if claim:
-        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin / 100)
+        found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin)
         result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),
                            "pairs": found.pairs}
     return table, result
 
 
 _FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
-                 "n_train", "n_test", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {
+                 "n_train", "n_test", "n_fit", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {
                      f"test_{m}" for m in METRICS}
 
 
@@ -267,7 +274,7 @@ def grid_tables(study):
     GridTables
     """
     search, alpha = study.search, study.alpha
-    folds = folds_frame(study.cv_results, search, fold_records(study))
+    folds = folds_frame(study.cv_results, search, fold_records(study), study.valid_fraction)
     all_folds, trials, nuisance = folds, None, search.tuned
     if nuisance:
         trials, folds = tuned_study.tuned_folds(folds, nuisance, param_columns(folds))

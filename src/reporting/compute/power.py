@@ -77,7 +77,7 @@ def repeats_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, most
     n_splits : int
         The J already run; only more splits than that are considered.
     ratio : float
-        Mean ``n_test / n_train``.
+        Mean ``n_test / n_fit``.
     n_pairs : int
     folds : int
         Splits added by one repeat.
@@ -133,17 +133,19 @@ def reach_at(sd, n_splits, ratio, n_pairs, alpha=0.05, equivalence=False):
 def design_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, equivalence=False, most=MAX_REPEATS):
     """The design that brings the difference found (or the margin reached) down to ``target``.
 
-    First the fewest repeats of the study's own ``folds`` (``ratio`` its ``n_test / n_train``);
+    First the fewest repeats of the study's own ``folds`` (``ratio`` its ``n_test / n_fit``);
     when ``most`` repeats cannot (the ``ratio`` term of the corrected variance does not shrink
     with J), the fewest repeats of each of `FOLDS_TRIED` more folds, whose ratio is
-    ``1 / (folds - 1)``. The spread ``sd`` of the differences is assumed to stay.
+    ``ratio * (folds - 1) / (f - 1)``: ``1 / (f - 1)`` of K-fold, over the share of its training
+    rows that each fit keeps (the study's own, the same at any K). The spread ``sd`` of the
+    differences is assumed to stay.
 
     Returns
     -------
     (int, int) or None
         ``(folds, repeats)``, or None when no design considered reaches ``target``.
     """
-    for k, r in [(folds, ratio)] + [(f, 1.0 / (f - 1)) for f in FOLDS_TRIED if f > folds]:
+    for k, r in [(folds, ratio)] + [(f, ratio * (folds - 1) / (f - 1)) for f in FOLDS_TRIED if f > folds]:
         for repeats in range(1, most + 1):
             splits = k * repeats
             if splits > n_splits and reach_at(sd, splits, r, n_pairs, alpha, equivalence) <= target:

@@ -8,8 +8,10 @@ and interval has one vectorised implementation here; the scalar helpers call it.
 Scores from different splits of the same data are not independent: the training sets
 overlap, so the plain variance of the fold scores underestimates the variance of their mean
 and a naive t-test finds "significant" differences far too often. The Nadeau-Bengio
-correction inflates the variance of the mean from ``s2 / J`` to ``(1/J + n_test/n_train) * s2``
-(Nadeau & Bengio, "Inference for the Generalization Error", Machine Learning 52, 2003).
+correction inflates the variance of the mean from ``s2 / J`` to ``(1/J + n_test/n_fit) * s2``
+(Nadeau & Bengio, "Inference for the Generalization Error", Machine Learning 52, 2003), where
+``n_fit`` counts the rows each fit trains on: a split's training rows less the validation rows
+the fit holds out of them.
 
 Every pair of candidates gets this corrected, paired t-test, and the p-values are
 Holm-adjusted over all k(k-1)/2 pairs, which keeps the chance of calling any difference
@@ -21,11 +23,15 @@ them apart, not that they are equal. Rank tests across the splits of one data se
 (Friedman) are not used: the splits share training rows, so their blocks are not
 independent and such a test rejects far too often.
 
+Scores that are proportions over test rows (accuracies) never have a variance below what
+their test rows can resolve: `floored_variance` raises the spread between splits to the
+binomial variance of the rows (`rows_floor`), so a difference that is the same on every split
+is tested like any other, with the uncertainty its rows leave (docs/statistics.md#the-floor).
+
 Equivalence within a margin (the smallest difference that matters) is the other side: two
-one-sided tests (TOST, Schuirmann 1987) on the same corrected t, Holm over all pairs; a pair
-whose difference is the same on every split is equivalent when that constant lies inside the
-margin. Each candidate is then *worse* than the best, *equivalent* to it or *inconclusive*
-(`outcomes`); docs/statistics.md#equivalence says why and `src.calibrate` measures it.
+one-sided tests (TOST, Schuirmann 1987) on the same corrected t, Holm over all pairs. Each
+candidate is then *worse* than the best, *equivalent* to it or *inconclusive* (`outcomes`);
+docs/statistics.md#equivalence says why and `src.calibrate` measures it.
 """
 import math
 from dataclasses import dataclass
@@ -37,6 +43,8 @@ from ...results import ALPHA, MARGIN as MARGIN_POINTS  # noqa: F401  (ALPHA: the
 
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 CONSTANT_RTOL = 1e-12
+# The rule of three: with no event in N trials, a rate up to 3 / N is not excluded (95%).
+RULE_OF_THREE = 3.0
 # The default margin of equivalence (``stats.margin`` of the config) in accuracy: the smallest
 # difference in accuracy that matters (docs/statistics.md#equivalence).
 MARGIN = MARGIN_POINTS / 100
@@ -63,16 +71,72 @@ def constant(values):
     return spread <= CONSTANT_RTOL * np.maximum(1.0, np.abs(values).max(axis=-1))
 
 
-def corrected_se(values, ratio):
+def rows_floor(rates, n_test):
+    """The binomial variance of a rate measured on each split's test rows: its floor between splits.
+
+    ``r (1 - r) * mean(1 / n_j)``, ``r`` the rate kept at least ``3 / N`` from 0 and 1 (the rule of
+    three; ``N`` the test predictions over all J splits): a rate that no row contradicted is not
+    known to be exact.
+
+    Parameters
+    ----------
+    rates : array-like of float, shape (...)
+        The share of test rows that make the score: a candidate's accuracy, or a pair's
+        discordant share (`floored_variance`).
+    n_test : int or array-like of int, shape (J,)
+        Test rows of each split.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+    """
+    rows = np.asarray(n_test, dtype=float)
+    edge = RULE_OF_THREE / rows.sum()
+    rate = np.clip(np.asarray(rates, dtype=float), edge, 1.0 - edge)
+    return rate * (1.0 - rate) * np.mean(1.0 / rows)
+
+
+def floored_variance(values, n_test=None):
+    """The sample variance (ddof=1) along the last axis, never below what the test rows resolve.
+
+    With ``n_test``, the values are proportions of test rows (accuracies, or differences of
+    accuracies on the same rows) and the variance is raised to `rows_floor` of their mean
+    absolute value: for an accuracy ``p``, ``p (1 - p) / n``; for a difference, whose rows that
+    the two candidates score differently number at least ``|d| n`` on each split, McNemar's
+    variance is at least ``q (1 - q) / n`` with ``q = mean |d|`` (and the rule of three when
+    every difference is 0).
+
+    Parameters
+    ----------
+    values : array-like of float, shape (..., J)
+    n_test : int or array-like of int, shape (J,), optional
+        Test rows of each split; None: the plain variance.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+    """
+    values = np.asarray(values, dtype=float)
+    var = values.var(axis=-1, ddof=1)
+    if n_test is None:
+        return var
+    rows = np.broadcast_to(np.asarray(n_test, dtype=float), values.shape[-1:])
+    return np.maximum(var, rows_floor(np.abs(values).mean(axis=-1), rows))
+
+
+def corrected_se(values, ratio, n_test=None):
     """Nadeau-Bengio standard error of the mean along the last axis.
 
-    ``sqrt((1/J + ratio) * s2)``, ``s2`` the sample variance (ddof=1) of the J values.
+    ``sqrt((1/J + ratio) * s2)``, ``s2`` the sample variance (ddof=1) of the J values, floored
+    by their test rows when ``n_test`` is given (`floored_variance`).
 
     Parameters
     ----------
     values : array-like of float, shape (..., J)
     ratio : float
-        Mean ``n_test / n_train`` of the splits.
+        Mean ``n_test / n_fit`` of the splits (``n_fit``: the rows each fit trains on).
+    n_test : int or array-like of int, optional
+        Test rows of each split, for scores that are proportions of them.
 
     Returns
     -------
@@ -83,7 +147,7 @@ def corrected_se(values, ratio):
     j = values.shape[-1]
     if j < 2:
         return np.full(values.shape[:-1], np.nan)
-    return np.sqrt((1.0 / j + ratio) * values.var(axis=-1, ddof=1))
+    return np.sqrt((1.0 / j + ratio) * floored_variance(values, n_test))
 
 
 def t_interval(mean, se, dof, level):
@@ -102,7 +166,7 @@ class Intervals:
     high: np.ndarray
 
 
-def mean_intervals(scores, ratio, level=0.95):
+def mean_intervals(scores, ratio, level=0.95, n_test=None):
     """Each row's mean with its corrected ``level`` interval.
 
     Parameters
@@ -110,19 +174,21 @@ def mean_intervals(scores, ratio, level=0.95):
     scores : array-like of float, shape (..., J)
         Complete scores (no NaN).
     ratio : float
-        Mean ``n_test / n_train``.
+        Mean ``n_test / n_fit``.
     level : float
+    n_test : int or array-like of int, optional
+        Test rows of each split, for proportions: the variance's floor (`floored_variance`).
 
     Returns
     -------
     Intervals
-        Bounds equal to the mean where a row is constant, NaN where J < 2.
+        Bounds equal to the mean where a row is constant and no floor is given, NaN where J < 2.
     """
     scores = np.asarray(scores, dtype=float)
     mean = scores.mean(axis=-1)
-    se = corrected_se(scores, ratio)
+    se = corrected_se(scores, ratio, n_test)
     low, high = t_interval(mean, se, scores.shape[-1] - 1, level) if scores.shape[-1] >= 2 else (se, se)
-    flat = constant(scores) if scores.shape[-1] >= 2 else np.zeros(mean.shape, dtype=bool)
+    flat = constant(scores) & (n_test is None) if scores.shape[-1] >= 2 else np.zeros(mean.shape, dtype=bool)
     return Intervals(mean, se, np.where(flat, mean, low), np.where(flat, mean, high))
 
 
@@ -151,8 +217,8 @@ class PairTests(Intervals):
 
     The `Intervals` of the differences ``first - second`` (one pair's each), and ``t`` and
     ``p``, the two-sided test with J-1 degrees of freedom. ``t``, ``p``, ``low`` and ``high``
-    are NaN where the difference is constant (its variance is unknown, not zero) or J < 2;
-    ``dof`` is J - 1.
+    are NaN where J < 2, and where the difference is constant without test rows to floor its
+    variance (it is unknown, not zero); ``dof`` is J - 1.
     """
 
     t: np.ndarray
@@ -160,7 +226,7 @@ class PairTests(Intervals):
     dof: int = 0
 
 
-def pairwise_tests(scores, ratio, level=0.95):
+def pairwise_tests(scores, ratio, level=0.95, n_test=None):
     """Corrected paired t-tests and intervals of every pair of candidates.
 
     Parameters
@@ -168,9 +234,13 @@ def pairwise_tests(scores, ratio, level=0.95):
     scores : array-like of float, shape (..., k, J)
         Complete scores (no NaN) of k candidates on the same J splits.
     ratio : float
-        Mean ``n_test / n_train`` of the splits.
+        Mean ``n_test / n_fit`` of the splits.
     level : float, default 0.95
         Coverage of the difference intervals.
+    n_test : int or array-like of int, optional
+        Test rows of each split when the scores are proportions of them (accuracies): each
+        difference's variance is floored by them (`floored_variance`), so a difference that is
+        the same on every split is tested too.
 
     Returns
     -------
@@ -181,10 +251,10 @@ def pairwise_tests(scores, ratio, level=0.95):
     d = scores[..., first, :] - scores[..., second, :]
     j = d.shape[-1]
     mean = d.mean(axis=-1)
-    se = corrected_se(d, ratio)
+    se = corrected_se(d, ratio, n_test)
     if j < 2:
         return PairTests(mean=mean, se=se, low=se, high=se, t=se, p=se, dof=j - 1)
-    testable = ~constant(d)
+    testable = ~constant(d) | (n_test is not None)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(testable, mean / np.where(testable, se, 1.0), np.nan)
     p = np.minimum(1.0, 2.0 * sps.t.sf(np.abs(t), j - 1))
@@ -272,7 +342,7 @@ class Decisions:
         Any pair's adjusted p-value below alpha: the candidates do not all perform alike.
     p_tost, p_tost_holm : numpy.ndarray
         Every pair's TOST p-value at the margin (`tost`), and Holm-adjusted over the pairs; NaN
-        without a margin, for a constant difference and for J < 2.
+        without a margin, for an untested pair and for J < 2.
     equivalent_pairs : numpy.ndarray of bool, ``(..., k (k - 1) / 2)``
         Shown equivalent within the margin (`equivalent_pairs`); all False without a margin.
     equivalent : numpy.ndarray of bool, ``(..., k)``
@@ -290,27 +360,30 @@ class Decisions:
     equivalent: np.ndarray = None
 
 
-def decide(scores, ratio, alpha, higher_is_better=True, level=None, margin=None):
+def decide(scores, ratio, alpha, higher_is_better=True, level=None, margin=None, n_test=None):
     """Test every pair of candidates, Holm over all pairs, and read off the verdicts.
 
     Parameters
     ----------
     scores : array-like of float, shape (..., k, J)
     ratio : float
-        Mean ``n_test / n_train``.
+        Mean ``n_test / n_fit``.
     alpha : float
     higher_is_better : bool
     level : float, optional
         Coverage of the difference intervals; default ``1 - alpha``.
     margin : float, optional
-        The margin of equivalence, in the scores' units; None tests no equivalence.
+        The margin of equivalence, in the scores' units; None (or 0) tests no equivalence.
+    n_test : int or array-like of int, optional
+        Test rows of each split, when the scores are proportions of them (`pairwise_tests`).
 
     Returns
     -------
     Decisions
     """
     scores = np.asarray(scores, dtype=float)
-    tests = pairwise_tests(scores, ratio, 1 - alpha if level is None else level)
+    margin = margin or None  # 0 asks for no equivalence
+    tests = pairwise_tests(scores, ratio, 1 - alpha if level is None else level, n_test)
     p_holm = holm(tests.p)
     best, worse = worse_than_best(scores.mean(axis=-1), p_holm, alpha, higher_is_better)
     p_tost = tost(tests, margin)
@@ -340,9 +413,9 @@ def tost(tests, margin):
     Returns
     -------
     numpy.ndarray
-        The p-values, NaN where the difference is constant (``tests.p`` NaN), J < 2 or no margin.
+        The p-values, NaN where the pair is untested (``tests.p`` NaN), J < 2 or no margin (None or 0).
     """
-    if margin is None or tests.mean.size == 0:
+    if not margin or tests.mean.size == 0:
         return np.full(tests.mean.shape, np.nan)
     testable = np.isfinite(tests.p)
     se = np.where(testable, tests.se, 1.0)
@@ -353,21 +426,19 @@ def tost(tests, margin):
 
 
 def equivalent_pairs(tests, p_tost_adjusted, alpha, margin):
-    """Which pairs are shown equivalent within ``margin``.
+    """Which pairs are shown equivalent within ``margin``: their Holm-adjusted TOST p-value is below ``alpha``.
 
-    A tested pair is equivalent when its Holm-adjusted TOST p-value is below ``alpha``; a pair
-    whose difference is the same on every split of two or more (its variance unknown, not
-    zero) when that constant lies strictly inside ``+-margin``.
+    An untested pair (a constant difference without test rows to floor its variance) is never
+    equivalent: no spread is no evidence.
 
     Returns
     -------
     numpy.ndarray of bool
-        All False without a margin.
+        All False without a margin (None or 0).
     """
-    if margin is None:
+    if not margin:
         return np.zeros(tests.mean.shape, dtype=bool)
-    flat = ~np.isfinite(tests.p) & np.isfinite(tests.mean) & (tests.dof >= 1)
-    return (np.nan_to_num(p_tost_adjusted, nan=1.0) < alpha) | (flat & (np.abs(tests.mean) < margin))
+    return np.nan_to_num(p_tost_adjusted, nan=1.0) < alpha
 
 
 def outcomes(decided, higher_is_better=True):

@@ -3,8 +3,10 @@
 The input is a long table of fold scores, one row per candidate x split, with columns
 ``label`` (the candidate's readable name), ``split`` (0..J-1; the same index is the same
 train/test partition for every candidate), a score column (e.g. ``test_accuracy``),
-``n_train`` and ``n_test``. A candidate without a score on every split is left out of the
-tests (a failed or diverged fit), so that every compared candidate has the same splits.
+``n_train``, ``n_test`` and, optionally, ``n_fit`` (the rows each fit trains on: ``n_train``
+less the validation rows it holds out; without the column, ``n_train``). A candidate without
+a score on every split is left out of the tests (a failed or diverged fit), so that every
+compared candidate has the same splits.
 """
 import math
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "dif
                    "rank", "note"]
 # The columns of the equivalence test and the Bayesian view (`summarize` with a margin).
 EQUIVALENCE_COLUMNS = ["outcome", "p_tost", "p_tost_holm", "margin", "bayes_worse", "bayes_equivalent", "bayes_better"]
-UNTESTABLE = "the difference is the same on every split: untestable"
+UNTESTABLE = "the difference is the same on every split, and no test rows bound its variance: untestable"
+FLOORED = "the difference is the same on every split: its interval and tests rest on its test rows' variance"
 CLIPPED = "clipped to the metric's bounds (the normal approximation fails there)"
 
 
@@ -38,13 +41,18 @@ def _check_folds(folds, metric):
 
 
 def score_table(folds, metric):
-    """Return (scores: split x label, sizes: split -> n_train, n_test) from the long table."""
+    """Return (scores: split x label, sizes: split -> n_train, n_test, n_fit) from the long table.
+
+    ``n_fit`` is the folds' own column when they have one, else ``n_train``.
+    """
     _check_folds(folds, metric)
     folds = folds.assign(label=folds["label"].astype(str))
+    if "n_fit" not in folds:
+        folds = folds.assign(n_fit=folds["n_train"])
     scores = folds.pivot(index="split", columns="label", values=metric).astype(float).sort_index()
-    sizes = folds.groupby("split")[["n_train", "n_test"]]
+    sizes = folds.groupby("split")[["n_train", "n_test", "n_fit"]]
     if (sizes.nunique() > 1).any().any():
-        raise ValueError("n_train/n_test differ between candidates on the same split; "
+        raise ValueError("n_train/n_test/n_fit differ between candidates on the same split; "
                          "the same split index must be the same partition for every candidate")
     sizes = sizes.first().reindex(scores.index).astype(float)
     return scores, sizes
@@ -79,7 +87,8 @@ def compared_scores(scores):
 
 
 def _ratio(sizes):
-    return float(np.mean(sizes["n_test"] / sizes["n_train"])) if len(sizes) else math.nan
+    """The Nadeau-Bengio ratio: the mean ``n_test / n_fit`` of the splits (the rows each fit trains on)."""
+    return float(np.mean(sizes["n_test"] / sizes["n_fit"])) if len(sizes) else math.nan
 
 
 def _clip(low, high, bounds):
@@ -100,7 +109,8 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     Parameters
     ----------
     folds : pandas.DataFrame
-        Long fold table: ``label``, ``split``, ``n_train``, ``n_test`` and ``metric``.
+        Long fold table: ``label``, ``split``, ``n_train``, ``n_test``, ``metric`` and optionally
+        ``n_fit`` (the Nadeau-Bengio ratio is ``n_test / n_fit``).
     metric : str, default "test_accuracy"
         The score column.
     higher_is_better : bool, default True
@@ -112,8 +122,11 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         (and differences to ``+-(high - low)``), and the row says so.
     n_test : int, optional
         Given, the scores are proportions over ``n_test`` test rows per split (an accuracy):
-        a split is far from its candidate's others only beyond what its test rows alone
-        would vary (`src.reporting.compute.stability.proportion_sd`, the floor of
+        every interval and test floors its variance by the split's test rows
+        (`src.reporting.compute.stats.floored_variance`), so a difference that is the same on
+        every split is tested with the uncertainty its rows leave; and a split is far from its
+        candidate's others only beyond what its test rows alone would vary
+        (`src.reporting.compute.stability.proportion_sd`, the floor of
         `src.reporting.compute.stability.far_splits`).
     chance : float, optional
         The score of guessing (``1 / n_classes`` for an accuracy): a candidate whose interval
@@ -123,6 +136,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         candidate is then *worse*, *equivalent* to the best within ``+-margin`` (TOST, Holm over
         all pairs, `src.reporting.compute.stats.decide`) or *inconclusive*, with the Bayesian
         correlated t-test's probabilities (`src.reporting.compute.two_samples.bayes_probabilities`).
+        None or 0: no equivalence (no outcomes, no TOST or Bayesian columns).
     order : sequence of str, optional
         The candidates in rank order (`src.ranking`): between equal means the first listed is the
         best; by default, label order.
@@ -137,6 +151,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    margin = float(margin) if margin else None  # 0 asks for no equivalence
     scores, sizes = score_table(folds, metric)
     listed = [str(c) for c in scores.columns] if order is None else [str(c) for c in order]
     listed += [str(c) for c in scores.columns if str(c) not in listed]
@@ -144,10 +159,11 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     kept, reasons = compared_scores(scores)
     sizes = sizes.reindex(kept.index)
     ratio, j, level = _ratio(sizes), len(kept), 1 - float(alpha)
+    test_rows = sizes["n_test"].to_numpy(dtype=float) if n_test and j else None  # proportions: they floor the variance
 
     labels = [str(c) for c in kept.columns]
     matrix = kept.to_numpy().T  # (k, J)
-    found = stats.mean_intervals(matrix, ratio, level) if j else None
+    found = stats.mean_intervals(matrix, ratio, level, test_rows) if j else None
     floor = stability.proportion_sd(matrix, n_test) if j and n_test else 0.0
     far = stability.far_splits(matrix, floor) if j else np.zeros((len(labels), 0), bool)
     rows = []
@@ -178,7 +194,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         out.loc[0, "outcome"] = "best"
     if len(compared) >= 2 and j >= 1:
         ordered = kept[compared].to_numpy().T  # (k, J), best first
-        decided = stats.decide(ordered, ratio, alpha, higher_is_better, margin=margin)
+        decided = stats.decide(ordered, ratio, alpha, higher_is_better, margin=margin, n_test=test_rows)
         outcome_of = stats.outcomes(decided, higher_is_better)
         tests = decided.tests
         width = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
@@ -193,7 +209,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         for row in range(1, len(compared)):  # pair (0, row) is (best, candidate): flip to candidate - best
             pair = pairs[row - 1]
             low, high, clipped = _clip(-float(tests.high[row - 1]), -float(tests.low[row - 1]), width)
-            out.loc[row, ["diff_to_best", "diff_low", "diff_high"]] = [-pair["diff"], low, high]
+            out.loc[row, ["diff_to_best", "diff_low", "diff_high"]] = [0.0 - pair["diff"], low, high]  # no -0.00
             out.loc[row, ["p_vs_best", "p_holm"]] = [pair["p"], pair["p_holm"]]
             out.loc[row, "separated_from_best"] = bool(decided.worse[row])
             out.loc[row, "diff_clipped"] = clipped
@@ -202,9 +218,11 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
                 out.loc[row, "outcome"] = str(outcome_of[row])
                 first_, second_ = (ordered[row], ordered[0]) if higher_is_better else (ordered[0], ordered[row])
                 out.loc[row, ["bayes_worse", "bayes_equivalent", "bayes_better"]] = list(
-                    two_samples.bayes_probabilities(first_, second_, ratio, margin))
+                    two_samples.bayes_probabilities(first_, second_, ratio, margin, test_rows))
             if j >= 2 and not np.isfinite(pair["p"]):
                 out.loc[row, "note"] = UNTESTABLE
+            elif test_rows is not None and j >= 2 and bool(stats.constant(ordered[row] - ordered[0])):
+                out.loc[row, "note"] = FLOORED
         some = bool(decided.some_pair_separated)
         if j >= 2:
             # The pairs (best, candidate) that were tested, without unstable candidates unless all are.
@@ -215,7 +233,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
                 se = tests.se[: len(compared) - 1][tested]
                 detectable = float(np.median(power.detectable_difference(se, j, len(pairs), alpha)))
                 reach = float(np.median(power.equivalence_reach(se, j, len(pairs), alpha)))
-                diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))
+                diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))  # floored where the rows floor it
     if compared:
         out.loc[0, "diff_to_best"] = 0.0
     unstable = {}
@@ -234,7 +252,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
     out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
                      n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
                      detectable=detectable, reach=reach, diff_sd=diff_sd, unstable=unstable,
-                     margin=None if margin is None else float(margin),
+                     margin=margin, rows=test_rows is not None,
                      bounds=None if bounds is None else [float(b) for b in bounds],
                      chance=None if chance is None else float(chance), at_chance=at_chance)
     return out
@@ -321,7 +339,8 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
     Every pair ``a > b`` of the claim gets a corrected paired t-test on the splits that both
     finished; the p-values are Holm-adjusted over all of them and read by
     `src.reporting.compute.stats.claim_outcomes`: a pair *holds*, is *reversed*, *not separated* or
-    *untestable* (the same difference on every split). The claim is *contradicted* when any
+    *untestable* (the same difference on every split, where no test rows floor its variance: the
+    summary's ``attrs["rows"]``). The claim is *contradicted* when any
     pair is reversed, has *failed* when a claimed candidate has no score on every split,
     *holds* when every adjacent pair holds, is *equivalent* when an adjacent pair that does not
     hold is shown equivalent within ``margin`` (TOST, Holm over the claim's pairs, as
@@ -340,7 +359,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
     metric : str
     alpha : float, default 0.05
     margin : float, optional
-        The margin of equivalence in the metric's units; None tests no equivalence.
+        The margin of equivalence in the metric's units; None or 0 tests no equivalence.
 
     Returns
     -------
@@ -351,7 +370,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
         ``"reversed"``, ``"equivalent"``, ``"not separated"``, ``"untestable"``, ``"failed"``
         or ``"missing"``).
     """
-    names = [str(n) for n in claimed_order]
+    names, margin = [str(n) for n in claimed_order], float(margin) if margin else None
     if len(names) < 2:
         return Claim(names, "")
     higher = summary.attrs.get("higher_is_better", True)
@@ -362,6 +381,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
     kept, reasons = compared_scores(scores[[m for m in dict.fromkeys(matched) if m in scores]])
     shared = kept.dropna(axis=0, how="any")
     ratio = _ratio(sizes.reindex(shared.index))
+    rows = sizes.reindex(shared.index)["n_test"].to_numpy(dtype=float) if summary.attrs.get("rows") else None
 
     first, second = stats.pair_index(len(names))
     pairs = []
@@ -369,25 +389,23 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
         la, lb = matched[a], matched[b]
         entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
                  "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan,
-                 "p_tost": math.nan, "_flat": False}
+                 "p_tost": math.nan}
         if la is None or lb is None:
             entry["status"] = "missing"
         elif la not in shared or lb not in shared:
             entry["status"] = "failed"
         elif la != lb and len(shared) >= 1:
-            tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio)
+            tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio, n_test=rows)
             entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]),
-                         p_tost=float(stats.tost(tests, margin)[0]),
-                         _flat=bool(stats.equivalent_pairs(tests, [math.nan], alpha, margin)[0]))
+                         p_tost=float(stats.tost(tests, margin)[0]))
         pairs.append(entry)
     adjusted = stats.holm([e["p"] for e in pairs])
     tost_adjusted = stats.holm([e["p_tost"] for e in pairs])
     found = stats.claim_outcomes([e["mean_diff"] for e in pairs], adjusted, alpha, higher)
     for i, entry in enumerate(pairs):
         entry["p_holm"], entry["p_tost_holm"] = float(adjusted[i]), float(tost_adjusted[i])
-        equivalent = entry.pop("_flat") or bool(tost_adjusted[i] < alpha)
         entry.setdefault("status", "holds" if found.holds[i] else "reversed" if found.reversed[i]
-                         else "equivalent" if equivalent
+                         else "equivalent" if tost_adjusted[i] < alpha
                          else "not separated" if np.isfinite(entry["p"]) else "untestable")
     statuses = {e["status"] for e in pairs}
     outcome = ("contradicted" if found.contradicted else "failed" if "failed" in statuses

@@ -174,10 +174,11 @@ def isolation_frame(trials, nuisance, level=0.95, inner=None):
     if inner is not None:
         trials = trials.assign(**{tuning.INNER: inner})
     best = trials.groupby(["compared", x, "split"], sort=False)[tuning.INNER].max().reset_index()
-    sizes = trials.groupby("split")[["n_train", "n_test"]].first() if "n_train" in trials else None
+    fit = "n_fit" if "n_fit" in trials else "n_train"  # the rows each fit trained on
+    sizes = trials.groupby("split")[[fit, "n_test"]].first() if fit in trials else None
     rows = []
     for (label, value), group in best.groupby(["compared", x], sort=False):
-        n_train = sizes.loc[group["split"], "n_train"].to_numpy() if sizes is not None else [1] * len(group)
+        n_train = sizes.loc[group["split"], fit].to_numpy() if sizes is not None else [1] * len(group)
         n_test = sizes.loc[group["split"], "n_test"].to_numpy() if sizes is not None else [0] * len(group)
         mean, low, high = confidence_interval(group[tuning.INNER].to_numpy(dtype=float), n_train, n_test, level=level)
         chosen = trials[(trials["compared"] == label) & (trials[x] == value) & trials["chosen"]]

@@ -137,13 +137,14 @@ def difference_interval(a, b, n_train, n_test, level=0.95):
 
 
 
-def bayes_probabilities(a, b, ratio, rope):
+def bayes_probabilities(a, b, ratio, rope, n_test=None):
     """The Bayesian correlated t-test of ``a - b`` (baycomp): P(a worse), P(within ``rope``), P(a better).
 
     Benavoli, Corani, Demšar and Zaffalon (2017): the posterior of the mean difference is
     Student's t on J-1 degrees of freedom around the mean, with the Nadeau-Bengio variance
-    (``ratio``: mean ``n_test / n_train``; baycomp's ``CorrelatedTTest`` takes it from the
-    folds of plain K-fold). A second view beside `tost`, not a second verdict.
+    (``ratio``: mean ``n_test / n_fit``; baycomp's ``CorrelatedTTest`` takes it from the
+    folds of plain K-fold), floored by the test rows as the t-test's is (`floored_variance`).
+    A second view beside `tost`, not a second verdict.
 
     Parameters
     ----------
@@ -152,17 +153,22 @@ def bayes_probabilities(a, b, ratio, rope):
     ratio : float
     rope : float
         The region of practical equivalence, in the scores' units (the margin).
+    n_test : int or array-like of int, optional
+        Test rows of each split, when the scores are proportions of them.
 
     Returns
     -------
     (float, float, float)
-        NaN when J < 2 or ``rope`` is not positive.
+        NaN when J < 2, ``rope`` is not positive, or the difference has no variance (the same on
+        every split, without test rows to floor it): no spread is no evidence.
     """
     from baycomp.single import Posterior  # imported where used: only the summary needs it
 
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if d.size < 2 or not rope > 0:
         return math.nan, math.nan, math.nan
-    var = 0.0 if bool(constant(d)) else float(corrected_se(d, ratio) ** 2)
+    var = float(corrected_se(d, ratio, n_test) ** 2)
+    if n_test is None and bool(constant(d)):
+        return math.nan, math.nan, math.nan
     worse, within, better = Posterior(float(d.mean()), var, d.size - 1, rope).probs()
     return float(worse), float(within), float(better)

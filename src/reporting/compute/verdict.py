@@ -128,14 +128,11 @@ def _equivalence_clause(row, best, alpha, percent, n_pairs, margin):
 
 
 def _constant_clause(row, best, percent, margin):
-    """For a difference that is the same on every split: inside the margin (equivalent) or plainly outside it."""
+    """For a difference that is the same on every split with no test rows to bound its variance: no
+    equivalence either (no spread is no evidence)."""
     if margin is None:
         return ""
-    if row.get("outcome") == "equivalent":
-        return (f" That difference lies inside {the_margin(margin, percent)}, so {row['label']} is "
-                f"equivalent to {best}.")
-    return (f" That difference lies outside {the_margin(margin, percent)}, so {row['label']} is not "
-            f"equivalent to {best} either.")
+    return f" Nor is {row['label']} shown equivalent to {best} within {within_text(margin, percent)}."
 
 
 def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2, margin=None):

@@ -259,7 +259,8 @@ def grid_histories(study):
     -------
     (dict, dict)
         Label -> list of history DataFrames, best-ranked candidate first; and label ->
-        ``(n_train list, n_test list)`` of the same fits.
+        ``(n_train list, n_test list)`` of the same fits (``n_train``: the rows each fit trained on,
+        ``n_fit`` where the folds table has it).
     """
     folds = study.folds
     order = list(study.summary["label"].astype(str)) if study.summary is not None \
@@ -272,7 +273,7 @@ def grid_histories(study):
             history = study.history_of(str(getattr(row, "fit", "") or ""))
             if history:
                 fits.append(pd.DataFrame(history))
-                n_train.append(row.n_train)
+                n_train.append(getattr(row, "n_fit", row.n_train))  # the rows the fit trained on
                 n_test.append(row.n_test)
         if fits:
             histories[label], sizes[label] = fits, (n_train, n_test)

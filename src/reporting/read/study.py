@@ -13,7 +13,7 @@ import yaml
 
 from ... import layout
 from ...errors import Damaged
-from ...results import ALPHA, MARGIN, SearchRecord
+from ...results import ALPHA, MARGIN, VALID_FRACTION, SearchRecord
 from ...study_lock import live_holder
 
 
@@ -131,6 +131,14 @@ class Study:
         if self.search is not None and self.search.margin is not None:
             return float(self.search.margin)
         return float((self.config.get("stats") or {}).get("margin", MARGIN))
+
+    @property
+    def valid_fraction(self):
+        """The share of each fit's training rows held out for validation: its config's
+        ``train.valid_fraction``, else the schema's default (what counts the rows each fit trained
+        on for a search that did not record them, `src.results.SearchRecord.fit_rows`)."""
+        found = (self.config.get("train") or {}).get("valid_fraction")
+        return float(VALID_FRACTION if found is None else found)
 
     @property
     def claim(self):
