@@ -39,6 +39,30 @@ def test_the_most_chosen_setting_prefers_the_first_listed_between_equal_counts()
     assert tuning.most_chosen(rows.iloc[1:], ["lr"]) == {"lr": 0.01}
 
 
+def test_the_tuned_refit_ranks_as_the_summary_does_lower_log_loss_on_an_exact_tie(monkeypatch):
+    """relu and tanh tie exactly on mean outer accuracy at their chosen rate; tanh's outer log loss is
+    lower, so the summary ranks it first (`src.ranking`), and the refit is tanh's."""
+    from types import SimpleNamespace
+
+    from src.modes import selection
+    from src.params import candidate_label
+
+    params = [{"lr": lr, "module__activation": a} for a in ("relu", "tanh") for lr in (0.01, 0.1)]
+    keys = {candidate_label(p): [f"{i}-{split}" for split in range(2)] for i, p in enumerate(params)}
+    inner = {"0": 0.95, "1": 0.90, "2": 0.90, "3": 0.95}  # relu chooses lr=0.01 and tanh lr=0.1 on both splits
+    monkeypatch.setattr(selection.fit_records, "last_epoch",
+                        lambda _, key: {"valid_acc": inner[key.split("-")[0]], "valid_loss": 0.2})
+    plan = SimpleNamespace(fit_keys=keys, record_dir=None, halving=None,
+                           params={"module__activation": ["relu", "tanh"], "lr": [0.01, 0.1]})
+    cv_results = {"params": params,
+                  "split0_test_accuracy": [0.90, 0.5, 0.5, 0.92], "split1_test_accuracy": [0.92, 0.5, 0.5, 0.90],
+                  "split0_test_log_loss": [-0.30, -1, -1, -0.25], "split1_test_log_loss": [-0.30, -1, -1, -0.25]}
+    assert selection.best_tuned(plan, cv_results, ["lr"]) == {"lr": 0.1, "module__activation": "tanh"}
+    # tanh's loss as relu's: the first listed wins, as in the summary
+    cv_results["split0_test_log_loss"][3] = cv_results["split1_test_log_loss"][3] = -0.30
+    assert selection.best_tuned(plan, cv_results, ["lr"]) == {"lr": 0.01, "module__activation": "relu"}
+
+
 def test_a_tuned_study_chooses_per_split_on_inner_scores_and_judges_on_outer_ones(make_cfg, tmp_path, capsys):
     run(make_cfg(TUNED), tmp_path)
     out = capsys.readouterr().out
