@@ -1,6 +1,7 @@
 """Grid mode end to end on digits: GridSearchCV, the tables, HiPlot pages, failures, resume."""
 import json
 import logging
+import math
 import warnings
 
 import numpy as np
@@ -68,6 +69,27 @@ def test_report_rebuilds_the_same_tables(grid_dir):
     assert (out / "summary.csv").read_text() == before
     page = written["hiplot"].read_text()
     assert page.rstrip().endswith("</html>") and "mean_test_accuracy" in page and "tanh" in page
+
+
+def test_each_split_records_the_rows_its_fits_train_on(grid_dir):
+    out, _ = grid_dir
+    search = out / "search.json"
+    text = search.read_text()
+    meta = json.loads(text)
+    # each fit holds train.valid_fraction=0.2 of its split's training rows out (a stratified shuffle split)
+    assert [s["n_fit"] for s in meta["splits"]] == [s["n_train"] - math.ceil(0.2 * s["n_train"]) for s in meta["splits"]]
+    folds = pd.read_csv(out / "folds.csv")
+    assert folds["n_fit"].tolist() == [meta["splits"][split]["n_fit"] for split in folds["split"]]
+    # a dir written before n_fit was recorded counts it from its config's train.valid_fraction: the same tables
+    before = {name: (out / name).read_text() for name in ("summary.csv", "folds.csv", "stats.json")}
+    for split in meta["splits"]:
+        del split["n_fit"]
+    search.write_text(json.dumps(meta))
+    try:
+        rebuild(out)
+        assert {name: (out / name).read_text() for name in before} == before
+    finally:
+        search.write_text(text)
 
 
 def test_parametrised_activations_and_extra_settings(make_cfg, tmp_path):

@@ -16,6 +16,7 @@ from ..params import candidate_label, cell
 from ..results import GridResult, SearchRecord
 from ..training import fit_records
 from ..training import rungs
+from ..training.grouping import fold_rows
 from ..training.cost import step_cost
 from ..training import exhaustive
 from ..words import counted
@@ -140,8 +141,9 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, marg
         device=str(plan.net.device), n_jobs=plan.cores.n_jobs,
         threads=plan.cores.threads,  # torch threads of each fit (None: torch's default)
         swept=list(plan.params), search_seconds=round(seconds, 3),
-        splits=[{"n_train": int(len(tr)), "n_test": int(len(te)), "data": fingerprint}
-                for (tr, te), fingerprint in zip(plan.splits, plan.fingerprints)],
+        splits=[{"n_train": int(len(tr)), "n_test": int(len(te)), "n_fit": int(len(fit)), "data": fingerprint}
+                for (tr, te), (fit, _), fingerprint in zip(plan.splits, fold_rows(plan.net, plan.y, plan.train_indices),
+                                                           plan.fingerprints)],
         fit_keys=plan.fit_keys, refit=None, claim=list(claim) if claim else None, aliases=plan.grid.aliases,
         step_cost=cost, n_params=param_counts(plan), inits=weight_inits(plan), halving=halving_meta(plan),
         alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
