@@ -62,6 +62,13 @@ class Drifts(nn.Module):
         return x * _calls[0]
 
 
+class NoisyReLU(nn.Module):
+    """ReLU with noise drawn from torch's global generator in training."""
+
+    def forward(self, x):
+        return torch.relu(x) + (0.01 * torch.randn_like(x) if self.training else 0)
+
+
 class Raises(nn.Module):
     """Fails when called."""
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from src.errors import UserError
-from src.model import activations, modules
+from src.model import activations, modules, randomness
 from src.model.mlp import MLP, resolve_init
 
 # -0.5 and 1.0 sit on the thresholds of `threshold`: Keras' ThresholdedReLU is 0 there (x > theta, strictly).
@@ -315,8 +315,9 @@ def test_selu_gets_alpha_dropout_and_others_plain_dropout():
     selu = MLP(n_features=20, n_classes=3, hidden=[16, 8], activation="selu", dropout=0.1)
     relu = MLP(n_features=20, n_classes=3, hidden=[16, 8], activation="relu", dropout=0.1)
     assert sum(isinstance(m, nn.AlphaDropout) for m in selu.modules()) == 2
-    assert not any(type(m) is nn.Dropout for m in selu.modules())
-    assert sum(type(m) is nn.Dropout for m in relu.modules()) == 2
+    assert not any(type(m) is randomness.Dropout for m in selu.modules())
+    assert sum(type(m) is randomness.Dropout for m in relu.modules()) == 2
+    assert not randomness.unseeded_layers(selu) and not randomness.unseeded_layers(relu)  # each draws from its fit's
     assert not any(isinstance(m, nn.AlphaDropout) for m in relu.modules())
     assert not any(isinstance(m, (nn.Dropout, nn.AlphaDropout)) for m in MLP(20, 3, [16], "selu").modules())
 

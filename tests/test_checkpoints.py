@@ -20,9 +20,11 @@ from tests.conftest import FAST, ROOT, compose_config, run_cli
 
 # digits, 30 epochs of small batches: long enough to kill between two checkpoints; one thread, one stack at a time
 LONG = [*FAST, "mode=grid", "train.epochs=30", "train.batch_size=32", "cv.refit=false", "cv.n_jobs=1",
-        "train.threads=1", "train.checkpoint_every=1", "grid.activation=[relu,tanh]"]
+        "train.threads=1", "train.checkpoint_every=1", "grid.activation=[relu,rrelu]", "model.dropout=0.2"]
 STUDIES = {"fixed": [], "tuned": ["protocol=tuned", "tune.lr=[0.01,0.1]"],
-           "halving": ["search.halving=true", "search.min_epochs=3", "search.eta=3"]}
+           "halving": ["search.halving=true", "search.min_epochs=3", "search.eta=3"],
+           # fit by fit (a schedule acts per fit), killed on the epoch the rate steps down
+           "scheduled": ["train.lr_scheduler={policy:StepLR,step_size:5,gamma:0.5}"]}
 TIMING = ["fit_time_mean", "step_cost"]  # wall-clock columns: they differ from run to run
 
 
@@ -60,14 +62,30 @@ def test_an_interrupt_writes_the_last_epoch_of_what_is_training_and_says_from_wh
     ck.SAVED.clear()
 
 
-def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stopped(tmp_path, monkeypatch, one_thread):
+# What a fit's checkpoint must bring back: early stopping's counters, each schedule's state (skorch
+# rebuilds a scheduler with ``last_epoch``, and torch's constructor steps StepLR and MultiStepLR once
+# more on the restored rate), and the random ops' generator (dropout, RReLU).
+RESUMED = {
+    "early stopping": dict(early_stopping=3),
+    "StepLR, dropout": dict(lr_scheduler={"policy": "StepLR", "step_size": 3, "gamma": 0.5}, dropout=0.3),
+    "MultiStepLR, rrelu": dict(lr_scheduler={"policy": "MultiStepLR", "milestones": [3, 5], "gamma": 0.5},
+                               activation="rrelu"),
+    "ReduceLROnPlateau": dict(lr_scheduler={"policy": "ReduceLROnPlateau", "patience": 1, "factor": 0.5,
+                                            "threshold": 0.5, "monitor": "valid_loss"}),  # most epochs count as bad
+    "CosineAnnealingLR": dict(lr_scheduler={"policy": "CosineAnnealingLR", "T_max": 6}),
+}
+
+
+@pytest.mark.parametrize("settings", list(RESUMED))
+def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stopped(settings, tmp_path, monkeypatch,
+                                                                                   one_thread):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
     X, y = (X / 16).astype(np.float32), y.astype(np.int64)
 
     def fit(folder):
-        net = make_net(64, 10, epochs=6, batch_size=64, verbose=0, checkpoint_every=2, early_stopping=3)
+        net = make_net(64, 10, epochs=6, batch_size=64, verbose=0, checkpoint_every=2, lr=0.1, **RESUMED[settings])
         return net.set_params(record_dir=str(folder)).fit(X, y)
 
     whole = fit(tmp_path / "whole")
@@ -87,6 +105,7 @@ def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stoppe
     for name, value in whole.module_.state_dict().items():
         assert torch.equal(value, resumed.module_.state_dict()[name]), name
     assert resumed.history[:, "valid_loss"] == whole.history[:, "valid_loss"]
+    assert resumed.history[:, "lr"] == whole.history[:, "lr"]
     assert not layout.checkpoints_dir(tmp_path / "resumed").exists()  # gone with the record written
     ck.SAVED.clear()
 

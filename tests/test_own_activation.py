@@ -61,6 +61,8 @@ CONTRACT = {
     "not picklable": (f"{OWN}:HoldsALambda", ["cannot be pickled", "parallel backends"]),
     "not the same output twice": (f"{OWN}:Drifts", ["not give the same output twice under the same seed"]),
     "raises when called": (f"{OWN}:Raises", ["raised RuntimeError: not implemented"]),
+    "random from the global generator": (f"{OWN}:NoisyReLU", ["draws random numbers from torch's global generator",
+                                                               "src.model.randomness.Seeded"]),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Optional, Tuple
 from torch import nn
 
 from ..errors import UserError, choices_error
+from . import randomness
 from .modules import (
     PAU,
     XIELU,
@@ -97,7 +98,7 @@ REGISTRY = {
                          doc="x if x > 0 else negative_slope x"),
     "prelu": Entry(PReLU, RELU, wants_width=True, smooth=False, slope=lambda p: p["init"],
                    doc="x if x > 0 else a x, a learned (one per layer, or per unit)"),
-    "rrelu": Entry(nn.RReLU, RELU, smooth=False,
+    "rrelu": Entry(randomness.RReLU, RELU, smooth=False,
                    checks=((lambda p: p["lower"] <= p["upper"], "lower must be <= upper"),),
                    slope=lambda p: (p["lower"] + p["upper"]) / 2,
                    doc="x if x >= 0 else a x, a ~ U(lower, upper) in training, (lower + upper) / 2 in eval"),

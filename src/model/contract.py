@@ -3,8 +3,10 @@
 `check` builds the activation as a layer would and tries it on a standard-normal batch: the
 output has the input's shape, each output element depends on its own input element only
 (elementwise: its Jacobian on a probe batch is diagonal), output and gradient are finite, the module pickles (joblib,
-Dask and Slurm workers receive it that way) and, in eval mode, it gives the same output twice
-under the same seed. Importing it and its being callable are checked when its spec is read
+Dask and Slurm workers receive it that way), in eval mode it gives the same output twice
+under the same seed, and in training it draws no random numbers from torch's global generator,
+which the fits of a process share (a random activation draws from its fit's own,
+`src.model.randomness.Seeded`). Importing it and its being callable are checked when its spec is read
 (`src.model.activations.parse`). Each failure is one `UserError` line naming the activation.
 """
 import pickle
@@ -12,7 +14,7 @@ import pickle
 import torch
 
 from ..errors import UserError
-from . import activations
+from . import activations, randomness
 
 BATCH, WIDTH = 64, 16
 PROBE = 4  # rows of the probe batch whose Jacobian must be diagonal
@@ -46,6 +48,21 @@ def _elementwise(label, module, x):
         raise UserError(f"activation {label!r}: it is not elementwise: output {divmod(out, x.shape[1])} depends on "
                         f"input {divmod(inp, x.shape[1])} of a ({PROBE}, {WIDTH}) probe batch (a softmax or a "
                         f"normalisation mixes units); an activation maps each unit on its own")
+
+
+def _own_randomness(label, module, x):
+    """Refuse an activation that draws from torch's global generator in training: fits side by side share it."""
+    if randomness.seeded_layers(module):
+        return
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        first = _run(label, module.train(), x)
+        torch.manual_seed(SEED + 1)
+        second = _run(label, module, x)
+    if not torch.equal(first, second):
+        raise UserError(f"activation {label!r}: in training it draws random numbers from torch's global generator, "
+                        f"which the fits of a process share, so the same command would not give the same "
+                        f"numbers; subclass src.model.randomness.Seeded and draw from self.generator")
 
 
 def check(spec):
@@ -82,3 +99,4 @@ def check(spec):
     if not torch.equal(first, second):
         raise UserError(f"activation {label!r}: it does not give the same output twice under the same seed "
                         f"in eval mode")
+    _own_randomness(label, module, x.detach())

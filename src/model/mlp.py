@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import choices_error
-from . import activations
+from . import activations, randomness
 
 
 def lecun_normal_(weight, slope=0.0):
@@ -154,7 +154,8 @@ class MLP(nn.Module):
         Activation spec; a fresh module is built for every layer, so learnable parameters
         (PReLU's slope, Swish's beta) are never shared between layers.
     dropout : float (default=0.0)
-        Dropout probability after each activation; SELU networks get AlphaDropout.
+        Dropout probability after each activation; SELU networks get AlphaDropout. Both draw
+        their masks from the fit's own generator (`src.model.randomness`).
     init : str (default="auto")
         Weight init: a key of `INITS`, or ``auto`` for the activation's recipe.
     layer : str (default="linear")
@@ -169,7 +170,7 @@ class MLP(nn.Module):
         entry = activations.entry(activation)
         kind = LAYERS[layer]
         self.init_scheme = resolve_init(init, activation)
-        dropout_cls = nn.AlphaDropout if name == "selu" else nn.Dropout
+        dropout_cls = randomness.AlphaDropout if name == "selu" else randomness.Dropout
         layers, width = [], n_features
         for size in matched_widths(n_features, n_classes, hidden, kind.widen, entry.width_factor):
             act = activations.build(activation, width=size)

@@ -48,10 +48,18 @@ def data_fingerprint(X, y, rows=None):
 
 
 def fit_params(net):
-    """The parameters of a skorch net that decide what a fit computes, as plain values."""
+    """The parameters of a skorch net that decide what a fit computes, as plain values.
+
+    The device is one of them where it is not the CPU: a GPU's kernels round differently and its
+    random-op generator draws another stream (`src.model.randomness`), so a study resumed on another
+    device trains its fits again rather than mixing records of two devices. (A CPU's key carries no
+    device, so that records written before the device was part of the key are still found.)
+    """
     params = net.get_params(deep=False)
     values = {k: plain(v) for k, v in sorted(params.items())
               if not k.startswith(KEY_PARAMS_SKIPPED) and not k.startswith("_")}
+    if str(params.get("device", "cpu")) != "cpu":
+        values["device"] = str(params["device"])
     unnamed = [k for k, v in values.items() if " at 0x" in json.dumps(v)]
     if unnamed:  # an address would make the key differ between identical fits, or hide a setting
         raise ValueError(f"cannot identify the fit parameters {unnamed}: their values are only addresses")

@@ -23,8 +23,9 @@ from .grouping import fold_rows
 from .loader import as_tensor
 from .member_rates import MemberRates
 from .member_state import member_states, restore
-from .net import SEEDING_LOCK, Diverged, shuffle_generator, with_fused
-from .stack import Stack
+from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator
+from .net import Diverged, seeded_build, shuffle_generator, with_fused
+from .stack import MemberRandom, Stack
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, sta
         Every member's state, candidate by candidate, fold by fold.
     """
     run = _train(nets, X, y, train_indices, epochs, labels, rows, start, nets[0].record_dir, fingerprints)
-    return member_states(run.stack, run.optimizer, run.histories, run.seconds, run.rates.scales())
+    return member_states(run.stack, run.optimizer, run.histories, run.seconds, run.rates.scales(), run.generators)
 
 
 def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None, start=None):
@@ -92,13 +93,15 @@ def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerp
 
 @dataclass
 class _Trained:
-    """A stack after training: its optimizer, rates, every member's history and seconds, its checkpoints."""
+    """A stack after training: its optimizer, rates, every member's history, seconds and random-op
+    generator, its checkpoints."""
 
     stack: Stack
     optimizer: object
     rates: MemberRates
     histories: list
     seconds: list
+    generators: list
     checkpoints: Checkpoints = None
 
 
@@ -113,15 +116,15 @@ def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X,
     return Checkpoints(record_dir, stack_name(keys, last), every, what)
 
 
-def _capture(stack, optimizer, folds, histories, seconds):
+def _capture(stack, optimizer, folds, generators, histories, seconds):
     """The stack's state after an epoch, copied to the CPU: what a checkpoint holds."""
-    return {"params": cpu_copy(list(stack.parameters())),
-            "optimizer": cpu_copy(optimizer.state_dict()), "rng": torch.get_rng_state(),
+    return {"params": cpu_copy(list(stack.parameters())), "optimizer": cpu_copy(optimizer.state_dict()),
             "generators": [fold["generator"].get_state() for fold in folds],
+            "random": [generator_state(g) for g in generators],
             "history": [list(h) for h in histories], "seconds": seconds}
 
 
-def _resume(saved, stack, optimizer, folds):
+def _resume(saved, stack, optimizer, folds, generators):
     """Load a checkpoint (`_capture`) into the stack; its epoch, histories and seconds."""
     with torch.no_grad():
         for p, value in zip(stack.parameters(), saved["params"], strict=True):
@@ -129,7 +132,8 @@ def _resume(saved, stack, optimizer, folds):
     optimizer.load_state_dict(saved["optimizer"])
     for fold, state in zip(folds, saved["generators"], strict=True):
         fold["generator"].set_state(state)
-    torch.set_rng_state(saved["rng"])
+    for generator, state in zip(generators, saved.get("random") or [None] * len(generators), strict=True):
+        restore_generator(generator, state)
     return saved["epoch"], [[dict(row) for row in h] for h in saved["history"]], list(saved["seconds"])
 
 
@@ -146,7 +150,10 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
     folds = [_fold_setup(net, idx, r) for idx, r in zip(train_indices, rows)]
     C, F_ = len(nets), len(folds)
     K = C * F_
-    stack = Stack([_build(cand).to(device) for cand in nets for _ in folds], F_, device)
+    generators = [fit_generator(cand.seed, device) for cand in nets for _ in folds]  # member m's random ops
+    members = [give_generator(_build(cand).to(device), generators[c * F_ + f])
+               for c, cand in enumerate(nets) for f in range(F_)]
+    stack = Stack(members, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
     optimizer = net.optimizer(stack.parameters(), **settings)
     rates = MemberRates(stack, [cand.lr for cand in nets], net.lr, net.optimizer, settings)
@@ -156,6 +163,8 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
     done = len(histories[0])
     if start is not None:
         restore(stack, optimizer, start, rates.scales())
+        for generator, member in zip(generators, start, strict=True):
+            restore_generator(generator, member.random)
         for fold in folds:  # the batch orders of the epochs already trained
             for _ in range(done):
                 torch.randperm(len(fold["fit"]), generator=fold["generator"])
@@ -163,7 +172,7 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
     checkpoints = _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y)
     saved = None if checkpoints is None else checkpoints.load()
     if saved is not None and saved["epoch"] > done:
-        done, histories, before = _resume(saved, stack, optimizer, folds)
+        done, histories, before = _resume(saved, stack, optimizer, folds, generators)
     sizes = torch.tensor([len(f["fit"]) for f in folds] * C, dtype=torch.float32, device=device)  # (K,)
     valid_batches, valid_sizes = _validation(net, folds, X_all, Y_all, device)
     clock = time.perf_counter()
@@ -188,18 +197,22 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
                 break  # every member diverged: nothing left to learn
             if checkpoints is not None:  # the state after this epoch; written every `checkpoint_every` and at a rung
                 spent = [b + (time.perf_counter() - clock) / K for b in before]
-                checkpoints.epoch_end(epoch, partial(_capture, stack, optimizer, folds, histories, spent),
+                checkpoints.epoch_end(epoch, partial(_capture, stack, optimizer, folds, generators, histories, spent),
                                       last=epoch == last < net.max_epochs)
     elapsed = time.perf_counter() - clock
     seconds = [elapsed / K + before[m] for m in range(K)]
-    return _Trained(stack, optimizer, rates, histories, seconds, checkpoints)
+    return _Trained(stack, optimizer, rates, histories, seconds, generators, checkpoints)
 
 
 def _train_epoch(stack, optimizer, rates, batches):
     """One epoch of optimizer steps over ``batches`` (`_batches`); each member's summed training loss, ``(K,)``."""
     loss_sum = torch.zeros(stack.C * stack.F, device=stack.weights[0].device)
     stack.train(True)
+    random = any(isinstance(layer, MemberRandom) for segments in stack.segments for layers in segments
+                 for layer in layers)
     for xb, yb, mask, counts in batches:  # xb (F, batch, in); yb (F, batch); counts (F,)
+        if random:
+            stack.real_rows(None if mask is None else counts)
         optimizer.zero_grad()
         summed = _member_losses(stack(xb), yb, mask, stack.C)  # (K,)
         objective = summed.view(stack.C, stack.F) / counts.clamp(min=1)  # (C, F): each member's mean loss
@@ -222,9 +235,7 @@ def _fold_setup(net, train_idx, rows):
 
 def _build(net):
     """The net's module with the weights the plain path would start from."""
-    with SEEDING_LOCK:
-        torch.manual_seed(net.seed)
-        return net.module(**net.get_params_for("module"))
+    return seeded_build(net.seed, lambda: net.module(**net.get_params_for("module")))
 
 
 def _as_tensors(X, y, device):

@@ -25,12 +25,15 @@ class MemberState:
         Its epochs so far (its epoch count is their number).
     seconds : float
         Its share of the training time so far.
+    random : Tensor, optional
+        The state of its random-op generator (`src.model.randomness.fit_generator`); None: as seeded.
     """
 
     params: list
     optimizer: dict
     history: list
     seconds: float
+    random: object = None
 
 
 def member_pieces(tensors, C, F, owners=None):
@@ -62,13 +65,14 @@ def joined(pieces, F, shared):
     return layers + own
 
 
-def member_states(stack, optimizer, histories, seconds, scales=None):
+def member_states(stack, optimizer, histories, seconds, scales=None, generators=None):
     """Every member's `MemberState` (copies on the CPU), in member order.
 
     ``scales`` are the candidates' loss scales (`src.training.member_rates.MemberRates.scales`), or None: with them, the
     optimizer's state of shaped tensors (SGD's momentum, a sum of scaled gradients) is divided by
     the member's scale, so that a state is the member's own whatever stack it trained in, and
-    `restore` can scale it for the next stack's reference rate.
+    `restore` can scale it for the next stack's reference rate. ``generators`` are the members'
+    random-op generators, whose states the members keep (None: none kept).
     """
     params = stack.parameters()
     owners = stack.candidates_of_parameters()
@@ -84,7 +88,9 @@ def member_states(stack, optimizer, histories, seconds, scales=None):
                         optimizer={name: [t.cpu() / scales[m // stack.F] for t in value[m]] if isinstance(value, list)
                                    else (value.cpu().clone() if torch.is_tensor(value) else value)
                                    for name, value in state.items()},
-                        history=[dict(row) for row in histories[m]], seconds=seconds[m]) for m in range(len(pieces))]
+                        history=[dict(row) for row in histories[m]], seconds=seconds[m],
+                        random=None if generators is None else generators[m].get_state().clone())
+            for m in range(len(pieces))]
 
 
 def restore(stack, optimizer, states, scales=None):

@@ -14,6 +14,7 @@ from skorch.history import History
 
 from ..errors import Interrupted, UserError
 from ..model.mlp import MLP, uncompiled
+from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator
 from . import fit_records
 from .checkpoints import Checkpoints, cpu_copy, running
 from .diagnostics import Diagnostics
@@ -62,6 +63,18 @@ def with_fused(optimizer, kwargs):
 
 
 SEEDING_LOCK = threading.Lock()
+
+
+def seeded_build(seed, build):
+    """``build()`` under torch's global generator seeded with ``seed``, that generator's state kept.
+
+    The initial weights come from torch's global generator (the layers' own initialisers); fits
+    in threads must not interleave between seeding and building, and the caller's stream (a
+    notebook's, the fit beside it) is left where it was.
+    """
+    with SEEDING_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build()
 # torch.set_float32_matmul_precision's settings: "highest" keeps float32 products; "high" and
 # "medium" allow TF32 or bfloat16 products where the hardware has them (GPUs, CPUs with AMX).
 MATMUL_PRECISIONS = ("highest", "high", "medium")
@@ -111,17 +124,35 @@ class StopOnDivergence(Callback):
             raise Diverged.at(loss, len(net.history))
 
 
+def schedulers(net):
+    """The LR schedulers a fit's callbacks built (skorch's `LRScheduler`), in callback order."""
+    return [cb.lr_scheduler_ for _, cb in net.callbacks_ if isinstance(cb, LRScheduler)
+            and getattr(cb, "lr_scheduler_", None) is not None]
+
+
 class SaveCheckpoint(Callback):
     """Keep a fit's state after every epoch; write it every ``checkpoint_every`` epochs (`src.training.checkpoints`).
 
     Added last to a fit's callbacks (`Net.initialize_callbacks`), so that the epoch's history row is
-    whole. On a resumed fit it brings early stopping's count of epochs without improvement back.
+    whole. The state is everything that decides what the rest of the fit computes: the weights, the
+    optimizer's state, the LR schedulers' states, the batch-order and random-op generators, and the
+    history (from which early stopping's counters are rebuilt). On a resumed fit it brings them back
+    once every callback is built, before the first epoch.
     """
 
     def __init__(self, checkpoints):
         self.checkpoints = checkpoints
 
     def on_train_begin(self, net, **kwargs):
+        saved = getattr(net, "resumed_", None)
+        if saved is None:
+            return
+        net.resumed_ = None
+        # skorch builds a scheduler with ``last_epoch`` from the history, and torch's constructor
+        # steps it once more on the restored rate: the saved states put both back as they were
+        for scheduler, state in zip(schedulers(net), saved.get("schedulers", []), strict=False):
+            scheduler.load_state_dict(state)
+        net.optimizer_.load_state_dict(saved["optimizer"])
         for stopping in (cb for _, cb in net.callbacks_ if isinstance(cb, EarlyStopping)):
             for row in net.history:  # the epochs before the checkpoint, as early stopping saw them
                 if stopping._is_score_improved(row[stopping.monitor]):
@@ -133,9 +164,10 @@ class SaveCheckpoint(Callback):
     def on_epoch_end(self, net, **kwargs):
         self.checkpoints.epoch_end(len(net.history), lambda: {
             "module": cpu_copy(uncompiled(net.module_).state_dict()),
-            "optimizer": cpu_copy(net.optimizer_.state_dict()), "rng": torch.get_rng_state(),
-            "generators": [net.shuffle_generator_.get_state()], "history": list(net.history),
-            "seconds": time.perf_counter() - net.started_})
+            "optimizer": cpu_copy(net.optimizer_.state_dict()),
+            "schedulers": [cpu_copy(s.state_dict()) for s in schedulers(net)],
+            "generators": [net.shuffle_generator_.get_state()], "random": generator_state(net.random_generator_),
+            "history": list(net.history), "seconds": time.perf_counter() - net.started_})
 
 
 class Net(NeuralNetClassifier):
@@ -147,8 +179,10 @@ class Net(NeuralNetClassifier):
     Parameters
     ----------
     seed : int (default=0)
-        Seeds torch's generator before the module is built: the same seed gives the same
-        initial weights, batch order and history.
+        The fit's seed: its initial weights (built under torch's global generator seeded with
+        it, `seeded_build`), its batch order (`shuffle_generator`) and its random ops (dropout,
+        RReLU: `src.model.randomness.fit_generator`) come from it alone, so the same seed gives
+        the same history, whatever trains beside the fit.
     threads : int, optional
         ``torch.set_num_threads`` for this fit; None leaves torch's setting alone.
     record_dir : str, optional
@@ -186,10 +220,14 @@ class Net(NeuralNetClassifier):
         if self.threads:
             torch.set_num_threads(int(self.threads))
         torch.set_float32_matmul_precision(self.matmul_precision)
-        with SEEDING_LOCK:  # fits in threads must not interleave between seeding and building
-            torch.manual_seed(self.seed)
-            super().initialize()
+        seeded_build(self.seed, super().initialize)
         self.shuffle_generator_ = shuffle_generator(self.seed)
+        return self
+
+    def initialize_module(self):
+        super().initialize_module()
+        self.random_generator_ = fit_generator(self.seed, self.device)
+        give_generator(self.module_, self.random_generator_)
         return self
 
     def initialize_callbacks(self):
@@ -205,7 +243,8 @@ class Net(NeuralNetClassifier):
         self.optimizer_.load_state_dict(saved["optimizer"])
         self.history_ = History(saved["history"])
         self.shuffle_generator_.set_state(saved["generators"][0])
-        torch.set_rng_state(saved["rng"])
+        restore_generator(self.random_generator_, saved.get("random"))
+        self.resumed_ = saved  # the schedulers' states, once skorch has built them (`SaveCheckpoint`)
         self.partial_fit(X, y, epochs=self.max_epochs - saved["epoch"], **fit_params)
 
     def get_params_for_optimizer(self, prefix, named_parameters):

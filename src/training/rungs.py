@@ -147,7 +147,8 @@ def _recorded(record_dir, unit):
 def _save_states(record_dir, unit, epochs, states):
     for key, state in zip(unit.keys, states):
         write_torch(layout.rung_path(record_dir, key, epochs), {"params": state.params, "optimizer": state.optimizer,
-                                                                "history": state.history, "seconds": state.seconds})
+                                                                "history": state.history, "seconds": state.seconds,
+                                                                "random": state.random})
 
 
 def _load_states(record_dir, unit, epochs):
@@ -157,7 +158,8 @@ def _load_states(record_dir, unit, epochs):
         try:
             saved = layout.read_whole(layout.rung_path(record_dir, key, epochs))
             states.append(MemberState(params=saved["params"], optimizer=saved["optimizer"],
-                                      history=saved["history"], seconds=float(saved["seconds"])))
+                                      history=saved["history"], seconds=float(saved["seconds"]),
+                                      random=saved.get("random")))
         except Exception:  # missing, or cut short by a kill: this rung is trained again
             return None
     return states

@@ -8,6 +8,8 @@ product writes without a transposed copy.
 """
 import torch
 
+from ..model.randomness import Seeded
+
 
 def linear_layers(module):
     """The module's Linear layers, in order."""
@@ -93,6 +95,33 @@ class MemberParams:
                     value.copy_(self.params[name][f])
 
 
+class MemberRandom:
+    """A layer that draws random numbers (`src.model.randomness.Seeded`) at one position of a candidate.
+
+    Each fold's member applies its own layer, drawing from its own fit's generator, to its rows
+    of the candidate's slice ``(F, batch, width)``: the draws a fold's member makes are the
+    ones its fit makes alone on the same rows, whatever trains beside it.
+
+    Parameters
+    ----------
+    members : list of torch.nn.Module
+        The layer of each fold's member, in fold order.
+    """
+
+    def __init__(self, members):
+        self.members = members
+        self.rows = None  # each fold's real rows in this step (`Stack.real_rows`); None: every row
+
+    def __call__(self, h):
+        if self.rows is None or not self.members[0].training:
+            return torch.stack([layer(h[f]) for f, layer in enumerate(self.members)])
+        # a fold's padding rows draw nothing, so that its member draws what its fit would
+        out = h.clone()
+        for f, (layer, n) in enumerate(zip(self.members, self.rows)):
+            out[f, :n] = layer(h[f, :n])
+        return out
+
+
 def has_params(layer):
     """Whether a layer holds parameters (a learnable activation)."""
     return any(p.numel() for p in layer.parameters())
@@ -136,8 +165,8 @@ class _FirstLayer(torch.autograd.Function):
 
 
 # Layers that draw random numbers in training: candidates never share a call of them, so that
-# each keeps its own random stream.
-RANDOM = (torch.nn.Dropout, torch.nn.AlphaDropout, torch.nn.RReLU)
+# each member keeps its own random stream.
+RANDOM = (torch.nn.Dropout, torch.nn.AlphaDropout, torch.nn.RReLU, MemberRandom)
 
 
 def _share_key(layers):
@@ -203,6 +232,8 @@ class Stack:
                     if has_params(layer):
                         layers[j] = MemberParams([member[i][j] for member in members], device)
                         self.learnable.append((c, layers[j]))
+                    elif isinstance(layer, Seeded):
+                        layers[j] = MemberRandom([member[i][j] for member in members])
         self.runs = [_runs(self.segments, i) for i in range(len(self.weights) - 1)]
 
     def parameters(self):
@@ -216,11 +247,20 @@ class Stack:
                 + [c for c, act in self.learnable for _ in act.params])
 
     def train(self, mode=True):
-        for c in range(self.C):
-            self.modules[c * self.F].train(mode)
+        for module in self.modules:  # every member's: each applies its own random layers
+            module.train(mode)
 
     def __call__(self, x):
         return _forward(self.weights, self.biases, self.runs, x, self.C)
+
+    def real_rows(self, counts):
+        """Tell the random layers each fold's real rows in the next step (``counts``, ``(F,)``; None: all)."""
+        rows = None if counts is None else [int(n) for n in counts.tolist()]
+        for segments in self.segments:
+            for layers in segments:
+                for layer in layers:
+                    if isinstance(layer, MemberRandom):
+                        layer.rows = rows
 
     def member_module(self, m):
         """Member ``m``'s own module, holding its current weights (on the CPU side it was built on)."""
