@@ -81,9 +81,8 @@ def test_the_same_scores_on_every_split_are_tested_on_the_floor_of_their_test_ro
     assert list(stats.outcomes(tiny)) == ["best", "inconclusive"]  # within 0.01 points: more than 2694 rows show
     assert list(stats.outcomes(wide)) == ["best", "equivalent"]  # within 5 points
     assert list(stats.outcomes(default)) == ["best", "equivalent"]  # identical predictions: the default 0.5 points
-    # A constant difference of one row a split is a difference like any other: tested, with McNemar's floor.
+    # A constant difference of one row a split is a difference like any other: tested on the same floor.
     apart = stats.pairwise_tests(np.stack([DIGITS, DIGITS - 1 / DIGITS_ROWS]), ratio, n_test=DIGITS_ROWS)
-    q = 1 / DIGITS_ROWS
     assert apart.se[0] == pytest.approx(math.sqrt((1 / 6 + ratio) * q * (1 - q) / DIGITS_ROWS), rel=1e-9)
     assert np.isfinite(apart.p[0]) and apart.low[0] < apart.mean[0] < apart.high[0]
 

@@ -214,8 +214,10 @@ def test_calibrate_measures_the_decisions_the_summary_prints():
     names = ["a", "b", "c", "d"]
     seen = set()
     for rep in range(len(scores)):
-        folds = make_folds(dict(zip(names, scores[rep])), n_train=800, n_test=400)  # ratio 1/2: 3-fold
-        table = summary.summarize(folds)
+        # 3-fold, each fit keeping 0.8 of its 800 training rows: ratio 400 / 640, as calibrate.ratio(3)
+        folds = make_folds(dict(zip(names, scores[rep])), n_train=800, n_test=400).assign(n_fit=640)
+        assert 400 / 640 == pytest.approx(calibrate.ratio(3))
+        table = summary.summarize(folds, n_test=calibrate.N_TEST)
         assert bool(table["separated_from_best"].any()) == found["any candidate called worse than the best"][rep]
         assert table.attrs["some_pair_separated"] == found["some pair separated (the omnibus line)"][rep]
         claim = summary.claimed_ranking(table, names, folds, "test_accuracy")

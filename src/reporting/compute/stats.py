@@ -81,8 +81,8 @@ def rows_floor(rates, n_test):
     Parameters
     ----------
     rates : array-like of float, shape (...)
-        The share of test rows that make the score: a candidate's accuracy, or a pair's
-        discordant share (`floored_variance`).
+        The share of test rows that make the score (a candidate's accuracy); 0 where it is not
+        known (a pair's discordant predictions, `floored_variance`), which the rule of three raises.
     n_test : int or array-like of int, shape (J,)
         Test rows of each split.
 
@@ -96,21 +96,22 @@ def rows_floor(rates, n_test):
     return rate * (1.0 - rate) * np.mean(1.0 / rows)
 
 
-def floored_variance(values, n_test=None):
+def floored_variance(values, n_test=None, rates=None):
     """The sample variance (ddof=1) along the last axis, never below what the test rows resolve.
 
     With ``n_test``, the values are proportions of test rows (accuracies, or differences of
-    accuracies on the same rows) and the variance is raised to `rows_floor` of their mean
-    absolute value: for an accuracy ``p``, ``p (1 - p) / n``; for a difference, whose rows that
-    the two candidates score differently number at least ``|d| n`` on each split, McNemar's
-    variance is at least ``q (1 - q) / n`` with ``q = mean |d|`` (and the rule of three when
-    every difference is 0).
+    accuracies on the same rows) and the variance is raised to `rows_floor`: of ``rates`` where
+    they are known (an accuracy ``p``: ``p (1 - p) / n``), else of the rule of three, the largest
+    share of the N test predictions that could differ unseen: ``3/N (1 - 3/N) / n``. A pair's
+    discordant predictions are not saved, so a difference gets the latter.
 
     Parameters
     ----------
     values : array-like of float, shape (..., J)
     n_test : int or array-like of int, shape (J,), optional
         Test rows of each split; None: the plain variance.
+    rates : array-like of float, shape (...), optional
+        The share of test rows each value's variance comes from (a candidate's mean accuracy).
 
     Returns
     -------
@@ -121,10 +122,10 @@ def floored_variance(values, n_test=None):
     if n_test is None:
         return var
     rows = np.broadcast_to(np.asarray(n_test, dtype=float), values.shape[-1:])
-    return np.maximum(var, rows_floor(np.abs(values).mean(axis=-1), rows))
+    return np.maximum(var, rows_floor(np.zeros(var.shape) if rates is None else rates, rows))
 
 
-def corrected_se(values, ratio, n_test=None):
+def corrected_se(values, ratio, n_test=None, rates=None):
     """Nadeau-Bengio standard error of the mean along the last axis.
 
     ``sqrt((1/J + ratio) * s2)``, ``s2`` the sample variance (ddof=1) of the J values, floored
@@ -137,6 +138,8 @@ def corrected_se(values, ratio, n_test=None):
         Mean ``n_test / n_fit`` of the splits (``n_fit``: the rows each fit trains on).
     n_test : int or array-like of int, optional
         Test rows of each split, for scores that are proportions of them.
+    rates : array-like of float, optional
+        As in `floored_variance`.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def corrected_se(values, ratio, n_test=None):
     j = values.shape[-1]
     if j < 2:
         return np.full(values.shape[:-1], np.nan)
-    return np.sqrt((1.0 / j + ratio) * floored_variance(values, n_test))
+    return np.sqrt((1.0 / j + ratio) * floored_variance(values, n_test, rates))
 
 
 def t_interval(mean, se, dof, level):
@@ -186,7 +189,7 @@ def mean_intervals(scores, ratio, level=0.95, n_test=None):
     """
     scores = np.asarray(scores, dtype=float)
     mean = scores.mean(axis=-1)
-    se = corrected_se(scores, ratio, n_test)
+    se = corrected_se(scores, ratio, n_test, np.abs(mean))  # an accuracy p: p (1 - p) / n
     low, high = t_interval(mean, se, scores.shape[-1] - 1, level) if scores.shape[-1] >= 2 else (se, se)
     flat = constant(scores) & (n_test is None) if scores.shape[-1] >= 2 else np.zeros(mean.shape, dtype=bool)
     return Intervals(mean, se, np.where(flat, mean, low), np.where(flat, mean, high))
@@ -239,8 +242,8 @@ def pairwise_tests(scores, ratio, level=0.95, n_test=None):
         Coverage of the difference intervals.
     n_test : int or array-like of int, optional
         Test rows of each split when the scores are proportions of them (accuracies): each
-        difference's variance is floored by them (`floored_variance`), so a difference that is
-        the same on every split is tested too.
+        difference's variance is floored by them (`floored_variance`, the rule of three), so a
+        difference that is the same on every split is tested too.
 
     Returns
     -------

@@ -34,18 +34,18 @@ def method_text(alpha, margin=None):
     """What the summary's columns mean and how they were computed, at the level ``1 - alpha``; with a
     ``margin`` of equivalence (in accuracy), what equivalent and inconclusive mean at it."""
     level = level_text(alpha)
-    standing = ("'Not separated' means the data cannot tell it from the best, not that the two are equal; "
-                "'untestable' means the difference was the same on every split, so its variance is unknown."
+    standing = ("'Not separated' means the data cannot tell it from the best, not that the two are equal."
                 if margin is None or not margin == margin else
                 f"A candidate is 'equivalent' to the best when two one-sided tests on the same corrected variance "
                 f"(TOST p-values Holm-adjusted over all pairs) put its difference within ±{margin * 100:.2f} points "
                 f"(the margin, stats.margin); 'inconclusive' when it is neither worse nor shown equivalent, its "
-                f"interval then reaching past the margin. A difference that is the same on every split is "
-                f"equivalent when it lies within the margin. The Bayesian columns are the correlated t-test's "
+                f"interval then reaching past the margin. The Bayesian columns are the correlated t-test's "
                 f"probabilities of worse, within the margin and better (a second view, not a second verdict).")
     return (f"Accuracy is the held-out accuracy of each cross-validation split, mean ± std over the splits. The "
             f"{level} confidence intervals and the p-values use the Nadeau-Bengio corrected resampled t-test, "
-            f"which accounts for the overlap of training sets between splits; an interval that crosses the "
+            f"which accounts for the overlap of training sets between splits (its ratio counts the rows each fit "
+            f"trains on), with a variance never below what the test rows resolve (the rule of three where the "
+            f"splits agree exactly); an interval that crosses the "
             f"bounds of the accuracy (0 and 1, or ±100 points for a difference) is clipped to them and marked, "
             f"since the normal approximation fails there. The difference to the best is the candidate's "
             f"accuracy minus the best one's, in points, with that pair's {level} interval (not adjusted for the "
