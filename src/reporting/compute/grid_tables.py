@@ -195,8 +195,9 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
         ``alpha``, ``n_splits``, ``pairs`` (every pair of candidates: difference, interval,
         p-values, separated or not), ``unstable`` (label -> split scores and the far ones),
         ``chance`` and ``at_chance`` (the candidates whose interval reaches down to chance level),
-        ``power`` (the difference that would be found with probability ``power``, and the
-        ``target`` the verdict measures it against), ``verdict`` (sentences) and ``claim``
+        ``power`` (the difference that would be found with probability ``power``, the
+        ``target`` the verdict measures it against, and the ``design`` that would settle what is
+        undecided, `src.reporting.compute.verdict.remedy`), ``verdict`` (sentences) and ``claim``
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
     scored = scored_folds(folds, summary)
@@ -211,7 +212,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
               "power": {"detectable": table.attrs["detectable"], "target": power.DETECTABLE, "power": power.POWER,
-                        "reach": table.attrs["reach"]},
+                        "reach": table.attrs["reach"], "design": verdict.remedy(table, n_folds)},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     if claim:

@@ -271,8 +271,7 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
                   f"go unseen ({cover})")
     step = folds or j
     repeats = power.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
-    design = power.design_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha,
-                                 most=power.MAX_REPEATS) if folds and repeats is None else None
+    design = _design(summary, folds, target) if folds and repeats is None else None
     if repeats is None and design is None:
         more = f", nor would {listing(_more_folds(step), 'or')} folds" if folds and _more_folds(step) else ""
         return (f"{unseen}; even {power.MAX_REPEATS * step} splits (cv.repeats={power.MAX_REPEATS}) would not bring "
@@ -291,15 +290,69 @@ def _more_folds(folds):
     return [str(f) for f in power.FOLDS_TRIED if f > folds]
 
 
+def _design(summary, folds, target, equivalence=False):
+    """`src.reporting.compute.power.design_needed` at the summary's spread of the differences: the ``(folds,
+    repeats)`` that bring the difference usually found (or, with ``equivalence``, the margin usually reached)
+    down to ``target``; None when no design considered does."""
+    attrs = summary.attrs
+    return power.design_needed(target, attrs["diff_sd"], int(attrs["n_splits"]), attrs["ratio"],
+                               int(attrs["n_pairs"]), folds, attrs.get("alpha", 0.05), equivalence=equivalence)
+
+
+def _fits(design, summary):
+    """The fits a ``(folds, repeats)`` design trains: every candidate at each of its ``attrs["settings"]``
+    (a tuned study's) on every split."""
+    folds, repeats = design
+    return folds * repeats * len(summary) * int(summary.attrs.get("settings", 1))
+
+
 def _design_text(design, summary):
     """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``; a tuned study trains each
     candidate at each of its ``attrs["settings"]`` on every split (``..., 240 fits for 3 candidates at 4
     settings each``)."""
     folds, repeats = design
-    splits, candidates, settings = folds * repeats, len(summary), int(summary.attrs.get("settings", 1))
+    candidates, settings = len(summary), int(summary.attrs.get("settings", 1))
     each = f" at {settings} settings each" if settings > 1 else ""
-    return (f"cv.folds={folds} cv.repeats={repeats} ({splits} splits, {splits * candidates * settings} fits for "
+    return (f"cv.folds={folds} cv.repeats={repeats} ({folds * repeats} splits, {_fits(design, summary)} fits for "
             f"{counted(candidates, 'candidate')}{each})")
+
+
+def remedy(summary, folds=None):
+    """The design the power sentence names for what this study leaves undecided, as a JSON-ready dict.
+
+    With a margin of equivalence, the cv.folds x cv.repeats within whose margin two equally good
+    candidates would usually be shown equivalent (`_equivalence_power`): what turns an inconclusive
+    candidate into an equivalent or a worse one. Without one, the design that would usually find a
+    difference of `src.reporting.compute.power.DETECTABLE` (`power_sentence`): what would separate a
+    candidate not separated now.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of `src.reporting.compute.summary.summarize`.
+    folds : int, optional
+        The K of K-fold; without it no design is named.
+
+    Returns
+    -------
+    dict or None
+        ``aim`` (``"equivalence"`` or ``"difference"``), ``target`` (in the metric's units), ``folds``,
+        ``repeats``, ``splits`` and ``fits``; the last four None when no design up to ``most_folds`` x
+        ``most_repeats`` reaches the target. None when the study already reaches it, or nothing was tested.
+    """
+    attrs = summary.attrs
+    margin = attrs.get("margin")
+    aim, reached = (("equivalence", attrs.get("reach", math.nan)) if margin is not None and margin > 0
+                    else ("difference", attrs.get("detectable", math.nan)))
+    target = margin if aim == "equivalence" else power.DETECTABLE
+    if not folds or int(attrs.get("n_pairs", 0)) == 0 or reached is None or not np.isfinite(reached) \
+            or reached <= target:
+        return None
+    design = _design(summary, folds, target, equivalence=aim == "equivalence")
+    found = {"folds": None, "repeats": None, "splits": None, "fits": None} if design is None else {
+        "folds": design[0], "repeats": design[1], "splits": design[0] * design[1], "fits": _fits(design, summary)}
+    return {"aim": aim, "target": float(target), **found, "most_folds": max([folds, *power.FOLDS_TRIED]),
+            "most_repeats": power.MAX_REPEATS}
 
 
 def _equivalence_power(summary, folds, percent=True):
@@ -309,7 +362,6 @@ def _equivalence_power(summary, folds, percent=True):
     margin, reach = attrs.get("margin"), attrs.get("reach", math.nan)
     if margin is None or not margin > 0 or reach is None or not np.isfinite(reach):
         return ""
-    j, n_pairs, alpha = int(attrs["n_splits"]), int(attrs["n_pairs"]), attrs.get("alpha", 0.05)
     cover = f"{power.POWER:.0%} probability"
     if reach <= margin:
         return (f" Two equally good candidates would usually be shown equivalent within "
@@ -317,11 +369,10 @@ def _equivalence_power(summary, folds, percent=True):
                 f"{within_text(reach, percent)}).")
     head = (f" Two equally good candidates would usually be shown equivalent only within about "
             f"{within_text(reach, percent)} ({cover}), wider than {the_margin(margin, percent)}")
-    design = power.design_needed(margin, attrs["diff_sd"], j, attrs["ratio"], n_pairs, folds or j, alpha,
-                                 equivalence=True) if folds else None
+    design = _design(summary, folds, margin, equivalence=True) if folds else None
     if design is not None:
         return f"{head}; to reach the margin, run {_design_text(design, summary)}."
-    most = max([folds or j, *power.FOLDS_TRIED])
+    most = max([folds or int(attrs["n_splits"]), *power.FOLDS_TRIED])
     return (f"{head}; no design up to {most} folds x {power.MAX_REPEATS} repeats reaches it at this spread of the "
             f"differences, so the inconclusive candidates stay inconclusive unless the splits vary less.")
 
