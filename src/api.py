@@ -17,15 +17,15 @@ from . import layout
 from . import run as cli
 from .errors import UserError
 from .files import write_text
-from .logs import to_console
+from .logs import showing, to_console
 from .modes.jobs import run_job
 from .preflight import check_command_line, compose_config
 from .progress import bars
 from .reporting.compute.grid_tables import param_columns
 from .reporting.present import curves, hiplot
 from .reporting.present.colours import palette
-from .reporting.present.html import section, table_html, verdict_section
-from .reporting.present.summary_view import view
+from .reporting.present.html import details, esc, paragraph, section, table_html, verdict_section
+from .reporting.present.pages import grid_summary
 from .reporting.present.sweep_view import sweep_verdict
 from .reporting.read import study as reader
 from .study_lock import StudyLock
@@ -106,14 +106,18 @@ class Study:
         return hiplot.experiment(frame.to_dict("records"))
 
     def _repr_html_(self):
-        """The summary table and the verdict, as report.html shows them."""
+        """As report.html opens: a grid's decision and compact table (every column a click away), then its
+        verdict's sentences (collapsed) and the report's path; a run's or a sweep's table and verdict."""
         lines, claim = self._verdict_lines()
+        report = paragraph(f"report: {self.path / layout.REPORT}", "sub")
         if self.kind == "grid":
-            table = table_html(view(self.summary, self.study.alpha)[0], ["candidate", "vs best"])
-        else:
-            summary = self.summary
-            table = table_html(summary, [c for c in summary if summary[c].dtype == object])
-        return section("Summary", table, "summary") + verdict_section(lines, claim)
+            verdict = "".join(f"<li>{esc(line)}</li>" for line in lines)
+            return ("".join(grid_summary(self.study))
+                    + details("Verdict: every candidate against the best, and what the study could detect",
+                              f'<ul class="verdict">{verdict}</ul>') + report)
+        summary = self.summary
+        table = table_html(summary, [c for c in summary if summary[c].dtype == object])
+        return section("Summary", table, "summary") + verdict_section(lines, claim) + report
 
 
 def load(path):
@@ -174,8 +178,9 @@ def run(*overrides, out_dir=None):
     to_console()
     root, handler = logging.getLogger(), _job_log(cfg, out_dir)
     root.addHandler(handler)
-    try:
-        with bars():
+    try:  # the study's display shows its decision and table: the cell holds the bars and few lines
+        with bars(), showing(verbose=job.train.verbose >= cli.VERBOSE, brief=False,
+                             tables=job.mode == "single"):
             run_job(cli.run, job, out_dir, raise_errors=True)
     finally:
         root.removeHandler(handler)

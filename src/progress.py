@@ -16,6 +16,9 @@ from .logs import Console
 
 # the per-epoch progress line of src.training.stacks
 EPOCH = re.compile(r"^\s*(?P<name>[^:]+): epoch (?P<epoch>\d+)/(?P<epochs>\d+), (?P<rest>.*)$")
+# GridSearchCV's lines (verbose): how many fits, then one line as each ends (trained, or loaded from its record)
+FITS = re.compile(r"^Fitting \d+ folds for each of \d+ candidates, totalling (?P<fits>\d+) fits$")
+FIT_END = re.compile(r"^\[CV [^\]]*\] END ")
 
 
 def epoch_of(record):
@@ -31,7 +34,18 @@ class Bars(logging.Handler):
         self.bar, self.bars = bar, {}
 
     def emit(self, record):
-        """Move the bar of ``record``'s stack to its epoch; a new pass (a rung, the refit) starts a new bar."""
+        """Move the bar of ``record``'s stack to its epoch; a new pass (a rung, the refit) starts a new bar.
+        GridSearchCV's fits (`FITS`, `FIT_END`) move a bar of their own."""
+        message = record.getMessage()
+        if FITS.match(message):
+            self.bars["fits"] = self.bar(total=int(FITS.match(message)["fits"]), desc="fits", unit="fit")
+            return
+        if FIT_END.match(message) and "fits" in self.bars:
+            bar = self.bars["fits"]
+            bar.update(1)
+            if bar.n >= bar.total:
+                self.bars.pop("fits").close()
+            return
         found = epoch_of(record)
         if found is None:
             return

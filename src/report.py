@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import layout
 from .errors import UserError, refuse
-from .logs import paths, to_console
+from .logs import paths, showing, to_console
 from .reporting.write.grid_dir import print_summary, write_grid_tables
 from .reporting.write.run_dir import rebuild_run
 from .reporting.write.sweep_dir import write_sweep
@@ -67,14 +67,20 @@ def main(argv=None):
     to_console()
     parser = argparse.ArgumentParser(prog="python -m src.report", description=__doc__)
     parser.add_argument("path", help="a run, grid or sweep directory under outputs/")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print a grid's summary.md and every file written, not only its decision, table "
+                             "and report")
     args = parser.parse_args(argv)
-    try:
-        written = rebuild(args.path)
-    except UserError as exc:
-        return refuse(exc)
-    if "summary_md" in written:
-        print_summary(written)
-    else:
+    with showing(verbose=args.verbose):
+        try:
+            written = rebuild(args.path)
+        except UserError as exc:
+            return refuse(exc)
+        if layout.kind_of(Path(args.path)) == "grid":
+            print_summary(Path(args.path), written)
+            return 0
+        if "summary_md" in written:  # a sweep's table and its jobs' verdicts
+            log.info(Path(written["summary_md"]).read_text())
         paths(log, written)
     return 0
 

@@ -6,6 +6,8 @@ import gc
 # of the start-up time). Collect nothing until they are loaded, then freeze them out of
 # every later collection.
 gc.disable()
+import contextlib  # noqa: E402
+import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -24,9 +26,11 @@ from hydra.types import RunMode  # noqa: E402
 
 from .data.datasets import load  # noqa: E402
 from .layout import fits_dir  # noqa: E402
+from .logs import printed_to_log, showing  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
 from .modes.jobs import interrupted, run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
+from .progress import bars  # noqa: E402
 from .reporting.write.grid_dir import write_grid  # noqa: E402
 from .reporting.write.run_dir import write_single  # noqa: E402
 from .training.fit_records import set_aside_damaged  # noqa: E402
@@ -34,6 +38,8 @@ from .validate import validate  # noqa: E402
 
 gc.freeze()
 gc.enable()
+
+log = logging.getLogger(__name__)
 
 
 
@@ -48,8 +54,17 @@ MODES = {"single": (run_single, write_single, lambda out_dir: {}),
          "grid": (run_grid, write_grid, grid_state)}
 
 
+# train.verbose from which the console shows the long form (`src.logs.showing`): GridSearchCV's line per
+# fit, each fit's epoch table, summary.md and every file written; below it, the progress, the decision, the
+# compact table and the report's path
+VERBOSE = 2
+
+
 def run(cfg, out_dir):
     """Check the config, load the data, run the configured mode and write its results.
+
+    The console stays quiet (`src.logs.showing`) unless ``train.verbose`` is `VERBOSE` or more; what is
+    printed while the mode computes (GridSearchCV's lines) goes to the job's log (`src.logs.printed_to_log`).
 
     Returns
     -------
@@ -57,10 +72,12 @@ def run(cfg, out_dir):
         The mode's objective (what a hyperparameter sweep optimises).
     """
     net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
-    dataset = load(**data_kwargs)
-    compute, write, state = MODES[cfg.mode]
-    result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
-    write(result, Path(out_dir))
+    with showing(verbose=cfg.train.verbose >= VERBOSE, tables=cfg.mode == "single"):
+        dataset = load(**data_kwargs)
+        compute, write, state = MODES[cfg.mode]
+        with printed_to_log(log):
+            result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
+        write(result, Path(out_dir))
     if cfg.get("tracking") is not None:
         from omegaconf import OmegaConf
 
@@ -77,9 +94,10 @@ def main(cfg):
     """Run one job: a single run, or one job of a sweep (``-m``), resumable in its sweep dir."""
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
-    return run_job(run, cfg, Path(hydra_cfg.runtime.output_dir),
-                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None,
-                   launcher=hydra_cfg.launcher, sweeper=hydra_cfg.sweeper)
+    with contextlib.nullcontext() if multirun else bars():  # one job on a terminal: its progress as bars
+        return run_job(run, cfg, Path(hydra_cfg.runtime.output_dir),
+                       sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None,
+                       launcher=hydra_cfg.launcher, sweeper=hydra_cfg.sweeper)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,22 @@ def test_a_study_gives_its_tables_verdict_curves_and_hiplot(grid_study):
     assert len(study.hiplot().datapoints) == 3
     shown = study._repr_html_()
     assert "<table" in shown and "vs best" in shown and study.verdict.splitlines()[0][:40] in shown
+    # as report.html opens: the decision, the compact table with every column a click away, the verdict collapsed
+    assert shown.index('id="decision"') < shown.index('id="summary"') < shown.index("<details><summary>All columns")
+    assert shown.index("All columns") < shown.index("<details><summary>Verdict") and "report.html" in shown
+
+
+def test_a_run_prints_few_lines_and_leaves_the_decision_to_its_display(tmp_path, capsys):
+    from tests.conftest import DATA_ROOT, FAST
+
+    study = api.run(*FAST, f"data.root={DATA_ROOT}", "mode=grid", "grid.activation=[relu,tanh]",
+                    out_dir=tmp_path / "study")
+    out = capsys.readouterr().out.splitlines()
+    printed = [line for line in out if ": epoch " not in line]  # the epoch lines are bars in a notebook
+    assert len(printed) <= 5 and all(line.startswith("grid: ") for line in printed), out
+    log = (study.path / api.JOB_LOG).read_text()
+    for said in ("Decision (", "[CV ", "summary_md: ", "report: "):
+        assert said in log, said  # the job's log keeps what the cell leaves out
 
 
 def test_a_tuned_study_gives_its_tuning_table(tuned_study):

@@ -34,6 +34,12 @@ def test_the_quickstart_notebook_runs_and_shows_the_table_and_verdict(tmp_path, 
     shown = "\n".join(_texts(c) for c in notebook.cells if c.cell_type == "code")
     assert "<table" in shown and "vs best" in shown  # the summary table
     assert "highest mean cross-validated accuracy" in shown  # the verdict
+    assert 'id="decision"' in shown and shown.index('id="decision"') < shown.index("<table")  # the answer first
+    # api.run's cell: a progress bar (a widget, no text) and at most 5 printed lines
+    run_cell = next(c for c in notebook.cells if c.cell_type == "code" and "api.run(" in c.source)
+    printed = "".join(o.get("text", "") for o in run_cell.outputs if o.output_type == "stream").splitlines()
+    assert len(printed) <= 5, printed
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in run_cell.outputs)
     kinds = {kind for c in notebook.cells for o in c.get("outputs", []) for kind in o.get("data", {})}
     assert {"image/png", "application/javascript"} <= kinds  # the curves, HiPlot's display
     assert (tmp_path / "outputs" / "runs" / "from_the_shell" / "metrics.json").exists()

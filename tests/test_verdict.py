@@ -132,7 +132,7 @@ def test_the_clipped_interval_is_named_where_it_was_clipped():
                                            "cross-validated accuracy", folds=3) if x.startswith("wide differs"))
     assert "clipped" not in line
     row = {**wide.to_dict(), "rank": 2, "label": "wide"}
-    assert "(clipped)" in summary_view._interval(row) and "clipped" not in summary_view._difference(row)
+    assert "(clipped)" in summary_view.interval(row) and "clipped" not in summary_view.difference(row)
 
 
 COLLAPSED = {"relu(lr=0.01)": [0.9712, 0.9698, 0.9705], "tanh(lr=0.01)": [0.9650, 0.9662, 0.9641],

@@ -36,6 +36,11 @@ figcaption { font-size: .8rem; color: #555; }
 iframe { width: 100%; height: 720px; border: 1px solid #ccc; }  /* HiPlot's parallel plot ends 668 px down its page */
 pre { background: #f7f7f7; padding: .75rem; overflow-x: auto; font-size: .8rem; }
 ul.verdict li { margin: .2rem 0; } p.claim { font-weight: 600; }
+#decision { border-left: 4px solid #3a7d3a; background: #f6faf6; padding: .3rem 1rem .5rem; margin-top: 1rem; }
+#decision h2 { border: 0; margin: .2rem 0 0; } ul.decision { list-style: none; padding: 0; margin: .3rem 0; }
+ul.decision li { margin: .25rem 0; } ul.decision strong { font-weight: 600; }
+table.fit { width: 100%; } table.fit td.prose { min-width: 12rem; } table.fit td.text { white-space: normal; }
+details { margin: .5rem 0; } details > summary { cursor: pointer; color: #245; }
 """
 
 
@@ -66,7 +71,7 @@ def fmt(value, digits=4):
     return str(value)
 
 
-def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spanned=None):
+def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spanned=None, fit=False):
     """A DataFrame as an HTML table; every header and cell escaped.
 
     Parameters
@@ -83,6 +88,9 @@ def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spann
         Rows whose prose cell also takes the empty cells before it (a row without numbers,
         such as a stopped or failed candidate): its sentence starts where its numbers end,
         in view, instead of at the far end of a wide table.
+    fit : bool (default=False)
+        A table of a few columns that fits the page's width (``class="fit"``): its words and sentences
+        wrap instead of widening it.
 
     A table wider than the page scrolls sideways in its own box.
     """
@@ -110,7 +118,8 @@ def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spann
     for i, row in enumerate(frame.itertuples(index=False)):
         cls = f' class="{esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
         body.append(f"<tr{cls}>{cells(row, bool(spanned and spanned[i]))}</tr>")
-    return ('<div class="wide"><table>\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n" + "\n".join(body)
+    opening = '<table class="fit">' if fit else "<table>"
+    return (f'<div class="wide">{opening}\n<thead><tr>' + head + "</tr></thead>\n<tbody>\n" + "\n".join(body)
             + "\n</tbody>\n</table></div>")
 
 
@@ -207,6 +216,22 @@ def config_section(path):
     path = Path(path)
     body = f"<pre>{esc(path.read_text())}</pre>" if path.exists() else paragraph("No config file was found.")
     return section("Config", body, "config")
+
+
+def details(summary, body, opened=False):
+    """A ``<details>`` block, collapsed unless ``opened``: ``summary`` (escaped) shows, a click shows ``body``."""
+    return f"<details{' open' if opened else ''}><summary>{esc(summary)}</summary>\n{body}\n</details>"
+
+
+def decision_section(heading, lines, claim=None):
+    """The decision (`src.reporting.present.summary_view.decision`): its heading, then a line per ``(key,
+    text)``, then the claim's line; empty without lines."""
+    if not lines:
+        return ""
+    body = (paragraph(heading, "sub") + '<ul class="decision">'
+            + "".join(f"<li><strong>{esc(key)}:</strong> {esc(text)}</li>" for key, text in lines) + "</ul>"
+            + (paragraph(claim, "claim") if claim else ""))
+    return section("Decision", body, "decision")
 
 
 def verdict_section(lines, claim=None, note=None):

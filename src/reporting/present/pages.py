@@ -9,6 +9,8 @@ from . import method
 from .html import (
     config_section,
     curves_section,
+    decision_section,
+    details,
     diagnostics_section,
     esc,
     fmt,
@@ -21,7 +23,7 @@ from .html import (
     table_html,
     verdict_section,
 )
-from .summary_view import true, view
+from .summary_view import compact_columns, decision, true, view
 from .sweep_view import shared_line, shown_table, sweep_verdict
 
 
@@ -84,33 +86,65 @@ def tuning_section(grid_dir, tuning):
 
 
 
-def grid_page(study):
-    """The HTML of a grid's report (its summary, search and statistics, and the figures beside them)."""
-    grid_dir = study.path
-    summary = study.summary
-    search = study.search or SearchRecord()
+# the full table's columns beyond the compact ones (a column's start, how the toggle names it)
+MORE = (("tuned setting", "tuned setting"), ("accuracy (mean", "mean ± std"), ("p vs best", "p before Holm"),
+        ("TOST", "TOST p"), ("Bayesian", "Bayesian view"), ("balanced", "balanced accuracy"), ("log loss", "log loss"),
+        ("fit s", "fit time"), ("step cost", "step cost"), ("params", "parameters"), ("test acc.", "refit"))
+
+
+def grid_summary(study):
+    """A grid's answer first: the decision, then the compact table with the full one a click away, then its
+    notes (aliases, inits). ``report.html`` and the notebook's display (`src.api`) both show these.
+
+    Returns
+    -------
+    list of str
+        The ``decision`` and ``summary`` sections.
+    """
+    summary, search = study.summary, study.search or SearchRecord()
     statistics = study.statistics or {}
     alpha = statistics.get("alpha", ALPHA)
-    table, standings = view(summary, alpha)
     flags = summary.get("unstable", pd.Series(False, index=summary.index))
-    classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "equivalent", "failed") else ""
-               for found, flag in zip(standings, flags)]
-    subtitle = method.study_line(search, len(summary))
-    explained = method.method_text(alpha, statistics.get("margin"))
-    explain = paragraph(f"{method.protocol_text(search)} {explained} "
-                        f"{method.halving_text(search)}".rstrip())
-    aliases = "".join(paragraph(line) for line in method.alias_lines(search) + method.init_lines(search))
+
+    def table(compact):
+        shown, standings = view(summary, alpha, compact=compact)
+        classes = ["unstable" if true(flag) else found if found in ("best", "unseparated", "equivalent", "failed")
+                   else "" for found, flag in zip(standings, flags)]
+        return table_html(shown, ["candidate", "vs best"], classes, prose_columns=["status"],
+                          spanned=[found in ("stopped", "failed") for found in standings], fit=compact)
+
+    full = view(summary, alpha)[0].columns
+    rest = [word for start, word in MORE if any(c.startswith(start) for c in full)]
+    notes = "".join(paragraph(line) for line in method.alias_lines(search) + method.init_lines(search))
+    body = (table(True) + details(f"All columns: {', '.join(rest)} (the diagnostics per layer are further down)",
+                                  table(False)) + notes)
     claim = (statistics.get("claim") or {}).get("text")
+    return [decision_section(*decision(summary, statistics), claim), section("Summary", body, "summary")]
+
+
+def method_section(study):
+    """The method paragraph (`src.reporting.present.method`), collapsed: the protocol, the tests, halving."""
+    search, statistics = study.search or SearchRecord(), study.statistics or {}
+    explained = method.method_text(statistics.get("alpha", ALPHA), statistics.get("margin"))
+    text = f"{method.protocol_text(search)} {explained} {method.halving_text(search)}".rstrip()
+    return section("Method", details("How the numbers were computed", paragraph(text)), "method")
+
+
+def grid_page(study):
+    """The HTML of a grid's report: the decision and the summary first (`grid_summary`), then the verdict's
+    sentences, the method (collapsed) and the figures."""
+    grid_dir = study.path
+    statistics = study.statistics or {}
+    subtitle = method.study_line(study.search or SearchRecord(), len(study.summary))
     sections = [
-        section("Summary", explain + table_html(table, ["candidate", "vs best"], classes, prose_columns=["status"],
-                                                 spanned=[found in ("stopped", "failed") for found in standings])
-                + aliases, "summary"),
-        verdict_section(statistics.get("verdict", []), claim),
+        *grid_summary(study),
+        verdict_section(statistics.get("verdict", []), (statistics.get("claim") or {}).get("text")),
+        method_section(study),
         tuning_section(grid_dir, statistics.get("tuning")),
         curves_section(grid_dir),
         images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations",
                        "No activation plots were drawn."),
-        diagnostics_section(summary, note=" Values are means over the folds."),
+        diagnostics_section(study.summary, note=" Values are means over the folds."),
         hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS, layout.HIPLOT_TUNING]),
         config_section(layout.config_file(grid_dir)),
     ]

@@ -1,13 +1,17 @@
-"""The displayed summary of a grid: one table of display strings and one method paragraph.
+"""The displayed summary of a grid: the decision, one table of display strings and one method paragraph.
 
-`summary.md` (Markdown, `src.reporting.compute.grid_tables`) and `report.html` (`src.reporting.present.html`) both
-render `view`; neither formats a cell of its own.
+`summary.md`, the console (`console_text`), `report.html` (`src.reporting.present.pages`) and the notebook's
+display (`src.api`) all render `decision` and `view`; none formats a cell or a decision of its own. The
+decision's numbers are the table's cells (`accuracy`, `difference`), so the two always agree.
 """
+import shutil
+import textwrap
+
 import numpy as np
 import pandas as pd
 
 from ...results import ALPHA, stopped
-from ..compute.verdict import level_text, p_text
+from ..compute.verdict import level_text, listing, p_text, within_text
 from . import method
 
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
@@ -51,14 +55,23 @@ def _pm(row, metric):
     return "" if not np.isfinite(mean) else f"{mean:.4f} ± {std:.4f}"
 
 
-def _interval(row):
+def interval(row):
+    """The candidate's interval of its mean accuracy as shown: ``0.9612 – 0.9688``, or empty."""
     low, high = number(row, "ci_low"), number(row, "ci_high")
     if not (np.isfinite(low) and np.isfinite(high)):
         return ""
     return f"{low:.4f} – {high:.4f}" + (" (clipped)" if true(row.get("clipped")) else "")
 
 
-def _difference(row):
+def accuracy(row):
+    """The mean accuracy with its interval as shown: ``0.9650 (0.9612 – 0.9688)``, the mean alone, or empty."""
+    mean, shown = number(row, "accuracy_mean"), interval(row)
+    if not np.isfinite(mean):
+        return ""
+    return f"{mean:.4f} ({shown})" if shown else f"{mean:.4f}"
+
+
+def difference(row):
     """The difference to the best in accuracy points with its interval, or empty."""
     diff, low, high = (number(row, k) for k in ("diff_to_best", "diff_low", "diff_high"))
     if not np.isfinite(diff) or number(row, "rank") == 1:
@@ -99,7 +112,15 @@ def _status(row):
     return "" if not isinstance(note, str) else note
 
 
-def view(summary, alpha=ALPHA):
+def compact_columns(alpha=ALPHA):
+    """The columns of the compact table, which fits a 1280-pixel window and a terminal: rank, candidate,
+    accuracy with its interval, the difference to the best with its interval, the outcome, p (Holm), status."""
+    level = level_text(alpha)
+    return ["rank", "candidate", f"accuracy ({level} CI)", f"diff. to best, points ({level} CI)", "vs best",
+            "p (Holm)", "status"]
+
+
+def view(summary, alpha=ALPHA, compact=False):
     """The summary table as shown: one row per candidate, every cell a string.
 
     Parameters
@@ -108,6 +129,9 @@ def view(summary, alpha=ALPHA):
         `src.reporting.compute.grid_tables.summary_frame`'s table, fresh or read back from CSV.
     alpha : float
         The level of the intervals is ``1 - alpha``; the column names say it.
+    compact : bool (default=False)
+        Only `compact_columns`: the rest (balanced accuracy, log loss, fit time, step cost, parameters, the
+        refit, TOST p and the Bayesian view) are the full table's.
 
     Returns
     -------
@@ -127,9 +151,10 @@ def view(summary, alpha=ALPHA):
             **({"tuned setting (most chosen; range)": str(row.get("tuned", ""))} if "tuned" in summary else {}),
             **({"rung": _optional(row, "rung", 0)} if "rung" in summary else {}),
             "accuracy (mean ± std)": _pm(row, "accuracy") or ("" if found == "stopped" else "failed"),
-            f"{level} CI": _interval(row),
+            f"accuracy ({level} CI)": accuracy(row) or ("" if found == "stopped" else "failed"),
+            f"{level} CI": interval(row),
             "vs best": STANDING_TEXT.get(found, ""),
-            f"diff. to best, points ({level} CI)": _difference(row),
+            f"diff. to best, points ({level} CI)": difference(row),
             "p vs best": p_text(number(row, "p_vs_best"), alpha),
             "p (Holm)": p_text(number(row, "p_holm"), alpha),
             **({f"TOST p (Holm), {within}": p_text(number(row, "p_tost_holm"), alpha),
@@ -145,12 +170,162 @@ def view(summary, alpha=ALPHA):
             "status": _status(row),
         })
         standings.append(found)
-    return pd.DataFrame(rows), standings
+    table = pd.DataFrame(rows)
+    shown = compact_columns(alpha) if compact else [c for c in table.columns if c != f"accuracy ({level} CI)"]
+    return table[[c for c in shown if c in table.columns]], standings
+
+
+# the decision's lines, in this order: (standing, the line's key)
+DECISION_KEYS = (("best", "Best"), ("equivalent", "Equivalent, either will do"), ("worse", "Worse"),
+                 ("inconclusive", "Inconclusive, the data cannot tell"), ("unseparated", "Not separated"),
+                 ("untestable", "Untestable"), ("", "Not compared"), ("failed", "Failed"),
+                 ("stopped", "Stopped early"))
+
+
+def _design_text(design, margin):
+    """What the study's `src.reporting.compute.verdict.remedy` would tell, as a clause; empty without one."""
+    if not design:
+        return ""
+    aim = ("would usually tell" if design["aim"] == "equivalence" else
+           f"would usually find a difference of {within_text(design['target']).lstrip('±')}")
+    if design.get("folds") is None:
+        return (f"; no design up to {design['most_folds']} folds x {design['most_repeats']} repeats "
+                f"{aim} at this spread of the splits")
+    return (f"; cv.folds={design['folds']} cv.repeats={design['repeats']} {aim} ({design['splits']} splits, "
+            f"{design['fits']} fits)")
+
+
+def _named(row):
+    label = str(row.get("label", ""))
+    return f"{label} (unstable)" if true(row.get("unstable")) else label
+
+
+def decision(summary, statistics=None):
+    """The answer first: the best candidate, those equivalent to it, those worse, those the data cannot tell.
+
+    Each standing (`standing`) is one line; a candidate's numbers are its table cells (`accuracy`,
+    `difference`). The candidates the data cannot tell end with the design that would tell and its cost in
+    fits (``stats.json``'s ``power.design``, `src.reporting.compute.verdict.remedy`). Without a margin
+    (``stats.margin=0``) there is no equivalence: the lines say separated (worse) or not separated.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The grid's summary (`src.reporting.compute.grid_tables.summarize_grid`), fresh or read back from CSV.
+    statistics : dict, optional
+        ``stats.json``: its level, margin, splits, design and claim.
+
+    Returns
+    -------
+    (str, list of (str, str))
+        The heading (the splits, the level, the margin), and each line's key and text; empty lines without
+        a scored candidate.
+    """
+    statistics = statistics or {}
+    alpha, margin = statistics.get("alpha", ALPHA), statistics.get("margin")
+    groups = {}
+    for _, row in summary.iterrows():
+        groups.setdefault(standing(row), []).append(row)
+    if "best" not in groups:
+        return "", []
+    splits = statistics.get("n_splits")
+    terms = (f"margin {within_text(margin)}" if margin else "stats.margin=0: separated or not, no equivalence")
+    heading = (f"{f'{splits} splits; ' if splits else ''}differences to the best in accuracy points with their "
+               f"{level_text(alpha)} CIs; {terms}")
+    best = groups["best"][0]
+    design = _design_text((statistics.get("power") or {}).get("design"), margin)
+    lines = []
+    for found, key in DECISION_KEYS:
+        rows = groups.get(found, [])
+        if not rows:
+            continue
+        if found == "best":
+            text = f"{_named(best)}, accuracy {accuracy(best)}."
+        elif found in ("failed", "stopped"):
+            why = [f"{_named(row)} ({row.get('status')})" if found == "failed" else _named(row) for row in rows]
+            text = listing(why) + (" (successive halving; outside the verdict)." if found == "stopped" else ".")
+        else:
+            shown = listing([f"{_named(row)} {difference(row)}".rstrip() for row in rows])
+            if found == "equivalent":
+                text = f"{shown}, equivalent to {best.get('label')} within {within_text(margin)}."
+            elif found == "worse":
+                inside = [row for row in rows if number(row, "p_tost_holm") < alpha]
+                text = shown + (f"; {listing([str(r.get('label')) for r in inside])} within the margin all the same"
+                                if inside else "") + "."
+            elif found in ("inconclusive", "unseparated"):
+                text = f"{shown}{design}."
+            else:
+                text = f"{shown}."
+        lines.append((key, text))
+    return heading, lines
+
+
+def decision_text(summary, statistics=None, bullet="  ", width=None):
+    """`decision` as plain lines: ``Decision (heading):`` then one ``Key: text`` line each (``bullet`` before
+    it), then the claim's line; empty without a decision. ``width`` wraps each line (the claim's stays whole)."""
+    heading, lines = decision(summary, statistics)
+    if not lines:
+        return ""
+    claim = ((statistics or {}).get("claim") or {}).get("text")
+    shown = [f"Decision ({heading}):", *(f"{bullet}{key}: {text}" for key, text in lines)]
+    if width:
+        shown = [textwrap.fill(line, width, subsequent_indent=" " * (len(bullet) + 2), break_on_hyphens=False)
+                 for line in shown]
+    return "\n".join(shown + ([claim] if claim else []))
+
+
+def _wrapped(text, width):
+    """A cell's lines at most ``width`` wide (words kept whole where they fit)."""
+    return [line for part in str(text).split("\n") for line in (textwrap.wrap(part, width) or [""])]
+
+
+def text_table(table, width):
+    """A table of strings as plain text at most ``width`` characters wide: columns two spaces apart, a rule
+    under the header; the status, the candidate and the intervals wrap, in that order, down to what the width
+    leaves them (first to a comfortable width, then to their longest word)."""
+    columns = list(table.columns)
+    headers = [c.replace(" (", "\n(") for c in columns]
+    rows = [headers, *[[str(v) for v in row] for row in table.itertuples(index=False)]]
+
+    def longest(i, pieces):
+        return max((len(piece) for row in rows for piece in pieces(row[i])), default=0)
+
+    words = [max(longest(i, str.split), min(12, longest(i, str.splitlines))) for i in range(len(columns))]
+    shown = [longest(i, str.splitlines) for i in range(len(columns))]
+    room = width - 2 * (len(columns) - 1)
+    for i, least in ((-1, 24), (1, 12), (2, 17), (3, 14), (-1, 12), (1, 10), (2, 0), (3, 0), (4, 0), (-1, 0)):
+        i %= len(columns)
+        if sum(shown) > room:
+            shown[i] = min(shown[i], max(least, words[i], shown[i] - (sum(shown) - room)))
+    lines = []
+    for row in rows:
+        wrapped = [_wrapped(text, n) for text, n in zip(row, shown)]
+        for k in range(max(len(w) for w in wrapped)):
+            lines.append("  ".join((w[k] if k < len(w) else "").ljust(n) for w, n in zip(wrapped, shown)).rstrip())
+        if row is headers:
+            lines.append("  ".join("-" * n for n in shown))
+    return "\n".join(lines)
+
+
+def console_text(summary, statistics=None, width=None):
+    """What the console shows of a grid: the decision, then the compact table (`view`) at the terminal's width.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+    statistics : dict, optional
+    width : int, optional
+        Characters per line; by default the terminal's (120 where there is none). Wider lines wrap.
+    """
+    width = width or shutil.get_terminal_size((120, 24)).columns
+    table = view(summary, (statistics or {}).get("alpha", ALPHA), compact=True)[0]
+    shown = text_table(table, width) if len(table) else ""
+    return "\n\n".join(part for part in (decision_text(summary, statistics, width=width), shown) if part)
 
 
 def summary_markdown(summary, search, statistics=None):
-    """The summary as Markdown: the study and the method (`src.reporting.present.method`), the table (`view`),
-    the verdict.
+    """The summary as Markdown: the decision (`decision`), the study, the table (`view`), the verdict's
+    sentences, then the method (`src.reporting.present.method`).
 
     Parameters
     ----------
@@ -158,18 +333,20 @@ def summary_markdown(summary, search, statistics=None):
         `summary_frame`'s table.
     search : src.results.SearchRecord
     statistics : dict, optional
-        `grid_statistics`'s dict: its level, verdict sentences and claim line.
+        `grid_statistics`'s dict: its level, verdict sentences, design and claim line.
     """
     alpha = (statistics or {}).get("alpha", ALPHA)
     table = view(summary, alpha)[0]
-    head = (f"{method.study_line(search, len(summary))} {method.protocol_text(search)} "
-            f"{method.method_text(alpha, (statistics or {}).get('margin'))} {method.halving_text(search)}".rstrip())
+    found = decision_text(summary, statistics, bullet="- ")
     notes = "".join(f"\n- {line}" for line in method.alias_lines(search) + method.init_lines(search))
-    text = f"{head}\n\n{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
+    text = (f"{found}\n\n" if found else "") + method.study_line(search, len(summary)) + "\n\n"
+    text += f"{table.to_markdown(index=False, disable_numparse=True)}\n{notes}\n"
     if statistics:
         text += "\n" + "".join(f"- {line}\n" for line in statistics["verdict"])
         if statistics.get("claim"):
             text += f"\n{statistics['claim']['text']}\n"
         if statistics.get("tuning"):
             text += f"\n{statistics['tuning']['sentence']}\n"
-    return text
+    head = (f"{method.protocol_text(search)} {method.method_text(alpha, (statistics or {}).get('margin'))} "
+            f"{method.halving_text(search)}".rstrip())
+    return text + f"\nMethod. {head}\n"

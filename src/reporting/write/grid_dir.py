@@ -11,7 +11,7 @@ from ..compute.grid_tables import grid_tables
 from ..present.colours import palette
 from ..present.hiplot import candidate_rows, hiplot_html
 from ..present.isolation import isolation_figure
-from ..present.summary_view import summary_markdown
+from ..present.summary_view import console_text, summary_markdown
 from ..read.study import load
 from .report_files import write_grid_report
 
@@ -105,11 +105,17 @@ def write_grid(result, out_dir):
     written = {"search": write_json(out_dir / layout.SEARCH, result.meta.to_dict()),
                "cv_results": write_csv(out_dir / layout.CV_RESULTS, result.cv_results)}
     written.update(write_grid_tables(out_dir))
-    print_summary(written)
+    print_summary(out_dir, written)
     return written
 
 
-def print_summary(written):
-    """Print the Markdown summary and where every file went."""
-    log.info(Path(written["summary_md"]).read_text())
-    logs.paths(log, written)
+def print_summary(out_dir, written):
+    """Log a grid's summary: the short answer for the console (`src.logs.BRIEF`: the decision, the compact
+    table at the terminal's width, the report's path) and the long form (`src.logs.FULL`: ``summary.md`` and
+    where every file went), which the console shows when verbose and the job's log always keeps."""
+    study = load(out_dir, "grid")
+    log.info(console_text(study.summary, study.statistics), extra=logs.BRIEF)
+    if "report" in written:
+        log.info(f"report: {written['report']}", extra=logs.BRIEF)
+    log.info(Path(written["summary_md"]).read_text(), extra=logs.FULL)
+    logs.paths(log, written, extra=logs.FULL)
