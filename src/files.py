@@ -18,6 +18,9 @@ from .layout import TMP_PREFIX
 # caller catches (scikit-learn records a failed fit) still ends the run (`first_failed_write`).
 FAILED_WRITES = []
 SET_ASIDE = []  # (what was wrong, where it went) of every damaged result this process set aside
+# The study dirs this process holds (`src.study_lock`): lock file -> (folder, check); each write into a
+# folder first runs its check, which raises once another process has taken the folder over
+GUARDS = {}
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -41,9 +44,13 @@ def atomic_path(path):
     src.errors.WriteFailed
         When creating, writing, syncing or renaming the file fails with an `OSError`
         (``ENOSPC``, ``EACCES``, ...); also recorded in `FAILED_WRITES`.
+    src.study_lock.LockLost
+        When ``path`` is in a folder that another process took over from this one (`GUARDS`):
+        checked before the file is created and again before it is renamed into place.
     """
     path, tmp = Path(path), None
     try:
+        _guard(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=path.suffix, dir=path.parent)
         os.close(fd)
@@ -52,6 +59,7 @@ def atomic_path(path):
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        _guard(path)
         os.replace(tmp, path)
     except OSError as exc:
         failed = WriteFailed(path, exc.strerror or str(exc))
@@ -60,6 +68,14 @@ def atomic_path(path):
     finally:
         if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def _guard(path):
+    """Run the check of every held folder that ``path`` is in (`GUARDS`): a lost one raises."""
+    where = os.path.abspath(path)
+    for folder, check in list(GUARDS.values()):
+        if where.startswith(folder + os.sep):
+            check()
 
 
 def first_failed_write():
@@ -90,6 +106,7 @@ def set_aside(paths, folder, why=None):
     for path in map(Path, paths):
         if not path.exists():
             continue
+        _guard(folder / path.name)
         folder.mkdir(parents=True, exist_ok=True)
         target, n = folder / path.name, 0
         while target.exists():

@@ -7,13 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from src import layout
 from src.config import schema
 from src.errors import UserError
-from src.study_lock import Held, StudyLock, read_holder
+from src.study_lock import Held, StudyLock, read_holder, this_process
 from tests.conftest import DATA_ROOT, FAST, ROOT, run_cli
 
 GRID = [*FAST, f"data.root={DATA_ROOT}", "mode=grid", "grid.activation=[relu,tanh]", "cv.refit=false",
@@ -27,19 +28,30 @@ def gone_pid():
     return proc.pid
 
 
-def plant(folder, age_s=0, **holder):
-    """A lock file in ``folder`` naming ``holder``, its heartbeat ``age_s`` seconds old."""
+def plant(folder, age_s=0, name=layout.STUDY_LOCK, **holder):
+    """A lock file in ``folder`` naming ``holder`` (by default this process, on this machine), its heartbeat
+    ``age_s`` seconds old."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / layout.STUDY_LOCK
-    path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(),
-                                "command": "python -m src.run", "token": "t", **holder}))
-    os.utime(path, (time.time() - age_s, time.time() - age_s))
+    path = folder / name
+    me = this_process()
+    path.write_text(json.dumps({"host": me["host"], "pid": os.getpid(), "boot_id": me["boot_id"],
+                                "pid_ns": me["pid_ns"], "started": time.time(), "command": "python -m src.run",
+                                "token": "t", **holder}))
+    age(path, age_s)
+    return path
+
+
+def age(path, seconds):
+    """Set the time of ``path`` (the lock's heartbeat) ``seconds`` back."""
+    os.utime(path, (time.time() - seconds, time.time() - seconds), follow_symlinks=False)
 
 
 def test_the_lock_names_its_holder_beats_and_goes_at_the_end(tmp_path):
     with StudyLock(tmp_path, stale_after=10).acquire():
         holder = read_holder(tmp_path)
         assert (holder["host"], holder["pid"]) == (socket.gethostname(), os.getpid())
+        assert holder["boot_id"] == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        assert holder["pid_ns"] == os.stat("/proc/self/ns/pid").st_ino
         assert holder["started"] <= time.time() and "pytest" in holder["command"]
         os.utime(tmp_path / layout.STUDY_LOCK, (0, 0))
         time.sleep(2.5)  # the heartbeat comes every stale_after / 6 s, at least every second
@@ -60,8 +72,8 @@ def test_a_live_holder_refuses_a_second_writer_with_one_line(tmp_path):
 
 
 @pytest.mark.parametrize("holder, why", [
-    ({"pid": None}, "its process is gone"),  # this host, a pid that has ended
-    ({"host": "elsewhere", "age_s": 700}, "its heartbeat is 700 s old (lock.stale_after=600)"),
+    ({"pid": None}, "its process is gone"),  # this machine and pid namespace, a pid that has ended
+    ({"host": "elsewhere", "boot_id": "b", "age_s": 700}, "its heartbeat is 700 s old (lock.stale_after=600)"),
 ])
 def test_a_gone_holder_is_taken_over_with_one_line(tmp_path, caplog, holder, why):
     plant(tmp_path, **{**holder, "pid": holder.get("pid") or gone_pid()})
@@ -72,7 +84,7 @@ def test_a_gone_holder_is_taken_over_with_one_line(tmp_path, caplog, holder, why
 
 
 def test_a_fresh_holder_on_another_host_holds_until_taken_over(tmp_path, caplog):
-    plant(tmp_path, host="elsewhere", age_s=60)
+    plant(tmp_path, host="elsewhere", boot_id="b", age_s=60)
     with pytest.raises(Held, match="on elsewhere"):
         StudyLock(tmp_path).acquire()
     with caplog.at_level(logging.INFO), StudyLock(tmp_path, take_over=True).acquire():
@@ -189,3 +201,58 @@ def test_after_kill_9_the_next_run_takes_over_and_resumes(tmp_path):
     assert all(layout.record_path(layout.fits_dir(tmp_path), key).stat().st_mtime_ns == mtime
                for key, mtime in kept.items())  # resumed: not trained again
     assert len(layout.record_keys(layout.fits_dir(tmp_path))) == 6 and read_holder(tmp_path) is None
+
+
+def test_a_twin_machines_fresh_lock_refuses_a_run_in_one_line(tmp_path):
+    # this host's name, a pid that is not running here, but another machine's boot: its heartbeat decides
+    plant(tmp_path, pid=gone_pid(), boot_id="another-machine", age_s=30)
+    done = run_cli([*FAST, f"data.root={DATA_ROOT}", "train.epochs=1", f"hydra.run.dir={tmp_path}"])
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(f"error: {tmp_path} is being written by another run: pid ")
+    assert f"on {socket.gethostname()} (another machine or pid namespace of that name)" in done.stderr
+    assert read_holder(tmp_path)["boot_id"] == "another-machine" and not (tmp_path / layout.HYDRA).exists()
+
+
+def test_a_damaged_lock_refuses_a_run_while_fresh_and_is_set_aside_once_stale(tmp_path):
+    path = tmp_path / layout.STUDY_LOCK
+    tmp_path.mkdir(exist_ok=True)
+    path.write_text('{"host": "node1", "pid": 12')
+    args = [*FAST, f"data.root={DATA_ROOT}", "train.epochs=1", f"hydra.run.dir={tmp_path}"]
+    done = run_cli(args)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
+    assert done.stderr.startswith(f"error: {path} is damaged (it is not JSON)")
+    assert "delete it or take the dir over with lock.take_over=true" in done.stderr
+    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    took = [line for line in (done.stdout + done.stderr).splitlines() if "lock: took over" in line]
+    assert len(took) == 1 and "from a damaged lock (it is not JSON), set aside in" in took[0], took
+    assert (layout.damaged_dir(tmp_path) / layout.STUDY_LOCK).read_text() == '{"host": "node1", "pid": 12'
+    assert (tmp_path / layout.METRICS).exists() and read_holder(tmp_path) is None
+
+
+def written(folder):
+    """``{file: (mtime_ns, size)}`` under ``folder``, the lock and the job's log left out."""
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")
+            if p.is_file() and p.name != layout.STUDY_LOCK and p.suffix != ".log"}
+
+
+@pytest.mark.slow
+def test_a_grid_whose_dir_is_taken_over_stops_in_one_line_and_writes_nothing_more(tmp_path):
+    args = [*GRID, "train.epochs=40", "cv.n_jobs=1", "train.checkpoint_every=2", f"hydra.run.dir={tmp_path}"]
+    run = start(args)
+    try:
+        deadline = time.monotonic() + 300
+        while not layout.record_keys(layout.fits_dir(tmp_path)):
+            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-2000:]
+            time.sleep(0.2)
+        other = plant(tmp_path / "elsewhere", host="node2", pid=77, boot_id="b", token="theirs")
+        os.replace(other, tmp_path / layout.STUDY_LOCK)  # another host judged it gone and took it over
+        before = written(tmp_path)
+        (_, out, err), = finish([run])
+    finally:
+        finish([run])
+    assert run.returncode == 2 and err.count("\n") == 1, err[-2000:]
+    assert err.startswith(f"error: lost {tmp_path}: taken over by pid 77 on node2 since ")
+    assert err.rstrip().endswith("this job wrote nothing more there")
+    assert written(tmp_path) == before and read_holder(tmp_path)["token"] == "theirs"

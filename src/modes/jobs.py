@@ -29,7 +29,7 @@ from .. import layout
 from ..cores import available_cores, cores_per_job, plan_cores
 from ..errors import Interrupted, UserError, WriteFailed, refuse
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
-from ..study_lock import Held, StudyLock, release_all
+from ..study_lock import Held, LockLost, StudyLock, release_all
 from ..training import fit_records
 from ..training.checkpoints import save_running, saved_line
 from ..training.net import Diverged
@@ -129,8 +129,9 @@ def sweep_lock(sweep_dir):
 
 
 def _results(job_dir):
-    """The entries of a job folder that are results (not Hydra's files or logs), status last."""
-    entries = [p for p in Path(job_dir).iterdir() if p.name not in KEEP and p.suffix != ".log"]
+    """The entries of a job folder that are results (not Hydra's files, logs or the lock's), status last."""
+    entries = [p for p in Path(job_dir).iterdir()
+               if p.name not in KEEP and p.suffix != ".log" and not p.name.startswith(layout.STUDY_LOCK)]
     return sorted(entries, key=lambda p: (p.name == layout.STATUS, p.name))
 
 
@@ -303,6 +304,30 @@ def guard(out_dir, multirun, raise_errors=False):
             sys.exit(code)
 
 
+@contextlib.contextmanager
+def stops_if_lost(multirun, raise_errors=False):
+    """End a job whose folder another process took over (`src.study_lock.LockLost`) with one line.
+
+    Nothing more is written there: a single run exits at once with status 2 (fits still running in
+    worker threads are dropped, as in `interrupted`); a sweep's job ends, its status left to the run
+    that holds the folder. With ``raise_errors`` (`src.api`) the error is raised instead.
+    """
+    try:
+        yield
+    except LockLost as exc:
+        if raise_errors:
+            raise
+        line = f"{exc}; this job wrote nothing more there"
+        if multirun:
+            log.info(line)
+            return
+        release_all()
+        print(f"error: {line}", file=sys.stderr, flush=True)
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(2)
+
+
 def interrupted(out_dir=None, multirun=False):
     """End a run stopped by Ctrl-C with one line that says what is kept and how to go on; status 130.
 
@@ -364,7 +389,8 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, rai
 
     The job first takes ``out_dir``'s lock (`src.study_lock`): held by another live run, a
     single run ends with the one line of `src.study_lock.Held` (status 2), a sweep's job is
-    skipped with a line and returns NaN.
+    skipped with a line and returns NaN. A folder taken over while the job writes ends it with
+    the line of `stops_if_lost`.
 
     Parameters
     ----------
@@ -396,7 +422,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, rai
             log.info(exc.skipped())
             return math.nan
         raise exc if raise_errors else SystemExit(refuse(exc))
-    with lock:
+    with lock, stops_if_lost(sweep_dir is not None, raise_errors):
         key = config_hash(cfg)
         SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
         FAILED_WRITES.clear()
@@ -419,3 +445,4 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, rai
                 log.info(redone_line(SET_ASIDE))
             return objective
         return failed_objective(sweeper)
+    return math.nan  # its folder was lost to another run (`stops_if_lost`)
