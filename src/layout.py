@@ -58,7 +58,7 @@ MLFLOW_ARTIFACTS = "mlartifacts"
 HYDRA = ".hydra"
 MULTIRUN = "multirun.yaml"        # at a sweep's root
 # bookkeeping of resumed sweeps
-LOCK = ".resume.lock"
+CLAIM_LOCK = ".claim.lock"         # at a sweep's root: one job at a time claims finished results (src.study_lock)
 STUDY_LOCK = ".study.lock"         # its writer: a run, grid or sweep job folder is written by one process (src.study_lock)
 STASH = ".stash"                  # finished results of a config moved out of a renumbered job
 DAMAGED = "damaged"               # beside a damaged result file: where it is set aside (never deleted)

@@ -133,7 +133,7 @@ def intact(path):
         ".png": lambda p: p.read_bytes().endswith(b"IEND\xaeB`\x82"),
         ".yaml": lambda p: yaml.safe_load(p.read_text()) is not None,
         ".log": lambda p: True,  # Hydra's job log, appended line by line (and empty when nothing was logged)
-        ".lock": lambda p: True,  # the sweep's lock file: empty by design
+        ".lock": lambda p: True,  # a lock left by the kill (src.study_lock): judged by its own rules
     }
     return checks.get(path.suffix, lambda p: p.stat().st_size > 0)(path)
 

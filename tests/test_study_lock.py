@@ -13,7 +13,7 @@ import time
 import pytest
 
 from src import files, layout, study_lock
-from src.modes.jobs import run_job
+from src.modes.jobs import claim, run_job
 from src.study_lock import Held, LockLost, StudyLock, read_holder
 from tests.conftest import ROOT
 from tests.test_two_writers import age, gone_pid, plant
@@ -248,3 +248,19 @@ def test_many_starters_on_stale_locks_never_hold_one_together(tmp_path):
             thread.join()
         assert len(holders) == 1 and read_holder(folder)["token"] == holders[0].me["token"]
         holders[0].release()
+
+
+# -- the sweep's claims ------------------------------------------------------------------------------------------
+
+
+def test_a_claim_waits_for_another_jobs_claim_and_takes_a_gone_ones(tmp_path):
+    sweep, job = tmp_path / "sweep", tmp_path / "sweep" / "0"
+    job.mkdir(parents=True)
+    plant(sweep, name=layout.CLAIM_LOCK, pid=gone_pid())  # a job killed while it claimed
+    assert claim(job, sweep, "k") == (None, None)
+    assert not (sweep / layout.CLAIM_LOCK).exists()
+    held = StudyLock(sweep, name=layout.CLAIM_LOCK).acquire()
+    threading.Timer(0.5, held.release).start()
+    tic = time.monotonic()
+    assert claim(job, sweep, "k") == (None, None)
+    assert time.monotonic() - tic >= 0.4

@@ -11,7 +11,6 @@ without training. A job whose status says ``ok`` but whose results no longer rea
 the job's ``damaged/`` folder (a fit record to ``fits/damaged/``), never deleted.
 """
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -29,7 +28,7 @@ from .. import layout
 from ..cores import available_cores, cores_per_job, plan_cores
 from ..errors import Interrupted, UserError, WriteFailed, refuse
 from ..files import FAILED_WRITES, SET_ASIDE, TMP_PREFIX, first_failed_write, set_aside, write_json
-from ..study_lock import Held, LockLost, StudyLock, release_all
+from ..study_lock import STALE_AFTER, Held, LockLost, StudyLock, release_all
 from ..training import fit_records
 from ..training.checkpoints import save_running, saved_line
 from ..training.net import Diverged
@@ -116,18 +115,6 @@ def set_aside_damage(job_dir, key):
     return len(found)
 
 
-@contextlib.contextmanager
-def sweep_lock(sweep_dir):
-    """Hold an exclusive lock on the sweep dir, so that one job at a time claims results."""
-    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
-    with open(Path(sweep_dir) / layout.LOCK, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _results(job_dir):
     """The entries of a job folder that are results (not Hydra's files, logs or the lock's), status last."""
     entries = [p for p in Path(job_dir).iterdir()
@@ -190,14 +177,16 @@ def _other_job_dirs(sweep_dir, job_dir):
     return [d for d in layout.all_job_dirs(sweep_dir) if d.resolve() != Path(job_dir).resolve()]
 
 
-def claim(job_dir, sweep_dir, key):
+def claim(job_dir, sweep_dir, key, stale_after=STALE_AFTER):
     """Find finished results of the config ``key`` for the job folder ``job_dir``.
 
     Looked for, in order: the job's own folder, the sweep's stash, the other job folders of
     the sweep; results that do not read back whole are passed over (the job's own are set
     aside, `set_aside_damage`). Found elsewhere, the results are moved (stash) or linked (another job) into
     ``job_dir``. Not found, ``job_dir`` is emptied of another config's results (`_set_aside`)
-    and the job trains. All of it happens under the sweep's lock.
+    and the job trains. All of it happens under the sweep's claim lock (`src.layout.CLAIM_LOCK`): the
+    lock of a run (`src.study_lock.StudyLock`) on its own file, waited for while another job claims, and
+    taken over once its holder is gone (after ``stale_after`` seconds without a heartbeat elsewhere).
 
     Returns
     -------
@@ -205,7 +194,7 @@ def claim(job_dir, sweep_dir, key):
         The status (with ``objective``) and where the results came from.
     """
     job_dir, sweep_dir = Path(job_dir), Path(sweep_dir)
-    with sweep_lock(sweep_dir):
+    with StudyLock(sweep_dir, stale_after=stale_after, name=layout.CLAIM_LOCK).wait():
         status = finished(job_dir, key)
         if status:
             return status, job_dir
@@ -427,7 +416,7 @@ def run_job(task, cfg, out_dir, sweep_dir=None, launcher=None, sweeper=None, rai
         SET_ASIDE.clear()  # this job's own (a launcher may run several jobs in one process)
         FAILED_WRITES.clear()
         if sweep_dir is not None:
-            status, source = claim(out_dir, sweep_dir, key)
+            status, source = claim(out_dir, sweep_dir, key, cfg.lock.stale_after)
             if status is not None:
                 where = "" if source == out_dir else f" (taken from {source})"
                 log.info(f"skipped: {out_dir} already holds the results of this config{where}")
