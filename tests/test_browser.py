@@ -2,9 +2,10 @@
 import shutil
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from src.run import run
-from tests.browser import CHROMIUM, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
+from tests.browser import CHROMIUM, WINDOW, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
 from tests.conftest import compose_config
 
 pytestmark = [
@@ -141,20 +142,42 @@ def test_report_page_loads_and_shows_its_parts(driver, grid_dir, single_dir, tmp
     assert 300 < plot_bottom <= frame_height, (plot_bottom, frame_height)
 
 
-def test_a_wide_summary_scrolls_in_its_box_and_its_statuses_stay_readable(driver, tmp_path):
-    """grid=all with halving (a wide table, long statuses): the page itself never scrolls sideways,
-    the table scrolls in its own box, and each status cell stays wide enough to read."""
+def test_at_1280_pixels_the_compact_summary_fits_and_every_column_is_a_click_away(driver, tmp_path):
+    """grid=all with halving (35 candidates, long statuses) in a 1280-pixel window: the decision comes first,
+    the compact table (rank, candidate, accuracy and difference with their intervals, outcome, p, status) fits
+    without scrolling sideways; the full table opens from its toggle and scrolls in its own box, each status cell
+    wide enough to read."""
     run(compose_config(["mode=grid", "grid=all", "cv.n_jobs=1", "train.epochs=2", "search.halving=true",
                         "search.min_epochs=1"]), tmp_path)
-    errors = open_page(driver, tmp_path / "report.html")
-    assert errors == [], f"report.html logged JavaScript errors: {errors}"
-    found = driver.execute_script("""
-        const page = document.documentElement;
-        const box = document.querySelector('#summary .wide');
-        const cells = Array.from(document.querySelectorAll('#summary td.prose'))
-            .filter(td => td.textContent.trim()).map(td => td.getBoundingClientRect().width);
-        return {page: [page.scrollWidth, page.clientWidth], box: box ? [box.scrollWidth, box.clientWidth] : null,
-                cells: cells};""")
-    assert found["page"][0] <= found["page"][1], found
-    assert found["box"] and found["box"][0] > found["box"][1]  # the table is wider than its box: it scrolls there
-    assert found["cells"] and min(found["cells"]) >= 26 * 16 * 0.85 * 0.9, found["cells"]  # 26rem at .85rem text
+    driver.set_window_size(1280, 1000)
+    try:
+        errors = open_page(driver, tmp_path / "report.html")
+        assert errors == [], f"report.html logged JavaScript errors: {errors}"
+        measure = """
+            const page = document.documentElement;
+            const boxes = Array.from(document.querySelectorAll('#summary .wide'));
+            const top = id => document.getElementById(id).getBoundingClientRect().top;
+            return {page: [page.scrollWidth, page.clientWidth], window: window.innerWidth,
+                    boxes: boxes.map(b => [b.scrollWidth, b.clientWidth]),
+                    order: [top('decision'), top('summary'), top('verdict'), top('method')],
+                    headers: Array.from(boxes[0].querySelectorAll('th')).map(th => th.textContent),
+                    cells: Array.from(document.querySelectorAll('#summary details td.prose'))
+                        .filter(td => td.textContent.trim()).map(td => td.getBoundingClientRect().width)};"""
+        found = driver.execute_script(measure)
+        assert found["window"] <= 1280 and found["page"][0] <= found["page"][1], found
+        assert found["order"] == sorted(found["order"]), found["order"]  # the answer first, the method after
+        compact, full = found["boxes"]
+        assert compact[0] <= compact[1], found  # the compact table fits: no sideways scrolling
+        assert found["headers"] == ["rank", "candidate", "accuracy (95% CI)", "diff. to best, points (95% CI)",
+                                    "vs best", "p (Holm)", "status"]
+        toggle = driver.find_element(By.CSS_SELECTOR, "#summary details")
+        assert toggle.get_attribute("open") is None  # the full table is one click away, closed
+        toggle.find_element(By.CSS_SELECTOR, "summary").click()
+        found = driver.execute_script(measure)
+        compact, full = found["boxes"]
+        assert full[0] > full[1] and found["page"][0] <= found["page"][1]  # it scrolls in its own box
+        assert found["cells"] and min(found["cells"]) >= 26 * 16 * 0.85 * 0.9, found["cells"]  # 26rem at .85rem
+        method = driver.find_element(By.CSS_SELECTOR, "#method details")
+        assert method.get_attribute("open") is None  # the method paragraph is collapsed
+    finally:
+        driver.set_window_size(*WINDOW)
