@@ -62,5 +62,16 @@ bench: data
 gallery: $(STAMP)
 	$(PY) -m src.plots --out outputs/gallery
 
+# JupyterLab on examples/quickstart.ipynb, with the notebook extra (JupyterLab, ipykernel, ipywidgets for the
+# progress bars) installed once: pip install -e '.[notebook]'.
+NOTEBOOK_STAMP := $(VENV)/.notebook
+$(NOTEBOOK_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[notebook]'
+	@touch $(NOTEBOOK_STAMP)
+
+.PHONY: notebook
+notebook: $(NOTEBOOK_STAMP)
+	$(VENV)/bin/jupyter lab examples/quickstart.ipynb
+
 clean:
 	rm -rf outputs/runs outputs/sweeps outputs/bench .pytest_cache

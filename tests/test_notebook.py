@@ -1,5 +1,6 @@
 """examples/quickstart.ipynb runs top to bottom on a real ipykernel (nbclient) and shows the table and verdict."""
 import os
+import re
 
 import nbformat
 import pytest
@@ -16,6 +17,18 @@ def _texts(cell):
         parts.append(output.get("text", ""))
         parts += [output.get("data", {}).get(kind, "") for kind in ("text/plain", "text/html")]
     return "\n".join(parts)
+
+
+def test_the_notebook_extra_brings_jupyterlab_and_make_notebook_opens_the_quickstart():
+    import shutil
+    import subprocess
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {"jupyterlab", "ipykernel", "ipywidgets"} <= {re.split(r"[<>=! ]", req)[0] for req in extras["notebook"]}
+    if shutil.which("make"):
+        done = subprocess.run(["make", "-n", "notebook"], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0 and "jupyter lab examples/quickstart.ipynb" in done.stdout, done.stderr
 
 
 def test_the_notebook_is_committed_without_outputs():
