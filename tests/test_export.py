@@ -83,6 +83,24 @@ def test_a_comparison_exports_its_critical_difference_diagram(grid_study, tuned_
     assert "demsar2006" in (tmp_path / "paper" / layout.PAPER_BIB).read_text()
 
 
+def test_every_exported_figure_sets_its_type_in_one_size_at_column_width(grid_study, tuned_study, tmp_path):
+    from matplotlib.text import Text
+
+    from src.reporting.present.paper import COLUMN_INCHES, TYPE_POINTS
+    from src.reporting.write.paper import export_parts
+
+    write_compare([grid_study.path, tuned_study.path], tmp_path / "compare")
+    figures = {name: figure for path in (grid_study.path, tuned_study.path, tmp_path / "compare")
+               for name, (figure, _) in export_parts(path)[-1].items()}
+    assert {"learning_curves", "isolation", "cd_diagram", "activation_relu"} <= set(figures)
+    for name, figure in figures.items():
+        figure.canvas.draw()  # tick labels are made as the figure is drawn
+        sizes = {text.get_fontsize() for text in figure.findobj(Text)
+                 if text.get_visible() and text.get_text().strip()}
+        assert sizes == {TYPE_POINTS}, (name, sizes)  # ticks, labels, legends and titles alike
+        assert figure.get_size_inches()[0] == pytest.approx(COLUMN_INCHES), name
+
+
 def test_a_dir_that_is_not_a_finished_study_gets_one_line_and_nothing_is_written(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty"), "--out", str(tmp_path / "paper")]) == 2

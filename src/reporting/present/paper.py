@@ -2,14 +2,17 @@
 and figures sized for a paper's column. Strings and figures only; `src.reporting.write.paper` writes them.
 """
 from matplotlib import rc_context
+from matplotlib.text import Text
 
 from ..compute.verdict import level_text
 from .latex import PACKAGES
 
 COLUMN_INCHES = 3.5          # one column of a two-column paper
 MAX_ASPECT = 0.8             # the tallest figure, as a fraction of its width
-FONTS = {"font.size": 6, "axes.titlesize": 7, "axes.labelsize": 6, "legend.fontsize": 5, "xtick.labelsize": 5,
-         "ytick.labelsize": 5}
+TYPE_POINTS = 6              # every text of every exported figure: ticks, labels, legends, titles, notes
+FONTS = {key: TYPE_POINTS for key in ("font.size", "axes.titlesize", "axes.labelsize", "legend.fontsize",
+                                      "legend.title_fontsize", "xtick.labelsize", "ytick.labelsize",
+                                      "figure.titlesize")}
 EMBEDDED = {"pdf.fonttype": 42, "svg.fonttype": "path"}  # TrueType fonts in the PDF, text as paths in the SVG
 
 REFERENCES = {
@@ -41,13 +44,25 @@ REFERENCES = {
 }
 
 
+def one_type_size(fig, points=TYPE_POINTS):
+    """Set every text of ``fig`` to ``points``: the tick labels (those drawn later too), axis labels, titles,
+    legends and notes, whatever size the drawing gave them (a figure drawn for the screen sets its own)."""
+    for ax in fig.axes:
+        ax.tick_params(axis="both", which="both", labelsize=points)
+    for text in fig.findobj(Text):
+        text.set_fontsize(points)
+    return fig
+
+
 def column_figure(draw, *args, **kwargs):
-    """``draw(*args, **kwargs)``'s figure at `COLUMN_INCHES` wide, drawn in the small `FONTS`; None stays None."""
+    """``draw(*args, **kwargs)``'s figure at `COLUMN_INCHES` wide, every text in `TYPE_POINTS` (`one_type_size`,
+    the one place an exported figure's type is sized); None stays None."""
     with rc_context(FONTS):
         fig = draw(*args, **kwargs)
     if fig is not None:
         width, height = fig.get_size_inches()
         fig.set_size_inches(COLUMN_INCHES, COLUMN_INCHES * min(MAX_ASPECT, 1.6 * height / width))
+        one_type_size(fig)
         fig.set_layout_engine("constrained")  # margins for the new size: no label cut off
     return fig
 
