@@ -5,7 +5,7 @@ import numpy as np
 
 # skorch parameter -> the short name tables and HiPlot pages use
 FRIENDLY = {"module__activation": "activation", "module__hidden": "hidden", "module__dropout": "dropout",
-            "module__init": "init", "module__layer": "layer", "optimizer__momentum": "momentum",
+            "module__init": "init", "module__layer": "layer", "module__norm": "norm", "optimizer__momentum": "momentum",
             "optimizer__weight_decay": "weight_decay", "max_epochs": "epochs"}
 # a grid's or tune's short name -> the skorch parameter it sets
 GRID_KEYS = {**{short: key for key, short in FRIENDLY.items()}, "lr": "lr", "batch_size": "batch_size"}

@@ -122,6 +122,8 @@ class SearchRecord:
     ----------
     dataset : str
     n_train, n_test, n_classes : int
+    network : dict or None
+        The network's name and architecture (`src.model.networks.record`); None in older records.
         The rows searched over, the test rows, the classes.
     folds, repeats : int
         The cross-validation: ``folds`` x ``repeats`` splits.
@@ -160,6 +162,7 @@ class SearchRecord:
     n_train: int = 0
     n_test: int = 0
     n_classes: int = None
+    network: dict = None
     folds: int = None
     repeats: int = None
     seed: int = None

@@ -10,7 +10,9 @@ from .config import schema
 from .config.grid import check_grid, describe
 from .cores import plan_cores
 from .errors import UserError
+from .data.datasets import image_shape
 from .model import activations
+from .model.networks import NETWORKS, NO_NORM
 
 _CHECKED = set()  # the configs (as resolved YAML) this process has checked
 
@@ -96,7 +98,37 @@ def net_args(cfg, device, threads):
         matmul_precision=train.matmul_precision,
         checkpoint_every=train.checkpoint_every,
         verbose=train.verbose,
+        model=cfg.model.name,
+        module_kwargs=module_args(cfg),
     )
+
+
+# model keys that `make_net` takes by name (``name`` as its ``model``); the others are the network's own
+NET_MODEL_KEYS = ("name", "hidden", "dropout", "init", "layer")
+
+
+def module_args(cfg):
+    """The network's own arguments (`make_net`'s ``module_kwargs``).
+
+    The model keys that `make_net` does not take by name (a CNN's channels, kernel size and
+    pooling; the norm), and the data set's image shape for a network that reads images. A norm
+    of ``none`` is the networks' default and is left out, so that a fit without one keeps the
+    record key it had before norms existed (a killed study resumes).
+    """
+    found = {k: v for k, v in to_plain(cfg.model).items()
+             if k not in NET_MODEL_KEYS and not (k == "norm" and v == NO_NORM)}
+    if NETWORKS[cfg.model.name].image:
+        found["image_shape"] = list(image_shape(cfg.data.name))
+    return found
+
+
+def check_network(cfg):
+    """Refuse, before any data are loaded, a network that cannot read the data set's images: a CNN whose
+    blocks pool them below one pixel (`src.model.cnn.feature_shape`)."""
+    if NETWORKS[cfg.model.name].image:
+        from .model.cnn import feature_shape
+
+        feature_shape(image_shape(cfg.data.name), list(cfg.model.channels), cfg.model.pool)
 
 
 def grid_of(cfg):
@@ -143,8 +175,9 @@ def validate(cfg):
     grid = grid_of(cfg)
     if first:
         check_activations(cfg, grid)
+        check_network(cfg)
         if grid is not None:
-            check_grid(grid.params, optimizer_settings(cfg.optimizer)[0])
+            check_grid(grid.params, optimizer_settings(cfg.optimizer)[0], cfg.model.name)
         _CHECKED.add(checked)
     from .training.net import resolve_device
 

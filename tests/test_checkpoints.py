@@ -73,6 +73,9 @@ RESUMED = {
     "ReduceLROnPlateau": dict(lr_scheduler={"policy": "ReduceLROnPlateau", "patience": 1, "factor": 0.5,
                                             "threshold": 0.5, "monitor": "valid_loss"}),  # most epochs count as bad
     "CosineAnnealingLR": dict(lr_scheduler={"policy": "CosineAnnealingLR", "T_max": 6}),
+    # fit by fit (a CNN), with batch norm's running statistics and the head's dropout
+    "CNN, batch norm, dropout": dict(model="cnn", hidden=[16], dropout=0.3,
+                                     module_kwargs={"image_shape": [1, 8, 8], "channels": [4, 8], "norm": "batch"}),
 }
 
 

@@ -78,9 +78,15 @@ def describe(grid, tune=None):
     return Grid(config=dict(grid), tune=dict(tune or {}), activations=specs, params=params, aliases=aliases)
 
 
-def check_grid(params, optimizer):
-    """Raise `UserError` for a grid parameter that the network does not accept."""
-    module_args = set(inspect.signature(importlib.import_module("src.model.mlp").MLP).parameters)
+def check_grid(params, optimizer, model="mlp"):
+    """Raise `UserError` for a grid parameter that the network ``model`` (a key of
+    `src.model.networks.NETWORKS`) does not accept, or a layer kind it does not build."""
+    networks = importlib.import_module("src.model.networks")
+    module_args = set(inspect.signature(networks.module_class(model)).parameters)
+    for kind in params.get("module__layer", []):
+        if kind not in networks.NETWORKS[model].layers:
+            raise UserError(f"grid layer {kind!r}: gated layers are the MLP's (model=mlp); model={model} builds "
+                            f"{', '.join(networks.NETWORKS[model].layers)}")
     optimizer_args = set(inspect.signature(optimizer).parameters)
     accepted = set(GRID_KEYS.values()) | {"lr", "batch_size", "max_epochs", "seed"}
     for key in params:
@@ -89,7 +95,7 @@ def check_grid(params, optimizer):
               or (prefix == "optimizer" and name in optimizer_args))
         if not ok:
             raise UserError(f"grid parameter {key!r} is not accepted by the network; use one of: "
-                            f"{', '.join(sorted(GRID_KEYS))}, module__<MLP argument> or optimizer__<argument>")
+                            f"{', '.join(sorted(GRID_KEYS))}, module__<network argument> or optimizer__<argument>")
     for size in params.get("module__hidden", []):
         if not size or any(int(s) <= 0 for s in (size if isinstance(size, (list, tuple)) else [size])):
             raise UserError(f"grid hidden sizes must be non-empty lists of positive ints, got {size!r}")

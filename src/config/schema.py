@@ -27,6 +27,8 @@ _datasets = registry("src.data.datasets", "LOADERS")
 _standardizers = registry("src.data.datasets", "STANDARDIZERS")
 _inits = registry("src.model.mlp", "INITS", extra=("auto",))
 _layers = registry("src.model.mlp", "LAYERS")
+_networks = registry("src.model.networks", "NETWORKS")
+_norms = registry("src.model.norm", "NORMS")
 _matmul_precisions = registry("src.training.net", "MATMUL_PRECISIONS")
 _backends = registry("src.modes.backends", "JOBLIB_BACKENDS")
 
@@ -130,11 +132,22 @@ def _tuned_rules(cfg):
                         f"activations and tunes the tune settings for each")
 
 
+def _stacked_network(cfg):
+    """Whether every candidate's network trains in stacks (`src.model.networks.stacks`): the configured one, and
+    no norm swept by the grid."""
+    networks = importlib.import_module("src.model.networks")  # no torch
+    swept = {"norm", "module__norm"} & (set(cfg.grid) | set(cfg.tune if cfg.protocol == "tuned" else ()))
+    return networks.stacks(cfg.model.name, cfg.model.norm) and not swept
+
+
 # what successive halving needs, each with the one line that refuses its absence
 HALVING_NEEDS = (
     (lambda cfg: cfg.mode == "grid", "search.halving=true stops the losing candidates of a grid early: it needs mode=grid"),
     (lambda cfg: cfg.cv.batched, "search.halving=true trains the survivors on inside stacked training: it needs "
                                  "cv.batched=true"),
+    (_stacked_network, "search.halving=true stops the losing candidates inside stacked training, which only the MLP "
+                       "without a norm has (model={cfg.model.name} model.norm={cfg.model.norm}, or a norm in the grid, "
+                       "trains fit by fit): set search.halving=false, or use model=mlp model.norm=none"),
     (lambda cfg: cfg.search.backend != "dask", "search.halving=true ranks every candidate at each rung in this "
                                                "process and cannot run its stacks on Dask; use search.backend=threads "
                                                "or local"),
@@ -162,7 +175,16 @@ def _halving_rules(cfg):
             raise UserError(message.format(cfg=cfg))
 
 
-ACROSS = (_tuned_rules, _halving_rules)
+def _model_rules(cfg):
+    """The layer kind is one the network builds (gated layers are the MLP's)."""
+    networks = importlib.import_module("src.model.networks").NETWORKS  # no torch
+    network = networks.get(cfg.model.name)
+    if network is not None and cfg.model.layer not in network.layers:
+        raise UserError(f"model.layer={cfg.model.layer}: gated layers are the MLP's (model=mlp); "
+                        f"model={cfg.model.name} builds {' or '.join(f'model.layer={kind}' for kind in network.layers)}")
+
+
+ACROSS = (_tuned_rules, _halving_rules, _model_rules)
 MODES = ("single", "grid")
 PROTOCOLS = ("fixed", "tuned")
 DEVICES = ("auto", "cpu", "cuda")
@@ -218,13 +240,31 @@ class SGDConfig(OptimizerConfig):
 
 @dataclass
 class ModelConfig:
-    """``model.*``: the MLP's hidden layers, dropout and weight init."""
+    """``conf/model/*``: the network (``name``), its dense hidden layers, dropout, weight init and norm."""
 
+    name: str = setting(check=OneOf(_networks))
     hidden: List[int] = setting(check=Each(POSITIVE, "model.hidden must list at least one layer size, "
                                                  "e.g. model.hidden=[128,64]", items="size"))
     dropout: float = setting(check=Range(low=0, high=1, high_open=True))
     init: str = setting(check=OneOf(_inits))
     layer: str = setting(check=OneOf(_layers))
+    norm: str = setting(check=OneOf(_norms))
+
+
+@dataclass
+class MLPConfig(ModelConfig):
+    """``model=mlp``: the fully connected network (``hidden`` are its layers)."""
+
+
+@dataclass
+class CNNConfig(ModelConfig):
+    """``model=cnn``: convolution blocks, then a dense head (``hidden`` are the head's widths)."""
+
+    channels: List[int] = setting(check=Each(Range(low=1, high=1024, integer=True), "model.channels must list at "
+                                             "least one block's channels, e.g. model.channels=[16,32]",
+                                             items="channel count"))
+    kernel_size: int = setting(check=Range(low=1, high=11, integer=True))
+    pool: int = setting(check=Range(low=1, high=4, integer=True))
 
 
 @dataclass
@@ -312,7 +352,7 @@ class Config:
     activation: Any = setting(check=Parses(_activation))
     seed: int = setting(check=Range(low=0, high=2 ** 32 - 1, integer=True))
     device: str = setting(check=OneOf(DEVICES))
-    model: ModelConfig = setting(factory=ModelConfig)
+    model: ModelConfig = setting()
     train: TrainConfig = setting(factory=TrainConfig)
     cv: CVConfig = setting(factory=CVConfig)
     search: SearchConfig = setting(factory=SearchConfig)
@@ -322,6 +362,7 @@ class Config:
 
 
 OPTIMIZERS = {"adam": AdamConfig, "adamw": AdamWConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
+MODELS = {"mlp": MLPConfig, "cnn": CNNConfig}  # conf/model/NAME.yaml -> its keys
 
 
 def check(cfg, registries=True):
@@ -414,7 +455,7 @@ def explain(error):
 
 
 def register():
-    """Store the schema in Hydra's ConfigStore: ``base_config`` and ``base_optimizer_<name>``.
+    """Store the schema in Hydra's ConfigStore: ``base_config``, ``base_optimizer_<name>`` and ``base_model_<name>``.
 
     They are stored outside every config group, so that no group lists them as an option.
     """
@@ -422,6 +463,8 @@ def register():
     store.store(name="base_config", node=Config)
     for name, node in OPTIMIZERS.items():
         store.store(name=f"base_optimizer_{name}", node=node)
+    for name, node in MODELS.items():
+        store.store(name=f"base_model_{name}", node=node)
 
 
 register()

@@ -7,6 +7,7 @@ torch operations on the same memory.)
 """
 import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -24,7 +25,10 @@ class Dataset:
     ----------
     name : str
     X_train, X_test : ndarray of float32, shape (n, n_features)
+        One flat row per image.
     y_train, y_test : ndarray of int64
+    image_shape : tuple of int
+        ``(channels, height, width)`` of an image, whose flat row (C order) has ``n_features`` values.
     """
 
     name: str
@@ -32,6 +36,7 @@ class Dataset:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    image_shape: tuple = None
 
     @property
     def n_features(self):
@@ -60,11 +65,34 @@ def _digits(root, download):
     return X_train, y_train, X_test, y_test, 16.0
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a data set comes from, and the shape of its images.
+
+    Attributes
+    ----------
+    load : callable
+        ``load(root, download)`` -> ``(X_train, y_train, X_test, y_test, scale)``, one flat row per image.
+    image_shape : tuple of int
+        ``(channels, height, width)``: how a convolutional network reads a row.
+    """
+
+    load: Callable
+    image_shape: tuple
+
+
 LOADERS = {
-    "mnist": _idx_dataset("MNIST"),
-    "fashion_mnist": _idx_dataset("FashionMNIST"),
-    "digits": _digits,
+    "mnist": Source(_idx_dataset("MNIST"), (1, 28, 28)),
+    "fashion_mnist": Source(_idx_dataset("FashionMNIST"), (1, 28, 28)),
+    "digits": Source(_digits, (1, 8, 8)),
 }
+
+
+def image_shape(name):
+    """The ``(channels, height, width)`` of the images of the data set ``name``."""
+    if name not in LOADERS:
+        raise choices_error("dataset", name, LOADERS)
+    return LOADERS[name].image_shape
 
 
 # Standardizers work in place on float32 tensors (torch's kernels use every core; numpy's
@@ -125,12 +153,12 @@ def load(name, root="data", subset=None, standardize="global", seed=0, download=
         raise choices_error("dataset", name, LOADERS)
     if standardize not in STANDARDIZERS:
         raise choices_error("data.standardize", standardize, STANDARDIZERS)
-    X_train, y_train, X_test, y_test, scale = LOADERS[name](root, download)
+    X_train, y_train, X_test, y_test, scale = LOADERS[name].load(root, download)
     if subset is not None:
         X_train, y_train = stratified_subset(X_train, y_train, int(subset), seed)
     X_train, X_test = STANDARDIZERS[standardize](_scaled(X_train, scale), _scaled(X_test, scale))
     return Dataset(name, X_train.numpy(), np.asarray(y_train, dtype=np.int64),
-                   X_test.numpy(), np.asarray(y_test, dtype=np.int64))
+                   X_test.numpy(), np.asarray(y_test, dtype=np.int64), LOADERS[name].image_shape)
 
 
 def _scaled(X, scale):

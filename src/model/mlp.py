@@ -1,4 +1,4 @@
-"""The MLP: hidden layers from config, a fresh activation per layer, init per activation.
+"""The MLP: hidden layers from config, a fresh activation per layer, init per activation, an optional norm.
 
 A hidden layer is a Linear followed by its activation (``layer="linear"``), or a gated linear
 unit (``layer="glu"``): one Linear of twice the width whose halves ``a`` and ``b`` give
@@ -15,11 +15,17 @@ from torch import nn
 
 from ..errors import choices_error
 from . import activations, randomness
+from . import norm as norms
+from .networks import NO_NORM
 
 
 def lecun_normal_(weight, slope=0.0):
-    """LeCun normal init: N(0, 1 / fan_in), as self-normalising networks require."""
-    fan_in = weight.shape[1]
+    """LeCun normal init: N(0, 1 / fan_in), as self-normalising networks require.
+
+    ``fan_in`` is the inputs of one output unit: a Linear's input width, a convolution's input
+    channels times its kernel's area.
+    """
+    fan_in = weight[0].numel()
     with torch.no_grad():
         return weight.normal_(0.0, 1.0 / math.sqrt(fan_in))
 
@@ -130,6 +136,27 @@ def uncompiled(module):
     return getattr(module, "_orig_mod", module)
 
 
+def initialise(module, scheme, activation):
+    """Fill the weights of every Linear and convolution of ``module`` by ``scheme`` and zero their biases.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    scheme : str
+        A key of `INITS` (``default`` leaves PyTorch's own init).
+    activation : str or mapping
+        The activation spec, whose negative-side slope sets the He gain.
+    """
+    init_fn = INITS[scheme]
+    if init_fn is None:
+        return
+    slope = activations.negative_slope(activation)
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            init_fn(layer.weight, slope)
+            nn.init.zeros_(layer.bias)
+
+
 def resolve_init(init, activation):
     """Return the init scheme name: ``init`` itself, or the activation's recipe for ``"auto"``."""
     if init == "auto":
@@ -161,10 +188,13 @@ class MLP(nn.Module):
     layer : str (default="linear")
         A key of `LAYERS`: ``glu`` makes every hidden layer a gated linear unit, with the
         widths of `matched_widths`.
+    norm : str (default="none")
+        A key of `src.model.norm.NORMS`: the normalisation between each hidden Linear and its
+        activation (over the Linear's outputs: both halves of a gated layer).
     """
 
     def __init__(self, n_features=784, n_classes=10, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
-                 layer="linear"):
+                 layer="linear", norm=NO_NORM):
         super().__init__()
         name, _ = activations.parse(activation)
         entry = activations.entry(activation)
@@ -174,21 +204,14 @@ class MLP(nn.Module):
         layers, width = [], n_features
         for size in matched_widths(n_features, n_classes, hidden, kind.widen, entry.width_factor):
             act = activations.build(activation, width=size)
-            layers += [nn.Linear(width, size * kind.widen), act if kind.wrap is None else kind.wrap(act)]
+            layers += [nn.Linear(width, size * kind.widen), *norms.dense(norm, size * kind.widen),
+                       act if kind.wrap is None else kind.wrap(act)]
             if dropout > 0:
                 layers.append(dropout_cls(dropout))
             width = size * entry.width_factor
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, n_classes)
-        self._initialise(INITS[self.init_scheme], activations.negative_slope(activation))
-
-    def _initialise(self, init_fn, slope):
-        if init_fn is None:
-            return
-        for layer in self.modules():
-            if isinstance(layer, nn.Linear):
-                init_fn(layer.weight, slope)
-                nn.init.zeros_(layer.bias)
+        initialise(self, self.init_scheme, activation)
 
     def forward(self, X):
         return self.output(self.hidden(X))

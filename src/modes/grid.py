@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss, m
 from sklearn.model_selection import GridSearchCV
 
 from ..cores import plan_cores
-from ..model import activations
+from ..model import activations, networks
 from ..model.mlp import resolve_init
 from ..params import candidate_label, cell
 from ..results import GridResult, SearchRecord
@@ -137,6 +137,7 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, marg
     nuisance = plan.grid.nuisance
     return SearchRecord(
         dataset=dataset.name, n_train=int(len(plan.y)), n_test=int(len(dataset.y_test)),
+        network=networks.record(plan.net.module, plan.net.get_params_for("module")),
         n_classes=int(dataset.n_classes), folds=folds, repeats=repeats, seed=plan.net.seed,
         device=str(plan.net.device), n_jobs=plan.cores.n_jobs,
         threads=plan.cores.threads,  # torch threads of each fit (None: torch's default)
@@ -231,7 +232,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     announce(plan)
     specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
     cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
-                     net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"])
+                     net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"],
+                     model=net_kwargs.get("model", "mlp"), module_kwargs=net_kwargs.get("module_kwargs"))
     start = time.perf_counter()
     # the stacks get the rows as the fits do: on Dask they are the copy that every worker holds
     scatter = (plan.rows, plan.y, *(index for split in plan.splits for index in split))

@@ -45,7 +45,8 @@ def run_single(dataset, net_kwargs):
         metrics; `src.reporting.writers.write_single` turns it into files.
     """
     cost = step_cost([net_kwargs["activation"]], dataset.n_features, dataset.n_classes, net_kwargs["hidden"],
-                     net_kwargs["batch_size"], net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"])
+                     net_kwargs["batch_size"], net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"],
+                     model=net_kwargs.get("model", "mlp"), module_kwargs=net_kwargs.get("module_kwargs"))
     net = make_net(dataset.n_features, dataset.n_classes, **net_kwargs)
     start = time.perf_counter()
     net.fit(dataset.X_train, dataset.y_train)

@@ -1,4 +1,4 @@
-"""What each activation costs: the time of one training step of the configured MLP, relative to relu.
+"""What each activation costs: the time of one training step of the configured network, relative to relu.
 
 Measured where the study runs, just before it trains: every activation's MLP takes a few
 forward + backward + SGD steps on one random mini-batch, the activations in turn, round after
@@ -6,7 +6,8 @@ round, so that a slow spell of a shared machine falls on all of them alike. On a
 run on one thread (threads contending with other work make the figures erratic). Each
 activation's time is that of its fastest round: other work only ever adds time, so the minimum
 is the best estimate of the step itself (as `timeit` advises). The figure is the cost of the arithmetic of a step (the
-activation's forward and backward kernels and the rest of the network), not of data loading.
+activation's forward and backward kernels and the rest of the network), not of data loading. A network whose steps
+are slow (a CNN on 28x28 images) takes fewer rounds and steps, so that the measure stays within a few seconds.
 """
 import time
 
@@ -14,9 +15,10 @@ import torch
 from torch import nn
 
 from ..model import activations
-from ..model.mlp import MLP
+from ..model.networks import module_class
 
 REFERENCE = "relu"
+BUDGET = 3.0  # seconds the timed rounds may take, at most (at least 2 rounds of 1 step each)
 
 
 def synchronize(device):
@@ -26,8 +28,8 @@ def synchronize(device):
 
 
 def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, init="auto", dropout=0.0,
-              device="cpu", steps=5, rounds=8, seed=0):
-    """Seconds per training step of the MLP with each activation, and that time relative to relu.
+              device="cpu", steps=5, rounds=8, seed=0, model="mlp", module_kwargs=None, budget=BUDGET):
+    """Seconds per training step of the network with each activation, and that time relative to relu.
 
     Parameters
     ----------
@@ -40,7 +42,7 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     batch_size : int (default=128)
         The configured mini-batch size.
     init, dropout
-        As in `src.model.mlp.MLP`.
+        As in `src.model.mlp.MLP` (and the other networks).
     device : str (default="cpu")
     steps : int (default=5)
         Steps per round and activation.
@@ -48,6 +50,13 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         Rounds; the fastest counts.
     seed : int (default=0)
         Seed of the random mini-batch and the weights.
+    model : str (default="mlp")
+        A key of `src.model.networks.NETWORKS`.
+    module_kwargs : dict, optional
+        The network's own arguments (`src.training.net.make_net`'s).
+    budget : float (default=3.0)
+        Seconds the rounds may take: fewer rounds (at least 2), then fewer steps (at least 1),
+        where the warm-up steps say that ``rounds`` x ``steps`` would take longer.
 
     Returns
     -------
@@ -63,7 +72,8 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     nets = {}
     for label in labels:
         torch.manual_seed(seed)
-        module = MLP(n_features, n_classes, hidden, label, dropout, init).to(device)
+        module = module_class(model)(n_features=n_features, n_classes=n_classes, hidden=hidden, activation=label,
+                                     dropout=dropout, init=init, **(module_kwargs or {})).to(device)
         nets[label] = (module, torch.optim.SGD(module.parameters(), lr=1e-3))
 
     def step(module, optimizer):
@@ -75,8 +85,13 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     if not str(device).startswith("cuda"):
         torch.set_num_threads(1)
     try:
+        warm = time.perf_counter()
         for module, optimizer in nets.values():  # warm-up: first calls allocate and pick kernels
             step(module, optimizer)
+        synchronize(device)
+        per_round = time.perf_counter() - warm  # one step of each: an overestimate of a round's step
+        rounds = int(min(rounds, max(2, budget / (per_round * steps))))
+        steps = int(min(steps, max(1, budget / (per_round * rounds))))
         times = {label: [] for label in labels}
         for _ in range(rounds):
             for label, (module, optimizer) in nets.items():

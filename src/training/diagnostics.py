@@ -3,14 +3,15 @@
 Every epoch the `Diagnostics` callback runs one forward and one backward pass over a fixed
 *probe batch* (the same training rows every epoch, drawn once per fit with a private
 generator: 256 rows, fewer for small training splits, see `probe_count`) and records, per
-hidden layer ``k`` (an activation module of ``MLP.hidden``, counted from 1):
+hidden layer ``k`` (an activation module of the network's ``hidden``, counted from 1: a CNN's blocks, then
+its head):
 
 - ``layerk_dead``: the fraction of units whose output is exactly zero for every probe row;
 - ``layerk_saturated``: for bounded activations only, the fraction of outputs within 1% of
   the output range from either bound;
 - ``layerk_mean``, ``layerk_std``: mean and standard deviation of all its outputs;
 - ``layerk_grad_norm``: the L2 norm of the loss gradient with respect to the Linear layer
-  feeding it (weight and bias), and ``output_grad_norm`` for the output layer.
+  (or convolution) feeding it (weight and bias), and ``output_grad_norm`` for the output layer.
 
 The probe pass runs in eval mode (dropout off) and with `torch.autograd.grad`, so it draws
 no random numbers and leaves ``.grad`` alone: training follows exactly the path it would
@@ -28,7 +29,9 @@ from torch import nn
 
 from ..data.rows import resolve
 from ..model import activations
+from ..model.cnn import PerChannel
 from ..model.mlp import uncompiled
+from ..model.norm import is_norm
 from ..results import STATS
 from .loader import dataset_arrays
 
@@ -37,9 +40,18 @@ PROBE_FRACTION = 32  # the probe is at most 1/32 of the training split ...
 MIN_PROBE = 32       # ... but never fewer than 32 rows
 SATURATION_TOLERANCE = 0.01
 def layer_pairs(module):
-    """The ``(Linear, activation)`` pairs of an `MLP`'s hidden layers, in order."""
+    """The ``(Linear or convolution, activation)`` pairs of a network's hidden layers (``module.hidden``), in order.
+
+    The activation is the first layer after it that is not a norm (`src.model.norm`); in a CNN's
+    block, the activation inside `src.model.cnn.PerChannel` (its outputs are the block's, channels last).
+    """
     layers = list(module.hidden)
-    return [(layer, layers[i + 1]) for i, layer in enumerate(layers[:-1]) if isinstance(layer, nn.Linear)]
+    pairs = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            act = next(after for after in layers[i + 1:] if not is_norm(after))
+            pairs.append((layer, act.activation if isinstance(act, PerChannel) else act))
+    return pairs
 
 
 def bounds_of(activation):
@@ -59,7 +71,7 @@ def measure(module, X, y, loss_fn):
 
     Parameters
     ----------
-    module : src.model.mlp.MLP
+    module : src.model.mlp.MLP or src.model.cnn.CNN
     X : torch.Tensor
         The probe rows, on the module's device.
     y : torch.Tensor

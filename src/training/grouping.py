@@ -4,6 +4,7 @@ import json
 import numpy as np
 from skorch.callbacks import EarlyStopping, LRScheduler
 
+from ..model import networks
 from ..params import candidate_label
 from . import fit_records
 from .stack import linear_layers
@@ -17,9 +18,13 @@ FREE_IN_STACK = ("module__activation", "module__init", "module__dropout", "lr")
 def stackable(net):
     """Whether a (configured, unfitted) net can be trained in a stack.
 
-    Early stopping or LR schedules act per fit: such candidates take the plain path.
+    A stack holds MLPs without a norm (`src.model.networks.stacks`): a CNN, or a network with a
+    norm, takes the plain path, as do candidates with early stopping or an LR schedule, which act per fit.
     """
-    return not any(isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
+    network = networks.name_of(net.module)
+    norm = net.get_params_for("module").get("norm", networks.NO_NORM)
+    return networks.stacks(network, norm) and not any(
+        isinstance(cb, (EarlyStopping, LRScheduler)) for _, cb in (net.callbacks or []))
 
 
 def stack_key(net):

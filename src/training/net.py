@@ -13,7 +13,8 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ..errors import Interrupted, UserError
-from ..model.mlp import MLP, uncompiled
+from ..model.mlp import uncompiled
+from ..model.networks import module_class
 from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator
 from . import fit_records
 from .checkpoints import Checkpoints, cpu_copy, running
@@ -336,15 +337,16 @@ def callbacks(early_stopping=None, lr_scheduler=None):
 def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto", layer="linear",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
              valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
-             lr_scheduler=None, compile=False, matmul_precision="highest", checkpoint_every=0, verbose=1):
-    """Build the skorch classifier for an `MLP`.
+             lr_scheduler=None, compile=False, matmul_precision="highest", checkpoint_every=0, verbose=1, model="mlp",
+             module_kwargs=None):
+    """Build the skorch classifier for a network of `src.model.networks.NETWORKS` (an `MLP` by default).
 
     Parameters
     ----------
     n_features, n_classes : int
         Input width and number of classes.
     hidden, activation, dropout, init, layer
-        Passed to `MLP` (as ``module__*`` parameters, so grids can sweep them).
+        Passed to the network (as ``module__*`` parameters, so grids can sweep them).
     optimizer : callable
         A ``torch.optim`` class; ``optimizer_kwargs`` become ``optimizer__*`` parameters.
     lr : float
@@ -365,6 +367,11 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         See `Net`; not part of the key.
     verbose : int
         1 prints a line per epoch; 0 is silent.
+    model : str (default="mlp")
+        A key of `src.model.networks.NETWORKS`.
+    module_kwargs : dict, optional
+        The network's other arguments (``module__*`` too): a CNN's channels, kernel size,
+        pooling and image shape; a norm (none is left out, so that a fit without one keeps its key).
 
     Returns
     -------
@@ -372,12 +379,13 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     """
     split = ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
     extra = {f"optimizer__{k}": v for k, v in (optimizer_kwargs or {}).items()}
+    extra.update({f"module__{k}": v for k, v in (module_kwargs or {}).items()})
     if not verbose:
         extra["callbacks__print_log"] = None
     else:  # the epoch table goes to the log (the console, and a Hydra job's .log)
         extra["callbacks__print_log__sink"] = log.info
     return Net(
-        MLP,
+        module_class(model),
         module__n_features=n_features,
         module__n_classes=n_classes,
         module__hidden=list(hidden),

@@ -77,9 +77,11 @@ class ComparedStudy:
 
     @property
     def depth(self):
-        """The number of hidden layers, or None when the config does not say."""
-        hidden = (self.config.get("model") or {}).get("hidden")
-        return len(hidden) if isinstance(hidden, list) else None
+        """The number of hidden layers of an MLP, or None when the config does not say (or names another network:
+        the depth figure is drawn over MLPs of several depths)."""
+        model = self.config.get("model") or {}
+        hidden = model.get("hidden")
+        return len(hidden) if isinstance(hidden, list) and model.get("name", "mlp") == "mlp" else None
 
 
 def _grid_study(study, name):

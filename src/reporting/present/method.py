@@ -1,5 +1,6 @@
 """The method paragraph of a grid's summary: the study, its protocol, the statistics, halving."""
 from ..compute.halving import halving_frame
+from ...model.networks import describe
 from ..compute.verdict import level_text
 
 # weight init scheme (src.model.mlp.INITS) -> how the reports and the depth plot's legend name it
@@ -13,7 +14,14 @@ def study_line(search, n_candidates):
     splits = len(search.splits) or "?"
     return (f"{n_candidates} candidates, {search.folds or '?'}-fold cross-validation"
             f"{' repeated ' + str(repeats) + ' times' if repeats > 1 else ''} ({splits} splits) on "
-            f"{search.dataset or '?'} ({search.n_train or '?'} training images).")
+            f"{search.dataset or '?'} ({search.n_train or '?'} training images){network_text(search)}.")
+
+
+def network_text(search):
+    """`` with an MLP (hidden layers of 128 and 64 units)``: the network the candidates trained (`src.model.networks`);
+    empty for a record that does not say."""
+    words = describe(search.network)
+    return f" with {words}" if words else ""
 
 
 

@@ -4,6 +4,7 @@ and figures sized for a paper's column. Strings and figures only; `src.reporting
 from matplotlib import rc_context
 from matplotlib.text import Text
 
+from ...model.networks import describe
 from ..compute.verdict import level_text
 from .latex import PACKAGES
 
@@ -84,9 +85,11 @@ def method_tex(search, alpha, margin=None):
     """
     level = level_text(alpha).replace("%", r"\%")
     repeats = search.repeats or 1
+    network = describe(search.network)
     text = (f"We compared the activations on {search.dataset} ({search.n_train} training images) by "
             f"{search.folds}-fold cross-validation" + (f" repeated {repeats} times" if repeats > 1 else "")
-            + f" ({len(search.splits)} splits), training the same network with each activation on every split. ")
+            + f" ({len(search.splits)} splits), training the same network"
+            + (f", {network}," if network else "") + " with each activation on every split. ")
     keys = ["nadeau2003", "holm1979"]
     if search.tuned:
         names = " and ".join(search.tuned)
