@@ -182,7 +182,7 @@ DECISION_KEYS = (("best", "Best"), ("equivalent", "Equivalent, either will do"),
                  ("stopped", "Stopped early"))
 
 
-def _design_text(design, margin):
+def _design_text(design):
     """What the study's `src.reporting.compute.verdict.remedy` would tell, as a clause; empty without one."""
     if not design:
         return ""
@@ -233,7 +233,7 @@ def decision(summary, statistics=None):
     heading = (f"{f'{splits} splits; ' if splits else ''}differences to the best in accuracy points with their "
                f"{level_text(alpha)} CIs; {terms}")
     best = groups["best"][0]
-    design = _design_text((statistics.get("power") or {}).get("design"), margin)
+    design = _design_text((statistics.get("power") or {}).get("design"))
     lines = []
     for found, key in DECISION_KEYS:
         rows = groups.get(found, [])
