@@ -1,6 +1,7 @@
 """model=cnn and model.norm: the CNN's keys and shapes, the norm's place, every activation in the CNN, a CNN grid."""
 import math
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -163,3 +164,16 @@ def test_a_digits_grid_of_the_cnn_gives_a_full_summary(cnn_study):
     assert (summary["n_params"] == sum(p.numel() for p in CNN(**DIGITS, hidden=[128]).parameters())).all()
     assert "a CNN (2 convolution blocks of 16 and 32 channels" in (cnn_study.path / "summary.md").read_text()
     assert (cnn_study.path / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_comparing_an_mlp_grid_and_a_cnn_grid_states_kendalls_tau(grid_study, cnn_study, tmp_path):
+    from src.compare import main
+
+    assert main([str(grid_study.path), str(cnn_study.path), "--out", str(tmp_path)]) == 0
+    stats = pd.read_json(tmp_path / "compare.json", typ="series")
+    pair = stats["transfer"][0]
+    assert pair["n"] == 3 and -1 <= pair["tau"] <= 1 and pair["paired"]  # the same splits: resampled together
+    assert pair["tau_low"] <= pair["tau"] <= pair["tau_high"] or not math.isfinite(pair["tau_low"])
+    assert any(line.startswith("Between ") and "Kendall's tau" in line for line in stats["verdict"])
+    assert "Does the ranking transfer?" in (tmp_path / "compare.html").read_text()

@@ -29,6 +29,7 @@ from ...results import ALPHA, diagnostic_columns, stopped
 from ..read.study import load
 from ...words import counted
 from .sweep import varying
+from .transfer import transfers
 from .verdict import NAMED_PAIRS, fmt_p, listing
 
 
@@ -49,6 +50,9 @@ class ComparedStudy:
         The study's config (Hydra's copy), for its data set and depth.
     reports : list of Path
         Its ``report.html`` files.
+    folds : pandas.DataFrame, optional
+        A grid's accuracies: one row per split, one column per activation (`src.reporting.compute.transfer`
+        resamples them); None for single runs.
     """
 
     name: str
@@ -56,6 +60,7 @@ class ComparedStudy:
     rows: pd.DataFrame
     config: dict = field(default_factory=dict)
     reports: list = field(default_factory=list)
+    folds: pd.DataFrame = None
 
     @property
     def splits(self):
@@ -91,9 +96,18 @@ def _grid_study(study, name):
     summary = summary[~stopped(summary)]  # never fully trained, so never ranked as a failure
     rows = summary.rename(columns={"accuracy_mean": "accuracy"})
     rows = rows.sort_values("accuracy", ascending=False, na_position="last").drop_duplicates("label")
-    keep = ["label", "accuracy"] + [c for c in ("step_cost",) if c in rows] + diagnostic_columns(rows.columns)
+    keep = (["label", "accuracy"] + [c for c in ("step_cost", "outcome") if c in rows]
+            + diagnostic_columns(rows.columns))
     return ComparedStudy(name, study.path, rows[keep].reset_index(drop=True), study.config,
-                         [p for p in [study.path / layout.REPORT] if p.exists()])
+                         [p for p in [study.path / layout.REPORT] if p.exists()], split_scores(study.folds))
+
+
+def split_scores(folds):
+    """A grid's test accuracy per split (rows, in split order) and candidate (columns), the mean over a split's
+    seeds where it trained several; None without a folds table."""
+    if folds is None or not {"label", "split", "test_accuracy"} <= set(folds.columns):
+        return None
+    return folds.assign(label=folds["label"].astype(str)).groupby(["split", "label"])["test_accuracy"].mean().unstack()
 
 
 def _single_rows(job):
@@ -242,7 +256,9 @@ def compare(studies, alpha=ALPHA):
         best mean rank first: its rank in each study, mean rank, mean accuracy, step cost, and
         whether it is separated from the best), ``left_out`` (activations missing from some
         study), ``friedman`` (statistic, p), ``p`` (Nemenyi's pairwise p-values), ``cd``
-        (critical difference), ``pairs``, ``alpha`` and ``verdict`` (sentences).
+        (critical difference), ``pairs``, ``alpha``, ``transfer`` (every pair of studies: does the
+        ranking transfer, `src.reporting.compute.transfer.transfers`) and ``verdict`` (sentences, the
+        transfer's last).
     """
     scores, left_out = accuracy_table(studies)
     ranks = rank_table(scores)
@@ -274,8 +290,8 @@ def compare(studies, alpha=ALPHA):
               "left_out": left_out, "friedman": {"statistic": chi2, "p": p_friedman}, "p": p,
               "cd": critical_difference(k, n, alpha), "pairs": pairs, "alpha": alpha,
               "studies_needed": studies_needed(k, alpha) if k >= 2 else None,
-              "shared_data": shared_data(studies)}
-    result["verdict"] = across_verdict(result)
+              "shared_data": shared_data(studies), "transfer": transfers(studies, alpha)}
+    result["verdict"] = across_verdict(result) + [pair["sentence"] for pair in result["transfer"]]
     return result
 
 

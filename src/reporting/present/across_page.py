@@ -76,13 +76,42 @@ def _cell_table(table):
     return shown
 
 
+TRANSFER = ("Does a ranking transfer from one study to the other? For every pair of studies: Kendall's tau between "
+            "their mean accuracies over the activations both hold (1: the same order, -1: reversed), with its "
+            "percentile bootstrap interval over the splits (the same splits drawn for both studies where they "
+            "trained on the same ones), and which activations are the best or equivalent to it at each study's "
+            "margin in both, in one only, or in neither. The ranking transfers when the interval lies above 0 and "
+            "no activation as good as the best in one study is worse than the best in the other.")
+
+
+def transfer_table(result):
+    """The transfer of every pair of studies (`src.reporting.compute.transfer`) as shown, every cell a string."""
+    def cell(value):
+        return f"{value:.2f}" if isinstance(value, (int, float)) and np.isfinite(value) else ""
+
+    def names(items):
+        return "" if items is None else ", ".join(items) or "none"
+
+    return pd.DataFrame([{"from": p["first"], "to": p["second"], "activations": str(p["n"]), "tau": cell(p["tau"]),
+                          "CI": f"{cell(p['tau_low'])} to {cell(p['tau_high'])}" if np.isfinite(p["tau_low"]) else "",
+                          "as good as the best in both": names(p["both"]),
+                          f"in 'from' only": names(p["first_only"]), "in 'to' only": names(p["second_only"]),
+                          "in neither": names(p["neither"]),
+                          "transfers": "yes" if p["transfers"] else ("no" if p["contradicted_by"] else "not shown")}
+                         for p in result.get("transfer", [])])
+
+
 def markdown(result):
-    """The comparison as Markdown: a heading line, the table, the verdict."""
+    """The comparison as Markdown: a heading line, the table, the transfer's table, the verdict."""
     shown = _cell_table(result["table"])
     text = (f"{len(result['studies'])} studies, ranks by mean cross-validated accuracy (1 = best); Friedman over "
             f"the studies as blocks, Nemenyi post hoc (alpha {result['alpha']:g}); step cost relative to relu\n\n"
             + shown.to_markdown(index=False, disable_numparse=True)
             + "\n\n")
+    if result.get("transfer"):
+        text += ("Transfer between studies (Kendall's tau, bootstrap interval over the splits; as good as the best: "
+                 "best or equivalent at the margin)\n\n"
+                 + transfer_table(result).to_markdown(index=False, disable_numparse=True) + "\n\n")
     if result["left_out"]:
         text += f"Left out (missing from some study, or stopped there by successive halving): {', '.join(result['left_out'])}\n\n"
     return text + "".join(f"- {line}\n" for line in result["verdict"])
@@ -117,7 +146,12 @@ def compare_page(result, studies, out_dir, images):
     if result["left_out"]:
         body += paragraph(f"Left out (missing from some study, or stopped there by successive halving): "
                           f"{', '.join(result['left_out'])}.")
-    sections = [section("Ranks", body, "ranks"), verdict_section(result["verdict"])]
+    sections = [section("Ranks", body, "ranks")]
+    if result.get("transfer"):
+        sections.append(section("Does the ranking transfer?", paragraph(TRANSFER) + table_html(
+            transfer_table(result), ["from", "to", "as good as the best in both", "in 'from' only", "in 'to' only",
+                                     "in neither", "transfers"]), "transfer"))
+    sections.append(verdict_section(result["verdict"]))
     if "cd_diagram" in images:
         sections.append(section("Critical-difference diagram", paragraph(
             "Mean ranks, best on the left; activations joined by a bar are not separated.")

@@ -6,7 +6,7 @@ from matplotlib.text import Text
 
 from ...model.networks import describe
 from ..compute.verdict import level_text
-from .latex import PACKAGES
+from .latex import PACKAGES, escape
 
 COLUMN_INCHES = 3.5          # one column of a two-column paper
 MAX_ASPECT = 0.8             # the tallest figure, as a fraction of its width
@@ -28,6 +28,9 @@ REFERENCES = {
     "demsar2006": ("article", {
         "author": "Dem{\\v{s}}ar, Janez", "title": "Statistical Comparisons of Classifiers over Multiple Data Sets",
         "journal": "Journal of Machine Learning Research", "volume": "7", "pages": "1--30", "year": "2006"}),
+    "kendall1938": ("article", {
+        "author": "Kendall, Maurice G.", "title": "A New Measure of Rank Correlation", "journal": "Biometrika",
+        "volume": "30", "number": "1/2", "pages": "81--93", "year": "1938", "doi": "10.1093/biomet/30.1-2.81"}),
     "eger2018": ("inproceedings", {
         "author": "Eger, Steffen and Youssef, Paul and Gurevych, Iryna",
         "title": "Is it Time to Swish? Comparing Deep Learning Activation Functions Across {NLP} tasks",
@@ -109,12 +112,20 @@ def method_tex(search, alpha, margin=None):
     return text + "\n", keys
 
 
-def comparison_method_tex(n_studies, alpha):
-    """The method paragraph of a comparison across studies, and the keys it cites."""
-    return (f"Across {n_studies} independent studies the activations were ranked within each study by mean "
+def comparison_method_tex(n_studies, alpha, transfer=()):
+    """The method paragraph of a comparison across studies, and the keys it cites; with ``transfer`` (the
+    comparison's pairs of studies, `src.reporting.compute.transfer`), whether each pair's ranking transfers."""
+    text = (f"Across {n_studies} independent studies the activations were ranked within each study by mean "
             f"cross-validated accuracy; the Friedman test took the studies as blocks and, where it rejected at "
             f"$\\alpha = {alpha:g}$, the Nemenyi test compared every pair, as \\citet{{demsar2006}} recommends; "
-            f"the critical-difference diagram joins the activations it cannot separate.\n", ["demsar2006"])
+            f"the critical-difference diagram joins the activations it cannot separate.")
+    if not transfer:
+        return text + "\n", ["demsar2006"]
+    text += (" For every pair of studies, Kendall's $\\tau$ \\citep{kendall1938} between their mean accuracies "
+             "was bootstrapped over the splits (percentile interval); a ranking transfers when the interval lies "
+             "above 0 and no activation as good as the best in one study is worse than the best in the other. "
+             + " ".join(escape(pair["sentence"]) for pair in transfer))
+    return text + "\n", ["demsar2006", "kendall1938"]
 
 
 def bibtex(keys):

@@ -40,7 +40,7 @@ def write_compare(folders, out_dir, alpha=ALPHA, studies=None):
                    "critical_difference": result["cd"], "studies_needed": result["studies_needed"],
                    "post_hoc": "Nemenyi (scikit-posthocs posthoc_nemenyi_friedman)", "pairs": result["pairs"],
                    "ranks": result["ranks"].to_dict(orient="index"), "left_out": result["left_out"],
-                   "verdict": result["verdict"]})}
+                   "transfer": result["transfer"], "verdict": result["verdict"]})}
     if len(result["table"]) >= 2:
         written["cd_diagram"] = save_figure(out_dir / layout.CD_DIAGRAM, cd_figure(result))
     depth = depth_frame(studies)

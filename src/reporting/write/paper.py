@@ -74,7 +74,7 @@ def _comparison(study):
                               "separated.")}
     figures.update(_activation_figures(table["activation"]))
     return (frame, latex.comparison_tex(frame, n, statistics["alpha"]),
-            *paper.comparison_method_tex(n, statistics["alpha"]), figures)
+            *paper.comparison_method_tex(n, statistics["alpha"], statistics.get("transfer", ())), figures)
 
 
 def export_parts(path):
