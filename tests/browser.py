@@ -1,4 +1,9 @@
-"""Drive Debian's headless Chromium through selenium and read what a HiPlot page rendered."""
+"""Drive Debian's headless Chromium through selenium and read what a HiPlot page rendered.
+
+The tests that use it carry ``@pytest.mark.needs("chromium")``: without ``chromium`` and
+``chromedriver`` on the PATH they are skipped (`tests.tools`).
+"""
+import shutil
 from pathlib import Path
 
 from selenium import webdriver
@@ -6,8 +11,6 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM_ARGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
@@ -55,7 +58,7 @@ return {
 
 
 def start_chromium(profile_dir, window=WINDOW):
-    """Start Debian's Chromium, headless, through its own ChromeDriver.
+    """Start the ``chromium`` on the PATH, headless, through the ``chromedriver`` beside it on the PATH.
 
     The driver's path is always given, so selenium never looks for (or downloads) a browser or a driver.
 
@@ -72,13 +75,13 @@ def start_chromium(profile_dir, window=WINDOW):
         A driver whose ``get_log("browser")`` returns every console entry.
     """
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
+    options.binary_location = shutil.which("chromium")
     for arg in CHROMIUM_ARGS:
         options.add_argument(arg)
     options.add_argument(f"--user-data-dir={profile_dir}")
     options.add_argument(f"--window-size={window[0]},{window[1]}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    return webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=options)
 
 
 def is_ignored(entry):

@@ -7,7 +7,6 @@ loopback interface. Both stop every process they started, by pid, also when a te
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,19 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SLURM_SCRIPT = ROOT / "scripts" / "slurm-cluster.sh"
-SLURM_TOOLS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel")
 DASK = Path(sys.executable).parent / "dask"
 PRELOAD = Path(__file__).resolve().parent / "dask_preload.py"
-
-
-def slurm_missing():
-    """Why a Slurm cluster cannot be started here (a missing tool, not root), or None."""
-    missing = [tool for tool in SLURM_TOOLS if shutil.which(tool) is None]
-    if missing:
-        return f"{', '.join(missing)} missing (`make slurm` installs Debian's slurm-wlm and munge)"
-    if os.geteuid() != 0:
-        return "the one-node Slurm cluster runs its daemons as root"
-    return None
 
 
 def _pids(folder):

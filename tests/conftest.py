@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,34 @@ CONF_DIR = ROOT / "conf"
 DATA_ROOT = ROOT / "data"
 MNIST_READY = (DATA_ROOT / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
-# Activation plots drawn by the tests are kept apart from the user's cache (`src.reporting.present.plots`).
-os.environ.setdefault("ACTIVATION_BENCH_CACHE", tempfile.mkdtemp(prefix="activation-plots-"))
+def pytest_addoption(parser):
+    parser.addoption("--require-tools", action="store_true",
+                     help="fail, instead of skipping, the tests whose system tool (Chromium, Slurm, TeX Live, root) "
+                          "is missing (make test-all)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """``@pytest.mark.needs("chromium", ...)``: skip (or fail) a test whose tool is missing (`tests.tools`)."""
+    from tests.tools import require
+
+    for mark in item.iter_markers("needs"):
+        for name in mark.args:
+            require(name, item.config)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def plot_cache(tmp_path_factory):
+    """Activation plots drawn by the tests are kept in the session's temp dir, apart from the user's
+    cache (`src.reporting.write.figures.plot_cache`); subprocesses inherit it."""
+    old = os.environ.get("ACTIVATION_BENCH_CACHE")
+    os.environ["ACTIVATION_BENCH_CACHE"] = str(tmp_path_factory.mktemp("activation-plots"))
+    yield
+    if old is None:
+        os.environ.pop("ACTIVATION_BENCH_CACHE", None)
+    else:
+        os.environ["ACTIVATION_BENCH_CACHE"] = old
+
 
 FAST = ["data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.repeats=1"]
 
@@ -64,15 +89,14 @@ def cli():
 
 
 @pytest.fixture(scope="session")
-def slurm(tmp_path_factory):
+def slurm(tmp_path_factory, pytestconfig):
     """A one-node Slurm cluster for the session (`tests.clusters.slurm_cluster`): the environment
     (``SLURM_CONF``) in which ``sbatch`` and ``hydra/launcher=slurm`` reach it. Its daemons are
-    stopped at the end of the session, also after failures."""
-    from tests.clusters import slurm_cluster, slurm_missing
+    stopped at the end of the session, also after failures. Skipped without Slurm or root."""
+    from tests.clusters import slurm_cluster
+    from tests.tools import require
 
-    why = slurm_missing()
-    if why:
-        pytest.skip(why)
+    require("slurm", pytestconfig)
     with slurm_cluster(tmp_path_factory.mktemp("slurm")) as env:
         yield env
 

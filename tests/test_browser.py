@@ -1,20 +1,14 @@
 """The HTML pages in a real headless Chromium: they load without JavaScript errors and draw their plots."""
-import shutil
-
 import pytest
 from selenium.webdriver.common.by import By
 
 from src.run import run
-from tests.browser import CHROMIUM, WINDOW, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
+from tests.browser import WINDOW, axis, column, hiplot_drawn, hiplot_state, open_page, start_chromium
 from tests.conftest import compose_config
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (`make browser` installs it)"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.needs("chromium")]
 
 ACTIVATIONS = ["leaky_relu", "relu", "tanh"]
-SCREENSHOT_COPY = "/tmp/hiplot_screenshot.png"
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +71,6 @@ def test_candidates_page_draws_one_line_per_candidate(driver, grid_dir, tmp_path
     assert state["columns"][1] == "activation" and "mean_test_accuracy" in state["columns"]
     shot = tmp_path / "hiplot.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    shutil.copyfile(shot, SCREENSHOT_COPY)
 
 
 def test_folds_page_draws_one_line_per_fold(driver, grid_dir):
@@ -134,7 +127,6 @@ def test_report_page_loads_and_shows_its_parts(driver, grid_dir, single_dir, tmp
     frame_height = driver.execute_script("return arguments[0].clientHeight", frame[0])
     shot = tmp_path / f"report_{which}.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    shutil.copyfile(shot, f"/tmp/report_{which}_screenshot.png")
     # the frame shows the whole parallel plot of the page it holds, not its top part only
     open_page(driver, folder / frame[0].get_attribute("src").rsplit("/", 1)[-1],
               ready=lambda d: d.execute_script("return document.querySelector('.pplot-root g.dimension') !== null"))

@@ -17,6 +17,7 @@ from src.errors import Damaged, WriteFailed
 from src.files import FAILED_WRITES, TMP_PREFIX, write_csv, write_json, write_text
 from src.modes.jobs import run_job
 from src.training import fit_records
+from tests.tools import require
 
 GRID = ["mode=grid", "data=digits", "train.epochs=2", "train.verbose=0", "device=cpu", "cv.repeats=1",
         "grid.activation=[relu,tanh]"]
@@ -243,18 +244,21 @@ def test_a_sweep_reruns_a_job_whose_results_are_damaged(cli, sweep_dir, tmp_path
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 600 KB tmpfs (as root); skipped where it cannot be mounted."""
+def small_disk(tmp_path, pytestconfig):
+    """A 600 KB tmpfs (as root); skipped without root or where it cannot be mounted."""
+    require("root", pytestconfig)
     where = tmp_path / "disk"
     where.mkdir()
-    if shutil.which("mount") is None or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True).returncode:
-        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True,
+                             text=True)
+    if mounted.returncode:
+        pytest.skip(f"a small tmpfs could not be mounted: {mounted.stderr.strip()}")
     yield where
     subprocess.run(["umount", str(where)], check=True)
 
 
 @pytest.mark.slow
+@pytest.mark.needs("root")
 def test_a_full_disk_is_one_line_and_a_rerun_with_space_completes(cli, grid_dir, small_disk):
     args = [*GRID[:-1], f"hydra.run.dir={small_disk / 'run'}"]  # the notebook's 3 activations: 9 fits, 650 KB
     full = cli(args)
@@ -273,6 +277,7 @@ def test_a_full_disk_is_one_line_and_a_rerun_with_space_completes(cli, grid_dir,
 
 
 @pytest.mark.slow
+@pytest.mark.needs("root")
 def test_a_full_disk_in_a_worker_process_is_one_line_not_a_failed_fit(cli, small_disk):
     """Fits in worker processes (no stack): the records they cannot write end the run with one
     line, as in one process, instead of reaching the summary as failed fits."""

@@ -110,9 +110,8 @@ def test_a_dir_that_is_not_a_finished_study_gets_one_line_and_nothing_is_written
 
 
 @pytest.mark.slow
+@pytest.mark.needs("latex")
 def test_the_preview_compiles_with_pdflatex_and_bibtex(exported, tmp_path):
-    if shutil.which("pdflatex") is None or shutil.which("bibtex") is None:
-        pytest.skip("pdflatex and bibtex are missing: make latex installs them")
     shutil.copytree(exported, tmp_path / "paper")
     where = tmp_path / "paper"
     steps = [["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "preview.tex"], ["bibtex", "preview"],

@@ -13,10 +13,8 @@ from src.errors import UserError
 from src.inspect import page_url
 from src.reporting.present.fetcher import fetch, read_studies, rows_of, studies_under
 from src.run import run
-from tests.browser import CHROMIUM, column, hiplot_drawn, hiplot_state, severe_errors, start_chromium
+from tests.browser import column, hiplot_drawn, hiplot_state, severe_errors, start_chromium
 from tests.conftest import FAST, ROOT, compose_config, run_cli
-
-SCREENSHOT_COPY = "/tmp/inspect_screenshot.png"
 
 
 def free_port():
@@ -103,7 +101,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (`make browser` installs it)")
+@pytest.mark.needs("chromium")
 def test_server_draws_one_line_per_candidate_and_job(grid_dir, sweep_dir, tmp_path):
     port = free_port()
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONUNBUFFERED="1")
@@ -128,7 +126,6 @@ def test_server_draws_one_line_per_candidate_and_job(grid_dir, sweep_dir, tmp_pa
                 assert sorted(set(column(state, "study"))) == ["grid", "sweep"]
                 shot = tmp_path / "inspect.png"
                 assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-                shutil.copyfile(shot, SCREENSHOT_COPY)
     finally:
         if driver is not None:
             driver.quit()

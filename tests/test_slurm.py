@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.clusters import alive, daemon_pids, slurm_cluster, slurm_missing
+from tests.clusters import alive, daemon_pids, slurm_cluster
 from tests.conftest import ROOT
+from tests.tools import require
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -162,10 +163,8 @@ def test_submitit_s_time_limit_error_is_read_as_a_timeout():
     assert not _timed_out("Job (task=0) failed during processing with trace:\nValueError: bad input")
 
 
-def test_the_cluster_script_stops_every_daemon_it_started_also_after_a_failure(tmp_path_factory):
-    why = slurm_missing()
-    if why:
-        pytest.skip(why)
+def test_the_cluster_script_stops_every_daemon_it_started_also_after_a_failure(tmp_path_factory, pytestconfig):
+    require("slurm", pytestconfig)
     folder = tmp_path_factory.mktemp("slurm-stop")
     pids = {}
     with pytest.raises(RuntimeError, match="a failing test"):
