@@ -7,7 +7,13 @@ DATA   ?= data
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: setup data browser slurm latex run test test-fast test-portable bench gallery clean
+# make test: everything a contributor needs (unit, end-to-end on small data, browser and LaTeX when
+# their tools are there), about 10 minutes on 2 cores. make test-all adds the real clusters and the
+# long studies and needs every tool. make test-fast: no slow, browser or cluster test.
+TEST_MARKERS ?= not cluster and not long
+FAST_MARKERS := not slow and not browser and not cluster
+
+.PHONY: setup data browser slurm latex test-tools run test test-all test-fast test-portable bench gallery clean
 
 setup: $(STAMP)
 
@@ -20,32 +26,48 @@ $(STAMP): pyproject.toml
 data: $(STAMP)
 	$(PY) -m src.prepare data.root=$(DATA)
 
-# Debian's Chromium and ChromeDriver for the browser tests (installed only when missing).
+# Debian's packages for the tests that need a system tool; each target installs them when missing
+# (root with apt-get) and fails where it cannot. make test-all runs all three.
+CAN_APT = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+APT_INSTALL = apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
+HAVE_BROWSER = command -v chromium >/dev/null && command -v chromedriver >/dev/null
+HAVE_SLURM = command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && \
+  command -v munged >/dev/null
+HAVE_LATEX = command -v pdflatex >/dev/null && command -v bibtex >/dev/null && kpsewhich booktabs.sty natbib.sty >/dev/null
+NOT_ROOT = { echo "$@: missing, and only root with apt-get installs it here (sudo make $@)"; exit 1; }
+
+# Chromium and ChromeDriver for the browser tests.
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+	@$(HAVE_BROWSER) || { $(CAN_APT) || $(NOT_ROOT); $(APT_INSTALL) chromium chromium-driver; }
 
-# Debian's Slurm and munge for the Slurm cluster tests (installed only when missing; they run
-# a one-node cluster as root through scripts/slurm-cluster.sh).
+# Slurm and munge for the Slurm cluster tests (a one-node cluster run as root by scripts/slurm-cluster.sh).
 slurm:
-	@command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && \
-	  command -v munged >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge; }
+	@$(HAVE_SLURM) || { $(CAN_APT) || $(NOT_ROOT); $(APT_INSTALL) slurmctld slurmd slurm-client munge; }
 
-# Debian's TeX Live for the export's compile test (pdflatex, bibtex, booktabs, natbib; installed only when missing).
+# TeX Live for the export's compile test (pdflatex, bibtex, booktabs, natbib).
 latex:
-	@command -v pdflatex >/dev/null && command -v bibtex >/dev/null && kpsewhich booktabs.sty >/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    texlive-latex-base texlive-latex-recommended texlive-fonts-recommended; }
+	@$(HAVE_LATEX) || { $(CAN_APT) || $(NOT_ROOT); \
+	  $(APT_INSTALL) --no-install-recommends texlive-latex-base texlive-latex-recommended texlive-fonts-recommended; }
+
+# make test's tools: Chromium and TeX Live, installed when missing where it can (root with apt-get);
+# elsewhere it goes on and their tests skip, each naming the command that installs its tool.
+test-tools:
+	@if $(CAN_APT); then $(MAKE) --no-print-directory browser latex || echo "test-tools: not installed, their tests skip"; \
+	elif ! { $(HAVE_BROWSER) && $(HAVE_LATEX); }; then \
+	  echo "test-tools: Chromium or TeX Live is missing and only root installs them: their tests skip"; fi
 
 run: data
 	$(PY) -m src.run experiment=notebook
 
-test: data browser slurm latex
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: data test-tools
+	$(PY) -m pytest -m "$(TEST_MARKERS)" $(PYTEST_ARGS)
+
+# Every test, the real clusters and long studies included; a missing tool fails it instead of skipping.
+test-all: data browser slurm latex
+	$(PY) -m pytest --require-tools $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser and not cluster" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 # The fast tests again under the CPU kernels of other machines: torch's portable ``default``
 # kernels and its AVX2 ones (an AMD EPYC's; an AVX-512 Xeon runs its own by default).
@@ -53,7 +75,7 @@ CAPABILITIES ?= default avx2
 test-portable: data
 	@for cap in $(CAPABILITIES); do \
 	  echo "== ATEN_CPU_CAPABILITY=$$cap"; \
-	  ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -m "not slow and not browser and not cluster" $(PYTEST_ARGS) || exit 1; \
+	  ATEN_CPU_CAPABILITY=$$cap $(PY) -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS) || exit 1; \
 	done
 
 bench: data
