@@ -177,3 +177,13 @@ def test_comparing_an_mlp_grid_and_a_cnn_grid_states_kendalls_tau(grid_study, cn
     assert pair["tau_low"] <= pair["tau"] <= pair["tau_high"] or not math.isfinite(pair["tau_low"])
     assert any(line.startswith("Between ") and "Kendall's tau" in line for line in stats["verdict"])
     assert "Does the ranking transfer?" in (tmp_path / "compare.html").read_text()
+
+
+def test_the_architecture_study_composes_each_network_before_any_job_starts(tmp_path):
+    from src.preflight import check_command_line, compose_config
+
+    check_command_line(["-m", "experiment=architecture_study", f"hydra.sweep.dir={tmp_path}"])
+    cfg = compose_config(["experiment=architecture_study", "model=cnn_batchnorm"], keep_hydra=True)
+    assert cfg.hydra.sweeper.params.model == "mlp,cnn,cnn_batchnorm"
+    assert cfg.model.name == "cnn" and cfg.model.norm == "batch"
+    assert list(cfg.grid.activation)[:2] == ["relu", "leaky_relu"]  # the common grid

@@ -45,3 +45,20 @@ def test_datasets_study_compares_the_data_sets(cli, tmp_path):
     assert set(stats["ranks"]["data=mnist"]) == {"relu", "tanh", "selu"}
     assert (sweep / "compare.html").exists() and not (sweep / "depth.png").exists()
     assert not any("same rows and splits" in line for line in stats["verdict"])  # two data sets: independent
+
+
+def test_architecture_study_asks_whether_the_ranking_transfers_between_the_networks(cli, tmp_path):
+    sweep = tmp_path / "architecture"
+    done = cli(["-m", "experiment=architecture_study", "data=digits", "data.subset=null", *TINY,
+                f"hydra.sweep.dir={sweep}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    stats = json.loads((sweep / "compare.json").read_text())
+    assert stats["studies"] == ["model=mlp", "model=cnn", "model=cnn_batchnorm"]
+    pairs = stats["transfer"]
+    assert [(p["first"], p["second"]) for p in pairs] == [("model=mlp", "model=cnn"),
+                                                           ("model=mlp", "model=cnn_batchnorm"),
+                                                           ("model=cnn", "model=cnn_batchnorm")]
+    assert all(p["paired"] and p["n"] == 3 for p in pairs)  # one sweep: the same splits, resampled together
+    assert stats["verdict"][-3:] == [p["sentence"] for p in pairs]
+    assert 'id="transfer"' in (sweep / "compare.html").read_text()
+    assert "with batch norm before each activation" in (sweep / "2" / "summary.md").read_text()
