@@ -14,9 +14,12 @@ def test_a_sweep_jobs_log_holds_its_progress_and_summary(cli, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     log = (tmp_path / "0" / "run.log").read_text()
     for line in ("grid: 2 candidates x 3 splits", "grid: training 2 candidates x 3 folds in 1 stack",
-                 "2 candidates: epoch 1/1", "| rank", "summary_md:"):
-        assert line in log, line
-        assert line in done.stdout, line  # the console shows the same lines ...
+                 "2 candidates: epoch 1/1", "Decision (", "| rank", "summary_md:", "[CV 1/3] END"):
+        assert line in log, line  # the job's log keeps everything ...
+    for line in ("grid: 2 candidates x 3 splits", "grid: training 2 candidates x 3 folds in 1 stack",
+                 "2 candidates: epoch 1/1", "Decision ("):
+        assert line in done.stdout, line  # ... the console its progress and its decision ...
+    assert "[CV 1/3] END" not in done.stdout and "Nadeau-Bengio" not in done.stdout  # ... not the long form ...
     assert "[src.modes.grid][INFO] - grid: 2 candidates" in log
     assert "[INFO]" not in done.stdout  # ... as bare messages
     # the sweep's own summary ends with its jobs' verdicts, on the console too
