@@ -192,3 +192,36 @@ def test_the_jobs_log_keeps_what_the_console_leaves_out(cli, tmp_path):
         assert said in log, said
     assert "[CV " not in done.stdout and "summary_md:" not in done.stdout
     assert done.stdout.rstrip().splitlines()[-1] == f"report: {tmp_path / 'report.html'}"
+
+
+def test_src_report_prints_the_short_answer_and_its_verbose_flag_the_long_form(make_cfg, tmp_path, capsys):
+    from src.report import main
+
+    _grid(make_cfg, tmp_path)
+    capsys.readouterr()
+    assert main([str(tmp_path)]) == 0
+    quiet = capsys.readouterr().out
+    assert quiet.startswith("Decision (") and quiet.rstrip().endswith(f"report: {tmp_path / 'report.html'}")
+    assert "summary_md:" not in quiet and "Nadeau-Bengio" not in quiet
+    assert main([str(tmp_path), "-v"]) == 0
+    loud = capsys.readouterr().out
+    assert "summary_md: " in loud and "Nadeau-Bengio" in loud and "Decision (" in loud
+
+
+def test_gridsearchcvs_lines_move_a_bar_of_fits():
+    import io
+    import logging
+    from functools import partial
+
+    from tqdm import tqdm
+
+    from src.progress import Bars
+
+    shown = io.StringIO()
+    bars = Bars(partial(tqdm, file=shown, mininterval=0))
+    lines = ["Fitting 3 folds for each of 2 candidates, totalling 6 fits"] + [
+        f"[CV {split}/3] END module__activation={name}; accuracy: (test=0.900) total time=   0.1s"
+        for name in ("relu", "tanh") for split in (1, 2, 3)]
+    for line in lines:
+        bars.handle(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
+    assert "fits: 100%" in shown.getvalue() and "6/6" in shown.getvalue() and bars.bars == {}
