@@ -142,3 +142,34 @@ def test_the_step_budget_prints_each_part_of_the_step_and_the_compiled_step(caps
     assert set(figures) == {"eager", "compiled", "products", "update", "dispatch", "gather"}
     assert all(float(v) > 0 for k, v in figures.items() if k != "update")  # the update is a difference of two timings: at 3 steps noise can make it negative
     assert float(figures["products"]) < float(figures["eager"])
+
+
+def test_the_cnns_flops_count_each_convolution_and_linear_layer():
+    from src.bench.limits import cnn_epoch_flops, cnn_row_flops
+    from src.bench.notebook import notebook
+
+    setup = notebook()
+    keys = setup.cnn_keys
+    assert keys["channels"] == (16, 32) and keys["kernel_size"] == 5 and keys["pool"] == 2
+    first = 2 * 28 * 28 * 16 * 1 * 25
+    second = 2 * 14 * 14 * 32 * 16 * 25
+    widths = [32 * 7 * 7, *keys["hidden"], 10]
+    forward = first + second + 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    assert cnn_row_flops(setup) == (forward, first)
+    # forward, every weight gradient, every input gradient but the pixels'; validation rows forward only
+    assert cnn_epoch_flops(10, 4, 3, setup) == 3 * (10 * (3 * forward - first) + 4 * forward)
+
+
+def test_the_convolutions_rate_is_positive_and_the_cnn_part_is_read_against_it():
+    from src.bench.figures import figures_table
+    from src.bench.limits import conv_rate
+    from src.bench.parts import PartRun
+
+    assert conv_rate(1, batch=4, repeats=2) > 0.1  # GFLOP/s
+    scores = {"relu": 0.9, "tanh": 0.8, "leaky_relu": 0.85}
+    runs = {"cnn": [PartRun(100.0, 900, scores, 6000, {})], "cnn_b": [PartRun(200.0, 800, scores, 6000, {})]}
+    table = figures_table(runs, epochs=2, repeat=1, limits={"convs": 50.0}).set_index("part")
+    assert table.loc["cnn", "ratio_to_cnn_b"] == 0.5
+    gflop = table.loc["cnn", "train_gflop"]
+    assert table.loc["cnn", "conv_floor_s"] == pytest.approx(gflop / 50.0, abs=0.1)
+    assert table.loc["cnn", "conv_floor_frac"] == pytest.approx(gflop / 50.0 / 100.0, abs=1e-3)

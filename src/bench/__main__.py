@@ -14,17 +14,20 @@ import psutil
 from ..files import write_csv, write_text
 from .baselines import WORKERS
 from .figures import run_bench
-from .limits import cpu_name, import_floor, products_rate, sgemm_peak, torch_device_name
+from .limits import conv_rate, cpu_name, import_floor, products_rate, sgemm_peak, torch_device_name
 from .notebook import Notebook, notebook
-from .parts import PARTS, STACKED_RATES
+from .parts import CNN_PARTS, PARTS, STACKED_RATES
+
+DEFAULT_PARTS = [part for part in PARTS if part not in CNN_PARTS]  # the CNN's are asked for: --parts cnn,cnn_b
 
 
 def main(argv=None):
     """Command line entry point."""
     parser = argparse.ArgumentParser(prog="python -m src.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=25, help="epochs per fit (25 in the notebook)")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"comma-separated parts to run, from: {', '.join(PARTS)}")
+    parser.add_argument("--parts", default=",".join(DEFAULT_PARTS),
+                        help=f"comma-separated parts to run, from: {', '.join(PARTS)} (default: all but "
+                             f"{', '.join(CNN_PARTS)})")
     parser.add_argument("--subset", type=int, default=None, help="use a stratified subset of N training images")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the parts this many times in turn and report each part's median wall time")
@@ -63,6 +66,8 @@ def main(argv=None):
     print("bench: measuring the machine's limits ...", flush=True)
     limits = {"peak": sgemm_peak(threads, device=device), "products": products_rate(threads, device=device),
               "floor": import_floor()}
+    if set(parts) & set(CNN_PARTS):
+        limits["convs"] = conv_rate(threads, setup, device=device)
     for part in [p for p in parts if p in STACKED_RATES]:  # a bigger stack's products run at another rate
         limits[f"products_{part}"] = products_rate(
             threads, candidates=len(setup.activations) * len(setup.tuned_rates), device=device)
@@ -73,7 +78,9 @@ def main(argv=None):
              f"({limits['products'] / limits['peak']:.2f} of the peak); start-up floor (importing torch, skorch, "
              f"scikit-learn and Hydra, one torch optimizer): {limits['floor']:.1f} s"
              + "".join(f"; the products alone of part {p}'s bigger stack: {limits['products_' + p]:.0f} GFLOP/s"
-                       for p in parts if f"products_{p}" in limits))
+                       for p in parts if f"products_{p}" in limits)
+             + (f"; the CNN's convolutions and products alone: {limits['convs']:.0f} GFLOP/s" if "convs" in limits
+                else ""))
     print(title, flush=True)
 
     def write(table):

@@ -3,7 +3,10 @@
 - ``b``: a naive skorch setup as the origin notebook wrote it: its MLP and hand-written autograd
   ReLU, NeuralNetClassifier with its default DataLoader, numpy arrays in, default callbacks,
   GridSearchCV with n_jobs=1;
-- ``c``: a hand-written PyTorch loop doing the same fits (same batches, epochs and validation split).
+- ``c``: a hand-written PyTorch loop doing the same fits (same batches, epochs and validation split);
+- ``cnn_b``: part b's naive skorch setup (DataLoader, numpy arrays in, default callbacks and
+  threads, GridSearchCV with n_jobs=1) around the project's CNN of ``model=cnn``, the network
+  that part ``cnn`` trains.
 
 Both run the notebook's search as the project's config composes it (`src.bench.notebook.Notebook`).
 """
@@ -117,4 +120,31 @@ def torch_loop(epochs, subset, setup, device="cpu"):
     return scores, len(ds.y_train)
 
 
-WORKERS = {"b": naive_skorch, "c": torch_loop}  # part -> its function, run by ``python -m src.bench --worker``
+def naive_cnn(epochs, subset, setup, device="cpu"):
+    """Part cnn_b in this process: the notebook's search on the CNN of ``model=cnn`` (`src.model.cnn.CNN`, the
+    same network and init as the project's), with skorch's defaults as part b uses them."""
+    import torch
+    from sklearn.model_selection import GridSearchCV
+    from skorch import NeuralNetClassifier
+    from torch import nn
+
+    from ..model.cnn import CNN
+
+    ds = _load(subset)
+    keys = setup.cnn_keys
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(CNN, module__n_features=ds.n_features, module__n_classes=ds.n_classes,
+                              module__hidden=list(keys["hidden"]), module__channels=list(keys["channels"]),
+                              module__kernel_size=keys["kernel_size"], module__pool=keys["pool"],
+                              module__init=keys["init"], module__image_shape=ds.image_shape, max_epochs=epochs,
+                              batch_size=setup.batch_size,
+                              lr=setup.lr, criterion=nn.CrossEntropyLoss, optimizer=torch.optim.SGD,
+                              optimizer__momentum=setup.momentum, device=device)
+    grid = {"module__activation": list(setup.activations)}
+    search = GridSearchCV(net, grid, refit=False, cv=_cv(setup.folds), scoring="accuracy", n_jobs=1)
+    search.fit(ds.X_train, ds.y_train)
+    return dict(zip(setup.activations, search.cv_results_["mean_test_score"].tolist())), len(ds.y_train)
+
+
+# part -> its function, run by ``python -m src.bench --worker``
+WORKERS = {"b": naive_skorch, "c": torch_loop, "cnn_b": naive_cnn}

@@ -5,14 +5,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .limits import cnn_epoch_flops
 from .notebook import notebook
 from ..reporting.read.study import load
-from .parts import HALVING_PAIRS, PARTS, PROJECT_OVERRIDES, RATED, run_part, shown
+from .parts import CNN_PARTS, HALVING_PAIRS, PARTS, PROJECT_OVERRIDES, RATED, run_part, shown
 
 RATIOS = (("a", "b"), ("a_plain", "b"), ("a_processes", "b"), ("a_medium", "b"), ("a", "c"), ("a_serial", "c"),
           ("a_compiled", "c"), ("a_compiled", "a_serial"), ("tuned", "fixed_rates"), ("all_halving", "all"),
           ("tuned_halving", "tuned"), ("learnable", "learnable_plain"),
-          ("a", "a_no_checkpoints"))
+          ("a", "a_no_checkpoints"), ("cnn", "cnn_b"))
 AGREEMENT = ("same_best", "top3_kept", "survivors", "same_lr", "pairs")  # `halving_agreement`'s figures
 
 
@@ -151,8 +152,21 @@ def figures_table(runs, epochs, repeat, limits=None, setup=None):
                      **{f"cv_acc_{a}": round(scores[a], 4) if a in scores else math.nan
                         for a in dict.fromkeys(a for p in runs for a in shown(p, setup))},
                      **(_efficiency(done, wall, limits, n, part) if part in PROJECT_OVERRIDES else {}),
+                     **(_convolutions(rows_per_fit, rows_per_fit / (1 - setup.valid_fraction) * setup.valid_fraction,
+                                      fits, epochs, wall, limits, setup) if part in CNN_PARTS else {}),
                      **{k: done[-1].figures[k] for k in AGREEMENT if k in done[-1].figures}})
     return _with_ratios(pd.DataFrame(rows))
+
+
+def _convolutions(n_fit, n_valid, fits, epochs, wall, limits, setup):
+    """A CNN part's training FLOPs (`src.bench.limits.cnn_epoch_flops`), their rate over its wall time, and the
+    least time they take at the convolutions' own rate (``limits["convs"]``), also as a fraction of the wall time."""
+    gflop = cnn_epoch_flops(n_fit, n_valid, fits, setup) * epochs / 1e9
+    figures = {"train_gflop": round(gflop, 1), "gflop_per_wall_s": round(gflop / wall, 1)}
+    if (limits or {}).get("convs"):
+        floor = gflop / limits["convs"]
+        figures.update(conv_floor_s=round(floor, 1), conv_floor_frac=round(floor / wall, 3))
+    return figures
 
 
 def _with_ratios(table):

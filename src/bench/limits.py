@@ -3,7 +3,9 @@
 - `sgemm_peak`: the float32 matrix-product peak;
 - `products_rate`: the rate of a stacked step's products alone, the most the training could reach
   if nothing but its products ran (counted by `stack_epoch_flops`);
-- `import_floor`: the start-up floor, the least any run spends before training.
+- `import_floor`: the start-up floor, the least any run spends before training;
+- `conv_rate`: the rate of the CNN's convolutions and products alone (counted by `cnn_row_flops`),
+  the most a CNN grid's training could reach.
 """
 import math
 import subprocess
@@ -117,6 +119,79 @@ def products_rate(threads, candidates=None, folds=None, batch=None, sizes=None, 
 
     seconds = _fastest(step, threads, repeats, device, warmup=2)
     return stack_epoch_flops(batch, 0, members, sizes) / seconds / 1e9
+
+
+def cnn_row_flops(setup=None, image_shape=(1, 28, 28), n_classes=10):
+    """Floating-point operations of one row's forward pass through the CNN of ``model=cnn`` (``setup.cnn``).
+
+    A multiply-add counts 2: each block's convolution (same padding, so every pixel of its input
+    has an output) and each Linear layer of the head and the output. Activations, norms and
+    pooling are not counted (a few operations per value, against hundreds in a convolution).
+
+    Returns
+    -------
+    (int, int)
+        All the layers' operations, and the first convolution's (whose input needs no gradient).
+    """
+    keys = (setup or notebook()).cnn_keys
+    channels, height, width = image_shape
+    total, first = 0, None
+    for out in keys["channels"]:
+        total += 2 * height * width * out * channels * keys["kernel_size"] ** 2
+        first = total if first is None else first
+        channels, height, width = out, height // keys["pool"], width // keys["pool"]
+    features = channels * height * width
+    for size in (*keys["hidden"], n_classes):
+        total += 2 * features * size
+        features = size
+    return total, first
+
+
+def cnn_epoch_flops(n_fit, n_valid, fits, setup=None):
+    """Floating-point operations of one epoch of ``fits`` fits of the CNN: every fit row forward and backward (the
+    weight gradient of every layer, the input gradient of every layer but the first), the validation rows forward."""
+    forward, first = cnn_row_flops(setup)
+    return fits * (n_fit * (3 * forward - first) + n_valid * forward)
+
+
+def conv_rate(threads, setup=None, batch=None, repeats=10, device="cpu"):
+    """The rate of the CNN's convolutions and products alone, in GFLOP/s: the ceiling of a CNN grid's training.
+
+    One training step's layers of the CNN of ``model=cnn`` (``batch`` rows, the notebook's batch
+    size by default), each on random inputs of its shape: every convolution (channels-last
+    weights, as `src.model.cnn.CNN` keeps them) and Linear layer forward, then backward with its
+    weight gradient and, but for the first, its input gradient. Nothing else runs (no
+    activation, pooling, loss or optimizer step): the best of ``repeats`` steps after a warm-up,
+    counted as `cnn_epoch_flops` counts a training row.
+    """
+    import torch
+    from torch import nn
+
+    setup = setup or notebook()
+    batch = batch or setup.batch_size
+    keys = setup.cnn_keys
+    generator = torch.Generator().manual_seed(0)
+    layers, channels, side = [], 1, 28
+    for out in keys["channels"]:
+        conv = nn.Conv2d(channels, out, keys["kernel_size"], padding="same")
+        conv = conv.to(device, memory_format=torch.channels_last)
+        x = torch.randn(batch, channels, side, side, generator=generator).to(device)
+        layers.append((conv, x.requires_grad_(bool(layers)), torch.randn(batch, out, side, side, generator=generator)
+                       .to(device).contiguous(memory_format=torch.channels_last)))
+        channels, side = out, side // keys["pool"]
+    features = channels * side * side
+    for size in (*keys["hidden"], 10):
+        x = torch.randn(batch, features, generator=generator).to(device).requires_grad_()
+        grad = torch.randn(batch, size, generator=generator).to(device)
+        layers.append((nn.Linear(features, size).to(device), x, grad))
+        features = size
+
+    def step():
+        for layer, x, grad in layers:
+            layer(x).backward(grad)
+
+    seconds = _fastest(step, threads, repeats, device)
+    return cnn_epoch_flops(batch, 0, 1, setup) / seconds / 1e9
 
 
 # What every run imports before it trains, and the torch optimizer it builds (its first

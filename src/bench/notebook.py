@@ -24,6 +24,9 @@ class Notebook:
         ``model.hidden``.
     tuned_rates : tuple of float
         ``tune.lr`` of ``experiment=tuned_notebook``.
+    cnn : tuple of (str, value)
+        The keys of ``model=cnn`` with the notebook's (channels, kernel size, pooling, head and
+        init), for the CNN parts.
     """
 
     activations: tuple
@@ -34,6 +37,12 @@ class Notebook:
     momentum: float
     hidden: tuple
     tuned_rates: tuple
+    cnn: tuple = ()
+
+    @property
+    def cnn_keys(self):
+        """``model=cnn``'s keys as a dict (lists as tuples)."""
+        return dict(self.cnn)
 
     @property
     def sizes(self):
@@ -47,16 +56,25 @@ class Notebook:
     @classmethod
     def from_json(cls, values):
         """The settings from `to_json`'s dict."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        def tupled(value):
+            return tuple(tupled(v) for v in value) if isinstance(value, list) else value
+
+        return cls(**{k: tupled(v) for k, v in values.items()})
 
 
 @functools.lru_cache(maxsize=None)
 def notebook():
-    """Compose ``experiment=notebook`` and ``experiment=tuned_notebook`` and return their `Notebook`."""
+    """Compose ``experiment=notebook``, ``experiment=tuned_notebook`` and the notebook with ``model=cnn``, and
+    return their `Notebook`."""
+    from omegaconf import OmegaConf
+
     from ..preflight import compose_config
 
     cfg, tuned = compose_config(["experiment=notebook"]), compose_config(["experiment=tuned_notebook"])
+    cnn = OmegaConf.to_container(compose_config(["experiment=notebook", "model=cnn"]).model, resolve=True)
     return Notebook(activations=tuple(cfg.grid.activation), folds=int(cfg.cv.folds),
                     valid_fraction=float(cfg.train.valid_fraction), batch_size=int(cfg.train.batch_size),
                     lr=float(cfg.optimizer.lr), momentum=float(cfg.optimizer.momentum),
-                    hidden=tuple(cfg.model.hidden), tuned_rates=tuple(float(r) for r in tuned.tune.lr))
+                    hidden=tuple(cfg.model.hidden), tuned_rates=tuple(float(r) for r in tuned.tune.lr),
+                    cnn=tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in cnn.items()
+                              if k in ("channels", "kernel_size", "pool", "hidden", "init")))

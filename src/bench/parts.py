@@ -36,6 +36,8 @@ PARTS = {
     "learnable_plain": "the learnable grid, batched folds off: each fit on the plain path",
     "b": "naive skorch notebook (DataLoader, numpy, n_jobs=1)",
     "c": "hand-written PyTorch loop",
+    "cnn": "project grid mode with model=cnn: the notebook's grid on the CNN, fit by fit, n_jobs=auto in threads",
+    "cnn_b": "naive skorch with the same CNN (DataLoader, numpy, n_jobs=1)",
 }
 PROJECT_OVERRIDES = {
     "a": [],
@@ -53,7 +55,9 @@ PROJECT_OVERRIDES = {
     "all_halving": ["grid=all", "cv.repeats=1", "search.halving=true"],
     "learnable": [f"grid.activation=[{','.join(LEARNABLE)}]"],
     "learnable_plain": [f"grid.activation=[{','.join(LEARNABLE)}]", "cv.batched=false"],
+    "cnn": ["model=cnn"],
 }
+CNN_PARTS = ("cnn", "cnn_b")  # parts that train the CNN, read against the convolutions' rate (`limits.conv_rate`)
 # halving part -> the exhaustive part it is judged against (`src.bench.figures.halving_agreement`)
 HALVING_PAIRS = {"all_halving": "all", "tuned_halving": "tuned"}
 RATED = ("tuned", "fixed_rates", "tuned_halving")  # parts that train every activation at each of tuned_notebook's rates
