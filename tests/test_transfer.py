@@ -74,3 +74,13 @@ def test_compare_gives_every_pair_and_puts_the_sentences_last_in_the_verdict():
     assert [(p["first"], p["second"]) for p in result["transfer"]] == [
         ("mlp", "cnn"), ("mlp", "cnn, batch norm"), ("cnn", "cnn, batch norm")]
     assert result["verdict"][-3:] == [p["sentence"] for p in result["transfer"]]
+
+
+def test_orders_that_lean_the_other_way_do_not_transfer():
+    a = study("mlp", [0.97, 0.96, 0.95, 0.90, 0.94])
+    b = study("cnn, batch norm", [0.90, 0.94, 0.95, 0.97, 0.96], seed=1)
+    pair = tr.transfer(a, b)
+    assert pair["tau_high"] < 0 and pair["reversed"] and not pair["transfers"]
+    assert pair["sentence"].startswith("Between mlp and cnn, batch norm the ranking does not transfer: the orders "
+                                       "lean the other way")
+    assert pair["sentence"].endswith("relu is best in mlp, sigmoid in cnn, batch norm.")

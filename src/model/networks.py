@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-
 @dataclass(frozen=True)
 class Network:
     """A network and what the rest of the project needs to know about it.
@@ -39,8 +38,13 @@ NO_NORM = "none"  # ``model.norm``'s value for no normalisation layer (`src.mode
 NORM_WORDS = {"batch": "batch norm", "layer": "layer norm"}
 
 
+def _listed(numbers):
+    """``128``, ``128 and 64``, ``128, 64, 32``."""
+    return (" and " if len(numbers) < 3 else ", ").join(map(str, numbers))
+
+
 def _units(widths):
-    return f"{(' and ' if len(widths) < 3 else ', ').join(map(str, widths))} units"
+    return f"{_listed(widths)} units"
 
 
 def _mlp_words(record):
@@ -51,8 +55,10 @@ def _mlp_words(record):
 def _cnn_words(record):
     channels, kernel, pool = record.get("channels", []), record.get("kernel_size"), record.get("pool")
     pooling = f", {pool}x{pool} max pooling" if pool and pool > 1 else ""
-    return (f"a CNN ({len(channels)} convolution blocks of {' and '.join(map(str, channels))} channels, "
+    return (f"a CNN ({len(channels)} convolution blocks of {_listed(channels)} channels, "
             f"{kernel}x{kernel} kernels{pooling}; a dense head of {_units(record.get('hidden', []))})")
+
+
 NETWORKS = {
     "mlp": Network("src.model.mlp:MLP", stacks=True, image=False, layers=("linear", "glu"), words=_mlp_words),
     "cnn": Network("src.model.cnn:CNN", stacks=False, image=True, layers=("linear",), words=_cnn_words),

@@ -15,8 +15,8 @@ candidates both hold:
   ``stats.margin``) in both studies, in one only, or in neither;
 - a sentence: the ranking *transfers* when the interval lies above 0 and no candidate that is the
   best (or equivalent to it) in one study is worse than the best in the other; it *does not* when
-  such a candidate exists (the sentence names it); otherwise the two studies *do not show* that it
-  transfers. With few splits the bootstrap has few distinct resamples (3 splits: 10), and its
+  such a candidate exists (the sentence names it) or when the interval lies below 0 (the orders
+  disagree); otherwise the two studies *do not show* that it transfers. With few splits the bootstrap has few distinct resamples (3 splits: 10), and its
   interval is coarse.
 """
 import math
@@ -124,13 +124,16 @@ def sentence(pair, first, second, alpha=ALPHA):
         where = "best" if outcome == "best" else f"equivalent to {_best(good)}"
         return (f"{head} the ranking does not transfer: {label} is {where} in {good.name} but worse than "
                 f"{_best(other)} in {other.name} ({figures}).")
+    if pair["reversed"]:
+        return (f"{head} the ranking does not transfer: the orders lean the other way, the interval lies below 0 "
+                f"({figures}); {_best(first)} is best in {first.name}, {_best(second)} in {second.name}.")
     if pair["transfers"]:
         bests = _best(first), _best(second)
         differ = (f"; the best differs ({bests[0]} in {first.name}, {bests[1]} in {second.name}), neither shown "
                   f"worse than the other's" if bests[0] != bests[1] else f"; {bests[0]} is best in both")
         return f"{head} the ranking transfers ({figures}){differ}."
     return (f"{head} the studies do not show that the ranking transfers ({figures}"
-            f"{': the interval reaches down to 0' if np.isfinite(pair['tau_low']) else ''}).")
+            f"{': the interval includes 0' if np.isfinite(pair['tau_low']) else ''}).")
 
 
 def transfer(first, second, alpha=ALPHA, resamples=RESAMPLES):
@@ -143,7 +146,8 @@ def transfer(first, second, alpha=ALPHA, resamples=RESAMPLES):
         ``tau_high`` (its bootstrap interval), ``paired`` (the same splits resampled together),
         ``both``, ``first_only``, ``second_only`` and ``neither`` (the candidates that are the best
         or equivalent to it in both studies, in one only, or in neither; None without outcomes),
-        ``transfers`` (bool) and ``sentence``.
+        ``transfers`` (bool), ``reversed`` (the interval lies below 0), ``contradicted_by`` (the
+        activation as good as the best in one study and worse in the other, or None) and ``sentence``.
     """
     labels = [str(label) for label in first.rows["label"] if label in set(second.rows["label"].astype(str))]
     score_a = first.rows.set_index("label")["accuracy"].reindex(labels)
@@ -167,6 +171,7 @@ def transfer(first, second, alpha=ALPHA, resamples=RESAMPLES):
     pair["contradiction"] = (_contradiction(first, second, top_a, top_b) if top_a is not None and top_b is not None
                              else None)
     pair["transfers"] = bool(pair["contradiction"] is None and np.isfinite(pair["tau_low"]) and pair["tau_low"] > 0)
+    pair["reversed"] = bool(pair["contradiction"] is None and np.isfinite(pair["tau_high"]) and pair["tau_high"] < 0)
     pair["sentence"] = sentence(pair, first, second, alpha)
     found = pair.pop("contradiction")
     pair["contradicted_by"] = found[0] if found else None

@@ -81,7 +81,8 @@ TRANSFER = ("Does a ranking transfer from one study to the other? For every pair
             "percentile bootstrap interval over the splits (the same splits drawn for both studies where they "
             "trained on the same ones), and which activations are the best or equivalent to it at each study's "
             "margin in both, in one only, or in neither. The ranking transfers when the interval lies above 0 and "
-            "no activation as good as the best in one study is worse than the best in the other.")
+            "no activation as good as the best in one study is worse than the best in the other; it does not when "
+            "such an activation exists or the interval lies below 0.")
 
 
 def transfer_table(result):
@@ -97,7 +98,8 @@ def transfer_table(result):
                           "as good as the best in both": names(p["both"]),
                           f"in 'from' only": names(p["first_only"]), "in 'to' only": names(p["second_only"]),
                           "in neither": names(p["neither"]),
-                          "transfers": "yes" if p["transfers"] else ("no" if p["contradicted_by"] else "not shown")}
+                          "transfers": "yes" if p["transfers"] else ("no" if p["contradicted_by"] or p.get("reversed")
+                                                                    else "not shown")}
                          for p in result.get("transfer", [])])
 
 

@@ -123,7 +123,8 @@ def comparison_method_tex(n_studies, alpha, transfer=()):
         return text + "\n", ["demsar2006"]
     text += (" For every pair of studies, Kendall's $\\tau$ \\citep{kendall1938} between their mean accuracies "
              "was bootstrapped over the splits (percentile interval); a ranking transfers when the interval lies "
-             "above 0 and no activation as good as the best in one study is worse than the best in the other. "
+             "above 0 and no activation as good as the best in one study is worse than the best in the other (it does "
+             "not when one is, or when the interval lies below 0). "
              + " ".join(escape(pair["sentence"]) for pair in transfer))
     return text + "\n", ["demsar2006", "kendall1938"]
 
