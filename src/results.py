@@ -136,8 +136,14 @@ class SearchRecord:
         The searched parameters (skorch names).
     search_seconds : float
     splits : list of dict
-        Each split's ``n_train``, ``n_test``, ``n_fit`` (the rows each fit trains on: ``n_train``
-        less its validation rows; see `fit_rows`) and data fingerprint ``data``.
+        Each fit split's ``n_train``, ``n_test``, ``n_fit`` (the rows each fit trains on: ``n_train``
+        less its validation rows; see `fit_rows`), data fingerprint ``data`` and, since seeds per
+        split, its ``repeat``, ``fold``, ``init`` and ``seed``. Fit split ``j`` is split
+        ``j // n_inits`` at init ``j % n_inits``.
+    n_inits : int
+        The seeds each split trained at (``cv.inits``).
+    split_seeds : bool
+        Whether each split trained from its own seed (False: every fit at ``seed``; older records).
     fit_keys : dict
         Candidate label -> its fit record's key on each split.
     refit : dict or None
@@ -184,6 +190,8 @@ class SearchRecord:
     margin: float = None
     protocol: str = "fixed"
     tune: list = field(default_factory=list)
+    n_inits: int = 1
+    split_seeds: bool = False
 
     @classmethod
     def from_dict(cls, data):
@@ -201,6 +209,13 @@ class SearchRecord:
         scikit-learn's shuffle splits count them), for a record written before ``n_fit`` was."""
         return [int(s["n_fit"]) if s.get("n_fit") is not None
                 else int(s["n_train"]) - math.ceil(valid_fraction * int(s["n_train"])) for s in self.splits]
+
+    def split_of(self, j):
+        """``(repeat, fold, init, seed)`` of fit split ``j`` (the seed: None for a record without it)."""
+        found = self.splits[j] if j < len(self.splits) else {}
+        split, init = divmod(j, self.n_inits or 1)
+        return (found.get("repeat", split // self.folds), found.get("fold", split % self.folds),
+                found.get("init", init), found.get("seed", None if self.split_seeds else self.seed))
 
     @property
     def tuned(self):

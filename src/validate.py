@@ -90,6 +90,7 @@ def net_args(cfg, device, threads):
         batch_size=train.batch_size,
         valid_fraction=train.valid_fraction,
         seed=cfg.seed,
+        split_seeds=cfg.cv.split_seeds,
         device=device,
         threads=threads,
         early_stopping=train.early_stopping,
@@ -140,7 +141,7 @@ def grid_of(cfg):
 
 def grid_args(cfg, cores, grid):
     """Keyword arguments of `src.modes.grid.run_grid`, given the job's plan of cores and its grid."""
-    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, refit=cfg.cv.refit,
+    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, inits=cfg.cv.inits, refit=cfg.cv.refit,
                 cores=cores, batched=cfg.cv.batched, backend=cfg.search.backend,
                 scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha,
                 margin=cfg.stats.margin,

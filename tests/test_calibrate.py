@@ -158,3 +158,19 @@ def test_equivalence_power_grows_with_the_splits():
     power = equivalence_cells.equivalence_power(reps=400, seed=33, candidates=(3,))
     key = "every candidate equivalent to the best, margin 2.00 points"
     assert power[(3, 3, 1)][key] < power[(3, 3, 2)][key] < power[(3, 3, 3)][key]
+
+
+def test_the_real_calibration_runs_aa_studies_on_digits_and_prints_their_rates(capsys, tmp_path):
+    """A/A studies on digits (relu at two seeds per split): the command prints both rates with
+    their intervals; the pair's split scores differ, since the two candidates differ in their seeds."""
+    from src.calibrate import real
+
+    from src.preflight import compose_config
+
+    scores, ratio, n_test = real.aa_study(compose_config(real.overrides("digits", 0)), str(tmp_path))
+    assert scores.shape == (2, 6) and not np.array_equal(scores[0], scores[1])
+    assert 0.6 < ratio < 0.65 and n_test == 449  # n_test / n_fit: the rows each fit trains on
+    assert command.main(["--real", "--reps", "1", "--data", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "| digits |" in out and "called worse (alpha 0.05)" in out and "called equivalent (±0.5 points)" in out
+    assert command.main(["--real", "--reps", "1", "--data", "cifar"]) == 2

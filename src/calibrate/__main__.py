@@ -11,11 +11,19 @@ from .tuned_cells import RATES, tuned_error_rates
 def main(argv=None):
     """Command line entry point: print the simulated error rates."""
     parser = argparse.ArgumentParser(prog="python -m src.calibrate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=4000, help="simulated data sets per setting")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="simulated data sets per setting (default 4000), or A/A studies with --real (default 200)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-rows", type=int, default=N_TEST,
                         help="test rows per split in the halving table (MNIST's 3 folds: 20000)")
+    parser.add_argument("--real", action="store_true",
+                        help="A/A studies on real training instead of the simulations (src.calibrate.real)")
+    parser.add_argument("--data", default="digits,mnist", help="--real: the studies, comma-separated: digits, mnist")
+    parser.add_argument("--data-root", default=None, help="--real: where MNIST is (data.root)")
     args = parser.parse_args(argv)
+    args.reps = args.reps or (200 if args.real else 4000)
+    if args.real:
+        return real_main(args)
     print(f"Error rates (alpha = {ALPHA}; {args.reps} data sets per setting, Monte Carlo margin "
           f"+-{margin(args.reps):.1%}; k candidates, folds x repeats splits; global null except the last row):\n")
     print(table(error_rates(args.reps, args.seed)))
@@ -45,6 +53,31 @@ def main(argv=None):
     print(table(rates))
     print("\nThe survivors' mean accuracy above the true one, accuracy points (ranked inside / outside the splits): "
           + "; ".join(f"k={k}, {f}x{r}: {b['inside']:+.2f} / {b['outside']:+.2f}" for (k, f, r), b in bias.items()))
+    return 0
+
+
+def real_main(args):
+    """``--real``: the A/A studies' table (`src.calibrate.real`)."""
+    import pandas as pd
+
+    from ..preflight import compose_config
+    from .real import STUDIES, overrides, real_rates, rows
+
+    studies = [name.strip() for name in args.data.split(",") if name.strip()]
+    unknown = [name for name in studies if name not in STUDIES]
+    if unknown:
+        print(f"error: --data {unknown[0]!r} is not one of: {', '.join(STUDIES)}", file=sys.stderr)
+        return 2
+    extra = [f"data.root={args.data_root}"] if args.data_root else []
+    results = {}
+    for study in studies:
+        print(f"{study}: {args.reps} A/A studies ({' '.join(STUDIES[study])}, relu at two seeds per split)",
+              flush=True)
+        results[study] = real_rates(lambda seed: compose_config(overrides(study, seed, extra)), args.reps, args.seed,
+                                    progress=lambda done: print(f"  {done}/{args.reps}", end="\r", flush=True))
+    print(f"\nA/A studies: one activation as two candidates that differ only in their seeds (true difference 0; "
+          f"95% Wilson intervals):\n")
+    print(pd.DataFrame(rows(results)).to_markdown(index=False))
     return 0
 
 

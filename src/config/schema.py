@@ -161,6 +161,8 @@ HALVING_NEEDS = (
                                                    "train.early_stopping=null"),
     (lambda cfg: cfg.train.lr_scheduler is None, "search.halving=true cannot honour train.lr_scheduler: stacked "
                                                  "training has no per-fit schedule; set train.lr_scheduler=null"),
+    (lambda cfg: cfg.cv.inits == 1, "search.halving=true ranks each candidate on its splits at one seed each: "
+                                    "it needs cv.inits=1"),
     (lambda cfg: not {"epochs", "max_epochs"} & (set(cfg.grid) | set(cfg.tune if cfg.protocol == "tuned" else ())),
      "search.halving=true spends epochs as its resource: epochs cannot also be a grid or tune setting"),
 )
@@ -180,8 +182,9 @@ def _model_rules(cfg):
     networks = importlib.import_module("src.model.networks").NETWORKS  # no torch
     network = networks.get(cfg.model.name)
     if network is not None and cfg.model.layer not in network.layers:
+        built = " or ".join(f"model.layer={kind}" for kind in network.layers)
         raise UserError(f"model.layer={cfg.model.layer}: gated layers are the MLP's (model=mlp); "
-                        f"model={cfg.model.name} builds {' or '.join(f'model.layer={kind}' for kind in network.layers)}")
+                        f"model={cfg.model.name} builds {built}")
 
 
 ACROSS = (_tuned_rules, _halving_rules, _model_rules)
@@ -293,6 +296,8 @@ class CVConfig:
     n_jobs: Any = setting(check=Rule(lambda value: value == "auto" or POSITIVE.allows(value),
                                  "'auto' or a positive integer"))
     batched: bool = setting()
+    inits: int = setting(check=POSITIVE)
+    split_seeds: bool = setting()
 
 
 @dataclass

@@ -22,6 +22,7 @@ from ..training import exhaustive
 from ..words import counted
 from .backends import joblib_backend
 from .failures import all_failed, check_recorded, report_failures
+from .inits import merge_inits
 from .plan import plan_search
 from .selection import best_fixed, best_tuned, full_budget_scores
 from .single import test_scores
@@ -56,8 +57,9 @@ def announce(plan):
     for kept, names in plan.grid.aliases.items():
         log.info(f"grid: {', '.join(names)} computes the same function as {kept}; trained once as {kept}")
     n = len(plan.candidates)
-    log.info(f"grid: {counted(n, 'candidate')} x {counted(len(plan.splits), 'split')} = "
-             f"{counted(n * len(plan.splits), 'fit')}, {plan.cores.n_jobs} at a time; {len(plan.y)} training images")
+    seeds = f" x {plan.inits} seeds" if plan.inits > 1 else ""
+    log.info(f"grid: {counted(n, 'candidate')} x {counted(len(plan.splits), 'split')}{seeds} = "
+             f"{counted(n * len(plan.fit_splits), 'fit')}, {plan.cores.n_jobs} at a time; {len(plan.y)} training images")
     recorded, fits = fit_records.recorded(plan.fit_keys, plan.record_dir), sum(map(len, plan.fit_keys.values()))
     if recorded:
         log.info(f"grid: resuming: {recorded} of {fits} fits are recorded in {plan.record_dir} from an earlier "
@@ -75,8 +77,9 @@ def train_stacks(plan):
     if plan.halving:
         return rungs.fill_records(plan.net, plan.params, plan.rows, plan.y, plan.train_indices,
                                   str(plan.record_dir), plan.halving, cores=plan.cores, fingerprints=plan.fingerprints)
-    return exhaustive.fill_records(plan.net, plan.params, plan.rows, plan.y, plan.train_indices,
-                                   str(plan.record_dir), cores=plan.cores, fingerprints=plan.fingerprints)
+    return exhaustive.fill_records(plan.net, plan.params, plan.rows, plan.y, plan.fit_train_indices,
+                                   str(plan.record_dir), cores=plan.cores, fingerprints=plan.fit_fingerprints,
+                                   inits=plan.fit_inits if plan.inits > 1 else None)
 
 
 def run_search(plan, left_to_train):
@@ -89,7 +92,7 @@ def run_search(plan, left_to_train):
     """
     everything_recorded = left_to_train == 0
     # every fit is then a load: scoring one fit at a time with every core is fastest
-    search = GridSearchCV(plan.net, plan.params, scoring=SCORING, refit=False, cv=plan.splits,
+    search = GridSearchCV(plan.net, plan.search_params, scoring=SCORING, refit=False, cv=plan.splits,
                           n_jobs=1 if everything_recorded else plan.cores.n_jobs, error_score=np.nan, verbose=3)
     if everything_recorded:
         search.set_params(estimator__threads=plan.cores.cores)
@@ -142,12 +145,19 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, marg
         device=str(plan.net.device), n_jobs=plan.cores.n_jobs,
         threads=plan.cores.threads,  # torch threads of each fit (None: torch's default)
         swept=list(plan.params), search_seconds=round(seconds, 3),
-        splits=[{"n_train": int(len(tr)), "n_test": int(len(te)), "n_fit": int(len(fit)), "data": fingerprint}
-                for (tr, te), (fit, _), fingerprint in zip(plan.splits, fold_rows(plan.net, plan.y, plan.train_indices),
-                                                           plan.fingerprints)],
+        splits=split_records(plan), n_inits=plan.inits, split_seeds=bool(plan.net.split_seeds),
         fit_keys=plan.fit_keys, refit=None, claim=list(claim) if claim else None, aliases=plan.grid.aliases,
         step_cost=cost, n_params=param_counts(plan), inits=weight_inits(plan), halving=halving_meta(plan),
         alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
+
+
+def split_records(plan):
+    """Each fit split's sizes, training data, repeat, fold, init and seed (`src.results.SearchRecord.splits`)."""
+    fit_rows = fold_rows(plan.net, plan.y, plan.train_indices)
+    folds = plan.folds
+    return [{"n_train": int(len(plan.splits[s][0])), "n_test": int(len(plan.splits[s][1])),
+             "n_fit": int(len(fit_rows[s][0])), "data": plan.fingerprints[s], "repeat": s // folds, "fold": s % folds,
+             "init": k, "seed": plan.net.seed_for(plan.fingerprints[s], k)} for s, k in plan.fit_splits]
 
 
 def halving_meta(plan):
@@ -180,7 +190,7 @@ def refit_best(plan, best_params, dataset):
 
 def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, cores=None,
              batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05, halving=None,
-             margin=0.5):
+             margin=0.5, inits=1):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
@@ -220,6 +230,8 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     halving : mapping, optional
         ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.rungs`) instead
         of training every stackable candidate for every epoch; needs ``batched``.
+    inits : int
+        Seeds per split (``cv.inits``): every split trains at ``inits`` seeds (`src.modes.inits`).
 
     Returns
     -------
@@ -228,7 +240,7 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         `src.reporting.writers.write_grid` turns it into files.
     """
     cores = cores or plan_cores(net_kwargs.get("threads"), device=net_kwargs["device"])
-    plan = plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving)
+    plan = plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving, inits)
     announce(plan)
     specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
     cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
@@ -240,16 +252,16 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
     with joblib_backend(plan.backend, plan.scheduler, n_workers=plan.cores.n_jobs, scatter=scatter):
         left_to_train = train_stacks(plan) if batched else len(plan.candidates)
         search = run_search(plan, left_to_train)
+    cv_results = merge_inits(search.cv_results_, plan.inits)
     meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost, alpha, margin)
     nuisance = meta.tune
     check_recorded(meta.fit_keys, plan.record_dir)
     report_failures(meta.fit_keys, plan.record_dir)
-    best = (best_tuned(plan, search.cv_results_, nuisance) if nuisance
-            else best_fixed(plan, search.cv_results_))
+    best = best_tuned(plan, cv_results, nuisance) if nuisance else best_fixed(plan, cv_results)
     if refit:
         meta.refit = refit_best(plan, best, dataset)
-    scores = full_budget_scores(plan, search.cv_results_)
-    return GridResult(cv_results=cv_results_frame(search.cv_results_), meta=meta,
+    scores = full_budget_scores(plan, cv_results)
+    return GridResult(cv_results=cv_results_frame(cv_results), meta=meta,
                       objective=float(np.nanmax(scores)) if np.isfinite(scores).any() else float("nan"))
 
 

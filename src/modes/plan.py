@@ -65,6 +65,11 @@ class GridPlan:
     scheduler : str or None
     halving : src.training.rungs.Halving or None
         Successive halving's settings; None trains every candidate for every epoch.
+    folds : int
+        The folds of each repeat (split ``s`` is fold ``s % folds`` of repeat ``s // folds``).
+    inits : int
+        The seeds each split trains at (``cv.inits``): split ``s`` at init ``k`` is the search's fit
+        split ``j = s * inits + k`` (`fit_splits`).
     """
 
     net: object
@@ -79,11 +84,38 @@ class GridPlan:
     backend: str
     scheduler: Optional[str]
     halving: Optional[rungs.Halving] = None
+    inits: int = 1
+    folds: int = 1
 
     @property
     def params(self):
         """The scikit-learn ``param_grid``."""
         return self.grid.params
+
+    @property
+    def search_params(self):
+        """The ``param_grid`` GridSearchCV runs: `params`, and every init of a split when ``inits > 1``."""
+        return self.params if self.inits == 1 else {**self.params, "init_index": list(range(self.inits))}
+
+    @property
+    def fit_splits(self):
+        """``(split, init)`` of every fit split ``j = split * inits + init``."""
+        return [(split, k) for split in range(len(self.splits)) for k in range(self.inits)]
+
+    @property
+    def fit_train_indices(self):
+        """Each fit split's training rows (a split's, once per init)."""
+        return [self.splits[split][0] for split, _ in self.fit_splits]
+
+    @property
+    def fit_fingerprints(self):
+        """Each fit split's training data (`fingerprints`, once per init)."""
+        return [self.fingerprints[split] for split, _ in self.fit_splits]
+
+    @property
+    def fit_inits(self):
+        """Each fit split's init."""
+        return [k for _, k in self.fit_splits]
 
     @property
     def train_indices(self):
@@ -92,13 +124,15 @@ class GridPlan:
 
     @cached_property
     def fit_keys(self):
-        """``{label: [fit key per split]}``: the records of this search's fits, and no others."""
+        """``{label: [fit key per fit split]}``: the records of this search's fits, and no others."""
         return {candidate_label(candidate): [
-            fit_records.fit_key(clone(self.net).set_params(**candidate), None, None, fingerprint)
-            for fingerprint in self.fingerprints] for candidate in self.candidates}
+            fit_records.fit_key(clone(self.net).set_params(**candidate, init_index=k), None, None,
+                                self.fingerprints[split])
+            for split, k in self.fit_splits] for candidate in self.candidates}
 
 
-def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving=None):
+def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving=None,
+                inits=1):
     """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
 
     The arguments are those of `src.modes.grid.run_grid`. The config's values were checked
@@ -123,4 +157,5 @@ def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, ba
     return GridPlan(net=net, grid=grid, candidates=list(ParameterGrid(grid.params)), splits=splits,
                     fingerprints=[fit_records.data_fingerprint(X, y, tr) for tr, _ in splits],
                     rows=Rows(X), y=y, record_dir=Path(record_dir), cores=cores, backend=backend,
-                    scheduler=scheduler, halving=halving or None)
+                    scheduler=scheduler, halving=halving or None, inits=int(inits),
+                    folds=int(folds))

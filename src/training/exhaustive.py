@@ -9,14 +9,14 @@ from .grouping import fold_rows, stack_candidates, stack_key
 log = logging.getLogger(__name__)
 
 
-def fill_records(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL, fingerprints=None):
+def fill_records(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL, fingerprints=None, inits=None):
     """Train every stackable candidate of a grid in stacks and write its fit records.
 
     Candidates whose fold records all exist are skipped; the others are grouped by
     `src.training.grouping.stack_key` and each group is trained as one stack
     (`src.training.loop.train_and_record`), as many at a time as the plan ``cores``
     (`src.cores.CorePlan`) gives. ``fingerprints`` are the folds' `src.training.fit_records.data_fingerprint` values
-    when the caller has them (else computed here).
+    when the caller has them (else computed here); ``inits`` each fold's init (`src.training.loop.train_and_record`).
 
     Returns
     -------
@@ -31,8 +31,9 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL,
     stacked, plain = stack_candidates(net, param_grid, y, train_indices, rows)
     groups = {}
     for cand, label in stacked:
-        if not all(fit_records.load(record_dir, fit_records.fit_key(cand, None, None, fingerprint))
-                   for fingerprint in fingerprints):
+        members = loop.member_nets([cand], inits, len(fingerprints))
+        if not all(fit_records.load(record_dir, fit_records.fit_key(member, None, None, fingerprint))
+                   for member, fingerprint in zip(members, fingerprints)):
             groups.setdefault(stack_key(cand), []).append((cand, label))
     for group in groups.values():  # the same activations side by side: they share their calls
         group.sort(key=lambda item: str(item[0].module__activation))
@@ -44,6 +45,6 @@ def fill_records(net, param_grid, X, y, train_indices, record_dir, cores=SERIAL,
         Parallel(n_jobs=workers)(
             delayed(loop.train_and_record)([cand.set_params(threads=threads) for cand, _ in group], X, y,
                                            train_indices, record_dir, [label for _, label in group], fingerprints,
-                                           rows)
+                                           rows, inits=inits)
             for group in groups.values())
     return plain

@@ -29,6 +29,11 @@ KEY_PARAMS_SKIPPED = ("callbacks__", "iterator_", "verbose", "threads", "record_
                       "halving", "checkpoint_every")
 
 
+# Settings added after records were first written, left out of a fit's parameters at the value that
+# computes what fits computed before them: a study dir written then finds its records again.
+DEFAULTS_LEFT_OUT = {"split_seeds": False, "init_index": 0}
+
+
 def data_fingerprint(X, y, rows=None):
     """A short digest of a training set: its shape, every label and every 50th row.
 
@@ -60,6 +65,9 @@ def fit_params(net):
               if not k.startswith(KEY_PARAMS_SKIPPED) and not k.startswith("_")}
     if str(params.get("device", "cpu")) != "cpu":
         values["device"] = str(params["device"])
+    for name, default in DEFAULTS_LEFT_OUT.items():  # settings added later: their old default keeps old keys
+        if values.get(name, default) == default:
+            values.pop(name, None)
     unnamed = [k for k, v in values.items() if " at 0x" in json.dumps(v)]
     if unnamed:  # an address would make the key differ between identical fits, or hide a setting
         raise ValueError(f"cannot identify the fit parameters {unnamed}: their values are only addresses")

@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 import torch
+from sklearn.base import clone
 from torch.nn import functional as F
 
 from ..data.rows import resolve
@@ -64,7 +65,8 @@ def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, sta
     return member_states(run.stack, run.optimizer, run.histories, run.seconds, run.rates.scales(), run.generators)
 
 
-def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None, start=None):
+def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerprints=None, rows=None, start=None,
+                     inits=None):
     """Train the fold models of one or more candidates together to the end and write their fit records.
 
     Parameters
@@ -73,6 +75,9 @@ def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerp
         As for `train_to_rung`; training ends at the nets' ``max_epochs``.
     record_dir : str
         Where the records (and the stack's checkpoints) go.
+    inits : list of int, optional
+        Each fold's init (``cv.inits``): a split trained at K seeds is K folds of the stack, with the
+        same rows and their own seeds (None: every fold at the nets' ``init_index``).
 
     Returns
     -------
@@ -80,12 +85,13 @@ def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerp
         The record keys written, candidate by candidate, fold by fold.
     """
     fingerprints = fingerprints or [fit_records.data_fingerprint(X, np.asarray(y), idx) for idx in train_indices]
-    run = _train(nets, X, y, train_indices, nets[0].max_epochs, labels, rows, start, record_dir, fingerprints)
+    run = _train(nets, X, y, train_indices, nets[0].max_epochs, labels, rows, start, record_dir, fingerprints, inits)
     F_, K = len(train_indices), len(nets) * len(train_indices)
     spent = None if run.checkpoints is None else run.checkpoints.seconds / K
-    keys = [write_record(record_dir, nets[m // F_], fingerprints[m % F_], len(train_indices[m % F_]),
+    members = member_nets(nets, inits, F_)
+    keys = [write_record(record_dir, members[m], fingerprints[m % F_], len(train_indices[m % F_]),
                          run.stack.member_module(m).cpu(), run.histories[m], run.seconds[m], K,
-                         checkpoint_seconds=spent) for m in range(K)]
+                         checkpoint_seconds=spent, seed=run.seeds[m % F_]) for m in range(K)]
     if run.checkpoints is not None:
         run.checkpoints.remove()
     return keys
@@ -102,16 +108,33 @@ class _Trained:
     histories: list
     seconds: list
     generators: list
+    seeds: list
     checkpoints: Checkpoints = None
 
 
-def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y):
+def member_nets(nets, inits, n_folds):
+    """Each member's net (``m = c * F + f``): candidate c at fold f's init (``inits``; None: its own)."""
+    if inits is None:
+        return [cand for cand in nets for _ in range(n_folds)]
+    return [cand if cand.init_index == k else clone(cand).set_params(init_index=k) for cand in nets for k in inits]
+
+
+def fold_seeds(net, X, y, train_indices, fingerprints=None, inits=None):
+    """Each fold's seed (`src.training.net.Net.seed_for`), the same for every candidate of the fold."""
+    inits = [None] * len(train_indices) if inits is None else inits
+    if fingerprints is None and net.split_seeds:
+        fingerprints = [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
+    return [net.seed_for(None if fingerprints is None else fingerprints[f], inits[f]) for f in range(len(inits))]
+
+
+def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y, inits=None):
     """The stack's `Checkpoints`, named by its members' fit keys; None when the nets ask for none."""
     every = getattr(nets[0], "checkpoint_every", 0)
     if not every or not record_dir:
         return None
     fingerprints = fingerprints or [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
-    keys = [fit_records.fit_key(cand, None, None, fingerprint) for cand in nets for fingerprint in fingerprints]
+    members = member_nets(nets, inits, len(fingerprints))
+    keys = [fit_records.fit_key(cand, None, None, fingerprints[m % len(fingerprints)]) for m, cand in enumerate(members)]
     what = ", ".join(labels) if labels else f"a stack of {len(keys)} fits"
     return Checkpoints(record_dir, stack_name(keys, last), every, what)
 
@@ -137,7 +160,7 @@ def _resume(saved, stack, optimizer, folds, generators):
     return saved["epoch"], [[dict(row) for row in h] for h in saved["history"]], list(saved["seconds"])
 
 
-def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None, fingerprints=None):
+def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None, fingerprints=None, inits=None):
     """Train the stack of ``nets`` x folds from ``start`` (None: from their first epoch), or from its last
     checkpoint in ``record_dir`` when that is later, to epoch ``last``."""
     net = nets[0]
@@ -147,11 +170,12 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
     device = torch.device(net.device)
     y = np.asarray(y)
     rows = fold_rows(net, y, train_indices) if rows is None else rows
-    folds = [_fold_setup(net, idx, r) for idx, r in zip(train_indices, rows)]
+    seeds = fold_seeds(net, X, y, train_indices, fingerprints, inits)
+    folds = [_fold_setup(idx, r, seed) for idx, r, seed in zip(train_indices, rows, seeds)]
     C, F_ = len(nets), len(folds)
     K = C * F_
-    generators = [fit_generator(cand.seed, device) for cand in nets for _ in folds]  # member m's random ops
-    members = [give_generator(_build(cand).to(device), generators[c * F_ + f])
+    generators = [fit_generator(seeds[f], device) for _ in nets for f in range(F_)]  # member m's random ops
+    members = [give_generator(_build(cand, seeds[f]).to(device), generators[c * F_ + f])
                for c, cand in enumerate(nets) for f in range(F_)]
     stack = Stack(members, F_, device)
     settings = with_fused(net.optimizer, {"lr": net.lr, **net.get_params_for("optimizer")})
@@ -169,7 +193,7 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
             for _ in range(done):
                 torch.randperm(len(fold["fit"]), generator=fold["generator"])
     before = [0.0] * K if start is None else [m.seconds for m in start]  # each member's seconds so far
-    checkpoints = _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y)
+    checkpoints = _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y, inits)
     saved = None if checkpoints is None else checkpoints.load()
     if saved is not None and saved["epoch"] > done:
         done, histories, before = _resume(saved, stack, optimizer, folds, generators)
@@ -201,7 +225,7 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
                                       last=epoch == last < net.max_epochs)
     elapsed = time.perf_counter() - clock
     seconds = [elapsed / K + before[m] for m in range(K)]
-    return _Trained(stack, optimizer, rates, histories, seconds, generators, checkpoints)
+    return _Trained(stack, optimizer, rates, histories, seconds, generators, seeds, checkpoints)
 
 
 def _train_epoch(stack, optimizer, rates, batches):
@@ -224,18 +248,18 @@ def _train_epoch(stack, optimizer, rates, batches):
     return loss_sum
 
 
-def _fold_setup(net, train_idx, rows):
-    """What the plain path would do for one fold: its rows and its batch-order stream."""
+def _fold_setup(train_idx, rows, seed):
+    """What the plain path would do for one fold: its rows and its batch-order stream (from its ``seed``)."""
     fit_rows, valid_rows = rows
     train_idx = torch.as_tensor(np.asarray(train_idx), dtype=torch.long)
     return dict(fit=train_idx[torch.as_tensor(fit_rows, dtype=torch.long)],
                 valid=train_idx[torch.as_tensor(valid_rows, dtype=torch.long)],
-                generator=shuffle_generator(net.seed))
+                generator=shuffle_generator(seed))
 
 
-def _build(net):
-    """The net's module with the weights the plain path would start from."""
-    return seeded_build(net.seed, lambda: net.module(**net.get_params_for("module")))
+def _build(net, seed):
+    """The net's module with the weights the plain path would start from at ``seed``."""
+    return seeded_build(seed, lambda: net.module(**net.get_params_for("module")))
 
 
 def _as_tensors(X, y, device):
@@ -345,19 +369,20 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
 
 
 def write_record(record_dir, cand, data, n_train, module, history, seconds, batched, halted_at=None,
-                 checkpoint_seconds=None):
+                 checkpoint_seconds=None, seed=None):
     """Write a stacked member's fit record (and weights), as the plain path would; return its key.
 
     ``halted_at`` (epochs) marks a member that successive halving stopped at a rung (see
     `src.training.rungs`); its history ends there. ``checkpoint_seconds``: its share of the
-    time its stack spent on checkpoints (kept in the record when given).
+    time its stack spent on checkpoints (kept in the record when given). ``seed``: the fit's own
+    (`src.training.net.Net.seed_for`; computed from ``cand`` and ``data`` when None).
     """
     key = fit_records.fit_key(cand, None, None, data)
     bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
     if bad:  # as the plain path records it: stopped at the first epoch whose loss is not finite
         history = history[:bad[0] + 1]
     record = {"params": fit_records.fit_params(cand), "n_train": int(n_train), "data": data,
-              "fit_seconds": seconds, "history": history, "batched": batched,
+              "seed": cand.seed_for(data) if seed is None else int(seed), "fit_seconds": seconds, "history": history, "batched": batched,
               "status": "diverged" if bad else "ok"}
     if halted_at is not None:
         record["halted_at"] = int(halted_at)

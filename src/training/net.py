@@ -20,6 +20,7 @@ from . import fit_records
 from .checkpoints import Checkpoints, cpu_copy, running
 from .diagnostics import Diagnostics
 from .loader import TensorLoader
+from .seeds import fit_seed
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +181,17 @@ class Net(NeuralNetClassifier):
     Parameters
     ----------
     seed : int (default=0)
-        The fit's seed: its initial weights (built under torch's global generator seeded with
-        it, `seeded_build`), its batch order (`shuffle_generator`) and its random ops (dropout,
-        RReLU: `src.model.randomness.fit_generator`) come from it alone, so the same seed gives
-        the same history, whatever trains beside the fit.
+        The study's seed. The fit's own (`seed_for`) sets its initial weights (built under
+        torch's global generator seeded with it, `seeded_build`), its batch order
+        (`shuffle_generator`) and its random ops (dropout, RReLU:
+        `src.model.randomness.fit_generator`), so the same seed gives the same history,
+        whatever trains beside the fit.
+    split_seeds : bool (default=False)
+        Derive the fit's seed from ``seed``, its training data and ``init_index``
+        (`src.training.seeds.fit_seed`): every split trains from its own seed. False: every fit
+        trains from ``seed`` itself (as studies did before seeds per split).
+    init_index : int (default=0)
+        Which of a split's ``cv.inits`` seeds the fit trains from.
     threads : int, optional
         ``torch.set_num_threads`` for this fit; None leaves torch's setting alone.
     record_dir : str, optional
@@ -199,10 +207,12 @@ class Net(NeuralNetClassifier):
         the last one (`SaveCheckpoint`); 0 saves none. A stack's too (`src.training.loop`).
     """
 
-    def __init__(self, module, *, seed=0, threads=None, record_dir=None, matmul_precision="highest", halving=False,
-                 checkpoint_every=0, **kwargs):
+    def __init__(self, module, *, seed=0, split_seeds=False, init_index=0, threads=None, record_dir=None,
+                 matmul_precision="highest", halving=False, checkpoint_every=0, **kwargs):
         super().__init__(module, **kwargs)
         self.seed = seed
+        self.split_seeds = split_seeds
+        self.init_index = init_index
         self.threads = threads
         self.record_dir = record_dir
         self.matmul_precision = matmul_precision
@@ -221,13 +231,24 @@ class Net(NeuralNetClassifier):
         if self.threads:
             torch.set_num_threads(int(self.threads))
         torch.set_float32_matmul_precision(self.matmul_precision)
-        seeded_build(self.seed, super().initialize)
-        self.shuffle_generator_ = shuffle_generator(self.seed)
+        seed = self.fit_seed_()
+        seeded_build(seed, super().initialize)
+        self.shuffle_generator_ = shuffle_generator(seed)
         return self
+
+    def seed_for(self, data=None, init=None):
+        """The seed of this net's fit on training data of fingerprint ``data`` (None: unknown), at
+        init ``init`` (None: ``init_index``); see `src.training.seeds.fit_seed`."""
+        init = self.init_index if init is None else init
+        return fit_seed(self.seed, data if self.split_seeds else None, init)
+
+    def fit_seed_(self):
+        """The seed of the fit under way (`seed_for` its training data), or of the last one."""
+        return getattr(self, "seed_", None) if getattr(self, "seed_", None) is not None else self.seed_for()
 
     def initialize_module(self):
         super().initialize_module()
-        self.random_generator_ = fit_generator(self.seed, self.device)
+        self.random_generator_ = fit_generator(self.fit_seed_(), self.device)
         give_generator(self.module_, self.random_generator_)
         return self
 
@@ -267,10 +288,12 @@ class Net(NeuralNetClassifier):
             raise Interrupted() from None  # Ctrl-C: skorch would keep the partly trained fit as if finished
 
     def fit(self, X, y=None, **fit_params):
+        data = fit_records.data_fingerprint(X, y) if self.split_seeds or self.record_dir else None
+        self.seed_ = self.seed_for(data)
         if not self.record_dir:
             with running(None):  # training, without checkpoints
                 return super().fit(X, y, **fit_params)
-        key = fit_records.fit_key(self, X, y)
+        key = fit_records.fit_key(self, X, y, data)
         found = fit_records.load(self.record_dir, key, halted=self.halving)
         if found:
             record, state = found
@@ -284,8 +307,7 @@ class Net(NeuralNetClassifier):
             # a finished outcome too: the same seed on the same data diverges again (a stack's
             # diverged member is not trained a second time, fit by fit)
             raise Diverged(earlier["error"])
-        record = {"params": fit_records.fit_params(self), "n_train": int(len(y)),
-                  "data": fit_records.data_fingerprint(X, y)}
+        record = {"params": fit_records.fit_params(self), "n_train": int(len(y)), "data": data, "seed": self.seed_}
         self.checkpoints_ = (Checkpoints(self.record_dir, key, self.checkpoint_every, f"{self.module__activation} (fit {key[:6]})")
                              if self.checkpoint_every else None)
         saved = self.checkpoints_.load() if self.checkpoints_ is not None else None
@@ -336,7 +358,7 @@ def callbacks(early_stopping=None, lr_scheduler=None):
 
 def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto", layer="linear",
              optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
-             valid_fraction=0.2, seed=0, device="cpu", threads=None, early_stopping=None,
+             valid_fraction=0.2, seed=0, split_seeds=True, device="cpu", threads=None, early_stopping=None,
              lr_scheduler=None, compile=False, matmul_precision="highest", checkpoint_every=0, verbose=1, model="mlp",
              module_kwargs=None):
     """Build the skorch classifier for a network of `src.model.networks.NETWORKS` (an `MLP` by default).
@@ -354,6 +376,9 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
     valid_fraction : float
         Size of the stratified validation split; 0 trains on everything.
     seed : int
+        The study's seed; also the validation split's.
+    split_seeds : bool
+        See `Net`: each split's fits train from their own seed (True) or from ``seed`` (False).
     device : {"cpu", "cuda"}
     threads : int, optional
     early_stopping : int, optional
@@ -407,6 +432,7 @@ def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout
         iterator_valid__batch_size=max(batch_size, EVAL_BATCH_SIZE),
         device=device,
         seed=seed,
+        split_seeds=split_seeds,
         threads=threads,
         callbacks=callbacks(early_stopping, lr_scheduler),
         compile=compile,

@@ -15,7 +15,7 @@ from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
 from ...results import MARGIN, diagnostic_columns, is_diagnostic, last_values, stopped
-from . import halving, power, stats, tuned_study, verdict
+from . import halving, power, stats, tuned_study, variance, verdict
 from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
@@ -54,6 +54,7 @@ def folds_frame(cv_results, search, records, valid_fraction=0.0):
     fit_rows = search.fit_rows(valid_fraction)
     for _, cand in cv_results.iterrows():
         for split in range(n_splits):
+            repeat, fold, init, seed = search.split_of(split)
             record = records.get((cand["label"], split), {})
             last = (record.get("history") or [{}])[-1]
             scores = {f"test_{m}": cand.get(f"split{split}_test_{m}", np.nan) for m in METRICS}
@@ -64,8 +65,10 @@ def folds_frame(cv_results, search, records, valid_fraction=0.0):
                 "candidate": int(cand.name),
                 **{friendly(c.removeprefix("param_")): cand[c] for c in cv_results.columns if c.startswith("param_")},
                 "split": split,
-                "repeat": split // search.folds,
-                "fold": split % search.folds,
+                "repeat": repeat,
+                "fold": fold,
+                "init": init,
+                "seed": record.get("seed", seed),
                 **scores,
                 "fit_time": record.get("fit_seconds", np.nan),
                 "epochs": len(record.get("history", [])) or np.nan,
@@ -167,6 +170,42 @@ def scored_folds(folds, summary):
     return out
 
 
+def split_means(folds):
+    """The folds table with one row per candidate and split: a split trained at several seeds
+    (``cv.inits``) gives the mean of its seeds' scores, so that the splits stay the units of the
+    corrected t-test (docs/statistics.md, "Seeds"). A table of one seed per split is returned as it is."""
+    if "init" not in folds or folds["init"].nunique() <= 1:
+        return folds
+    keys = ["label", "repeat", "fold"]
+    scores = [c for c in folds.columns if c.startswith("test_")]
+    means = folds.groupby(keys, sort=False)[scores].mean().reset_index()  # NaN when any seed failed: mean skips it
+    failed = folds.groupby(keys, sort=False)[scores].apply(lambda g: g.isna().any()).reset_index()
+    for column in scores:
+        means.loc[failed[column].to_numpy(), column] = np.nan
+    first = folds.drop(columns=scores).groupby(keys, sort=False).first().reset_index()
+    merged = first.merge(means, on=keys, how="left")
+    merged["split"] = merged["repeat"] * (int(folds["fold"].max()) + 1) + merged["fold"]
+    return merged[[c for c in folds.columns if c in merged.columns]]
+
+
+def variance_components(folds, summary):
+    """``stats.json``'s ``variance_components``: each pair's parts with the best (`variance.components`),
+    the step that narrows the intervals most per fit (`variance.remedy`) and the report's sentence."""
+    inits = int(folds["init"].nunique()) if "init" in folds and len(folds) else 1
+    ranked = summary[np.isfinite(summary["accuracy_mean"].astype(float))]
+    pairs = variance.components(folds, str(ranked["label"].iloc[0])) if inits > 1 and len(ranked) > 1 else []
+    known = [p for p in pairs if all(np.isfinite(p[part]) for part in variance.PARTS)]
+    mean = {part: float(np.mean([p[part] for p in known])) for part in variance.PARTS} if known else None
+    step = None
+    if mean is not None:
+        folds_n, repeats = int(folds["fold"].max()) + 1, int(folds["repeat"].max()) + 1
+        ratio = float((folds["n_test"] / folds["n_fit"]).mean())
+        share = float((folds["n_fit"] / folds["n_train"]).mean())
+        step = variance.remedy(mean, folds_n, repeats, inits, ratio, share, int(folds["label"].nunique()))
+    return {"inits": inits, "units": "squared accuracy points", "pairs": pairs, "mean": mean, "remedy": step,
+            "sentence": variance.sentence(known, inits, step)}
+
+
 def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=MARGIN,
                     settings=1):
     """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
@@ -200,7 +239,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
         undecided, `src.reporting.compute.verdict.remedy`), ``verdict`` (sentences) and ``claim``
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
-    scored = scored_folds(folds, summary)
+    scored = split_means(scored_folds(folds, summary))
     n_test = int(folds["n_test"].max()) if len(folds) else None
     margin = margin / 100 if margin else None  # 0: no equivalence, no outcomes, no TOST or Bayesian columns
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
@@ -215,6 +254,8 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
                         "reach": table.attrs["reach"], "design": verdict.remedy(table, n_folds)},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
+    result["variance_components"] = variance_components(scored_folds(folds, summary), summary)
+    result["verdict"].append(result["variance_components"]["sentence"])
     if claim:
         found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin)
         result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),
@@ -222,7 +263,7 @@ def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=Non
     return table, result
 
 
-_FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "fit_time", "epochs", "status", "error",
+_FOLD_COLUMNS = {"label", "candidate", "split", "repeat", "fold", "init", "seed", "fit_time", "epochs", "status", "error",
                  "n_train", "n_test", "n_fit", "fit", tuning.INNER, tuning.TIEBREAK, "rung", "halted_at"} | {
                      f"test_{m}" for m in METRICS}
 

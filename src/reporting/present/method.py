@@ -9,12 +9,14 @@ INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_u
 
 
 def study_line(search, n_candidates):
-    """``3 candidates, 3-fold cross-validation repeated 3 times (9 splits) on mnist (60000 training images).``"""
-    repeats = search.repeats or 1
-    splits = len(search.splits) or "?"
+    """``3 candidates, 3-fold cross-validation repeated 3 times (9 splits) on mnist (60000 training images).``
+    and how the splits were seeded (`seeding_text`)."""
+    repeats, inits = search.repeats or 1, search.n_inits or 1
+    splits = len(search.splits) // inits or "?"
     return (f"{n_candidates} candidates, {search.folds or '?'}-fold cross-validation"
             f"{' repeated ' + str(repeats) + ' times' if repeats > 1 else ''} ({splits} splits) on "
-            f"{search.dataset or '?'} ({search.n_train or '?'} training images){network_text(search)}.")
+            f"{search.dataset or '?'} ({search.n_train or '?'} training images){network_text(search)}. "
+            f"{seeding_text(search)}")
 
 
 def network_text(search):
@@ -22,6 +24,19 @@ def network_text(search):
     empty for a record that does not say."""
     words = describe(search.network)
     return f" with {words}" if words else ""
+
+
+def seeding_text(search):
+    """How the fits were seeded: a seed per split (and ``cv.inits`` seeds per split), or one seed for all."""
+    if not search.split_seeds:
+        return (f"Every fit trained from seed {search.seed}: the intervals cover the splits' spread at that seed's "
+                f"initial weights, batch order and random ops.")
+    inits = search.n_inits or 1
+    per_split = (f"{inits} seeds per split (cv.inits={inits}), each split's score the mean over its seeds"
+                 if inits > 1 else "one seed per split (cv.inits=1)")
+    return (f"Each split trained from its own seed, derived from seed {search.seed} and the split, the same for "
+            f"every candidate of the split; {per_split}: the intervals cover the spread of the initial weights, "
+            f"the batch order and the random ops as well as the splits'.")
 
 
 
