@@ -21,6 +21,7 @@ def test_bad_options_get_one_line(cli, args, needle, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.skipif(not MNIST_READY, reason="MNIST is not prepared (make data)")
 def test_three_setups_side_by_side(cli, tmp_path):
     done = cli(["--epochs", "1", "--subset", "900", "--parts", "a,b,c", "--device", "cpu", "--out", str(tmp_path)],
@@ -128,6 +129,7 @@ def test_measure_sees_a_childs_peak_memory_and_returns_when_it_ends():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_step_budget_prints_each_part_of_the_step_and_the_compiled_step(capsys):
     import re
 

@@ -115,11 +115,15 @@ def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stoppe
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """Each study of `STUDIES` run without a stop, once for the module (in this process)."""
+    """The dir of a study of `STUDIES` run without a stop (in this process): each one run once for
+    the module, when a test first asks for it."""
     root = tmp_path_factory.mktemp("uninterrupted")
-    for name, extra in STUDIES.items():
-        run(compose_config([*LONG, *extra], shrink=False), root / name)
-    return root
+
+    def study_dir(name):
+        if not (root / name).exists():
+            run(compose_config([*LONG, *STUDIES[name]], shrink=False), root / name)
+        return root / name
+    return study_dir
 
 
 def _kill_after_a_checkpoint(args, run_dir, epoch, timeout=300):
@@ -135,9 +139,11 @@ def _kill_after_a_checkpoint(args, run_dir, epoch, timeout=300):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", list(STUDIES))
+@pytest.mark.parametrize("study", [name if name == "fixed" else pytest.param(name, marks=pytest.mark.long)
+                                   for name in STUDIES])  # make test: the fixed protocol; make test-all: all four
 def test_a_study_killed_after_a_checkpoint_resumes_to_the_summary_of_an_uninterrupted_run(study, uninterrupted,
                                                                                          tmp_path):
+    reference = uninterrupted(study)
     args = [*LONG, *STUDIES[study], f"data.root={ROOT / 'data'}", f"hydra.run.dir={tmp_path}"]
     _kill_after_a_checkpoint(args, tmp_path, epoch=5)
     assert not (tmp_path / layout.SUMMARY).exists()  # killed mid-training
@@ -147,6 +153,6 @@ def test_a_study_killed_after_a_checkpoint_resumes_to_the_summary_of_an_uninterr
     said = [line for line in done.stdout.splitlines() if line.startswith("checkpoint: ")]
     assert said and all(" goes on from epoch " in line for line in said), done.stdout[-3000:]
     ours = pd.read_csv(tmp_path / layout.SUMMARY).drop(columns=TIMING)
-    theirs = pd.read_csv(uninterrupted / study / layout.SUMMARY).drop(columns=TIMING)
+    theirs = pd.read_csv(reference / layout.SUMMARY).drop(columns=TIMING)
     pd.testing.assert_frame_equal(ours, theirs, check_exact=True)  # the same machine and kernels: bit for bit
     assert not layout.checkpoints_dir(layout.fits_dir(tmp_path)).exists()

@@ -50,6 +50,7 @@ def test_paper_settings(make_cfg):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_claim_experiment_runs_and_prints_its_verdict(cli, tmp_path, name):
     done = cli([f"experiment={name}", "data=digits", "data.subset=null", "train.epochs=1", "cv.n_jobs=1",

@@ -37,6 +37,7 @@ def test_the_notebook_is_committed_without_outputs():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_quickstart_notebook_runs_and_shows_the_table_and_verdict(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 

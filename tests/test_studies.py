@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import MNIST_READY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 TINY = ["train.epochs=1", "train.verbose=0", "device=cpu", "cv.n_jobs=1", "grid.activation=[relu,tanh,selu]"]
 
