@@ -162,7 +162,10 @@ def conv_rate(threads, setup=None, batch=None, repeats=10, device="cpu"):
     weights, as `src.model.cnn.CNN` keeps them) and Linear layer forward, then backward with its
     weight gradient and, but for the first, its input gradient. Nothing else runs (no
     activation, pooling, loss or optimizer step): the best of ``repeats`` steps after a warm-up,
-    counted as `cnn_epoch_flops` counts a training row.
+    counted as `cnn_epoch_flops` counts a training row. On a CPU the step runs on one thread and
+    its rate is multiplied by ``threads``: a CNN grid trains one single-threaded fit per core,
+    and no core can run its fit's convolutions faster than one core runs them alone (at these
+    shapes two threads on one step reach less than twice one thread's rate). On a GPU it runs as is.
     """
     import torch
     from torch import nn
@@ -190,8 +193,9 @@ def conv_rate(threads, setup=None, batch=None, repeats=10, device="cpu"):
         for layer, x, grad in layers:
             layer(x).backward(grad)
 
-    seconds = _fastest(step, threads, repeats, device)
-    return cnn_epoch_flops(batch, 0, 1, setup) / seconds / 1e9
+    cores = 1 if str(device).startswith("cuda") else threads
+    seconds = _fastest(step, 1, repeats, device)
+    return cores * cnn_epoch_flops(batch, 0, 1, setup) / seconds / 1e9
 
 
 # What every run imports before it trains, and the torch optimizer it builds (its first

@@ -18,7 +18,7 @@ from ..model import activations
 from ..model.networks import module_class
 
 REFERENCE = "relu"
-BUDGET = 3.0  # seconds the timed rounds may take, at most (at least 2 rounds of 1 step each)
+BUDGET = 1.0  # seconds the timed rounds may take, at most (at least 2 rounds of 1 step each)
 
 
 def synchronize(device):
@@ -54,7 +54,7 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         A key of `src.model.networks.NETWORKS`.
     module_kwargs : dict, optional
         The network's own arguments (`src.training.net.make_net`'s).
-    budget : float (default=3.0)
+    budget : float (default=1.0)
         Seconds the rounds may take: fewer rounds (at least 2), then fewer steps (at least 1),
         where the warm-up steps say that ``rounds`` x ``steps`` would take longer.
 

@@ -16,8 +16,8 @@ candidates both hold:
 - a sentence: the ranking *transfers* when the interval lies above 0 and no candidate that is the
   best (or equivalent to it) in one study is worse than the best in the other; it *does not* when
   such a candidate exists (the sentence names it) or when the interval lies below 0 (the orders
-  disagree); otherwise the two studies *do not show* that it transfers. With few splits the bootstrap has few distinct resamples (3 splits: 10), and its
-  interval is coarse.
+  disagree); otherwise the two studies *do not show* that it transfers. With few splits the
+  bootstrap has few distinct resamples (3 splits: 10), and its interval is coarse.
 """
 import math
 
