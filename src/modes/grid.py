@@ -13,7 +13,7 @@ from ..cores import plan_cores
 from ..model import activations, networks
 from ..model.mlp import resolve_init
 from ..params import candidate_label, cell
-from ..results import GridResult, SearchRecord
+from ..results import ALPHA, MARGIN, GridResult, SearchRecord
 from ..training import fit_records
 from ..training import rungs
 from ..training.grouping import fold_rows
@@ -93,7 +93,10 @@ def run_search(plan, left_to_train):
     everything_recorded = left_to_train == 0
     # every fit is then a load: scoring one fit at a time with every core is fastest
     search = GridSearchCV(plan.net, plan.search_params, scoring=SCORING, refit=False, cv=plan.splits,
-                          n_jobs=1 if everything_recorded else plan.cores.n_jobs, error_score=np.nan, verbose=3)
+                          n_jobs=1 if everything_recorded else plan.cores.n_jobs, error_score=np.nan,
+                          # a line per fit, which this process sends to the job's log (and the bar of fits); worker
+                          # processes would print theirs straight to the console
+                          verbose=3 if plan.backend == "threads" or everything_recorded else 0)
     if everything_recorded:
         search.set_params(estimator__threads=plan.cores.cores)
     with warnings.catch_warnings():
@@ -189,8 +192,8 @@ def refit_best(plan, best_params, dataset):
 
 
 def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, cores=None,
-             batched=True, backend="threads", scheduler=None, claim=None, alpha=0.05, halving=None,
-             margin=0.5, inits=1):
+             batched=True, backend="threads", scheduler=None, claim=None, alpha=ALPHA, halving=None,
+             margin=MARGIN, inits=1):
     """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
 
     Parameters
