@@ -167,7 +167,7 @@ def test_the_real_calibration_runs_aa_studies_on_digits_and_prints_their_rates(c
 
     from src.preflight import compose_config
 
-    scores, ratio, n_test = real.aa_study(compose_config(real.overrides("digits", 0)), str(tmp_path))
+    scores, ratio, n_test = real.aa_study(real.prepared(compose_config(real.overrides("digits"))), 0, str(tmp_path))
     assert scores.shape == (2, 6) and not np.array_equal(scores[0], scores[1])
     assert 0.6 < ratio < 0.65 and n_test == 449  # n_test / n_fit: the rows each fit trains on
     assert command.main(["--real", "--reps", "1", "--data", "digits"]) == 0

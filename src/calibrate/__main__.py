@@ -61,7 +61,7 @@ def real_main(args):
     import pandas as pd
 
     from ..preflight import compose_config
-    from .real import STUDIES, overrides, real_rates, rows
+    from .real import STUDIES, overrides, prepared, real_rates, rows
 
     studies = [name.strip() for name in args.data.split(",") if name.strip()]
     unknown = [name for name in studies if name not in STUDIES]
@@ -73,7 +73,7 @@ def real_main(args):
     for study in studies:
         print(f"{study}: {args.reps} A/A studies ({' '.join(STUDIES[study])}, relu at two seeds per split)",
               flush=True)
-        results[study] = real_rates(lambda seed: compose_config(overrides(study, seed, extra)), args.reps, args.seed,
+        results[study] = real_rates(prepared(compose_config(overrides(study, extra))), args.reps, args.seed,
                                     progress=lambda done: print(f"  {done}/{args.reps}", end="\r", flush=True))
     print(f"\nA/A studies: one activation as two candidates that differ only in their seeds (true difference 0; "
           f"95% Wilson intervals):\n")

@@ -16,29 +16,40 @@ import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
 from ..reporting.compute import stats
-from ..results import MARGIN
+from ..results import ALPHA, MARGIN
 
 # The studies, as config overrides: small enough for hundreds of reps on two cores.
 STUDIES = {
-    "digits": ["data=digits", "train.epochs=10", "cv.folds=3", "cv.repeats=2"],
+    "digits": ["data=digits", "train.epochs=8", "cv.folds=3", "cv.repeats=2"],
     "mnist": ["data=mnist", "data.subset=3000", "train.epochs=4", "cv.folds=3", "cv.repeats=2"],
 }
 AA = ["mode=grid", "grid.activation=[relu]", "cv.inits=2", "cv.refit=false", "train.verbose=0", "cv.n_jobs=1"]
 
 
-def overrides(study, seed, extra=()):
-    """The config overrides of the A/A study ``study`` (a key of `STUDIES`) at ``seed`` (its splits and
-    every fit's seed), with ``extra`` ones (a data root)."""
-    return [*AA, *STUDIES[study], f"seed={seed}", *extra]
+def overrides(study, extra=()):
+    """The config overrides of the A/A study ``study`` (a key of `STUDIES`), with ``extra`` ones (a data root)."""
+    return [*AA, *STUDIES[study], *extra]
 
 
-def aa_study(cfg, record_dir):
+def prepared(cfg):
+    """A study's data and arguments from its composed config (`overrides`): ``(dataset, net_kwargs, mode_kwargs)``,
+    the data loaded once for every seed of `aa_study`."""
+    from ..data.datasets import load
+    from ..validate import validate
+
+    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
+    return load(**data_kwargs), net_kwargs, mode_kwargs
+
+
+def aa_study(study, seed, record_dir):
     """One A/A study: its two candidates' accuracy on every split, its ratio and its test rows.
 
     Parameters
     ----------
-    cfg : omegaconf.DictConfig
-        The study's composed config (`overrides`).
+    study : tuple
+        `prepared`'s data and arguments.
+    seed : int
+        The study's seed: its splits and every fit's seed (the data, a subset of them, stay).
     record_dir : str
         Where its fits are recorded.
 
@@ -47,13 +58,11 @@ def aa_study(cfg, record_dir):
     (numpy.ndarray, float, int)
         Scores ``(2, J)`` (init 0, init 1), the mean ``n_test / n_fit``, the test rows of a split.
     """
-    from ..data.datasets import load
     from ..modes.grid import run_grid
-    from ..validate import validate
 
-    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
+    dataset, net_kwargs, mode_kwargs = study
     with contextlib.redirect_stdout(io.StringIO()):  # GridSearchCV's line per fit
-        result = run_grid(load(**data_kwargs), net_kwargs, record_dir, **mode_kwargs)
+        result = run_grid(dataset, {**net_kwargs, "seed": seed}, record_dir, **mode_kwargs)
     row = result.cv_results.iloc[0]
     splits = result.meta.splits
     scores = np.array([[row[f"split{j}_test_accuracy"] for j in range(len(splits)) if splits[j]["init"] == k]
@@ -62,13 +71,13 @@ def aa_study(cfg, record_dir):
     return scores, ratio, int(splits[0]["n_test"])
 
 
-def real_rates(config, reps, seed=0, alpha=stats.ALPHA, margin=MARGIN, progress=None):
+def real_rates(study, reps, seed=0, alpha=ALPHA, margin=MARGIN, progress=None):
     """How often A/A studies are called worse, and equivalent at ``margin`` points.
 
     Parameters
     ----------
-    config : callable
-        The composed config of the study at a seed (`overrides` composed).
+    study : tuple
+        `prepared`'s data and arguments.
     reps : int
         A/A studies, at seeds ``seed .. seed + reps - 1``.
     alpha : float
@@ -86,7 +95,7 @@ def real_rates(config, reps, seed=0, alpha=stats.ALPHA, margin=MARGIN, progress=
     found, ratios, n_tests = [], [], []
     for rep in range(reps):
         with tempfile.TemporaryDirectory(prefix="aa-") as folder:
-            scores, ratio, n_test = aa_study(config(seed + rep), folder)
+            scores, ratio, n_test = aa_study(study, seed + rep, folder)
         found.append(scores)
         ratios.append(ratio)
         n_tests.append(n_test)
@@ -102,7 +111,7 @@ def real_rates(config, reps, seed=0, alpha=stats.ALPHA, margin=MARGIN, progress=
             "spread": float(np.std((scores[:, 0] - scores[:, 1]) * 100, ddof=1))}
 
 
-def rows(results, alpha=stats.ALPHA, margin=MARGIN):
+def rows(results, alpha=ALPHA, margin=MARGIN):
     """The printed table's rows: one per study of ``results`` (`real_rates` by study)."""
     return [{"data": study, "A/A studies": r["reps"],
              f"called worse (alpha {alpha:g})": f"{r['worse']:.1%} ({r['worse_ci'][0]:.1%}-{r['worse_ci'][1]:.1%})",
