@@ -10,6 +10,7 @@ from scipy import special
 from scipy import stats as sps
 
 from src.reporting.compute import power, stats, summary, two_samples, verdict
+from src.results import MARGIN
 from src.reporting.present import summary_view
 from tests.test_stats import WORKED, WORKED_P, WORKED_T, make_folds
 
@@ -395,8 +396,11 @@ def _rerender(out, margin):
     from src.report import rebuild
 
     meta = json.loads((out / layout.SEARCH).read_text())
-    if margin is None:
+    if margin is None:  # a dir written before margins: neither its search record nor its stats.json has one
         meta.pop("margin")
+        statistics = json.loads((out / layout.STATS).read_text())
+        statistics.pop("margin", None)
+        (out / layout.STATS).write_text(json.dumps(statistics))
     else:
         meta["margin"] = margin
     (out / layout.SEARCH).write_text(json.dumps(meta))
@@ -427,7 +431,7 @@ def test_on_digits_a_large_margin_calls_the_near_identical_pair_equivalent_and_a
     assert any("At the margin of ±0.01 points" in line for line in statistics["verdict"])
     # A dir written before margins existed re-renders at the default margin.
     old, statistics = _rerender(digits_grid, None)
-    assert statistics["margin"] == pytest.approx(stats.MARGIN) and (old["margin"] == stats.MARGIN).all()
+    assert statistics["margin"] == pytest.approx(MARGIN / 100) and (old["margin"] == MARGIN / 100).all()
 
 
 def test_a_remedy_counts_every_fit_of_a_tuned_study():

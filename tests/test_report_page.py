@@ -19,7 +19,7 @@ from src.reporting.present.html import fmt, table_html
 from src.reporting.read.study import load
 from src.reporting.present.hiplot import HIPLOT_SHOWN
 from src.reporting.write.report_files import write_grid_report
-from src.results import SearchRecord
+from src.results import ALPHA, SearchRecord
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -69,7 +69,7 @@ def _images(tags):
 HOSTILE = "<script>alert(1)</script>"
 
 
-def _crafted_grid(out_dir, alpha=stats.ALPHA):
+def _crafted_grid(out_dir, alpha=ALPHA):
     rng = np.random.default_rng(0)
     labels = [HOSTILE, "relu", 'tanh "quoted" & <b>']
     rows = []
@@ -130,7 +130,7 @@ def test_alpha_sets_the_level_of_every_interval_on_the_page(tmp_path):
 
 
 def test_alpha_is_read_from_the_saved_config(tmp_path):
-    assert load(tmp_path).alpha == stats.ALPHA
+    assert load(tmp_path).alpha == ALPHA
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text("stats:\n  alpha: 0.01\n")
     assert load(tmp_path).alpha == 0.01

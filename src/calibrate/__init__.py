@@ -26,9 +26,8 @@ import numpy as np
 from scipy import stats as sps
 
 from ..reporting.compute import stats
-from ..results import VALID_FRACTION
+from ..results import ALPHA, VALID_FRACTION
 
-ALPHA = stats.ALPHA
 SCORE = 0.95       # mean accuracy of every candidate
 SPREAD = 0.005     # standard deviation of a candidate's score between splits
 N_TEST = 400       # held-out rows per split: scores are multiples of 1 / N_TEST

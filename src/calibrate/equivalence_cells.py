@@ -2,10 +2,11 @@
 import numpy as np
 
 from ..reporting.compute import stats
+from ..results import MARGIN as MARGIN_POINTS
 from . import ALPHA, N_TEST, SETTINGS, SPREAD, ratio, simulate_scores
 
 
-MARGIN = 0.005       # the margin of equivalence simulated: stats.margin's default, half a point
+MARGIN = MARGIN_POINTS / 100  # the margin of equivalence simulated, in accuracy: stats.margin's default
 
 
 

@@ -247,7 +247,7 @@ def compare(studies, alpha=ALPHA):
     Parameters
     ----------
     studies : list of ComparedStudy
-    alpha : float (default=0.05)
+    alpha : float (default=`src.results.ALPHA`)
 
     Returns
     -------

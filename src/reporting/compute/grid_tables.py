@@ -14,7 +14,7 @@ from ... import tuning
 from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
-from ...results import MARGIN, diagnostic_columns, is_diagnostic, last_values, stopped
+from ...results import ALPHA, MARGIN, diagnostic_columns, is_diagnostic, last_values, stopped
 from . import halving, power, stats, tuned_study, variance, verdict
 from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 
@@ -206,7 +206,7 @@ def variance_components(folds, summary):
             "sentence": variance.sentence(known, inits, step)}
 
 
-def grid_statistics(folds, summary, claim=None, alpha=stats.ALPHA, n_classes=None, margin=MARGIN,
+def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, margin=MARGIN,
                     settings=1):
     """The statistics of a grid's fold accuracies (`src.reporting.compute.summary`, `src.reporting.compute.verdict`).
 

@@ -4,6 +4,8 @@ import math
 import numpy as np
 from scipy import stats as sps
 
+from ...results import ALPHA
+
 # The difference (in the metric's units: one accuracy point) that a comparison should be
 # able to detect with probability POWER; a larger minimal detectable difference is reported.
 DETECTABLE = 0.01
@@ -24,7 +26,7 @@ FOLDS_TRIED = (5, 10)
 
 
 
-def detectable_difference(se, n_splits, n_pairs, alpha=0.05, power=POWER):
+def detectable_difference(se, n_splits, n_pairs, alpha=ALPHA, power=POWER):
     """The difference a corrected t-test would detect with probability ``power``.
 
     Approximately ``(t_{1 - alpha / (2 m)} + t_{power}) * se`` with J-1 degrees of
@@ -59,13 +61,13 @@ def _quantiles_times(se, n_splits, first, second):
 
 
 
-def detectable_at(sd, n_splits, ratio, n_pairs, alpha=0.05, power=POWER):
+def detectable_at(sd, n_splits, ratio, n_pairs, alpha=ALPHA, power=POWER):
     """`detectable_difference` at ``n_splits`` splits for differences of standard deviation ``sd``."""
     return detectable_difference(sd * math.sqrt(1.0 / n_splits + ratio), n_splits, n_pairs, alpha, power)
 
 
 
-def repeats_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, most=MAX_REPEATS):
+def repeats_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=ALPHA, most=MAX_REPEATS):
     """The fewest repeats of ``folds``-fold CV that bring the detectable difference to ``target``.
 
     Parameters
@@ -98,7 +100,7 @@ def repeats_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, most
 
 
 
-def equivalence_reach(se, n_splits, n_pairs, alpha=0.05, power=POWER):
+def equivalence_reach(se, n_splits, n_pairs, alpha=ALPHA, power=POWER):
     """The smallest margin within which two equally good candidates are shown equivalent with probability ``power``.
 
     Approximately ``(t_{1 - alpha / m} + t_{(1 + power) / 2}) * se`` with J-1 degrees of
@@ -122,7 +124,7 @@ def equivalence_reach(se, n_splits, n_pairs, alpha=0.05, power=POWER):
 
 
 
-def reach_at(sd, n_splits, ratio, n_pairs, alpha=0.05, equivalence=False):
+def reach_at(sd, n_splits, ratio, n_pairs, alpha=ALPHA, equivalence=False):
     """`detectable_at`, or with ``equivalence`` `equivalence_reach`, at ``n_splits`` splits."""
     se = sd * math.sqrt(1.0 / n_splits + ratio)
     return equivalence_reach(se, n_splits, n_pairs, alpha) if equivalence else \
@@ -130,7 +132,7 @@ def reach_at(sd, n_splits, ratio, n_pairs, alpha=0.05, equivalence=False):
 
 
 
-def design_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=0.05, equivalence=False, most=MAX_REPEATS):
+def design_needed(target, sd, n_splits, ratio, n_pairs, folds, alpha=ALPHA, equivalence=False, most=MAX_REPEATS):
     """The design that brings the difference found (or the margin reached) down to ``target``.
 
     First the fewest repeats of the study's own ``folds`` (``ratio`` its ``n_test / n_fit``);

@@ -39,15 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-from ...results import ALPHA, MARGIN as MARGIN_POINTS  # noqa: F401  (ALPHA: the level's default, as stats.ALPHA)
-
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 CONSTANT_RTOL = 1e-12
 # The rule of three: with no event in N trials, a rate up to 3 / N is not excluded (95%).
 RULE_OF_THREE = 3.0
-# The default margin of equivalence (``stats.margin`` of the config) in accuracy: the smallest
-# difference in accuracy that matters (docs/statistics.md#equivalence).
-MARGIN = MARGIN_POINTS / 100
 # The outcomes of a candidate against the best (`outcomes`).
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ...results import ALPHA
 from . import power, stability, stats, two_samples
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
@@ -99,7 +100,7 @@ def _clip(low, high, bounds):
     return max(low, lo), min(high, hi), bool(low < lo or high > hi)
 
 
-def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, bounds=None, n_test=None,
+def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA, bounds=None, n_test=None,
               chance=None, margin=None, order=None):
     """One row per candidate: mean, corrected interval, its difference to the best, stability.
 
@@ -115,7 +116,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=0.05, 
         The score column.
     higher_is_better : bool, default True
         False for losses and errors.
-    alpha : float, default 0.05
+    alpha : float, default `src.results.ALPHA`
         Significance level; the intervals cover ``1 - alpha``.
     bounds : (float, float), optional
         The metric's range, e.g. ``(0, 1)`` for an accuracy: intervals are clipped to it
@@ -333,7 +334,7 @@ OUTCOMES = {
 }
 
 
-def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=None):
+def claimed_ranking(summary, claimed_order, folds, metric, alpha=ALPHA, margin=None):
     """Test a claimed ranking such as ``["selu", "elu", "relu"]`` on every pair of its names.
 
     Every pair ``a > b`` of the claim gets a corrected paired t-test on the splits that both
@@ -357,7 +358,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=0.05, margin=No
     folds : pandas.DataFrame
         The long fold table the summary was made from.
     metric : str
-    alpha : float, default 0.05
+    alpha : float, default `src.results.ALPHA`
     margin : float, optional
         The margin of equivalence in the metric's units; None or 0 tests no equivalence.
 

@@ -41,8 +41,9 @@ def sweep_frame(study):
 
 
 def sweep_alpha(jobs):
-    """The significance level of a sweep's grid jobs (their ``stats.json``); the default when none says."""
-    return next((job.statistics["alpha"] for job in jobs if job.statistics and "alpha" in job.statistics), ALPHA)
+    """The significance level of a sweep's grid jobs (the first with a ``stats.json``: its `Study.alpha`); the
+    default when there is none."""
+    return next((job.alpha for job in jobs if job.statistics), ALPHA)
 
 
 def varying(overrides):

@@ -51,7 +51,7 @@ def bootstrap(first, second, paired, alpha=ALPHA, resamples=RESAMPLES, seed=SEED
     paired : bool
         Whether both studies trained on the same splits (row ``j`` of each is the same split): each
         resample then draws the same splits for both.
-    alpha : float (default=0.05)
+    alpha : float (default=`src.results.ALPHA`)
     resamples : int (default=2000)
     seed : int (default=0)
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ...results import ALPHA
 from ...words import counted
 from . import power, stats
 from .summary import OUTCOMES, chance_text, split_scores_text
@@ -38,7 +39,7 @@ def level_text(alpha):
     return f"{(1 - alpha) * 100:.4g}%"
 
 
-def p_text(p, alpha=0.05):
+def p_text(p, alpha=ALPHA):
     """A p-value as text: ``0.412``, ``0.0496`` or ``<0.001``; empty when there is none.
 
     Rounding never moves a p-value across ``alpha``: digits are added until the rounded value
@@ -47,7 +48,7 @@ def p_text(p, alpha=0.05):
     Parameters
     ----------
     p : float
-    alpha : float (default=0.05)
+    alpha : float (default=`src.results.ALPHA`)
 
     Returns
     -------
@@ -190,7 +191,7 @@ def outcome_sentence(summary, percent=True):
     cannot tell (95% CI -0.90 to +0.20 points).`` Empty without a margin or a second candidate.
     """
     attrs = summary.attrs
-    margin, alpha = attrs.get("margin"), attrs.get("alpha", 0.05)
+    margin, alpha = attrs.get("margin"), attrs.get("alpha", ALPHA)
     rows = summary[summary["outcome"].isin(["worse", "equivalent", "inconclusive"])] if "outcome" in summary else []
     if margin is None or not len(rows):
         return ""
@@ -246,7 +247,7 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
     """
     attrs = summary.attrs
     j, n_pairs = int(attrs.get("n_splits", 0)), int(attrs.get("n_pairs", 0))
-    alpha, detectable = attrs.get("alpha", 0.05), attrs.get("detectable", math.nan)
+    alpha, detectable = attrs.get("alpha", ALPHA), attrs.get("detectable", math.nan)
     if n_pairs == 0:
         return ""
     if j < MIN_SPLITS:
@@ -296,7 +297,7 @@ def _design(summary, folds, target, equivalence=False):
     down to ``target``; None when no design considered does."""
     attrs = summary.attrs
     return power.design_needed(target, attrs["diff_sd"], int(attrs["n_splits"]), attrs["ratio"],
-                               int(attrs["n_pairs"]), folds, attrs.get("alpha", 0.05), equivalence=equivalence)
+                               int(attrs["n_pairs"]), folds, attrs.get("alpha", ALPHA), equivalence=equivalence)
 
 
 def _fits(design, summary):
@@ -405,7 +406,7 @@ def verdict(summary, metric, folds=None, percent=True):
     summary.attrs.update(attrs)
     if summary.empty:
         return ["There are no candidates to compare."]
-    alpha, higher = attrs.get("alpha", 0.05), attrs.get("higher_is_better", True)
+    alpha, higher = attrs.get("alpha", ALPHA), attrs.get("higher_is_better", True)
     best = summary.iloc[0]
     if not np.isfinite(best["mean"]):
         return [f"No candidate produced a finite {metric} on every split; nothing can be compared."]
@@ -455,7 +456,7 @@ def verdict(summary, metric, folds=None, percent=True):
     return lines + [power] if power else lines
 
 
-def claim_text(claim, alpha=0.05):
+def claim_text(claim, alpha=ALPHA):
     """One line on a `src.reporting.compute.summary.Claim`: the claim, its outcome, then the pairs by status."""
     title = "claim " + " > ".join(n.upper() for n in claim.names)
     if len(claim.names) < 2:

@@ -143,7 +143,7 @@ def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL, prefix="",
         `paper_frame`'s table.
     search : src.results.SearchRecord
         What was searched: named in the caption.
-    alpha : float (default=0.05)
+    alpha : float (default=`src.results.ALPHA`)
     margin : float, optional
         The equivalence margin in accuracy, named in the caption.
     label : str

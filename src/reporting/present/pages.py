@@ -3,7 +3,7 @@ import pandas as pd
 
 from ... import layout
 from ...model import activations
-from ...results import ALPHA, SearchRecord, split_column
+from ...results import SearchRecord, split_column
 from ..compute.sweep import sweep_alpha
 from . import method
 from .html import (
@@ -102,8 +102,7 @@ def grid_summary(study):
         The ``decision`` and ``summary`` sections.
     """
     summary, search = study.summary, study.search or SearchRecord()
-    statistics = study.statistics or {}
-    alpha = statistics.get("alpha", ALPHA)
+    statistics, alpha = study.statistics or {}, study.alpha
     flags = summary.get("unstable", pd.Series(False, index=summary.index))
 
     def table(compact):
@@ -125,7 +124,7 @@ def grid_summary(study):
 def method_section(study):
     """The method paragraph (`src.reporting.present.method`), collapsed: the protocol, the tests, halving."""
     search, statistics = study.search or SearchRecord(), study.statistics or {}
-    explained = method.method_text(statistics.get("alpha", ALPHA), statistics.get("margin"))
+    explained = method.method_text(study.alpha, statistics.get("margin"))
     text = f"{method.protocol_text(search)} {explained} {method.halving_text(search)}".rstrip()
     return section("Method", details("How the numbers were computed", paragraph(text)), "method")
 

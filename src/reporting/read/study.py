@@ -111,26 +111,28 @@ class Study:
     comparison = _result(layout.COMPARE_STATS, "``compare.json`` of a comparison or of a sweep's root.", keys=())
     comparison_table = _result(layout.COMPARE_TABLE, "``compare.csv`` of a comparison: one row per activation.")
 
-    @property
-    def alpha(self):
-        """The significance level: the search's, else its config's ``stats.alpha``, else its ``stats.json``'s,
-        else the default (`src.results.ALPHA`)."""
-        if self.search is not None and self.search.alpha is not None:
-            return float(self.search.alpha)
-        configured = (self.config.get("stats") or {}).get("alpha")
+    def _setting(self, name, default, recorded=lambda value: value):
+        """A statistics setting, read one way: the search record's (``search.json``), else the config's
+        ``stats.<name>``, else ``stats.json``'s (``recorded`` turns its value to the config's units), else
+        ``default``, so a dir written before the setting existed re-renders with it."""
+        if self.search is not None and getattr(self.search, name) is not None:
+            return float(getattr(self.search, name))
+        configured = (self.config.get("stats") or {}).get(name)
         if configured is not None:
             return float(configured)
-        if self.statistics and self.statistics.get("alpha") is not None:
-            return float(self.statistics["alpha"])
-        return ALPHA
+        found = recorded(self.statistics[name]) if self.statistics and name in self.statistics else None
+        return default if found is None else float(found)
+
+    @property
+    def alpha(self):
+        """The significance level, by `_setting`'s precedence; the default `src.results.ALPHA`."""
+        return self._setting("alpha", ALPHA)
 
     @property
     def margin(self):
-        """The margin of equivalence in accuracy points: the search's, else its config's ``stats.margin``,
-        else the default (`src.results.MARGIN`), so a dir written before margins re-renders with it."""
-        if self.search is not None and self.search.margin is not None:
-            return float(self.search.margin)
-        return float((self.config.get("stats") or {}).get("margin", MARGIN))
+        """The margin of equivalence in accuracy points, by `_setting`'s precedence (``stats.json`` holds it in
+        accuracy, None for no margin); the default `src.results.MARGIN`."""
+        return self._setting("margin", MARGIN, lambda value: 100 * value if value else 0.0)
 
     @property
     def valid_fraction(self):

@@ -21,7 +21,7 @@ def write_compare(folders, out_dir, alpha=ALPHA, studies=None):
     folders : list of Path
         Grid or sweep dirs (see `src.reporting.compute.across.studies_of`).
     out_dir : Path
-    alpha : float (default=0.05)
+    alpha : float (default=`src.results.ALPHA`)
     studies : list of src.reporting.compute.across.ComparedStudy, optional
         The studies of ``folders``, when the caller has read them already.
 
