@@ -112,6 +112,12 @@ def read_status(job_dir):
     return read_json(Path(job_dir) / STATUS)
 
 
+def failed(status):
+    """Whether a job's ``status.json`` (`read_status`'s dict, or None) says it failed, diverged or ran out of
+    time: the one test of a failed job. A job without a status file, or whose status is ``ok``, has not."""
+    return status is not None and status.get("status", "ok") != "ok"
+
+
 def read_overrides(job_dir):
     """A job's own overrides as ``{key: value}`` (Hydra's keys left out)."""
     import yaml
@@ -141,7 +147,7 @@ def job_dirs(sweep_dir):
     seen, jobs = set(), []
     for job in all_job_dirs(sweep_dir):
         status = read_status(job) or {}
-        key = status.get("config_hash") if status.get("status") == "ok" else None
+        key = status.get("config_hash") if status and not failed(status) else None
         if key is None or key not in seen:
             jobs.append(job)
             seen.add(key)

@@ -33,7 +33,7 @@ def damage(path, kind):
     """
     if kind != "sweep":
         return layout.results_damage(path, layout.SOURCES)
-    jobs = [job for job in layout.job_dirs(path) if (layout.read_status(job) or {}).get("status", "ok") == "ok"
+    jobs = [job for job in layout.job_dirs(path) if not layout.failed(layout.read_status(job))
             and any((job / name).exists() for names in layout.JOB_RESULTS.values() for name in names)]
     return [exc for job in jobs for exc in layout.results_damage(job)]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .limits import stack_epoch_flops
 from ..reporting.read.study import load
+from ..results import stopped
 from .sampler import measure
 
 # activations with parameters, for the parts `learnable` and `learnable_plain`
@@ -121,7 +122,7 @@ def project_figures(outcome, wall, setup):
     figures = {"search_s": meta.search_seconds, "refit_s": refit}
     # one stack of every fit, trained to the end: its shared seconds, split (stacks side by side,
     # or members stopped by halving, would be counted more than once)
-    if records and all(r and r.get("batched") == len(records) and r.get("halted_at") is None for r in records):
+    if records and all(r and r.get("batched") == len(records) and not stopped(r) for r in records):
         figures["train_s"] = sum(r["fit_seconds"] for r in records)
         figures["checkpoint_s"] = sum(r.get("checkpoint_seconds") or 0.0 for r in records)  # within train_s
         figures["outside_s"] = wall - figures["train_s"] - refit  # the refit is training too

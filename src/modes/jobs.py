@@ -80,7 +80,7 @@ def config_hash(cfg):
 
 def _says_ok(job_dir, key):
     status = layout.read_status(job_dir)
-    return status if status and status.get("status") == "ok" and status.get("config_hash") == key else None
+    return status if status and not layout.failed(status) and status.get("config_hash") == key else None
 
 
 def finished(job_dir, key):
@@ -161,7 +161,7 @@ def _set_aside(job_dir, sweep_dir):
     """
     status = layout.read_status(job_dir)
     (job_dir / layout.STATUS).unlink(missing_ok=True)
-    if status and status.get("status") == "ok" and status.get("config_hash"):
+    if status and not layout.failed(status) and status.get("config_hash"):
         stash = Path(sweep_dir) / layout.STASH / status["config_hash"]
         if not stash.exists():
             _move(job_dir, stash)

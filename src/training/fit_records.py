@@ -22,6 +22,7 @@ from ..errors import Damaged
 from ..files import set_aside, write_json, write_torch
 from ..model.mlp import uncompiled
 from ..params import plain
+from ..results import stopped
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def load(record_dir, key, halted=False):
         return None  # no record (weights alone are those of a fit killed before its JSON)
     try:
         record = layout.read_whole(layout.record_path(record_dir, key), layout.RECORD_KEYS)
-        if record["status"] != "ok" or (record.get("halted_at") is not None and not halted):
+        if record["status"] != "ok" or (stopped(record) and not halted):
             return None
         return record, layout.read_whole(layout.record_path(record_dir, key, weights=True))
     except Damaged as exc:
@@ -175,7 +176,7 @@ def unrecorded(fit_keys, record_dir):
 def halted(fit_keys, record_dir):
     """The labels of ``fit_keys`` with a fit that successive halving stopped at a rung (``halted_at``)."""
     return {label for label, records in _records(fit_keys, record_dir).items()
-            if any(r.get("halted_at") is not None for r in records)}
+            if any(stopped(r) for r in records)}
 
 
 def failed(fit_keys, record_dir):

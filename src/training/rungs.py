@@ -15,6 +15,7 @@ from ..cores import SERIAL
 from ..files import write_torch
 from ..params import candidate_label
 from ..ranking import best, rank_order
+from ..results import stopped
 from ..words import counted
 from . import checkpoints, fit_records, loop
 from .grouping import fold_rows, stack_candidates, stack_key
@@ -318,7 +319,7 @@ def table(net, param_grid, y, train_indices, record_dir, fingerprints, settings)
     out = []
     for unit in found:
         records = [layout.read_record(record_dir, key) or {} for key in unit.keys]
-        halted = [r.get("halted_at") for r in records if r.get("halted_at") is not None]
+        halted = [r.get("halted_at") for r in records if stopped(r)]
         stop = min(halted) if halted else schedule[-1]
         histories = [r.get("history") or [] for r in records]
         for r, epochs in enumerate(schedule):

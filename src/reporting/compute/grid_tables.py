@@ -87,8 +87,7 @@ def folds_frame(cv_results, search, records, valid_fraction=0.0):
             })
     folds = pd.DataFrame(rows)
     if search.halving:
-        folds.insert(folds.columns.get_loc("halted_at"), "rung", halving.rung_of(folds["halted_at"],
-                                                                                  search.halving["rungs"]))
+        folds.insert(folds.columns.get_loc("halted_at"), "rung", halving.rung_of(folds, search.halving["rungs"]))
     diag = diagnostic_columns(folds.columns)
     return folds[[c for c in folds.columns if c not in diag] + diag]
 

@@ -18,9 +18,10 @@ def halving_frame(halving):
     return pd.DataFrame([{column: row.get(column) for column in COLUMNS} for row in halving["table"]], columns=COLUMNS)
 
 
-def rung_of(halted_at, rungs):
-    """The 1-based rung a fit reached: the one of ``halted_at`` epochs, or the last (the full budget) when NaN."""
-    return [len(rungs) if not np.isfinite(h) else rungs.index(int(h)) + 1 for h in np.asarray(halted_at, dtype=float)]
+def rung_of(folds, rungs):
+    """The 1-based rung each fit of ``folds`` reached: the one of its ``halted_at`` epochs when it was `stopped`,
+    else the last (the full budget)."""
+    return [rungs.index(int(h)) + 1 if halted else len(rungs) for h, halted in zip(folds["halted_at"], stopped(folds))]
 
 
 def stopped_rows(folds, halving, params):

@@ -88,7 +88,7 @@ class Study:
     @property
     def failed(self):
         """Whether a job says it failed or diverged."""
-        return self.status is not None and self.status.get("status", "ok") != "ok"
+        return layout.failed(self.status)
 
     @property
     def activation(self):
