@@ -29,6 +29,19 @@ def rank_order(scores, losses=None):
     return np.lexsort(keys)
 
 
+def order_numbers(scores, losses=None):
+    """Each candidate's 1-based place in rank order (`rank_order`): 1 for the first."""
+    places = np.empty(len(np.asarray(scores)), dtype=int)
+    places[rank_order(scores, losses)] = np.arange(1, len(places) + 1)
+    return places
+
+
+def best_along(scores):
+    """The position of the best score along the last axis of ``scores`` (any leading shape): the highest,
+    the first listed between equal scores, a NaN last (`rank_order`'s rule without losses, vectorised)."""
+    return np.argmax(np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf), axis=-1)
+
+
 def best(scores, losses=None):
     """The position of the first candidate in rank order (`rank_order`), or None when no score is finite."""
     scores = np.asarray(scores, dtype=float)

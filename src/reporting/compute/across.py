@@ -25,6 +25,7 @@ from scipy import stats as sps
 from ... import layout
 from ...errors import UserError
 from ...params import short
+from ...ranking import rank_order
 from ...results import ALPHA, diagnostic_columns, stopped
 from ..read.study import load
 from ...words import counted
@@ -95,7 +96,7 @@ def _grid_study(study, name):
         summary["label"] = summary["activation"].astype(str)
     summary = summary[~stopped(summary)]  # never fully trained, so never ranked as a failure
     rows = summary.rename(columns={"accuracy_mean": "accuracy"})
-    rows = rows.sort_values("accuracy", ascending=False, na_position="last").drop_duplicates("label")
+    rows = rows.iloc[rank_order(rows["accuracy"], rows.get("log_loss_mean"))].drop_duplicates("label")
     keep = (["label", "accuracy"] + [c for c in ("step_cost", "outcome") if c in rows]
             + diagnostic_columns(rows.columns))
     return ComparedStudy(name, study.path, rows[keep].reset_index(drop=True), study.config,

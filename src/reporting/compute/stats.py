@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from ...ranking import best_along
+
 # Relative tolerance under which a set of differences counts as constant (zero variance).
 CONSTANT_RTOL = 1e-12
 # The rule of three: with no event in N trials, a rate up to 3 / N is not excluded (95%).
@@ -314,7 +316,7 @@ def worse_than_best(means, p_adjusted, alpha, higher_is_better=True):
     means = np.asarray(means, dtype=float)
     p_adjusted = np.asarray(p_adjusted, dtype=float)
     k = means.shape[-1]
-    best = np.argmax(means if higher_is_better else -means, axis=-1)
+    best = best_along(means if higher_is_better else -means)
     if k < 2:
         return best, np.zeros(means.shape, dtype=bool)
     which = pair_lookup(k)[best[..., None], np.arange(k)]

@@ -1,6 +1,7 @@
 """A sweep's table: every job's result rows in one frame, and what tells the jobs apart."""
 import pandas as pd
 
+from ...ranking import rank_order
 from ...results import ALPHA
 from ...study_lock import describe
 
@@ -36,7 +37,8 @@ def sweep_frame(study):
         order = frame.assign(_job=pd.to_numeric(frame["job"], errors="coerce"), _rank=frame["rank"])
         frame = frame.loc[order.sort_values(["_job", "_rank"], na_position="last", kind="stable").index]
     elif score:
-        frame = frame.sort_values(score, ascending=False, na_position="last", kind="stable")
+        losses = frame["test_log_loss"] if score == "test_accuracy" and "test_log_loss" in frame else None
+        frame = frame.iloc[rank_order(frame[score], losses)]
     return frame.reset_index(drop=True)
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ... import tuning
 from ...params import GRID_KEYS, candidate_label
+from ...ranking import order_numbers
 from ...results import stopped
 from .halving import halving_frame
 from .two_samples import confidence_interval
@@ -126,18 +127,17 @@ def robustness(trials, chance=0.1):
                           "stopped_fits": halted.reindex(tuned.index).to_numpy(dtype=int)})
     if table["stopped_fits"].any():
         table["grid_mean"] = np.nan
-    # a candidate without a score (a failed chosen fit) comes last in either order
-    table["tuned_order"] = table["tuned_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
-    table["grid_order"] = (table["grid_mean"].rank(ascending=False, method="min", na_option="bottom").astype(int)
-                           if table["grid_mean"].notna().any() else None)
-    return table.sort_values(["tuned_order", "label"]).reset_index(drop=True)
+    # `src.ranking`'s order; a candidate without a score (a failed chosen fit) comes last in either order
+    table["tuned_order"] = order_numbers(table["tuned_mean"])
+    table["grid_order"] = order_numbers(table["grid_mean"]) if table["grid_mean"].notna().any() else None
+    return table.sort_values("tuned_order", kind="stable").reset_index(drop=True)
 
 
 def robustness_sentence(table, nuisance):
     """One sentence: the order of the means by each view, and whether the two orders agree (the
     order at the chosen settings alone when successive halving stopped fits, `robustness`)."""
     scored = table[np.isfinite(table["tuned_mean"])]
-    by_tuned = "; ".join(scored.sort_values(["tuned_order", "label"])["label"])
+    by_tuned = "; ".join(scored.sort_values("tuned_order")["label"])
     names = " and ".join(nuisance)
     failed = list(table.loc[~np.isfinite(table["tuned_mean"]), "label"])
     without = f". Without a tuned score (a chosen fit failed): {'; '.join(failed)}." if failed else "."
@@ -147,9 +147,8 @@ def robustness_sentence(table, nuisance):
                 f"mean over the whole tune grid (robustness to {names}): successive halving stopped {halted} of its "
                 f"fits at a rung, and their scores are of fewer epochs. This order is of means, not a test (the "
                 f"verdict above tests the tuned scores)" + without)
-    by_grid = "; ".join(scored.sort_values(["grid_order", "label"])["label"])
-    agree = list(scored.sort_values(["tuned_order", "label"])["label"]) == \
-        list(scored.sort_values(["grid_order", "label"])["label"])
+    by_grid = "; ".join(scored.sort_values("grid_order")["label"])
+    agree = list(scored.sort_values("tuned_order")["label"]) == list(scored.sort_values("grid_order")["label"])
     unfit = int(table["failed_fits"].sum())
     return (f"Order of the mean outer accuracies at each activation's chosen {names}: {by_tuned}. Averaged over "
             f"the whole tune grid (robustness to {names}; {unfit} failed or diverged fits counted at chance "
