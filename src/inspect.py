@@ -17,7 +17,8 @@ from urllib.parse import quote
 from . import layout
 from .errors import UserError, refuse
 from .logs import to_console
-from .reporting.present.fetcher import fetch, read_studies, studies_under
+from .reporting.present.fetcher import fetch, read_studies
+from .reporting.read.study import studies_under
 from .words import counted
 
 DEFAULT_DIR = Path("outputs")

@@ -11,7 +11,8 @@ import pytest
 
 from src.errors import UserError
 from src.inspect import page_url
-from src.reporting.present.fetcher import fetch, read_studies, rows_of, studies_under
+from src.reporting.present.fetcher import fetch, read_studies, rows_of
+from src.reporting.read.study import studies_under
 from src.run import run
 from tests.browser import column, hiplot_drawn, hiplot_state, severe_errors, start_chromium
 from tests.conftest import FAST, ROOT, compose_config, run_cli

@@ -172,3 +172,20 @@ def test_only_the_study_loader_and_layout_read_result_files():
                     (owner, node.func.attr) == ("json", "loads") and node.args
                     and isinstance(node.args[0], ast.Call) and getattr(node.args[0].func, "attr", "") == "read_text")
                 assert not read, f"{module}:{node.lineno} reads a file with {owner}.{node.func.attr}; use the study"
+
+
+# what touches the disk: reporting's compute and present layers call none of these (the study reads for them)
+DISK_CALLS = {"open", "read_text", "read_bytes", "glob", "rglob", "exists", "stat", "is_dir", "is_file", "iterdir",
+              "listdir", "scandir", "walk"}
+# a module's own drawing code, hashed into its figures' cache key, is the one file read
+READS_OWN_SOURCE = {("src.reporting.present.plots", "read_bytes")}
+
+
+@pytest.mark.parametrize("layer", ["compute", "present"])
+def test_compute_and_present_touch_no_files(layer):
+    for path in sorted((SRC / "reporting" / layer).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+                if name in DISK_CALLS and (_module(path), name) not in READS_OWN_SOURCE:
+                    pytest.fail(f"{path.relative_to(SRC.parent)}:{node.lineno} calls {name}; read it through the study")

@@ -100,7 +100,7 @@ def _grid_study(study, name):
     keep = (["label", "accuracy"] + [c for c in ("step_cost", "outcome") if c in rows]
             + diagnostic_columns(rows.columns))
     return ComparedStudy(name, study.path, rows[keep].reset_index(drop=True), study.config,
-                         [p for p in [study.path / layout.REPORT] if p.exists()], split_scores(study.folds))
+                         [study.path / layout.REPORT] if study.has(layout.REPORT) else [], split_scores(study.folds))
 
 
 def split_scores(folds):
@@ -141,7 +141,7 @@ def studies_of(folder):
         When ``folder`` is no grid or sweep dir.
     """
     folder = Path(folder)
-    kind = layout.kind_of(folder) if folder.is_dir() else None
+    kind = layout.kind_of(folder)  # None for a folder that is missing or holds no results
     study = load(folder, kind)
     if kind == "grid":
         if study.summary is None:
@@ -156,7 +156,7 @@ def studies_of(folder):
     for job in study.jobs:
         setting = ", ".join(f"{k}={short(job.overrides[k])}" for k in differ
                             if k in job.overrides and k != "activation")
-        if (job.path / layout.SUMMARY).exists() and (job.path / layout.SEARCH).exists():
+        if job.has(layout.SUMMARY) and job.has(layout.SEARCH):
             found.append(_grid_study(job, setting or job.path.name))
         elif layout.kind_of(job.path) == "single" or job.failed:
             singles.setdefault(setting, []).append(job)
@@ -165,7 +165,7 @@ def studies_of(folder):
         if len(rows) < 2:  # one activation at this setting (an Optuna trial, say): nothing compared in it
             continue
         found.append(ComparedStudy(setting or folder.name, folder, rows, group[0].config,
-                                   [p for p in [folder / layout.REPORT] if p.exists()]))
+                                   [folder / layout.REPORT] if study.has(layout.REPORT) else []))
     return found
 
 

@@ -140,7 +140,7 @@ def compare_page(result, studies, out_dir, images):
     out_dir : Path
         Where the page goes (its links to the studies' reports are relative to it).
     images : dict
-        ``cd_diagram`` and ``depth``: the written PNGs to embed, when drawn.
+        ``cd_diagram`` and ``depth``: the written PNGs' bytes to embed, when drawn.
     """
     body = paragraph(METHOD) + table_html(_cell_table(result["table"]), ["activation", "vs best"],
                                           ["best"] + ["" if s else "unseparated"

@@ -15,15 +15,13 @@ import hiplot as hip
 from ... import layout
 from ...errors import Damaged, UserError
 from ..compute.sweep import sweep_frame
-from ..read.study import load
+from ..read.study import load, studies_under
 
 # Columns first on the plot (left to right), when present; the score colours the lines.
 FIRST = ["study", "kind", "job", "label", "accuracy"]
 SCORE = "accuracy"
 # The axes the plot shows at first after those (the others are hidden axes there, and columns of the table).
 SHOWN = ["step_cost", "fit_time_mean", "fit_seconds", "diff_to_best", "separated_from_best"]
-# A study's own folders hold no other study: the search does not descend into them.
-MAX_DEPTH = 4
 
 
 def _plain(value):
@@ -34,9 +32,8 @@ def _plain(value):
     return value
 
 
-def _report(folder):
-    path = Path(folder) / layout.REPORT
-    return str(path.resolve()) if path.exists() else ""
+def _report(study):
+    return str((study.path / layout.REPORT).resolve()) if study.has(layout.REPORT) else ""
 
 
 def _single(study):
@@ -57,40 +54,22 @@ def _sweep(study):
     rows = frame.drop(columns=[c for c in ("accuracy_mean",) if c in frame]).to_dict("records")
     for row in rows:
         row["dir"] = str((Path(folder) / str(row["job"])).resolve())
-        row["report"] = _report(Path(folder) / str(row["job"]))
+        row["report"] = _report(load(Path(folder) / str(row["job"])))
     return rows
 
 
 ROWS = {"single": _single, "grid": _grid, "sweep": _sweep}
 
 
-def studies_under(folder):
-    """Every run, grid and sweep dir at or under ``folder``, newest first (by modification time).
-
-    A study's own sub-folders (a sweep's jobs) are not listed apart from it.
-    """
-    folder = Path(folder)
-    if layout.kind_of(folder):
-        return [folder]
-    found, todo = [], [(folder, 0)]
-    while todo:
-        current, depth = todo.pop()
-        for child in sorted(p for p in current.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if layout.kind_of(child):
-                found.append(child)
-            elif depth + 1 < MAX_DEPTH:
-                todo.append((child, depth + 1))
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
 def study_rows(folder):
     """The lines of one run, grid or sweep dir, each with ``study``, ``kind``, ``dir`` and ``report``."""
     folder = Path(folder)
     kind = layout.kind_of(folder)
-    rows = ROWS[kind](load(folder, kind))
+    study = load(folder, kind)
+    rows = ROWS[kind](study)
     for row in rows:
         row.setdefault("dir", str(folder.resolve()))
-        row.setdefault("report", _report(folder))
+        row.setdefault("report", _report(study))
         row.update(study=folder.name, kind=kind)
     return rows
 
@@ -122,8 +101,6 @@ def read_studies(folder):
         When ``folder`` is missing or holds no readable results.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"{folder} is not a directory")
     studies = studies_under(folder)
     if not studies:
         raise UserError(f"{folder} holds no results (no run, grid or sweep dir in it)")

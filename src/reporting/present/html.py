@@ -9,7 +9,6 @@ plain HTML and CSS: no script runs in the page itself. Every label and value is 
 import base64
 import html
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -123,10 +122,9 @@ def table_html(frame, text_columns=(), row_classes=None, prose_columns=(), spann
             + "\n</tbody>\n</table></div>")
 
 
-def image_html(path, caption=None):
-    """A PNG file embedded as a base64 ``<img>`` inside a captioned figure."""
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    caption = caption if caption is not None else Path(path).name
+def image_html(png, caption):
+    """A PNG (its bytes) embedded as a base64 ``<img>`` inside a captioned figure."""
+    data = base64.b64encode(png).decode("ascii")
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{esc(caption)}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
@@ -186,23 +184,24 @@ def diagnostics_section(frame, label_column="label", note=""):
     return section("Diagnostics", body, "diagnostics")
 
 
-def images_section(folder, pattern, title, anchor, empty):
-    """Every PNG in ``folder`` matching ``pattern``, embedded; ``empty`` when there is none."""
-    paths = sorted(Path(folder).glob(pattern))
-    body = ('<div class="plots">' + "".join(image_html(p) for p in paths) + "</div>") if paths else paragraph(empty)
+def images_section(study, pattern, title, anchor, empty):
+    """Every PNG of ``study``'s dir matching ``pattern``, embedded; ``empty`` when there is none."""
+    found = study.figures(pattern)
+    body = (('<div class="plots">' + "".join(image_html(png, name) for name, png in found) + "</div>") if found
+            else paragraph(empty))
     return section(title, body, anchor)
 
 
-def curves_section(folder):
-    """The embedded ``learning_curves.png`` of ``folder``."""
-    path = Path(folder) / layout.CURVES
-    body = image_html(path, "learning curves") if path.exists() else paragraph("No learning curves were drawn.")
+def curves_section(study):
+    """The embedded ``learning_curves.png`` of ``study``'s dir."""
+    png = study.file_bytes(layout.CURVES)
+    body = image_html(png, "learning curves") if png is not None else paragraph("No learning curves were drawn.")
     return section("Learning curves", body, "curves")
 
 
-def hiplot_section(folder, names):
+def hiplot_section(study, names):
     """Links to the HiPlot pages ``names`` beside the report, and a frame showing the first."""
-    links = [name for name in names if (Path(folder) / name).exists()]
+    links = [name for name in names if study.has(name)]
     if not links:
         return section("Parallel coordinates", paragraph("No HiPlot page was written."), "hiplot")
     body = ("<p>Interactive pages beside this file: "
@@ -211,10 +210,9 @@ def hiplot_section(folder, names):
     return section("Parallel coordinates", body, "hiplot")
 
 
-def config_section(path):
-    """The config file at ``path``, verbatim."""
-    path = Path(path)
-    body = f"<pre>{esc(path.read_text())}</pre>" if path.exists() else paragraph("No config file was found.")
+def config_section(text):
+    """The config file's ``text`` verbatim (None: there is none)."""
+    body = f"<pre>{esc(text)}</pre>" if text is not None else paragraph("No config file was found.")
     return section("Config", body, "config")
 
 

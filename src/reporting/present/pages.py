@@ -43,7 +43,6 @@ SINGLE_FIELDS = ["activation", "test_accuracy", "test_loss", "valid_accuracy", "
 
 def single_page(study):
     """The HTML of a single run's report (its metrics, and the figures written beside it)."""
-    run_dir = study.path
     metrics = study.metrics or {}
     shown = [k for k in SINGLE_FIELDS if k in metrics]
     shown += [k for k in metrics if k not in shown and not split_column(k)]
@@ -56,18 +55,18 @@ def single_page(study):
         section("Summary", table_html(summary, ["quantity", "value"]), "summary"),
         verdict_section([], note="A single fit has no confidence interval or significance test; run a grid "
                                  "(mode=grid, cv.repeats > 1) to compare activations with statistics."),
-        curves_section(run_dir),
-        images_section(run_dir, layout.ACTIVATION_PLOTS, "Activation", "activations",
+        curves_section(study),
+        images_section(study, layout.ACTIVATION_PLOTS, "Activation", "activations",
                        "No activation plots were drawn."),
         diagnostics_section(diag),
-        hiplot_section(run_dir, [layout.HISTORY_PAGE]),
-        config_section(layout.config_file(run_dir)),
+        hiplot_section(study, [layout.HISTORY_PAGE]),
+        config_section(study.config_text),
     ]
     return page_html(f"{name}: single run", subtitle, sections)
 
 
 
-def tuning_section(grid_dir, tuning):
+def tuning_section(study, tuning):
     """A tuned study's choices, robustness view and isolation plot (empty for the fixed protocol)."""
     if not tuning:
         return ""
@@ -78,9 +77,9 @@ def tuning_section(grid_dir, tuning):
                            "failed fits": str(row.get("failed_fits", 0)),
                            "stopped fits": str(row.get("stopped_fits", 0))}
                           for row in tuning["robustness"]])
-    plot = grid_dir / layout.ISOLATION_PLOT
+    plot = study.file_bytes(layout.ISOLATION_PLOT)
     body = (paragraph(tuning["sentence"]) + table_html(table, ["activation", "tuned setting (most chosen; range)"])
-            + (image_html(plot, "Isolation plot: validation accuracy against the tuned setting") if plot.exists()
+            + (image_html(plot, "Isolation plot: validation accuracy against the tuned setting") if plot is not None
                else ""))
     return section("Tuning", body, "tuning")
 
@@ -132,20 +131,19 @@ def method_section(study):
 def grid_page(study):
     """The HTML of a grid's report: the decision and the summary first (`grid_summary`), then the verdict's
     sentences, the method (collapsed) and the figures."""
-    grid_dir = study.path
     statistics = study.statistics or {}
     subtitle = method.study_line(study.search or SearchRecord(), len(study.summary))
     sections = [
         *grid_summary(study),
         verdict_section(statistics.get("verdict", []), (statistics.get("claim") or {}).get("text")),
         method_section(study),
-        tuning_section(grid_dir, statistics.get("tuning")),
-        curves_section(grid_dir),
-        images_section(grid_dir, layout.ACTIVATION_PLOTS, "Activations", "activations",
+        tuning_section(study, statistics.get("tuning")),
+        curves_section(study),
+        images_section(study, layout.ACTIVATION_PLOTS, "Activations", "activations",
                        "No activation plots were drawn."),
         diagnostics_section(study.summary, note=" Values are means over the folds."),
-        hiplot_section(grid_dir, [layout.HIPLOT, layout.HIPLOT_FOLDS, layout.HIPLOT_TUNING]),
-        config_section(layout.config_file(grid_dir)),
+        hiplot_section(study, [layout.HIPLOT, layout.HIPLOT_FOLDS, layout.HIPLOT_TUNING]),
+        config_section(study.config_text),
     ]
     return page_html("Grid search", subtitle, sections)
 
@@ -161,7 +159,7 @@ def grid_activations(study):
 
 def sweep_page(study):
     """The HTML of a sweep's report (its table, each job's statistics, the comparison across its studies)."""
-    sweep_dir, jobs = study.path, study.jobs
+    jobs = study.jobs
     frame = study.summary
     table = shown_table(frame, jobs, sweep_alpha(jobs))
     classes = ["failed" if str(s) not in ("ok", "nan") else "" for s in frame.get("status", ["ok"] * len(frame))]
@@ -180,10 +178,10 @@ def sweep_page(study):
                 "summary"),
         verdict_section(lines, note=note),
         *across_section(study),
-        curves_section(sweep_dir),
+        curves_section(study),
         diagnostics_section(labels, "_label"),
-        hiplot_section(sweep_dir, [layout.HIPLOT]),
-        config_section(sweep_dir / layout.MULTIRUN),
+        hiplot_section(study, [layout.HIPLOT]),
+        config_section(study.config_text),
     ]
     subtitle = f"{len(jobs)} jobs, {len(frame)} result rows; each job's own report.html is in its folder."
     return page_html("Sweep", subtitle, sections)

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from ... import layout
-from ...errors import Damaged
+from ...errors import Damaged, UserError
 from ...results import ALPHA, MARGIN, VALID_FRACTION, SearchRecord
 from ...study_lock import live_holder
 
@@ -175,6 +175,26 @@ class Study:
         """Each finished config's job folder as a `Study`, in job order (`src.layout.job_dirs`)."""
         return [load(job) for job in layout.job_dirs(self.path)] if self.kind == "sweep" else []
 
+    # -- the files beside the results, for the pages --------------------------------------
+    def has(self, name):
+        """Whether the dir holds ``name`` (relative to it: a page, a figure, a table)."""
+        return (self.path / name).exists()
+
+    def file_bytes(self, name):
+        """The bytes of the file ``name`` in the dir (a figure), or None when it has none."""
+        path = self.path / name
+        return path.read_bytes() if path.exists() else None
+
+    def figures(self, pattern):
+        """The files of the dir matching ``pattern`` (a glob), in name order: each one's name and bytes."""
+        return [(path.name, path.read_bytes()) for path in sorted(self.path.glob(pattern))]
+
+    @cached_property
+    def config_text(self):
+        """The config verbatim (a sweep's ``multirun.yaml``, else ``.hydra/config.yaml``), or None."""
+        path = self.path / layout.MULTIRUN if self.kind == "sweep" else layout.config_file(self.path)
+        return path.read_text() if path.exists() else None
+
     def need(self, name):
         """The table or record ``name`` (``"summary"``, ``"metrics"``, ...), raising `Damaged` when the dir lacks it."""
         value = getattr(self, name)
@@ -201,4 +221,34 @@ def load(path, kind=None):
     return Study(path, kind or layout.kind_of(path) or layout.mode_of(path))
 
 
-__all__ = ["Study", "load", "Damaged"]
+# A study's own folders hold no other study: the search does not descend into them.
+MAX_DEPTH = 4
+
+
+def studies_under(folder):
+    """Every run, grid and sweep dir at or under ``folder``, newest first (by modification time).
+
+    A study's own sub-folders (a sweep's jobs) are not listed apart from it.
+
+    Raises
+    ------
+    UserError
+        When ``folder`` is not a directory.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder} is not a directory")
+    if layout.kind_of(folder):
+        return [folder]
+    found, todo = [], [(folder, 0)]
+    while todo:
+        current, depth = todo.pop()
+        for child in sorted(p for p in current.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if layout.kind_of(child):
+                found.append(child)
+            elif depth + 1 < MAX_DEPTH:
+                todo.append((child, depth + 1))
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+__all__ = ["Study", "load", "studies_under", "Damaged"]

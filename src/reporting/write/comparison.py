@@ -46,5 +46,6 @@ def write_compare(folders, out_dir, alpha=ALPHA, studies=None):
     depth = depth_frame(studies)
     if not depth.empty:
         written["depth"] = save_figure(out_dir / layout.DEPTH_PLOT, depth_figure(depth))
-    written["page"] = write_text(out_dir / layout.COMPARE_PAGE, compare_page(result, studies, out_dir, written))
+    images = {name: Path(written[name]).read_bytes() for name in ("cd_diagram", "depth") if name in written}
+    written["page"] = write_text(out_dir / layout.COMPARE_PAGE, compare_page(result, studies, out_dir, images))
     return written, result
