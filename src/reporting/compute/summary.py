@@ -153,30 +153,74 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA,
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     margin = float(margin) if margin else None  # 0 asks for no equivalence
+    level = 1 - float(alpha)
+    s = _scored(folds, metric, order, n_test, level)
+    out = _candidate_rows(s, bounds, higher_is_better, margin)
+    compared = [label for label in out["label"] if label in s.labels]
+    pairs, detectable, reach, diff_sd, some = _versus_best(out, s, compared, alpha, higher_is_better, margin, bounds)
+    if compared:
+        out.loc[0, "diff_to_best"] = 0.0
+    unstable, at_chance = _unstable_and_at_chance(out, s, chance, higher_is_better)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool,
+                     "diff_clipped": bool})
+    out = out[SUMMARY_COLUMNS]
+    out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
+                     n_splits=s.j, ratio=s.ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
+                     detectable=detectable, reach=reach, diff_sd=diff_sd, unstable=unstable,
+                     margin=margin, rows=s.test_rows is not None,
+                     bounds=None if bounds is None else [float(b) for b in bounds],
+                     chance=None if chance is None else float(chance), at_chance=at_chance)
+    return out
+
+
+@dataclass
+class _Scored:
+    """What a summary is computed from, worked out once (`_scored`): the candidates' scores in listed order,
+    those compared (scored on every split) and why the others are not, the splits' ratio and test rows, each
+    compared candidate's interval and its splits far from its others."""
+    scores: pd.DataFrame
+    kept: pd.DataFrame
+    reasons: dict
+    ratio: float
+    j: int
+    test_rows: object
+    labels: list
+    matrix: np.ndarray
+    found: object
+    far: np.ndarray
+
+
+def _scored(folds, metric, order, n_test, level):
+    """`summarize`'s first step: the scores in ``order`` (equal means: the first listed best) and their intervals."""
     scores, sizes = score_table(folds, metric)
     listed = [str(c) for c in scores.columns] if order is None else [str(c) for c in order]
     listed += [str(c) for c in scores.columns if str(c) not in listed]
     scores = scores[sorted(scores.columns, key=lambda c: listed.index(str(c)))]  # equal means: the first listed
     kept, reasons = compared_scores(scores)
     sizes = sizes.reindex(kept.index)
-    ratio, j, level = _ratio(sizes), len(kept), 1 - float(alpha)
+    ratio, j = _ratio(sizes), len(kept)
     test_rows = sizes["n_test"].to_numpy(dtype=float) if n_test and j else None  # proportions: they floor the variance
-
     labels = [str(c) for c in kept.columns]
     matrix = kept.to_numpy().T  # (k, J)
     found = stats.mean_intervals(matrix, ratio, level, test_rows) if j else None
     floor = stability.proportion_sd(matrix, n_test) if j and n_test else 0.0
     far = stability.far_splits(matrix, floor) if j else np.zeros((len(labels), 0), bool)
+    return _Scored(scores, kept, reasons, ratio, j, test_rows, labels, matrix, found, far)
+
+
+def _candidate_rows(s, bounds, higher_is_better, margin):
+    """A row per candidate, best mean first: its mean, interval and stability, the comparison's columns blank."""
     rows = []
-    for label in scores.columns:
+    for label in s.scores.columns:
         row = {"label": str(label), "mean": math.nan, "std": math.nan, "ci_low": math.nan, "ci_high": math.nan,
-               "n_splits": int(np.isfinite(scores[label].to_numpy()).sum()), "unstable": False, "clipped": False,
-               "diff_clipped": False, "note": reasons.get(label, "")}
-        if label in kept:
-            i = labels.index(str(label))
-            low, high, clipped = _clip(float(found.low[i]), float(found.high[i]), bounds)
-            row.update(mean=float(found.mean[i]), std=float(np.std(matrix[i], ddof=1)) if j >= 2 else math.nan,
-                       ci_low=low, ci_high=high, clipped=clipped, unstable=bool(far[i].any()))
+               "n_splits": int(np.isfinite(s.scores[label].to_numpy()).sum()), "unstable": False, "clipped": False,
+               "diff_clipped": False, "note": s.reasons.get(label, "")}
+        if label in s.kept:
+            i = s.labels.index(str(label))
+            low, high, clipped = _clip(float(s.found.low[i]), float(s.found.high[i]), bounds)
+            row.update(mean=float(s.found.mean[i]), std=float(np.std(s.matrix[i], ddof=1)) if s.j >= 2 else math.nan,
+                       ci_low=low, ci_high=high, clipped=clipped, unstable=bool(s.far[i].any()))
         rows.append(row)
     out = pd.DataFrame(rows)
     out["_key"] = -out["mean"] if higher_is_better else out["mean"]
@@ -188,8 +232,20 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA,
     out["separated_from_best"] = False
     out["outcome"] = ""
     out["margin"] = math.nan if margin is None else float(margin)
+    return out
 
-    compared = [label for label in out["label"] if label in labels]
+
+def _versus_best(out, s, compared, alpha, higher_is_better, margin, bounds):
+    """Every pair of the ``compared`` candidates tested (`src.reporting.compute.stats.decide`), each row of ``out``
+    filled with its difference to the best, its tests and outcome.
+
+    Returns
+    -------
+    (list of dict, float, float, float, bool)
+        The pairs, the detectable difference, the equivalence reach, the difference's spread and whether some
+        pair is separated.
+    """
+    ratio, j, test_rows, kept = s.ratio, s.j, s.test_rows, s.kept
     pairs, detectable, reach, diff_sd, some = [], math.nan, math.nan, math.nan, False
     if compared and margin is not None:
         out.loc[0, "outcome"] = "best"
@@ -235,28 +291,22 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA,
                 detectable = float(np.median(power.detectable_difference(se, j, len(pairs), alpha)))
                 reach = float(np.median(power.equivalence_reach(se, j, len(pairs), alpha)))
                 diff_sd = float(np.median(se) / math.sqrt(1.0 / j + ratio))  # floored where the rows floor it
-    if compared:
-        out.loc[0, "diff_to_best"] = 0.0
+    return pairs, detectable, reach, diff_sd, some
+
+
+def _unstable_and_at_chance(out, s, chance, higher_is_better):
+    """The unstable candidates (their scores, their far splits) and those not shown above ``chance``; each row's
+    note written from them."""
     unstable = {}
     for row in out.index[out["unstable"]]:
-        i = labels.index(out.loc[row, "label"])
-        unstable[out.loc[row, "label"]] = {"scores": [float(v) for v in matrix[i]],
-                                           "far": [int(s) for s in np.flatnonzero(far[i])]}
+        i = s.labels.index(out.loc[row, "label"])
+        unstable[out.loc[row, "label"]] = {"scores": [float(v) for v in s.matrix[i]],
+                                           "far": [int(f) for f in np.flatnonzero(s.far[i])]}
     lowest = out["ci_low"].where(np.isfinite(out["ci_low"]), out["mean"])  # no interval: the mean itself
     at_chance = [] if chance is None or not higher_is_better else [
         label for label, low in zip(out["label"], lowest) if np.isfinite(low) and low <= chance * (1 + 1e-9)]
     out["note"] = [_note(row, unstable, chance if row["label"] in at_chance else None) for _, row in out.iterrows()]
-    out["rank"] = np.arange(1, len(out) + 1)
-    out = out.astype({"n_splits": int, "separated_from_best": bool, "unstable": bool, "clipped": bool,
-                     "diff_clipped": bool})
-    out = out[SUMMARY_COLUMNS]
-    out.attrs.update(metric=metric, higher_is_better=bool(higher_is_better), alpha=float(alpha), ci_level=level,
-                     n_splits=j, ratio=ratio, n_pairs=len(pairs), pairs=pairs, some_pair_separated=some,
-                     detectable=detectable, reach=reach, diff_sd=diff_sd, unstable=unstable,
-                     margin=margin, rows=test_rows is not None,
-                     bounds=None if bounds is None else [float(b) for b in bounds],
-                     chance=None if chance is None else float(chance), at_chance=at_chance)
-    return out
+    return unstable, at_chance
 
 
 def split_scores_text(found, digits=4):
@@ -334,6 +384,27 @@ OUTCOMES = {
 }
 
 
+def _claimed_pairs(names, matched, shared, ratio, rows, margin):
+    """Every pair ``a > b`` of a claim (``names``, their ``matched`` labels), tested on the splits both finished
+    (``shared``): its difference, t-test and TOST, or the status of a pair that cannot be tested."""
+    pairs = []
+    for a, b in zip(*stats.pair_index(len(names))):
+        la, lb = matched[a], matched[b]
+        entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
+                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan,
+                 "p_tost": math.nan}
+        if la is None or lb is None:
+            entry["status"] = "missing"
+        elif la not in shared or lb not in shared:
+            entry["status"] = "failed"
+        elif la != lb and len(shared) >= 1:
+            tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio, n_test=rows)
+            entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]),
+                         p_tost=float(stats.tost(tests, margin)[0]))
+        pairs.append(entry)
+    return pairs
+
+
 def claimed_ranking(summary, claimed_order, folds, metric, alpha=ALPHA, margin=None):
     """Test a claimed ranking such as ``["selu", "elu", "relu"]`` on every pair of its names.
 
@@ -384,22 +455,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=ALPHA, margin=N
     ratio = _ratio(sizes.reindex(shared.index))
     rows = sizes.reindex(shared.index)["n_test"].to_numpy(dtype=float) if summary.attrs.get("rows") else None
 
-    first, second = stats.pair_index(len(names))
-    pairs = []
-    for a, b in zip(first, second):
-        la, lb = matched[a], matched[b]
-        entry = {"better": names[a], "worse": names[b], "better_label": la, "worse_label": lb,
-                 "adjacent": bool(b == a + 1), "mean_diff": math.nan, "t": math.nan, "p": math.nan,
-                 "p_tost": math.nan}
-        if la is None or lb is None:
-            entry["status"] = "missing"
-        elif la not in shared or lb not in shared:
-            entry["status"] = "failed"
-        elif la != lb and len(shared) >= 1:
-            tests = stats.pairwise_tests(shared[[la, lb]].to_numpy().T, ratio, n_test=rows)
-            entry.update(mean_diff=float(tests.mean[0]), t=float(tests.t[0]), p=float(tests.p[0]),
-                         p_tost=float(stats.tost(tests, margin)[0]))
-        pairs.append(entry)
+    pairs = _claimed_pairs(names, matched, shared, ratio, rows, margin)
     adjusted = stats.holm([e["p"] for e in pairs])
     tost_adjusted = stats.holm([e["p_tost"] for e in pairs])
     found = stats.claim_outcomes([e["mean_diff"] for e in pairs], adjusted, alpha, higher)
