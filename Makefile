@@ -34,7 +34,7 @@ HAVE_BROWSER = command -v chromium >/dev/null && command -v chromedriver >/dev/n
 HAVE_SLURM = command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v sbatch >/dev/null && \
   command -v munged >/dev/null
 HAVE_LATEX = command -v pdflatex >/dev/null && command -v bibtex >/dev/null && kpsewhich booktabs.sty natbib.sty >/dev/null
-NOT_ROOT = { echo "$@: missing, and only root with apt-get installs it here (sudo make $@)"; exit 1; }
+NOT_ROOT = { echo "$@: missing; installing it needs root and apt-get (sudo make $@)"; exit 1; }
 
 # Chromium and ChromeDriver for the browser tests.
 browser:
@@ -54,7 +54,7 @@ latex:
 test-tools:
 	@if $(CAN_APT); then $(MAKE) --no-print-directory browser latex || echo "test-tools: not installed, their tests skip"; \
 	elif ! { $(HAVE_BROWSER) && $(HAVE_LATEX); }; then \
-	  echo "test-tools: Chromium or TeX Live is missing and only root installs them: their tests skip"; fi
+	  echo "test-tools: Chromium or TeX Live is missing (installing needs root and apt-get): their tests skip"; fi
 
 run: data
 	$(PY) -m src.run experiment=notebook
