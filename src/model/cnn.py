@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from . import activations, randomness
+from . import activations
 from . import norm as norms
-from .mlp import initialise, resolve_init
+from .mlp import dense_layers, initialise, resolve_init
 from .networks import NO_NORM
 
 
@@ -116,7 +116,6 @@ class CNN(nn.Module):
         if math.prod(self.image_shape) != n_features:
             raise UserError(f"the CNN reads rows of {n_features} features as {'x'.join(map(str, self.image_shape))} "
                             f"images, which hold {math.prod(self.image_shape)}")
-        name, _ = activations.parse(activation)
         entry = activations.entry(activation)
         self.init_scheme = resolve_init(init, activation)
         blocks, width = [], self.image_shape[0]
@@ -128,12 +127,8 @@ class CNN(nn.Module):
             width = out * entry.width_factor
         blocks.append(nn.Flatten())
         width = math.prod(feature_shape(self.image_shape, channels, pool, entry.width_factor))
-        dropout_cls = randomness.AlphaDropout if name == "selu" else randomness.Dropout
-        for size in hidden:
-            blocks += [nn.Linear(width, size), *norms.dense(norm, size), activations.build(activation, width=size)]
-            if dropout > 0:
-                blocks.append(dropout_cls(dropout))
-            width = size * entry.width_factor
+        head, width = dense_layers(width, hidden, activation, dropout, norm)
+        blocks += head
         self.hidden = nn.Sequential(*blocks)
         self.output = nn.Linear(width, n_classes)
         initialise(self, self.init_scheme, activation)

@@ -136,6 +136,23 @@ def uncompiled(module):
     return getattr(module, "_orig_mod", module)
 
 
+def dense_layers(width, sizes, activation, dropout, norm, widen=1, wrap=None):
+    """Hidden dense layers of ``sizes`` after ``width`` inputs, and the width they leave: each a Linear (of
+    ``size * widen`` outputs), its norm (`src.model.norm.dense`), a fresh activation (wrapped by ``wrap``: a gated
+    layer's) and, with ``dropout``, dropout (alpha dropout for selu). The MLP's layers and the CNN's head."""
+    name, _ = activations.parse(activation)
+    width_factor = activations.entry(activation).width_factor
+    dropout_cls = randomness.AlphaDropout if name == "selu" else randomness.Dropout
+    layers = []
+    for size in sizes:
+        act = activations.build(activation, width=size)
+        layers += [nn.Linear(width, size * widen), *norms.dense(norm, size * widen), act if wrap is None else wrap(act)]
+        if dropout > 0:
+            layers.append(dropout_cls(dropout))
+        width = size * width_factor
+    return layers, width
+
+
 def initialise(module, scheme, activation):
     """Fill the weights of every Linear and convolution of ``module`` by ``scheme`` and zero their biases.
 
@@ -196,19 +213,11 @@ class MLP(nn.Module):
     def __init__(self, n_features=784, n_classes=10, hidden=(128, 64), activation="relu", dropout=0.0, init="auto",
                  layer="linear", norm=NO_NORM):
         super().__init__()
-        name, _ = activations.parse(activation)
         entry = activations.entry(activation)
         kind = LAYERS[layer]
         self.init_scheme = resolve_init(init, activation)
-        dropout_cls = randomness.AlphaDropout if name == "selu" else randomness.Dropout
-        layers, width = [], n_features
-        for size in matched_widths(n_features, n_classes, hidden, kind.widen, entry.width_factor):
-            act = activations.build(activation, width=size)
-            layers += [nn.Linear(width, size * kind.widen), *norms.dense(norm, size * kind.widen),
-                       act if kind.wrap is None else kind.wrap(act)]
-            if dropout > 0:
-                layers.append(dropout_cls(dropout))
-            width = size * entry.width_factor
+        widths = matched_widths(n_features, n_classes, hidden, kind.widen, entry.width_factor)
+        layers, width = dense_layers(n_features, widths, activation, dropout, norm, kind.widen, kind.wrap)
         self.hidden = nn.Sequential(*layers)
         self.output = nn.Linear(width, n_classes)
         initialise(self, self.init_scheme, activation)
