@@ -12,12 +12,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.long]
 TINY = ["train.epochs=1", "train.verbose=0", "device=cpu", "cv.n_jobs=1", "grid.activation=[relu,tanh,selu]"]
 
 
+def _study(cli, sweep, experiment, *overrides):
+    """Run ``experiment`` as a tiny multirun into ``sweep``; its ``compare.json``."""
+    done = cli(["-m", f"experiment={experiment}", *overrides, *TINY, f"hydra.sweep.dir={sweep}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((sweep / "compare.json").read_text())
+
+
 def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
     sweep = tmp_path / "depth"
-    done = cli(["-m", "experiment=depth_study", "data=digits", "data.subset=null", *TINY,
-                "model.hidden=[32,32],[32,32,32,32]", f"hydra.sweep.dir={sweep}"])
-    assert done.returncode == 0, done.stderr[-3000:]
-    stats = json.loads((sweep / "compare.json").read_text())
+    stats = _study(cli, sweep, "depth_study", "data=digits", "data.subset=null", "model.hidden=[32,32],[32,32,32,32]")
     assert stats["studies"] == ["model.hidden=[32,32]", "model.hidden=[32]*4"]  # headings keep their width
     table = pd.read_csv(sweep / "compare.csv")
     assert sorted(table["activation"]) == ["relu", "selu", "tanh"] and table["step_cost"].notna().all()
@@ -37,10 +41,7 @@ def test_depth_study_compares_the_depths_and_draws_them(cli, tmp_path):
 @pytest.mark.skipif(not MNIST_READY, reason="MNIST is not prepared (make data)")
 def test_datasets_study_compares_the_data_sets(cli, tmp_path):
     sweep = tmp_path / "datasets"
-    done = cli(["-m", "experiment=datasets_study", "data=digits,mnist", "data.subset=300", *TINY,
-                f"hydra.sweep.dir={sweep}"])
-    assert done.returncode == 0, done.stderr[-3000:]
-    stats = json.loads((sweep / "compare.json").read_text())
+    stats = _study(cli, sweep, "datasets_study", "data=digits,mnist", "data.subset=300")
     assert stats["studies"] == ["data=digits", "data=mnist"]
     assert set(stats["ranks"]["data=mnist"]) == {"relu", "tanh", "selu"}
     assert (sweep / "compare.html").exists() and not (sweep / "depth.png").exists()
@@ -49,10 +50,7 @@ def test_datasets_study_compares_the_data_sets(cli, tmp_path):
 
 def test_architecture_study_asks_whether_the_ranking_transfers_between_the_networks(cli, tmp_path):
     sweep = tmp_path / "architecture"
-    done = cli(["-m", "experiment=architecture_study", "data=digits", "data.subset=null", *TINY,
-                f"hydra.sweep.dir={sweep}"])
-    assert done.returncode == 0, done.stderr[-3000:]
-    stats = json.loads((sweep / "compare.json").read_text())
+    stats = _study(cli, sweep, "architecture_study", "data=digits", "data.subset=null")
     assert stats["studies"] == ["model=mlp", "model=cnn", "model=cnn_batchnorm"]
     pairs = stats["transfer"]
     assert [(p["first"], p["second"]) for p in pairs] == [("model=mlp", "model=cnn"),

@@ -132,6 +132,14 @@ def start(args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def wait_for_a_record(proc, folder, timeout=300):
+    """Wait until ``proc``, still running, has written a fit record in ``folder``."""
+    deadline = time.monotonic() + timeout
+    while not layout.record_keys(layout.fits_dir(folder)):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+        time.sleep(0.2)
+
+
 def finish(procs, timeout=600):
     """``[(returncode, stdout, stderr)]`` of processes started by `start`, killed if they overrun."""
     try:
@@ -183,10 +191,7 @@ def test_after_kill_9_the_next_run_takes_over_and_resumes(tmp_path):
     args = [*GRID, "train.epochs=40", "cv.n_jobs=1", f"hydra.run.dir={tmp_path}"]
     first = start(args)
     try:
-        deadline = time.monotonic() + 300
-        while not layout.record_keys(layout.fits_dir(tmp_path)):
-            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()[-2000:]
-            time.sleep(0.2)
+        wait_for_a_record(first, tmp_path)
         first.send_signal(signal.SIGKILL)
         first.wait()
     finally:
@@ -242,10 +247,7 @@ def test_a_grid_whose_dir_is_taken_over_stops_in_one_line_and_writes_nothing_mor
     args = [*GRID, "train.epochs=40", "cv.n_jobs=1", "train.checkpoint_every=2", f"hydra.run.dir={tmp_path}"]
     run = start(args)
     try:
-        deadline = time.monotonic() + 300
-        while not layout.record_keys(layout.fits_dir(tmp_path)):
-            assert run.poll() is None and time.monotonic() < deadline, run.stderr.read()[-2000:]
-            time.sleep(0.2)
+        wait_for_a_record(run, tmp_path)
         other = plant(tmp_path / "elsewhere", host="node2", pid=77, boot_id="b", token="theirs")
         os.replace(other, tmp_path / layout.STUDY_LOCK)  # another host judged it gone and took it over
         before = written(tmp_path)
