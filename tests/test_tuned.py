@@ -139,19 +139,19 @@ def test_a_tuned_study_fit_by_fit_chooses_as_the_stacked_one(make_cfg, tmp_path)
 
 @pytest.mark.slow
 def test_the_fixed_protocol_separates_an_activation_at_a_bad_rate_that_tuning_does_not(make_cfg, tmp_path):
-    """On digits after 4 epochs of SGD at lr 0.03, elu lags relu by about 5 points and the fixed
+    """On digits after 4 epochs of SGD at lr 0.02, elu lags relu by about 7 points and the fixed
     verdict calls it worse; at its own rate (0.1) elu is level with relu and the tuned verdict
     does not separate them."""
     common = ["mode=grid", "cv.n_jobs=1", "cv.repeats=3", "train.epochs=4", "cv.refit=false",
               "grid.activation=[relu,elu]"]
-    run(make_cfg(common + ["optimizer.lr=0.03"]), tmp_path / "fixed")
-    run(make_cfg(common + ["protocol=tuned", "tune.lr=[0.03,0.1]"]), tmp_path / "tuned")
+    run(make_cfg(common + ["optimizer.lr=0.02"]), tmp_path / "fixed")
+    run(make_cfg(common + ["protocol=tuned", "tune.lr=[0.02,0.1]"]), tmp_path / "tuned")
     fixed = pd.read_csv(tmp_path / "fixed" / "summary.csv").set_index("label")
     tuned = pd.read_csv(tmp_path / "tuned" / "summary.csv").set_index("label")
     assert fixed.index[0] == "relu" and bool(fixed.loc["elu", "separated_from_best"])
     assert not tuned["separated_from_best"].fillna(False).astype(bool).any()
     assert tuned.loc["elu", "tuned"].startswith("lr=0.1")
-    # the fixed verdict's fits are the tuned study's fits at lr 0.03: the difference is the rate
+    # the fixed verdict's fits are the tuned study's fits at lr 0.02: the difference is the rate
     trials = pd.read_csv(tmp_path / "tuned" / "tuning.csv")
-    at_fixed = trials[trials["lr"] == 0.03].groupby("compared")["test_accuracy"].mean()
+    at_fixed = trials[trials["lr"] == 0.02].groupby("compared")["test_accuracy"].mean()
     assert at_fixed["relu"] - at_fixed["elu"] == pytest.approx(-fixed.loc["elu", "diff_to_best"], abs=0.01)
