@@ -62,7 +62,10 @@ def test_candidates_page_draws_one_line_per_candidate(driver, grid_dir, tmp_path
     assert state["title"] == "candidates"
     names = [a["name"] for a in state["axes"]]
     # the verdict's axes are drawn; every other column is a hidden axis, still in the table
-    assert {"activation", "mean_test_accuracy", "diff_to_best", "separated_from_best"} <= set(names)
+    assert {"activation", "mean_test_accuracy", "diff_to_best"} <= set(names)
+    # a verdict column the same for every candidate (none separated on 3 splits) is kept off the plot
+    separated = column(state, "separated_from_best")
+    assert ("separated_from_best" in names) == (len(set(separated)) > 1) and "separated_from_best" in state["columns"]
     assert not {"log_loss_mean", "rank"} & set(names) and {"log_loss_mean", "rank"} <= set(state["columns"])
     assert "uid" not in names and "from_uid" not in names
     assert sorted(axis(state, "activation")["ticks"]) == ACTIVATIONS
