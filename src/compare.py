@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import UserError, refuse
 from .logs import paths, to_console
-from .results import ALPHA
+from .defaults import ALPHA
 from .reporting.write.comparison import write_compare
 
 log = logging.getLogger(__name__)

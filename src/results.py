@@ -1,74 +1,7 @@
-"""What a mode computes, before anything is written: the result objects the writers turn into
-files, and the names of the columns they carry (a history's diagnostics among them)."""
+"""What a mode computes, before anything is written: the result objects the writers turn into files
+(`SingleResult`, `GridResult` and the `SearchRecord` of ``search.json``)."""
 import math
-import re
 from dataclasses import dataclass, field
-
-ALPHA = 0.05  # stats.alpha's default (conf/config.yaml): the level of a study that names none
-MARGIN = 0.5  # stats.margin's default in accuracy points: the margin of a study that names none
-VALID_FRACTION = 0.2  # train.valid_fraction's default: the validation share of a study that names none
-# The columns of a single run's history, in this order (the diagnostics follow).
-HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_acc", "dur", "lr"]
-# The per-layer diagnostics of `src.training.diagnostics`: ``layerK_STAT`` and ``output_grad_norm``.
-STATS = ("dead", "saturated", "mean", "std", "grad_norm")
-COLUMN = re.compile(r"^(layer[1-9]\d*|output)_(dead|saturated|mean|std|grad_norm)$")
-
-
-def split_column(name):
-    """``"layer2_dead"`` -> ``("layer2", "dead")``; None for a column that is no diagnostic."""
-    match = COLUMN.match(str(name))
-    if not match or (match.group(1) == "output" and match.group(2) != "grad_norm"):
-        return None
-    return match.group(1), match.group(2)
-
-
-def is_diagnostic(name):
-    """Whether a history or table column is one of the diagnostics (``layer2_dead``, ...)."""
-    return split_column(name) is not None
-
-
-def diagnostic_columns(columns):
-    """The diagnostic columns among ``columns``, ordered by layer, then by statistic."""
-    def key(name):
-        layer, stat = split_column(name)
-        return (int(layer[5:]) if layer != "output" else 10 ** 6, STATS.index(stat))
-
-    return sorted((c for c in columns if is_diagnostic(c)), key=key)
-
-
-def last_values(history_rows):
-    """The diagnostics of the last epoch of a history, as a plain dict (empty without any).
-
-    Parameters
-    ----------
-    history_rows : list of dict
-        A skorch history or a fit record's ``history``.
-    """
-    if not history_rows:
-        return {}
-    last = history_rows[-1]
-    return {k: float(last[k]) for k in diagnostic_columns(last) if last[k] is not None}
-
-
-def stopped(item):
-    """Whether a fit was stopped at a rung of successive halving: the one test of "stopped".
-
-    Parameters
-    ----------
-    item : pandas.DataFrame or mapping
-        A table with a ``halted_at`` column (folds, summary), or one fit record or row.
-
-    Returns
-    -------
-    pandas.Series of bool, or bool
-        Per row of a table; for a record or row, whether its ``halted_at`` holds a rung's epochs.
-    """
-    if hasattr(item, "columns"):
-        import pandas as pd
-
-        return item["halted_at"].notna() if "halted_at" in item else pd.Series(False, index=item.index)
-    value = item.get("halted_at")
-    return value is not None and value == value  # NaN != NaN: a table cell without a rung
 
 
 @dataclass
@@ -78,7 +11,7 @@ class SingleResult:
     Attributes
     ----------
     history : pandas.DataFrame
-        One row per epoch: `HISTORY_COLUMNS`, then the per-layer diagnostics.
+        One row per epoch: `src.columns.HISTORY_COLUMNS`, then the per-layer diagnostics.
     metrics : dict
         Test accuracy and loss, validation accuracy, fit time, parameter count, device, init,
         the last epoch's diagnostics, ...

@@ -97,8 +97,8 @@ def test_a_good_sweep_passes_the_checks():
 
 
 def test_the_statistics_defaults_live_in_the_config_and_nowhere_else(make_cfg):
-    """`src.results.ALPHA` and `MARGIN` read a study that names no level or margin: they are the config's."""
-    from src.results import ALPHA, MARGIN
+    """`src.defaults.ALPHA` and `MARGIN` read a study that names no level or margin: they are the config's."""
+    from src.defaults import ALPHA, MARGIN
 
     cfg = make_cfg()
     assert (cfg.stats.alpha, cfg.stats.margin) == (ALPHA, MARGIN)

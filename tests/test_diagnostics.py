@@ -9,7 +9,7 @@ from torch import nn
 
 from src.data import datasets as data
 from src.model.mlp import MLP
-from src.results import diagnostic_columns, is_diagnostic, last_values
+from src.columns import diagnostic_columns, is_diagnostic, last_values
 from src.run import run
 from src.training.diagnostics import bounds_of, layer_pairs, measure, probe_count, probe_rows
 from src.training.net import make_net

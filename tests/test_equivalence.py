@@ -10,7 +10,7 @@ from scipy import special
 from scipy import stats as sps
 
 from src.reporting.compute import power, stats, summary, two_samples, verdict
-from src.results import MARGIN
+from src.defaults import MARGIN
 from src.reporting.present import summary_view
 from tests.test_stats import WORKED, WORKED_P, WORKED_T, make_folds
 

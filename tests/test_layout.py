@@ -8,7 +8,8 @@ import pytest
 from src import layout
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-BASE = {"cores", "errors", "files", "layout", "logs", "params", "ranking", "results", "study_lock", "tuning", "words"}
+BASE = {"columns", "cores", "defaults", "errors", "files", "layout", "logs", "outcomes", "params", "ranking", "results",
+        "study_lock", "tuning", "words"}
 ENTRY_PACKAGES = {"bench", "calibrate"}  # ``python -m src.X`` as a package: entry modules, as src/X.py is
 # stage -> the stages and base modules it may import (besides itself)
 ALLOWED = {

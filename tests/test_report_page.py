@@ -19,7 +19,8 @@ from src.reporting.present.html import fmt, table_html
 from src.reporting.read.study import load
 from src.reporting.present.hiplot import HIPLOT_SHOWN
 from src.reporting.write.report_files import write_grid_report
-from src.results import ALPHA, SearchRecord
+from src.defaults import ALPHA
+from src.results import SearchRecord
 from src.run import run
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .limits import stack_epoch_flops
 from ..reporting.read.study import load
-from ..results import stopped
+from ..outcomes import stopped
 from .sampler import measure
 
 # activations with parameters, for the parts `learnable` and `learnable_plain`

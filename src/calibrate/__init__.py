@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..reporting.compute import stats
-from ..results import ALPHA, VALID_FRACTION
+from ..defaults import ALPHA, VALID_FRACTION
 
 SCORE = 0.95       # mean accuracy of every candidate
 SPREAD = 0.005     # standard deviation of a candidate's score between splits

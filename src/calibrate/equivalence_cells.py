@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..reporting.compute import stats
-from ..results import MARGIN as MARGIN_POINTS
+from ..defaults import MARGIN as MARGIN_POINTS
 from . import ALPHA, N_TEST, SETTINGS, SPREAD, ratio, simulate_scores
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
 from ..reporting.compute import stats
-from ..results import ALPHA, MARGIN
+from ..defaults import ALPHA, MARGIN
 
 # The studies, as config overrides: small enough for hundreds of reps on two cores.
 STUDIES = {

@@ -13,7 +13,8 @@ from ..cores import plan_cores
 from ..model import activations, networks
 from ..model.mlp import resolve_init
 from ..params import candidate_label, cell
-from ..results import ALPHA, MARGIN, GridResult, SearchRecord
+from ..defaults import ALPHA, MARGIN
+from ..results import GridResult, SearchRecord
 from ..training import fit_records
 from ..training import rungs
 from ..training.grouping import fold_rows

@@ -6,7 +6,8 @@ import pandas as pd
 import torch
 from sklearn.metrics import log_loss
 
-from ..results import HISTORY_COLUMNS, SingleResult, last_values
+from ..columns import HISTORY_COLUMNS, last_values
+from ..results import SingleResult
 from ..training.cost import step_cost
 from ..training.net import make_net
 

@@ -32,7 +32,7 @@ from ..model import activations
 from ..model.cnn import PerChannel
 from ..model.mlp import uncompiled
 from ..model.norm import is_norm
-from ..results import STATS
+from ..columns import STATS
 from .loader import dataset_arrays
 
 PROBE_SIZE = 256

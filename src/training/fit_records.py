@@ -22,7 +22,7 @@ from ..errors import Damaged
 from ..files import set_aside, write_json, write_torch
 from ..model.mlp import uncompiled
 from ..params import plain
-from ..results import stopped
+from ..outcomes import stopped
 
 log = logging.getLogger(__name__)
 

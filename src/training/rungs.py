@@ -15,7 +15,7 @@ from ..cores import SERIAL
 from ..files import write_torch
 from ..params import candidate_label
 from ..ranking import best, rank_order
-from ..results import stopped
+from ..outcomes import stopped
 from ..words import counted
 from . import checkpoints, fit_records, loop
 from .grouping import fold_rows, stack_candidates, stack_key

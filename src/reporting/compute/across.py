@@ -26,7 +26,9 @@ from ... import layout
 from ...errors import UserError
 from ...params import short
 from ...ranking import rank_order
-from ...results import ALPHA, diagnostic_columns, stopped
+from ...columns import diagnostic_columns
+from ...defaults import ALPHA
+from ...outcomes import stopped
 from ..read.study import load
 from ...words import counted
 from .sweep import varying
@@ -248,7 +250,7 @@ def compare(studies, alpha=ALPHA):
     Parameters
     ----------
     studies : list of ComparedStudy
-    alpha : float (default=`src.results.ALPHA`)
+    alpha : float (default=`src.defaults.ALPHA`)
 
     Returns
     -------

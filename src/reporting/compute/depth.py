@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...errors import UserError
 from ...model.mlp import resolve_init
-from ...results import split_column
+from ...columns import split_column
 
 
 def init_of(label, config):

@@ -14,7 +14,9 @@ from ... import tuning
 from ...model.activations import label as activation_label
 from ...params import GRID_KEYS, candidate_label, friendly
 from ...ranking import rank_order
-from ...results import ALPHA, MARGIN, diagnostic_columns, is_diagnostic, last_values, stopped
+from ...columns import diagnostic_columns, is_diagnostic, last_values
+from ...defaults import ALPHA, MARGIN
+from ...outcomes import stopped
 from . import halving, power, stats, tuned_study, variance, verdict
 from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
 

@@ -8,7 +8,7 @@ the summary's rows of the stopped candidates (outside the verdict) and the metho
 import numpy as np
 import pandas as pd
 
-from ...results import stopped
+from ...outcomes import stopped
 
 COLUMNS = ["candidate", "group", "split", "rung", "epochs", "score", "kept"]
 

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from ...results import ALPHA
+from ...defaults import ALPHA
 
 # The difference (in the metric's units: one accuracy point) that a comparison should be
 # able to detect with probability POWER; a larger minimal detectable difference is reported.

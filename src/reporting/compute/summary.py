@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ...results import ALPHA
+from ...defaults import ALPHA
 from . import power, stability, stats, two_samples
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
@@ -116,7 +116,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA,
         The score column.
     higher_is_better : bool, default True
         False for losses and errors.
-    alpha : float, default `src.results.ALPHA`
+    alpha : float, default `src.defaults.ALPHA`
         Significance level; the intervals cover ``1 - alpha``.
     bounds : (float, float), optional
         The metric's range, e.g. ``(0, 1)`` for an accuracy: intervals are clipped to it
@@ -429,7 +429,7 @@ def claimed_ranking(summary, claimed_order, folds, metric, alpha=ALPHA, margin=N
     folds : pandas.DataFrame
         The long fold table the summary was made from.
     metric : str
-    alpha : float, default `src.results.ALPHA`
+    alpha : float, default `src.defaults.ALPHA`
     margin : float, optional
         The margin of equivalence in the metric's units; None or 0 tests no equivalence.
 

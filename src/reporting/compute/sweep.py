@@ -2,7 +2,7 @@
 import pandas as pd
 
 from ...ranking import rank_order
-from ...results import ALPHA
+from ...defaults import ALPHA
 from ...study_lock import describe
 
 

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from scipy import stats as sps
 
-from ...results import ALPHA
+from ...defaults import ALPHA
 from .verdict import level_text, listing
 
 RESAMPLES = 2000  # bootstrap resamples of the splits
@@ -51,7 +51,7 @@ def bootstrap(first, second, paired, alpha=ALPHA, resamples=RESAMPLES, seed=SEED
     paired : bool
         Whether both studies trained on the same splits (row ``j`` of each is the same split): each
         resample then draws the same splits for both.
-    alpha : float (default=`src.results.ALPHA`)
+    alpha : float (default=`src.defaults.ALPHA`)
     resamples : int (default=2000)
     seed : int (default=0)
 

@@ -18,7 +18,7 @@ import pandas as pd
 from ... import tuning
 from ...params import GRID_KEYS, candidate_label
 from ...ranking import order_numbers
-from ...results import stopped
+from ...outcomes import stopped
 from .halving import halving_frame
 from .two_samples import confidence_interval
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ...results import ALPHA
+from ...defaults import ALPHA
 from ...words import counted
 from . import power, stats
 from .summary import OUTCOMES, chance_text, split_scores_text
@@ -48,7 +48,7 @@ def p_text(p, alpha=ALPHA):
     Parameters
     ----------
     p : float
-    alpha : float (default=`src.results.ALPHA`)
+    alpha : float (default=`src.defaults.ALPHA`)
 
     Returns
     -------

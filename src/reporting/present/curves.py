@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from ...results import stopped
+from ...outcomes import stopped
 from ..compute.two_samples import confidence_interval
 from ..compute.sweep import varying
 from .colours import colours, palette

@@ -4,7 +4,7 @@ import math
 
 import hiplot as hip
 
-from ...results import diagnostic_columns
+from ...columns import diagnostic_columns
 from ..compute.grid_tables import METRICS
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ... import layout
-from ...results import STATS, diagnostic_columns, split_column
+from ...columns import STATS, diagnostic_columns, split_column
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;

@@ -7,7 +7,7 @@ label). Every number of the LaTeX table is one of the frame's, rounded as the ta
 import numpy as np
 import pandas as pd
 
-from ...results import ALPHA
+from ...defaults import ALPHA
 from ..compute.verdict import level_text, p_text
 from . import method
 from .across_page import SHOWN
@@ -143,7 +143,7 @@ def summary_tex(frame, search, alpha=ALPHA, margin=None, label=LABEL, prefix="",
         `paper_frame`'s table.
     search : src.results.SearchRecord
         What was searched: named in the caption.
-    alpha : float (default=`src.results.ALPHA`)
+    alpha : float (default=`src.defaults.ALPHA`)
     margin : float, optional
         The equivalence margin in accuracy, named in the caption.
     label : str

@@ -3,7 +3,8 @@ import pandas as pd
 
 from ... import layout
 from ...model import activations
-from ...results import SearchRecord, split_column
+from ...columns import split_column
+from ...results import SearchRecord
 from ..compute.sweep import sweep_alpha
 from . import method
 from .html import (

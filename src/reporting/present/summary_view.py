@@ -10,7 +10,8 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from ...results import ALPHA, stopped
+from ...defaults import ALPHA
+from ...outcomes import stopped
 from ..compute.verdict import level_text, listing, p_text, within_text
 from . import method
 

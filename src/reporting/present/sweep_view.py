@@ -4,7 +4,7 @@ import shlex
 
 import pandas as pd
 
-from ...results import diagnostic_columns
+from ...columns import diagnostic_columns
 from ..compute.sweep import sweep_alpha, varying
 from . import summary_view
 

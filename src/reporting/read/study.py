@@ -13,7 +13,8 @@ import yaml
 
 from ... import layout
 from ...errors import Damaged, UserError
-from ...results import ALPHA, MARGIN, VALID_FRACTION, SearchRecord
+from ...defaults import ALPHA, MARGIN, VALID_FRACTION
+from ...results import SearchRecord
 from ...study_lock import live_holder
 
 
@@ -125,13 +126,13 @@ class Study:
 
     @property
     def alpha(self):
-        """The significance level, by `_setting`'s precedence; the default `src.results.ALPHA`."""
+        """The significance level, by `_setting`'s precedence; the default `src.defaults.ALPHA`."""
         return self._setting("alpha", ALPHA)
 
     @property
     def margin(self):
         """The margin of equivalence in accuracy points, by `_setting`'s precedence (``stats.json`` holds it in
-        accuracy, None for no margin); the default `src.results.MARGIN`."""
+        accuracy, None for no margin); the default `src.defaults.MARGIN`."""
         return self._setting("margin", MARGIN, lambda value: 100 * value if value else 0.0)
 
     @property

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from ... import layout
 from ...files import save_figure, write_csv, write_json, write_text
-from ...results import ALPHA
+from ...defaults import ALPHA
 from ..compute.across import collect, compare
 from ..compute.depth import depth_frame
 from ..present.across_page import cd_figure, compare_page, markdown
@@ -21,7 +21,7 @@ def write_compare(folders, out_dir, alpha=ALPHA, studies=None):
     folders : list of Path
         Grid or sweep dirs (see `src.reporting.compute.across.studies_of`).
     out_dir : Path
-    alpha : float (default=`src.results.ALPHA`)
+    alpha : float (default=`src.defaults.ALPHA`)
     studies : list of src.reporting.compute.across.ComparedStudy, optional
         The studies of ``folders``, when the caller has read them already.
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ... import layout, logs
 from ...files import save_figure, write_csv, write_json, write_text
-from ...results import diagnostic_columns
+from ...columns import diagnostic_columns
 from ..compute import tuned_study
 from ..compute.grid_tables import grid_tables
 from ..present.colours import palette

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ... import layout
 from ...files import write_csv, write_json
-from ...results import HISTORY_COLUMNS
+from ...columns import HISTORY_COLUMNS
 from ..present.summary_view import seconds
 from ..read.study import load
 from .grid_dir import write_hiplot
