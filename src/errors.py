@@ -100,5 +100,5 @@ class Interrupted(BaseException):
     partly trained weights, which would then be scored, and recorded, as a finished fit; the
     project's net raises this instead (`src.training.net.Net.fit_loop`). Not an ``Exception``:
     nothing that records a failed fit (the fit's record, scikit-learn's ``error_score``)
-    catches it, and the run ends with one line (`src.modes.jobs.interrupted`).
+    catches it, and the run ends with one line (`src.modes.job_failures.interrupted`).
     """

@@ -28,7 +28,8 @@ from .data.datasets import load  # noqa: E402
 from .layout import fits_dir  # noqa: E402
 from .logs import printed_to_log, showing  # noqa: E402
 from .modes.grid import run_grid  # noqa: E402
-from .modes.jobs import interrupted, run_job  # noqa: E402
+from .modes.job_failures import interrupted  # noqa: E402
+from .modes.jobs import run_job  # noqa: E402
 from .modes.single import run_single  # noqa: E402
 from .progress import bars  # noqa: E402
 from .reporting.write.grid_dir import write_grid  # noqa: E402

@@ -216,7 +216,7 @@ class LockLost(BaseException):
     """A study dir taken over by another process while this one held it: this one writes nothing more there.
 
     Raised by the next write into the folder (`src.files.atomic_path`). Not an ``Exception``: nothing
-    that records a failed fit catches it; the job ends with its one line (`src.modes.jobs.stops_if_lost`).
+    that records a failed fit catches it; the job ends with its one line (`src.modes.job_failures.stops_if_lost`).
 
     Parameters
     ----------

@@ -9,7 +9,8 @@ import yaml
 
 from src import layout
 from src.cores import available_cores, cores_per_job
-from src.modes.jobs import failed_objective, share_cores
+from src.modes.core_shares import share_cores
+from src.modes.objective import failed_objective
 from src.preflight import check_command_line
 from src.run import run
 

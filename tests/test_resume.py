@@ -13,7 +13,9 @@ import yaml
 from src.files import TMP_PREFIX, write_csv, write_json
 from src.layout import STASH as STASH_DIR
 from src.layout import job_dirs, record_keys
-from src.modes.jobs import claim, config_hash, run_job
+from src.modes.config_hash import config_hash
+from src.modes.job_dirs import claim
+from src.modes.jobs import run_job
 from src.reporting.compute.sweep import sweep_frame
 from src.reporting.read.study import load
 from tests.conftest import ROOT

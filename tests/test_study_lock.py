@@ -13,7 +13,8 @@ import time
 import pytest
 
 from src import files, layout, study_lock
-from src.modes.jobs import claim, run_job
+from src.modes.job_dirs import claim
+from src.modes.jobs import run_job
 from src.study_lock import Held, LockLost, StudyLock, read_holder
 from tests.conftest import ROOT
 from tests.test_two_writers import age, gone_pid, plant

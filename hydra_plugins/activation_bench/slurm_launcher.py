@@ -246,7 +246,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
 
     def _record(self, overrides, num, status, error):
         """Write the job's ``status.json`` (and Hydra's overrides, for a job that never started)."""
-        from src.modes.jobs import failed_objective  # torch, loaded by the jobs anyway
+        from src.modes.objective import failed_objective
 
         sweep_config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
         with open_dict(sweep_config.hydra.job):
