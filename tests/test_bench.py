@@ -42,7 +42,8 @@ def test_three_setups_side_by_side(cli, tmp_path):
     a = table.loc["a"]
     assert 0 < a["train_s"] < a["wall_s"] and a["fixed_s"] == pytest.approx(a["wall_s"] - a["train_s"], abs=0.2)
     assert 0 < a["peak_frac"] < 1.5 and a["train_gflop_per_s"] > 0
-    assert 0 < a["fixed_s"] - a["fixed_over_floor_s"] < a["fixed_s"]  # the floor: a part of the fixed cost
+    # the floor: a part of the fixed cost, timed on its own (on a busy machine it can come out above it)
+    assert a["fixed_s"] - a["fixed_over_floor_s"] > 0
 
 
 def test_repeated_parts_report_their_median_wall_time_and_highest_memory():
