@@ -31,10 +31,8 @@ def _run(label, module, x):
 
 def _output(spec, label):
     """A fresh module built under `SEED`, in eval mode, and its output on the seeded batch."""
-    torch.manual_seed(SEED)
-    module = activations.build(spec, width=WIDTH).eval()
-    torch.manual_seed(SEED)
-    x = torch.randn(BATCH, WIDTH)
+    module = randomness.seeded_build(SEED, lambda: activations.build(spec, width=WIDTH)).eval()
+    x = torch.randn(BATCH, WIDTH, generator=torch.Generator().manual_seed(SEED))
     with torch.no_grad():
         return module, _run(label, module, x)
 

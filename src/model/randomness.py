@@ -7,6 +7,8 @@ draw from ``self.generator``, which `give_generator` sets to the fit's own (`fit
 so a fit's draws depend on its seed alone, and a checkpoint saves and restores them.
 Without a generator (a module used on its own) they draw from torch's global one.
 """
+import threading
+
 import numpy as np
 import torch
 from torch import nn
@@ -73,6 +75,21 @@ class RReLU(Seeded, nn.RReLU):
             return super().forward(x)
         slope = self._noise(x).uniform_(self.lower, self.upper, generator=self.generator)
         return torch.where(x >= 0, x, x * slope)
+
+
+SEEDING_LOCK = threading.Lock()
+
+
+def seeded_build(seed, build):
+    """``build()`` under torch's global generator seeded with ``seed``, that generator's state kept.
+
+    Initial weights come from torch's global generator (the layers' own initialisers): builds in
+    threads must not interleave between seeding and building, and the caller's stream (a notebook's,
+    the fit beside it) is left where it was.
+    """
+    with SEEDING_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return build()
 
 
 def seeded_layers(module):

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..model import activations
 from ..model.networks import module_class
+from ..model.randomness import seeded_build
 
 REFERENCE = "relu"
 BUDGET = 1.0  # seconds the timed rounds may take, at most (at least 2 rounds of 1 step each)
@@ -71,9 +72,9 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     loss_fn = nn.CrossEntropyLoss()
     nets = {}
     for label in labels:
-        torch.manual_seed(seed)
-        module = module_class(model)(n_features=n_features, n_classes=n_classes, hidden=hidden, activation=label,
-                                     dropout=dropout, init=init, **(module_kwargs or {})).to(device)
+        module = seeded_build(seed, lambda label=label: module_class(model)(
+            n_features=n_features, n_classes=n_classes, hidden=hidden, activation=label, dropout=dropout, init=init,
+            **(module_kwargs or {}))).to(device)
         nets[label] = (module, torch.optim.SGD(module.parameters(), lr=1e-3))
 
     def step(module, optimizer):

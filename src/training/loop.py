@@ -24,8 +24,8 @@ from .grouping import fold_rows
 from .loader import as_tensor
 from .member_rates import MemberRates
 from .member_state import member_states, restore
-from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator
-from .net import Diverged, seeded_build, shuffle_generator, with_fused
+from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator, seeded_build
+from .net import Diverged, shuffle_generator, with_fused
 from .stack import MemberRandom, Stack
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 import inspect
 import logging
 import math
-import threading
 import time
 
 import numpy as np
@@ -15,7 +14,7 @@ from skorch.history import History
 from ..errors import Interrupted, UserError
 from ..model.mlp import uncompiled
 from ..model.networks import module_class
-from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator
+from ..model.randomness import fit_generator, generator_state, give_generator, restore_generator, seeded_build
 from . import fit_records
 from .checkpoints import Checkpoints, cpu_copy, running
 from .diagnostics import Diagnostics
@@ -64,19 +63,6 @@ def with_fused(optimizer, kwargs):
     return {**kwargs, "fused": True} if accepts else kwargs
 
 
-SEEDING_LOCK = threading.Lock()
-
-
-def seeded_build(seed, build):
-    """``build()`` under torch's global generator seeded with ``seed``, that generator's state kept.
-
-    The initial weights come from torch's global generator (the layers' own initialisers); fits
-    in threads must not interleave between seeding and building, and the caller's stream (a
-    notebook's, the fit beside it) is left where it was.
-    """
-    with SEEDING_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
-        return build()
 # torch.set_float32_matmul_precision's settings: "highest" keeps float32 products; "high" and
 # "medium" allow TF32 or bfloat16 products where the hardware has them (GPUs, CPUs with AMX).
 MATMUL_PRECISIONS = ("highest", "high", "medium")
@@ -182,7 +168,7 @@ class Net(NeuralNetClassifier):
     ----------
     seed : int (default=0)
         The study's seed. The fit's own (`seed_for`) sets its initial weights (built under
-        torch's global generator seeded with it, `seeded_build`), its batch order
+        torch's global generator seeded with it, `src.model.randomness.seeded_build`), its batch order
         (`shuffle_generator`) and its random ops (dropout, RReLU:
         `src.model.randomness.fit_generator`), so the same seed gives the same history,
         whatever trains beside the fit.
