@@ -9,7 +9,7 @@ on (a split's training rows less the `VALID_FRACTION` it holds out for validatio
 ``train.valid_fraction`` does); every split also has a difficulty shared by all candidates.
 Scores are rounded to multiples of ``1 / n_test`` like real accuracies, so a difference can
 be the same on every split; every decision floors the variance by those test rows, as the
-summary does (`src.reporting.compute.stats.floored_variance`).
+summary does (`src.reporting.compute.floor.floored_variance`).
 
 Under the global null (all candidates equally good) every "separated" is an error. The
 decisions are those the summary and the verdict print, made by the same functions on the same

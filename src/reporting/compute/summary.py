@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...defaults import ALPHA
-from . import power, stability, stats, two_samples
+from . import floor, power, stability, stats, two_samples
 
 REQUIRED_COLUMNS = ("label", "split", "n_train", "n_test")
 SUMMARY_COLUMNS = ["label", "mean", "std", "ci_low", "ci_high", "n_splits", "diff_to_best", "diff_low",
@@ -124,7 +124,7 @@ def summarize(folds, metric="test_accuracy", higher_is_better=True, alpha=ALPHA,
     n_test : int, optional
         Given, the scores are proportions over ``n_test`` test rows per split (an accuracy):
         every interval and test floors its variance by the split's test rows
-        (`src.reporting.compute.stats.floored_variance`), so a difference that is the same on
+        (`src.reporting.compute.floor.floored_variance`), so a difference that is the same on
         every split is tested with the uncertainty its rows leave; and a split is far from its
         candidate's others only beyond what its test rows alone would vary
         (`src.reporting.compute.stability.proportion_sd`, the floor of
@@ -278,7 +278,7 @@ def _versus_best(out, s, compared, alpha, higher_is_better, margin, bounds):
                     two_samples.bayes_probabilities(first_, second_, ratio, margin, test_rows))
             if j >= 2 and not np.isfinite(pair["p"]):
                 out.loc[row, "note"] = UNTESTABLE
-            elif test_rows is not None and j >= 2 and bool(stats.constant(ordered[row] - ordered[0])):
+            elif test_rows is not None and j >= 2 and bool(floor.constant(ordered[row] - ordered[0])):
                 out.loc[row, "note"] = FLOORED
         some = bool(decided.some_pair_separated)
         if j >= 2:

@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 
-from .stats import constant, corrected_se, mean_intervals, pairwise_tests
+from .floor import constant
+from .stats import corrected_se, mean_intervals, pairwise_tests
 
 def _finite(values, n_train, n_test):
     """Return the finite ``values`` and the mean ``n_test / n_train`` of their splits."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...defaults import ALPHA
 from ...words import counted
-from . import power, stats
+from . import floor, power, stats
 from .summary import OUTCOMES, chance_text, split_scores_text
 
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
@@ -149,7 +149,7 @@ def _candidate_line(row, best, alpha, percent, n_pairs, higher, splits=2, margin
         if splits < 2:
             return (f"{name} differs from {best} by {amount(diff, percent, signed=True)} on the one split; a single "
                     f"split has no variation to test, so the pair is untestable and not called separated.")
-        if abs(diff) <= stats.CONSTANT_RTOL:
+        if abs(diff) <= floor.CONSTANT_RTOL:
             return (f"{name} scored the same as {best} on every split: there is no difference to test."
                     + _constant_clause(row, best, percent, margin))
         return (f"{name} differs from {best} by exactly {amount(diff, percent, signed=True)} on every split; "
