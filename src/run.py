@@ -72,12 +72,12 @@ def run(cfg, out_dir):
     float
         The mode's objective (what a hyperparameter sweep optimises).
     """
-    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
+    net, data_kwargs, mode_kwargs = validate(cfg)
     with showing(verbose=cfg.train.verbose >= VERBOSE, tables=cfg.mode == "single"):
         dataset = load(**data_kwargs)
         compute, write, state = MODES[cfg.mode]
         with printed_to_log(log):
-            result = compute(dataset, net_kwargs, **state(Path(out_dir)), **mode_kwargs)
+            result = compute(dataset, net, **state(Path(out_dir)), **mode_kwargs)
         write(result, Path(out_dir))
     if cfg.get("tracking") is not None:
         from omegaconf import OmegaConf

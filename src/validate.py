@@ -1,4 +1,4 @@
-"""From a composed Hydra config to checked, plain keyword arguments (and one-line errors)."""
+"""From a composed Hydra config to checked settings objects and plain keyword arguments (and one-line errors)."""
 import importlib
 import json
 
@@ -13,6 +13,8 @@ from .errors import UserError
 from .data.datasets import image_shape
 from .model import activations
 from .model.networks import NETWORKS, NO_NORM
+from .modes.search_settings import SearchSettings
+from .training.settings import Compute, NetSettings, Network, Optimization, Training
 
 _CHECKED = set()  # the configs (as resolved YAML) this process has checked
 
@@ -74,44 +76,32 @@ def data_args(cfg):
 
 
 def net_args(cfg, device, threads):
-    """Plain keyword arguments for `src.training.net.make_net` (everything but the data's shape)."""
+    """The settings of `src.training.net.make_net` (everything but the data's shape), built once."""
     optimizer, lr, optimizer_kwargs = optimizer_settings(cfg.optimizer)
     train = cfg.train
-    return dict(
-        hidden=list(cfg.model.hidden),
-        activation=activations.label(to_plain(cfg.activation)),
-        dropout=cfg.model.dropout,
-        init=cfg.model.init,
-        layer=cfg.model.layer,
-        optimizer=optimizer,
-        lr=lr,
-        optimizer_kwargs=optimizer_kwargs,
-        epochs=train.epochs,
-        batch_size=train.batch_size,
-        valid_fraction=train.valid_fraction,
-        seed=cfg.seed,
-        split_seeds=cfg.cv.split_seeds,
-        device=device,
-        threads=threads,
-        early_stopping=train.early_stopping,
-        lr_scheduler=to_plain(train.lr_scheduler),
-        compile=train.compile,
-        matmul_precision=train.matmul_precision,
-        checkpoint_every=train.checkpoint_every,
-        verbose=train.verbose,
-        model=cfg.model.name,
-        module_kwargs=module_args(cfg),
+    return NetSettings(
+        network=Network(model=cfg.model.name, hidden=list(cfg.model.hidden),
+                        activation=activations.label(to_plain(cfg.activation)), dropout=cfg.model.dropout,
+                        init=cfg.model.init, layer=cfg.model.layer, module_kwargs=module_args(cfg)),
+        optimization=Optimization(optimizer=optimizer, lr=lr, optimizer_kwargs=optimizer_kwargs,
+                                  lr_scheduler=to_plain(train.lr_scheduler)),
+        training=Training(epochs=train.epochs, batch_size=train.batch_size, valid_fraction=train.valid_fraction,
+                          early_stopping=train.early_stopping, seed=cfg.seed, split_seeds=cfg.cv.split_seeds,
+                          checkpoint_every=train.checkpoint_every, verbose=train.verbose),
+        compute=Compute(device=device, threads=threads, compile=train.compile,
+                        matmul_precision=train.matmul_precision),
     )
 
 
-# model keys that `make_net` takes by name (``name`` as its ``model``); the others are the network's own
+# model keys that `src.training.settings.Network` holds by name (``name`` as its ``model``); the others are the
+# network's own (its ``module_kwargs``)
 NET_MODEL_KEYS = ("name", "hidden", "dropout", "init", "layer")
 
 
 def module_args(cfg):
     """The network's own arguments (`make_net`'s ``module_kwargs``).
 
-    The model keys that `make_net` does not take by name (a CNN's channels, kernel size and
+    The model keys that `Network` does not hold by name (a CNN's channels, kernel size and
     pooling; the norm), and the data set's image shape for a network that reads images. A norm
     of ``none`` is the networks' default and is left out, so that a fit without one keeps the
     record key it had before norms existed (a killed study resumes).
@@ -140,12 +130,13 @@ def grid_of(cfg):
 
 
 def grid_args(cfg, cores, grid):
-    """Keyword arguments of `src.modes.grid.run_grid`, given the job's plan of cores and its grid."""
-    return dict(grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, inits=cfg.cv.inits, refit=cfg.cv.refit,
-                cores=cores, batched=cfg.cv.batched, backend=cfg.search.backend,
-                scheduler=cfg.search.scheduler, claim=to_plain(cfg.claim), alpha=cfg.stats.alpha,
-                margin=cfg.stats.margin,
-                halving=dict(eta=cfg.search.eta, min_epochs=cfg.search.min_epochs) if cfg.search.halving else None)
+    """Keyword arguments of `src.modes.grid.run_grid` (its ``search`` settings), given the job's plan of cores
+    and its grid."""
+    return {"search": SearchSettings(
+        grid=grid, folds=cfg.cv.folds, repeats=cfg.cv.repeats, inits=cfg.cv.inits, refit=cfg.cv.refit,
+        cores=cores, batched=cfg.cv.batched, backend=cfg.search.backend, scheduler=cfg.search.scheduler,
+        claim=to_plain(cfg.claim), alpha=cfg.stats.alpha, margin=cfg.stats.margin,
+        halving=dict(eta=cfg.search.eta, min_epochs=cfg.search.min_epochs) if cfg.search.halving else None)}
 
 
 MODE_ARGS = {"single": lambda cfg, cores, grid: {}, "grid": grid_args}
@@ -162,8 +153,9 @@ def validate(cfg):
 
     Returns
     -------
-    (dict, dict, dict)
-        Keyword arguments for `src.training.net.make_net`, `src.data.datasets.load` and the mode's function.
+    (src.training.settings.NetSettings, dict, dict)
+        The settings of `src.training.net.make_net`, keyword arguments of `src.data.datasets.load` and of
+        the mode's function.
     """
     checked = _identity(cfg)
     first = checked is None or checked not in _CHECKED  # else the preflight checked it in this process

@@ -5,6 +5,7 @@ import pytest
 
 from src.run import run
 from src.training.net import make_net
+from src.training.settings import NetSettings
 from src.training.grouping import stackable
 
 GRID = ["mode=grid", "cv.n_jobs=1", "train.epochs=4", "cv.refit=false", "train.threads=1"]
@@ -41,8 +42,8 @@ def test_batched_folds_with_dropout_and_rrelu_agree_fold_for_fold_with_the_plain
 
 @pytest.mark.parametrize("activation", ["relu", "prelu", "swish(learnable=True)", "pau"])
 def test_learnable_activations_stack_and_per_fit_callbacks_do_not(activation):
-    assert stackable(make_net(64, 10, activation=activation)) is True
-    assert stackable(make_net(64, 10, activation=activation, early_stopping=3)) is False
+    assert stackable(make_net(64, 10, NetSettings.of(activation=activation))) is True
+    assert stackable(make_net(64, 10, NetSettings.of(activation=activation, early_stopping=3))) is False
 
 
 class FirstAxisCoefficients:
@@ -135,7 +136,7 @@ def test_batched_folds_record_the_same_diagnostics_as_the_plain_path(make_cfg, t
 def test_folds_with_different_batch_counts_take_the_plain_path():
     from src.training.grouping import same_batch_count
 
-    net = make_net(4, 2, batch_size=10, valid_fraction=0.0)
+    net = make_net(4, 2, NetSettings.of(batch_size=10, valid_fraction=0.0))
     y = np.arange(40) % 2
     assert same_batch_count(net, y, [np.arange(20), np.arange(20, 40)])
     assert not same_batch_count(net, y, [np.arange(20), np.arange(19, 40)])  # 20 rows: 2 batches; 21 rows: 3
@@ -150,13 +151,14 @@ def test_compiled_fits_record_diagnostics_and_reload_their_weights(tmp_path):
     y = np.arange(300) % 3
     fitted = {}
     for activation in ("relu", "tanh"):
-        net = make_net(16, 3, hidden=[8], activation=activation, epochs=2, verbose=0, compile=True, threads=1)
+        settings = NetSettings.of(hidden=[8], activation=activation, epochs=2, verbose=0, compile=True, threads=1)
+        net = make_net(16, 3, settings)
         net.set_params(record_dir=str(tmp_path))
         net.fit(X, y)
         history = pd.DataFrame(net.history.to_list())
         assert {"layer1_dead", "layer1_mean", "output_grad_norm"} <= set(history.columns)
         fitted[activation] = net
-    again = make_net(16, 3, hidden=[8], activation="tanh", epochs=2, verbose=0, compile=True, threads=1)
+    again = make_net(16, 3, NetSettings.of(hidden=[8], activation="tanh", epochs=2, verbose=0, compile=True, threads=1))
     again.set_params(record_dir=str(tmp_path)).fit(X, y)  # found in the records: loaded, not trained
     with torch.no_grad():
         np.testing.assert_allclose(again.predict_proba(X), fitted["tanh"].predict_proba(X), rtol=1e-5)
@@ -188,7 +190,7 @@ def test_candidates_stacked_together_match_each_stacked_alone(tmp_path, one_thre
 
     X, y, folds = _digits_folds()
     specs = [("relu", "auto", 0.0), ("tanh", "xavier_uniform", 0.0), ("elu", "auto", 0.0)]
-    nets = [make_net(64, 10, hidden=hidden, activation=a, init=i, dropout=d, epochs=3, verbose=0)
+    nets = [make_net(64, 10, NetSettings.of(hidden=hidden, activation=a, init=i, dropout=d, epochs=3, verbose=0))
             for a, i, d in specs]
     together = _records(tmp_path / "together", train_and_record(nets, X, y, folds, str(tmp_path / "together")))
     alone = []
@@ -221,12 +223,13 @@ def test_a_grid_over_activation_and_lr_trains_one_stack(make_cfg, tmp_path, caps
 def test_stack_keys_ignore_only_what_may_differ_inside_a_stack():
     from src.training.grouping import stack_key
 
-    base = make_net(64, 10, hidden=[32, 16])
-    assert stack_key(base) == stack_key(make_net(64, 10, hidden=[32, 16], activation="tanh", init="xavier_normal",
-                                                 dropout=0.2, lr=0.1))
-    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], optimizer_kwargs={"momentum": 0.5}))
-    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 8]))
-    assert stack_key(base) != stack_key(make_net(64, 10, hidden=[32, 16], seed=1))
+    base = make_net(64, 10, NetSettings.of(hidden=[32, 16]))
+    free = NetSettings.of(hidden=[32, 16], activation="tanh", init="xavier_normal", dropout=0.2, lr=0.1)
+    assert stack_key(base) == stack_key(make_net(64, 10, free))
+    momentum = NetSettings.of(hidden=[32, 16], optimizer_kwargs={"momentum": 0.5})
+    assert stack_key(base) != stack_key(make_net(64, 10, momentum))
+    assert stack_key(base) != stack_key(make_net(64, 10, NetSettings.of(hidden=[32, 8])))
+    assert stack_key(base) != stack_key(make_net(64, 10, NetSettings.of(hidden=[32, 16], seed=1)))
 
 
 @pytest.mark.slow

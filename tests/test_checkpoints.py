@@ -16,6 +16,7 @@ from src.errors import Interrupted
 from src.run import run
 from src.training import checkpoints as ck
 from src.training.net import SaveCheckpoint, make_net
+from src.training.settings import NetSettings
 from tests.conftest import FAST, ROOT, compose_config, run_cli
 
 # digits, 30 epochs of small batches: long enough to kill between two checkpoints; one thread, one stack at a time
@@ -88,7 +89,8 @@ def test_a_fit_trained_fit_by_fit_goes_on_from_its_checkpoint_as_if_never_stoppe
     X, y = (X / 16).astype(np.float32), y.astype(np.int64)
 
     def fit(folder):
-        net = make_net(64, 10, epochs=6, batch_size=64, verbose=0, checkpoint_every=2, lr=0.1, **RESUMED[settings])
+        net = make_net(64, 10, NetSettings.of(epochs=6, batch_size=64, verbose=0, checkpoint_every=2, lr=0.1,
+                                              **RESUMED[settings]))
         return net.set_params(record_dir=str(folder)).fit(X, y)
 
     whole = fit(tmp_path / "whole")

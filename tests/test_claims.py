@@ -9,7 +9,7 @@ import pytest
 
 from src import validate as config
 from src.reporting.compute import grid_tables as tables
-from src.reporting.compute import summary
+from src.reporting.compute import claims
 from src.reporting.read.study import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,12 +24,13 @@ CLAIMS = {
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_claim_experiment_composes_with_a_claim_matching_its_grid(make_cfg, name):
     cfg = make_cfg([f"experiment={name}"], shrink=False)
-    net_kwargs, data_kwargs, mode_kwargs = config.validate(cfg)
+    net, data_kwargs, mode_kwargs = config.validate(cfg)
+    search = mode_kwargs["search"]
     assert cfg.mode == "grid" and list(cfg.claim) == CLAIMS[name]
     assert data_kwargs["name"] == "mnist" and data_kwargs["subset"] is None  # reduced: full MNIST,
-    assert net_kwargs["epochs"] <= 10  # fewer epochs
-    assert mode_kwargs["repeats"] >= 2
-    grid_names = {label.split("(")[0] for label in mode_kwargs["grid"].config["activation"]}
+    assert net.training.epochs <= 10  # fewer epochs
+    assert search.repeats >= 2
+    grid_names = {label.split("(")[0] for label in search.grid.config["activation"]}
     assert set(CLAIMS[name]) == grid_names
     readme = (ROOT / "experiments" / "README.md").read_text()
     assert f"`{name}`" in readme and f"experiment={name}" in readme
@@ -37,16 +38,18 @@ def test_claim_experiment_composes_with_a_claim_matching_its_grid(make_cfg, name
 
 def test_paper_settings(make_cfg):
     elu = config.validate(make_cfg(["experiment=elu_paper"], shrink=False))[0]
-    assert elu["hidden"] == [128] * 8 and elu["batch_size"] == 64 and elu["lr"] == 0.01
-    assert elu["optimizer_kwargs"]["momentum"] == 0 and elu["init"] == "kaiming_normal"
+    assert elu.network.hidden == [128] * 8 and elu.training.batch_size == 64 and elu.optimization.lr == 0.01
+    assert elu.optimization.optimizer_kwargs["momentum"] == 0 and elu.network.init == "kaiming_normal"
     gelu = config.validate(make_cfg(["experiment=gelu_paper"], shrink=False))[0]
-    assert gelu["hidden"] == [128] * 8 and gelu["batch_size"] == 128 and gelu["optimizer"].__name__ == "Adam"
+    assert gelu.network.hidden == [128] * 8 and gelu.training.batch_size == 128
+    assert gelu.optimization.optimizer.__name__ == "Adam"
     snn, snn_data, _ = config.validate(make_cfg(["experiment=snn_tutorial"], shrink=False))
-    assert snn["hidden"] == [512, 256] and snn["dropout"] == 0.05 and snn["lr"] == 0.001
-    assert snn["optimizer_kwargs"]["momentum"] == 0 and snn["batch_size"] == 128 and snn["init"] == "auto"
+    assert snn.network.hidden == [512, 256] and snn.network.dropout == 0.05 and snn.optimization.lr == 0.001
+    assert snn.optimization.optimizer_kwargs["momentum"] == 0 and snn.training.batch_size == 128
+    assert snn.network.init == "auto"
     assert snn_data["standardize"] in ("global", "per_pixel")
     ranking = config.validate(make_cfg(["experiment=claims_ranking"], shrink=False))[0]
-    assert len(ranking["hidden"]) >= 6 and ranking["init"] == "auto"
+    assert len(ranking.network.hidden) >= 6 and ranking.network.init == "auto"
 
 
 @pytest.mark.slow
@@ -60,7 +63,7 @@ def test_claim_experiment_runs_and_prints_its_verdict(cli, tmp_path, name):
     claim = "claim " + " > ".join(n.upper() for n in CLAIMS[name])
     line = next(line for line in done.stdout.splitlines() if line.startswith(claim))
     outcome = line[len(claim) + 2:].split(" (", 1)[0]
-    assert outcome in summary.OUTCOMES
+    assert outcome in claims.OUTCOMES
     assert line in (tmp_path / "summary.md").read_text()
     found = json.loads((tmp_path / "stats.json").read_text())["claim"]
     assert found["text"] == line  # the printed verdict is the recorded one

@@ -15,12 +15,13 @@ from src.model.mlp import MLP
 from src.training.diagnostics import layer_pairs
 from src.training.grouping import stackable
 from src.training.net import make_net
+from src.training.settings import NetSettings
 from src.validate import validate
 from tests.conftest import api_study
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-DIGITS = dict(n_features=64, n_classes=10, image_shape=(1, 8, 8))
+DIGITS = dict(n_classes=10, image_shape=(1, 8, 8))
 
 
 def small_cnn(activation="relu", **kwargs):
@@ -54,6 +55,11 @@ def test_the_mlp_refuses_the_cnns_keys_and_a_norm_in_a_halving_grid(make_cfg):
         schema.check(make_cfg(["mode=grid", "model.norm=layer", "search.halving=true"]))
 
 
+def test_a_cnn_grid_cannot_sweep_the_mlps_layer_kind(make_cfg):
+    with pytest.raises(UserError, match=r"grid layer: model=cnn has no layer kind to sweep \(its layers are linear"):
+        validate(make_cfg(["model=cnn", "mode=grid", "+grid.layer=[linear]"]))
+
+
 def test_pooling_an_image_below_one_pixel_is_refused_before_any_data_are_loaded(make_cfg):
     with pytest.raises(UserError, match=r"a 8x8 image shrinks below one pixel; use at most 3 blocks"):
         validate(make_cfg(["model=cnn", "model.channels=[4,4,4,4]"]))
@@ -62,12 +68,12 @@ def test_pooling_an_image_below_one_pixel_is_refused_before_any_data_are_loaded(
 def test_each_data_set_says_its_image_shape_and_the_cnn_gets_it(make_cfg):
     assert {name: source.image_shape for name, source in LOADERS.items()} == {
         "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "digits": (1, 8, 8)}
-    net_kwargs = validate(make_cfg(["model=cnn", "model.norm=batch"]))[0]
-    assert net_kwargs["model"] == "cnn" and net_kwargs["hidden"] == [128]
-    assert net_kwargs["module_kwargs"] == {"channels": [16, 32], "kernel_size": 5, "pool": 2, "norm": "batch",
-                                           "image_shape": [1, 8, 8]}
-    mlp = validate(make_cfg([]))[0]
-    assert mlp["model"] == "mlp" and mlp["module_kwargs"] == {}  # no norm: the fit keys studies had before
+    cnn = validate(make_cfg(["model=cnn", "model.norm=batch"]))[0].network
+    assert cnn.model == "cnn" and cnn.hidden == [128]
+    assert cnn.module_kwargs == {"channels": [16, 32], "kernel_size": 5, "pool": 2, "norm": "batch",
+                                 "image_shape": [1, 8, 8]}
+    mlp = validate(make_cfg([]))[0].network
+    assert mlp.model == "mlp" and mlp.module_kwargs == {}  # no norm: the fit keys studies had before
 
 
 def test_the_rows_are_read_as_images_through_a_view_of_their_memory():
@@ -97,8 +103,8 @@ def test_the_norm_sits_between_each_linear_or_convolution_and_its_activation(nor
 
 def test_a_network_with_a_norm_or_a_cnn_trains_fit_by_fit_and_an_mlp_in_stacks():
     assert stackable(make_net(64, 10))
-    assert not stackable(make_net(64, 10, module_kwargs={"norm": "batch"}))
-    assert not stackable(make_net(64, 10, model="cnn", module_kwargs={"image_shape": [1, 8, 8]}))
+    assert not stackable(make_net(64, 10, NetSettings.of(module_kwargs={"norm": "batch"})))
+    assert not stackable(make_net(64, 10, NetSettings.of(model="cnn", module_kwargs={"image_shape": [1, 8, 8]})))
     assert networks.stacks("mlp") and not networks.stacks("mlp", "layer") and not networks.stacks("cnn")
 
 
@@ -128,8 +134,8 @@ def test_a_per_unit_activation_has_a_parameter_per_channel_and_the_init_follows_
     assert small_cnn("selu").init_scheme == "lecun_normal" and small_cnn("relu").init_scheme == "kaiming_normal"
     conv = small_cnn("selu").hidden[3].weight  # LeCun normal over the inputs of an output: 3 channels x 5 x 5
     assert conv.std().item() == pytest.approx(1 / math.sqrt(3 * 25), rel=0.25)
-    with pytest.raises(UserError, match="gated layers are the MLP's"):
-        small_cnn(layer="glu")
+    with pytest.raises(UserError, match="the cnn reads rows of 100 features as 1x8x8 images, which hold 64"):
+        make_net(100, 10, NetSettings.of(model="cnn", module_kwargs={"image_shape": [1, 8, 8]}))
 
 
 def test_dropout_in_the_head_draws_from_the_fits_generator():

@@ -37,10 +37,10 @@ def test_every_dataset_config_composes(make_cfg, name):
 @pytest.mark.parametrize("name", options("grid"))
 def test_every_grid_composes_and_validates(make_cfg, name):
     cfg = make_cfg(["mode=grid", f"grid={name}"])
-    net_kwargs, _, mode_kwargs = config.validate(cfg)
+    search = config.validate(cfg)[2]["search"]
     grid = yaml.safe_load((CONF / "grid" / f"{name}.yaml").read_text())
-    assert mode_kwargs["grid"].config == {k: v for k, v in grid.items() if not k.startswith("#")}
-    assert (mode_kwargs["folds"], mode_kwargs["repeats"]) == (cfg.cv.folds, cfg.cv.repeats)
+    assert search.grid.config == {k: v for k, v in grid.items() if not k.startswith("#")}
+    assert (search.folds, search.repeats) == (cfg.cv.folds, cfg.cv.repeats)
 
 
 @pytest.mark.parametrize("name", options("experiment"))
@@ -51,10 +51,10 @@ def test_every_experiment_composes_and_validates(make_cfg, name):
 
 def test_default_config_is_the_origin_notebook_setup(make_cfg):
     cfg = make_cfg(shrink=False)
-    net_kwargs, data_kwargs, _ = config.validate(cfg)
-    assert net_kwargs["hidden"] == [128, 64] and net_kwargs["epochs"] == 25 and net_kwargs["batch_size"] == 128
-    assert net_kwargs["optimizer"] is torch.optim.SGD and net_kwargs["lr"] == 0.01
-    assert net_kwargs["optimizer_kwargs"] == {"momentum": 0.95}
+    net, data_kwargs, _ = config.validate(cfg)
+    assert net.network.hidden == [128, 64] and net.training.epochs == 25 and net.training.batch_size == 128
+    assert net.optimization.optimizer is torch.optim.SGD and net.optimization.lr == 0.01
+    assert net.optimization.optimizer_kwargs == {"momentum": 0.95}
     assert data_kwargs["name"] == "mnist" and data_kwargs["standardize"] == "global"
 
 

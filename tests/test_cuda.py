@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 from src.run import run
 from src.training.loader import as_tensor
 from src.training.net import make_net, resolve_device
+from src.training.settings import NetSettings
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")]
@@ -37,7 +38,7 @@ def test_a_matrix_goes_to_the_gpu_once_and_its_batches_are_gathered_there():
     assert as_tensor(X.copy(), "cuda").data_ptr() != first.data_ptr()  # another matrix, another copy
     np.testing.assert_array_equal(first.cpu().numpy(), X)
 
-    net = make_net(64, 10, epochs=2, verbose=0, device="cuda")
+    net = make_net(64, 10, NetSettings.of(epochs=2, verbose=0, device="cuda"))
     net.fit(X, y)
     assert {p.device.type for p in net.module_.parameters()} == {"cuda"}
     loader = net.get_iterator(net.get_dataset(X, y), training=True)

@@ -13,6 +13,7 @@ from src.columns import diagnostic_columns, is_diagnostic, last_values
 from src.run import run
 from src.training.diagnostics import bounds_of, layer_pairs, measure, probe_count, probe_rows
 from src.training.net import make_net
+from src.training.settings import NetSettings
 
 CE = nn.CrossEntropyLoss()
 
@@ -111,7 +112,8 @@ def test_training_is_the_same_with_and_without_diagnostics():
     dataset = data.load("digits", root="data")
     histories = []
     for enabled in (True, False):
-        net = make_net(dataset.n_features, dataset.n_classes, hidden=[32, 16], dropout=0.2, epochs=3, verbose=0)
+        settings = NetSettings.of(hidden=[32, 16], dropout=0.2, epochs=3, verbose=0)
+        net = make_net(dataset.n_features, dataset.n_classes, settings)
         if not enabled:
             net.set_params(callbacks__diagnostics=None)
         net.fit(dataset.X_train, dataset.y_train)
@@ -125,8 +127,8 @@ def test_training_is_the_same_with_and_without_diagnostics():
 
 def test_the_printed_log_keeps_its_usual_columns(capsys):
     dataset = data.load("digits", root="data")
-    make_net(dataset.n_features, dataset.n_classes, hidden=[16], epochs=1, verbose=1).fit(dataset.X_train,
-                                                                                         dataset.y_train)
+    settings = NetSettings.of(hidden=[16], epochs=1, verbose=1)
+    make_net(dataset.n_features, dataset.n_classes, settings).fit(dataset.X_train, dataset.y_train)
     out = capsys.readouterr().out
     assert "valid_acc" in out and "layer1" not in out and "grad_norm" not in out
 

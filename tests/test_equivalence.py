@@ -9,7 +9,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from src.reporting.compute import power, stats, summary, two_samples, verdict
+from src.reporting.compute import claims, design, phrases, power, stats, summary, two_samples, verdict
 from src.defaults import MARGIN
 from src.reporting.present import summary_view
 from tests.test_stats import WORKED, WORKED_P, WORKED_T, make_folds
@@ -125,7 +125,7 @@ def test_each_row_has_one_outcome_and_no_note_that_contradicts_it(margin, outcom
     lines = verdict.verdict(table, "cross-validated accuracy", folds=3)
     assert "untestable" not in " ".join(lines)
     best = table.loc[0, "label"]
-    said = f"{row['label']} is equivalent to {best} within {verdict.within_text(margin)}" in " ".join(lines)
+    said = f"{row['label']} is equivalent to {best} within {phrases.within_text(margin)}" in " ".join(lines)
     assert said == (outcome == "equivalent")
 
 
@@ -268,7 +268,7 @@ def test_the_power_sentence_names_the_folds_and_repeats_that_reach_the_margin():
     rng = np.random.default_rng(3)
     base = 0.97 + rng.normal(0, 0.003, 9)
     table = _summary({"a": base, "b": base + rng.normal(0, 0.002, 9), "c": base + rng.normal(0, 0.002, 9)})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert line == verdict.verdict(table, "accuracy", folds=3)[-1]
     assert "shown equivalent only within about ±" in line and "wider than the ±0.50-point margin" in line
     folds, repeats, splits, fits = map(int, re.search(
@@ -285,7 +285,7 @@ def test_the_power_sentence_names_the_folds_and_repeats_that_reach_the_margin():
 def test_the_power_sentence_says_when_no_design_reaches_the_margin():
     rng = np.random.default_rng(6)
     table = _summary({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert "nor would 5 or 10 folds" in line
     assert "no design up to 10 folds x 20 repeats reaches it" in line and "stay inconclusive" in line
 
@@ -344,7 +344,7 @@ def test_a_claim_between_equivalent_candidates_is_reported_as_such():
     folds = make_folds({"selu": base + 0.02 + rng.normal(0, 0.0005, 9), "elu": base + rng.normal(0, 0.0004, 9),
                         "relu": base - 0.0002 + rng.normal(0, 0.0004, 9)}, 40000, 20000)
     table = summary.summarize(folds, margin=0.005)
-    found = summary.claimed_ranking(table, ["selu", "elu", "relu"], folds, "test_accuracy", margin=0.005)
+    found = claims.claimed_ranking(table, ["selu", "elu", "relu"], folds, "test_accuracy", margin=0.005)
     status = {(p["better"], p["worse"]): p["status"] for p in found.pairs}
     assert status == {("selu", "elu"): "holds", ("selu", "relu"): "holds", ("elu", "relu"): "equivalent"}
     assert found.outcome == "equivalent"
@@ -353,7 +353,7 @@ def test_a_claim_between_equivalent_candidates_is_reported_as_such():
                            "the ±0.50-point margin")
     assert "equivalent: elu and relu within ±0.50 points (TOST, p " in text
     # Without a margin the same claim is not established, as before.
-    plain = summary.claimed_ranking(table, ["selu", "elu", "relu"], folds, "test_accuracy")
+    plain = claims.claimed_ranking(table, ["selu", "elu", "relu"], folds, "test_accuracy")
     assert plain.outcome == "not established" and "TOST" not in verdict.claim_text(plain)
 
 
@@ -437,7 +437,7 @@ def test_on_digits_a_large_margin_calls_the_near_identical_pair_equivalent_and_a
 def test_a_remedy_counts_every_fit_of_a_tuned_study():
     """A tuned study trains each activation at each tune setting on every split: the remedy's cost says so."""
     table = pd.DataFrame({"label": ["relu", "tanh", "gelu"]})
-    assert verdict._design_text((10, 2), table) == "cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)"
+    assert design._design_text((10, 2), table) == "cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)"
     table.attrs["settings"] = 4
-    assert verdict._design_text((10, 2), table) == ("cv.folds=10 cv.repeats=2 (20 splits, 240 fits for 3 candidates "
+    assert design._design_text((10, 2), table) == ("cv.folds=10 cv.repeats=2 (20 splits, 240 fits for 3 candidates "
                                                     "at 4 settings each)")

@@ -44,8 +44,8 @@ def test_geglu_uses_gelu_and_each_layer_its_own_gate():
 
 
 def test_model_layer_reaches_the_network(make_cfg):
-    net_kwargs = validate(make_cfg(["model.layer=glu", "activation=silu"]))[0]
-    assert net_kwargs["layer"] == "glu"
+    net = validate(make_cfg(["model.layer=glu", "activation=silu"]))[0]
+    assert net.network.layer == "glu"
 
 
 @pytest.mark.slow

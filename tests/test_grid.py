@@ -190,10 +190,11 @@ def test_multirun_with_a_failing_job_lists_it_and_exits_non_zero(cli, tmp_path):
 def test_a_fit_key_does_not_change_when_the_net_is_fitted():
     from src.training import fit_records
     from src.training.net import make_net
+    from src.training.settings import NetSettings
 
     X = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
     y = np.arange(60) % 3
-    net = make_net(8, 3, hidden=[4], epochs=1, verbose=0)
+    net = make_net(8, 3, NetSettings.of(hidden=[4], epochs=1, verbose=0))
     before = fit_records.fit_key(net, X, y)
     net.fit(X, y)
     assert fit_records.fit_key(net, X, y) == before
@@ -223,6 +224,7 @@ def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatc
 
     from src.modes.grid import SCORING
     from src.training.net import Net, make_net
+    from src.training.settings import NetSettings
 
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(150, 6)).astype(np.float32), np.arange(150) % n_classes
@@ -238,7 +240,7 @@ def test_grid_scores_equal_scikit_learns_from_one_prediction_per_fold(monkeypatc
     for name, scoring in (("ours", SCORING), ("builtin", {"accuracy": "accuracy", "log_loss": "neg_log_loss",
                                                           "balanced_accuracy": "balanced_accuracy"})):
         calls.clear()
-        net = make_net(6, n_classes, hidden=[5], epochs=2, verbose=0, threads=1)
+        net = make_net(6, n_classes, NetSettings.of(hidden=[5], epochs=2, verbose=0, threads=1))
         scored[name] = cross_validate(net, X, y, cv=StratifiedKFold(3), scoring=scoring)
         scored[name + "_calls"] = [n for n in calls if n == 50]  # (not the epochs' cached validation scoring)
     assert len(scored["ours_calls"]) == 3      # one pass over each test fold

@@ -190,3 +190,28 @@ def test_compute_and_present_touch_no_files(layer):
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
                 if name in DISK_CALLS and (_module(path), name) not in READS_OWN_SOURCE:
                     pytest.fail(f"{path.relative_to(SRC.parent)}:{node.lineno} calls {name}; read it through the study")
+
+
+MOST_LINES, MOST_PARAMETERS = 80, 10  # a function longer or with more parameters takes a settings object or splits
+CODE = [SRC, SRC.parent / "hydra_plugins", SRC.parent / "scripts", SRC.parent / "tests"]
+
+
+def _parameters(function):
+    """A function's parameters, ``self`` and ``cls`` aside, ``*args`` and ``**kwargs`` counted."""
+    args = function.args
+    named = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if named and named[0].arg in ("self", "cls"):
+        named = named[1:]
+    return len(named) + bool(args.vararg) + bool(args.kwarg)
+
+
+def test_no_function_is_over_80_lines_or_takes_over_10_parameters():
+    found = []
+    for path in sorted(p for folder in CODE for p in folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MOST_LINES or _parameters(node) > MOST_PARAMETERS:
+                    found.append(f"{path.relative_to(SRC.parent)}:{node.lineno} {node.name}: {lines} lines, "
+                                 f"{_parameters(node)} parameters")
+    assert not found, "\n".join(found)

@@ -1,9 +1,10 @@
-"""The skorch classifier's own choices: fused optimizer steps."""
+"""The skorch classifier's own choices: its settings objects, fused optimizer steps."""
 import numpy as np
 import pytest
 import torch
 
 from src.training.net import make_net, with_fused
+from src.training.settings import NetSettings
 
 EPS = torch.finfo(torch.float32).eps  # 2**-23: the spacing of float32 numbers in [1, 2)
 
@@ -11,8 +12,8 @@ EPS = torch.finfo(torch.float32).eps  # 2**-23: the spacing of float32 numbers i
 def _fit(**optimizer_kwargs):
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     y = np.arange(200) % 3
-    net = make_net(12, 3, hidden=[16], epochs=3, verbose=0, threads=1,
-                   optimizer_kwargs={"momentum": 0.9, **optimizer_kwargs})
+    net = make_net(12, 3, NetSettings.of(hidden=[16], epochs=3, verbose=0, threads=1,
+                                         optimizer_kwargs={"momentum": 0.9, **optimizer_kwargs}))
     return net.fit(X, y)
 
 
@@ -77,7 +78,8 @@ def test_ctrl_c_during_a_fit_is_raised_not_kept_as_a_finished_fit(tmp_path):
 
     X = np.random.default_rng(0).normal(size=(200, 12)).astype(np.float32)
     y = np.arange(200) % 3
-    net = make_net(12, 3, hidden=[16], epochs=5, verbose=0, threads=1).set_params(record_dir=str(tmp_path))
+    net = make_net(12, 3, NetSettings.of(hidden=[16], epochs=5, verbose=0, threads=1))
+    net.set_params(record_dir=str(tmp_path))
     net.callbacks = [*net.callbacks, ("ctrl_c", CtrlC())]
     # skorch alone ends the fit quietly after 2 of 5 epochs and returns it as fitted
     with pytest.raises(Interrupted):
@@ -92,9 +94,26 @@ def test_early_stopping_still_ends_a_fit_as_finished(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 12)).astype(np.float32)
     y = rng.integers(0, 3, size=300)  # labels without signal: the validation loss soon stops improving
-    net = make_net(12, 3, hidden=[64], epochs=200, verbose=0, threads=1, lr=0.1, early_stopping=2)
+    net = make_net(12, 3, NetSettings.of(hidden=[64], epochs=200, verbose=0, threads=1, lr=0.1, early_stopping=2))
     net.set_params(record_dir=str(tmp_path)).fit(X, y)
     assert 3 <= len(net.history) < 200
     [key] = record_keys(tmp_path)
     record = read_record(tmp_path, key)
     assert record["status"] == "ok" and len(record["history"]) == len(net.history)
+
+
+def test_net_settings_take_each_name_where_it_lives_and_refuse_an_unknown_one(make_cfg):
+    from src.validate import validate
+
+    settings = NetSettings.of(hidden=[8], lr=0.1, epochs=3, threads=1)
+    assert (settings.network.hidden, settings.optimization.lr, settings.training.epochs,
+            settings.compute.threads) == ([8], 0.1, 3, 1)
+    again = settings.replace(seed=4, dropout=0.2)
+    assert (again.training.seed, again.network.dropout, again.training.epochs, settings.training.seed) == (4, 0.2, 3, 0)
+    with pytest.raises(TypeError, match=r"unknown net settings \['epoch'\]"):
+        settings.replace(epoch=2)
+    # built once from the config: the net it makes carries every setting as skorch's parameter
+    net = make_net(64, 10, validate(make_cfg(["train.epochs=2", "model.hidden=[16]", "optimizer.lr=0.05"]))[0])
+    params = net.get_params()
+    assert params["max_epochs"] == 2 and params["module__hidden"] == [16] and params["lr"] == 0.05
+    assert params["module__n_features"] == 64 and params["optimizer__momentum"] == 0.95

@@ -9,6 +9,7 @@ from src import layout
 from src.model import randomness
 from src.run import run
 from src.training.net import make_net
+from src.training.settings import NetSettings
 from tests.conftest import compose_config
 
 
@@ -55,12 +56,14 @@ def test_a_fits_history_depends_on_its_seed_alone_not_on_torchs_global_generator
         torch.manual_seed(global_seed)
         torch.rand(global_seed)  # the caller's stream, somewhere else
         before = torch.get_rng_state()
-        net = make_net(64, 10, hidden=(32,), activation="rrelu", dropout=0.3, epochs=3, verbose=0).fit(X, y)
+        settings = NetSettings.of(hidden=(32,), activation="rrelu", dropout=0.3, epochs=3, verbose=0)
+        net = make_net(64, 10, settings).fit(X, y)
         assert torch.equal(torch.get_rng_state(), before)  # a fit neither reads nor reseeds the caller's stream
         return net.history[:, "valid_loss"]
 
     assert fit(1) == fit(2)
-    other = make_net(64, 10, hidden=(32,), activation="rrelu", dropout=0.3, epochs=3, seed=1, verbose=0).fit(X, y)
+    settings = NetSettings.of(hidden=(32,), activation="rrelu", dropout=0.3, epochs=3, seed=1, verbose=0)
+    other = make_net(64, 10, settings).fit(X, y)
     assert other.history[:, "valid_loss"] != fit(1)
 
 

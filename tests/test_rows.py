@@ -11,6 +11,7 @@ from src.data.rows import Rows
 from src.training.fit_records import data_fingerprint
 from src.training.loader import TensorLoader
 from src.training.net import make_net
+from src.training.settings import NetSettings
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_a_fingerprint_of_a_view_is_that_of_its_rows(data):
 
 def test_batches_are_gathered_from_the_shared_matrix(data):
     X, y = data
-    net = make_net(12, 3, hidden=[8], epochs=1, verbose=0)
+    net = make_net(12, 3, NetSettings.of(hidden=[8], epochs=1, verbose=0))
     loader = TensorLoader(net.get_dataset(Rows(X)[np.arange(100, 200)], y[100:200]), batch_size=32)
     assert loader.X.data_ptr() == X.ctypes.data  # the matrix itself, not a copy of the rows
     batches = list(loader)
@@ -56,7 +57,7 @@ def test_a_search_over_a_view_matches_one_over_the_array(data):
     X, y = data
     results = []
     for inputs in (X, Rows(X)):
-        net = make_net(12, 3, hidden=[8], epochs=2, verbose=0, threads=1)
+        net = make_net(12, 3, NetSettings.of(hidden=[8], epochs=2, verbose=0, threads=1))
         search = GridSearchCV(net, {"module__activation": ["relu", "tanh"]}, cv=StratifiedKFold(3), refit=False,
                               scoring=["accuracy", "neg_log_loss"])
         results.append(search.fit(inputs, y).cv_results_)

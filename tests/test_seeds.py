@@ -11,6 +11,7 @@ from src.reporting.compute import variance
 from src.run import run
 from src.training import fit_records
 from src.training.net import make_net
+from src.training.settings import NetSettings
 from src.training.seeds import fit_seed
 from tests.conftest import compose_config
 
@@ -69,7 +70,7 @@ def test_the_seed_of_a_fit_depends_on_the_study_seed_the_split_and_the_init():
 
 
 def test_a_fit_without_split_seeds_keeps_the_key_it_had():
-    old = make_net(64, 10, split_seeds=False)
+    old = make_net(64, 10, NetSettings.of(split_seeds=False))
     assert "split_seeds" not in fit_records.fit_params(old) and "init_index" not in fit_records.fit_params(old)
     new = make_net(64, 10)
     assert fit_records.fit_params(new)["split_seeds"] is True

@@ -9,7 +9,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from src.reporting.compute import stats, summary, two_samples
-from src.reporting.compute import verdict
+from src.reporting.compute import claims, phrases, verdict
 
 # ---------------------------------------------------------------------------------------
 # Helpers
@@ -349,7 +349,7 @@ def test_verdict_sentences(three_way):
 @pytest.mark.parametrize("p, text", [(0.0496, "0.0496"), (0.0504, "0.050"), (0.412, "0.412"), (0.0004, "<0.001"),
                                      (0.04999999, "0.04999999"), (float("nan"), "")])
 def test_p_values_are_never_rounded_across_alpha(p, text):
-    assert verdict.p_text(p) == text
+    assert phrases.p_text(p) == text
 
 
 def test_verdict_never_claims_unsupported_differences():
@@ -385,14 +385,14 @@ def test_verdict_single_candidate_and_p_formatting():
     lines = verdict.verdict(summary.summarize(make_folds({"relu": [0.97, 0.96, 0.98]})), "test_accuracy")
     assert "nothing to compare" in lines[0] and len(lines) == 1
     # Rounding never carries a p-value across alpha.
-    assert verdict.fmt_p(0.0499, 0.05) == "p = 0.0499"
-    assert verdict.fmt_p(0.41, 0.05) == "p = 0.410"
-    assert verdict.fmt_p(1e-6, 0.05) == "p < 0.001"
+    assert phrases.fmt_p(0.0499, 0.05) == "p = 0.0499"
+    assert phrases.fmt_p(0.41, 0.05) == "p = 0.410"
+    assert phrases.fmt_p(1e-6, 0.05) == "p < 0.001"
 
 
 def ordering(table, claim, folds, metric):
-    """The claim's line and pairs (`summary.claimed_ranking`, `verdict.claim_text`)."""
-    found = summary.claimed_ranking(table, claim, folds, metric)
+    """The claim's line and pairs (`claims.claimed_ranking`, `verdict.claim_text`)."""
+    found = claims.claimed_ranking(table, claim, folds, metric)
     return verdict.claim_text(found), found.pairs
 
 

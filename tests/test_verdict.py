@@ -11,7 +11,7 @@ from scipy import stats as sps
 from src import calibrate
 from src.reporting.compute import power, stability, summary
 from src.reporting.present import method, summary_view
-from src.reporting.compute import verdict
+from src.reporting.compute import claims, design, phrases, verdict
 from tests.test_stats import make_folds
 
 TARGET = power.DETECTABLE
@@ -36,7 +36,7 @@ def test_within_reach_at_three_splits_no_remedy_is_offered():
     base = np.array([0.9712, 0.9698, 0.9705])
     table = _table({"relu": base, "leaky_relu": base - [0.0010, 0.0004, 0.0012],
                     "tanh": base - [0.0060, 0.0041, 0.0052]})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert line.startswith("Only 3 splits (the t-test has 2 degrees of freedom), a difference to the best of about")
     (found,) = _points(line)
     assert found == pytest.approx(table.attrs["detectable"] * 100, abs=0.005) and found <= TARGET * 100
@@ -51,7 +51,7 @@ def test_the_remedy_is_the_fewest_repeats_that_reach_the_target():
     rng = np.random.default_rng(4)
     base = 0.95 + rng.normal(0, 0.01, 3)
     table = _table({"a": base, "b": base - 0.004 + rng.normal(0, 0.003, 3), "c": base - 0.03 + rng.normal(0, 0.003, 3)})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     unseen, target = _points(line)
     assert unseen > TARGET * 100 and target == TARGET * 100
     repeats, splits = map(int, re.search(r"cv\.repeats=(\d+) \((\d+) splits\)", line).groups())
@@ -66,7 +66,7 @@ def test_the_remedy_is_the_fewest_repeats_that_reach_the_target():
 def test_enough_splits_and_a_small_spread_name_no_remedy():
     rng = np.random.default_rng(4)
     table = _table({"a": 0.95 + rng.normal(0, 0.002, 30), "b": 0.94 + rng.normal(0, 0.002, 30)})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert line.startswith("With 30 splits, a difference to the best of about") and "cv.repeats" not in line
     assert _points(line)[0] <= TARGET * 100
 
@@ -74,7 +74,7 @@ def test_enough_splits_and_a_small_spread_name_no_remedy():
 def test_the_power_sentence_says_when_repeats_cannot_help():
     rng = np.random.default_rng(6)
     table = _table({"a": 0.95 + rng.normal(0, 0.05, 9), "b": 0.95 + rng.normal(0, 0.05, 9)})
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert line.startswith("With 9 splits, differences to the best smaller than about")
     assert f"even {3 * power.MAX_REPEATS} splits (cv.repeats={power.MAX_REPEATS}) would not" in line
     sd, ratio = table.attrs["diff_sd"], table.attrs["ratio"]
@@ -87,7 +87,7 @@ def test_the_power_sentence_never_names_a_difference_beyond_the_metrics_range():
     rng = np.random.default_rng(7)
     table = _table({f"c{i}": np.clip(0.6 + rng.normal(0, 0.15, 3), 0, 1) for i in range(14)})
     assert table.attrs["detectable"] > 1
-    line = verdict.power_sentence(table, folds=3)
+    line = design.power_sentence(table, folds=3)
     assert "no difference to the best, even one of 100.00 points (the metric's whole range), would usually be " \
            "found" in line
     assert all(abs(x) <= 100 for x in _points(line)), line
@@ -108,12 +108,12 @@ def test_the_omnibus_sentence_names_the_separated_pairs():
 
 def test_nothing_testable():
     one = _table({"a": [0.97], "b": [0.95]})
-    assert verdict.power_sentence(one, folds=3) == ("Only 1 split (the t-test has 0 degrees of freedom): no "
+    assert design.power_sentence(one, folds=3) == ("Only 1 split (the t-test has 0 degrees of freedom): no "
                                                     "difference can be tested; run more splits with cv.repeats=R.")
     base = np.array([0.95, 0.96, 0.955])
     flat = summary.summarize(make_folds({"a": base, "b": base - 0.0025}))  # no test rows to floor the variance
-    assert "the same on every split, so none can be tested" in verdict.power_sentence(flat, folds=3)
-    assert verdict.power_sentence(_table({"a": base}), folds=3) == ""
+    assert "the same on every split, so none can be tested" in design.power_sentence(flat, folds=3)
+    assert design.power_sentence(_table({"a": base}), folds=3) == ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_calibrate_measures_the_decisions_the_summary_prints():
         table = summary.summarize(folds, n_test=calibrate.N_TEST)
         assert bool(table["separated_from_best"].any()) == found["any candidate called worse than the best"][rep]
         assert table.attrs["some_pair_separated"] == found["some pair separated (the omnibus line)"][rep]
-        claim = summary.claimed_ranking(table, names, folds, "test_accuracy")
+        claim = claims.claimed_ranking(table, names, folds, "test_accuracy")
         assert (claim.outcome == "holds") == found["claimed ranking called established"][rep]
         separated_line = any("do not all perform alike" in line for line in verdict.verdict(table, "acc"))
         assert separated_line == table.attrs["some_pair_separated"]
@@ -270,10 +270,10 @@ def test_a_candidate_whose_interval_reaches_chance_is_named_in_its_status_and_th
 
 def test_lists_of_labels_with_parameters_stay_readable():
     """Labels with parameters hold ', ' themselves (``pau, layer=glu``): lists of them use ';'."""
-    assert verdict.listing(["relu", "tanh", "gelu"]) == "relu, tanh and gelu"
-    assert verdict.listing(["relu, layer=glu", "gelu, layer=glu"]) == "relu, layer=glu; and gelu, layer=glu"
-    assert verdict.listing(["a and b", "c and d"], final=None) == "a and b, c and d"
-    assert verdict.listing(["relu"]) == "relu"
+    assert phrases.listing(["relu", "tanh", "gelu"]) == "relu, tanh and gelu"
+    assert phrases.listing(["relu, layer=glu", "gelu, layer=glu"]) == "relu, layer=glu; and gelu, layer=glu"
+    assert phrases.listing(["a and b", "c and d"], final=None) == "a and b, c and d"
+    assert phrases.listing(["relu"]) == "relu"
     folds = make_folds({"relu, layer=linear": [0.91, 0.92, 0.90], "pau, layer=glu": [0.102, 0.098, 0.104],
                         "gelu, layer=glu": [0.10, 0.10, 0.10]})
     lines = verdict.verdict(summary.summarize(folds, bounds=(0, 1), chance=0.1), "accuracy")

@@ -133,7 +133,7 @@ def naive_cnn(epochs, subset, setup, device="cpu"):
     ds = _load(subset)
     keys = setup.cnn_keys
     torch.manual_seed(0)
-    net = NeuralNetClassifier(CNN, module__n_features=ds.n_features, module__n_classes=ds.n_classes,
+    net = NeuralNetClassifier(CNN, module__n_classes=ds.n_classes,
                               module__hidden=list(keys["hidden"]), module__channels=list(keys["channels"]),
                               module__kernel_size=keys["kernel_size"], module__pool=keys["pool"],
                               module__init=keys["init"], module__image_shape=ds.image_shape, max_epochs=epochs,

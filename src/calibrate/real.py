@@ -32,13 +32,13 @@ def overrides(study, extra=()):
 
 
 def prepared(cfg):
-    """A study's data and arguments from its composed config (`overrides`): ``(dataset, net_kwargs, mode_kwargs)``,
+    """A study's data and arguments from its composed config (`overrides`): ``(dataset, net, mode_kwargs)``,
     the data loaded once for every seed of `aa_study`."""
     from ..data.datasets import load
     from ..validate import validate
 
-    net_kwargs, data_kwargs, mode_kwargs = validate(cfg)
-    return load(**data_kwargs), net_kwargs, mode_kwargs
+    net, data_kwargs, mode_kwargs = validate(cfg)
+    return load(**data_kwargs), net, mode_kwargs
 
 
 def aa_study(study, seed, record_dir):
@@ -60,9 +60,9 @@ def aa_study(study, seed, record_dir):
     """
     from ..modes.grid import run_grid
 
-    dataset, net_kwargs, mode_kwargs = study
+    dataset, net, mode_kwargs = study
     with contextlib.redirect_stdout(io.StringIO()):  # GridSearchCV's line per fit
-        result = run_grid(dataset, {**net_kwargs, "seed": seed}, record_dir, **mode_kwargs)
+        result = run_grid(dataset, net.replace(seed=seed), record_dir, **mode_kwargs)
     row = result.cv_results.iloc[0]
     splits = result.meta.splits
     scores = np.array([[row[f"split{j}_test_accuracy"] for j in range(len(splits)) if splits[j]["init"] == k]

@@ -83,6 +83,9 @@ def check_grid(params, optimizer, model="mlp"):
     `src.model.networks.NETWORKS`) does not accept, or a layer kind it does not build."""
     networks = importlib.import_module("src.model.networks")
     module_args = set(inspect.signature(networks.module_class(model)).parameters)
+    if "module__layer" in params and "layer" not in module_args:
+        raise UserError(f"grid layer: model={model} has no layer kind to sweep (its layers are "
+                        f"{', '.join(networks.NETWORKS[model].layers)}; gated layers are the MLP's, model=mlp)")
     for kind in params.get("module__layer", []):
         if kind not in networks.NETWORKS[model].layers:
             raise UserError(f"grid layer {kind!r}: gated layers are the MLP's (model=mlp); model={model} builds "

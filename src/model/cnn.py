@@ -76,10 +76,12 @@ def feature_shape(image_shape, channels, pool, width_factor=1):
 class CNN(nn.Module):
     """A convolutional classifier: (conv -> norm -> activation -> pool) per block, then the MLP's dense head.
 
+    It reads a flat row (784 features for MNIST) as an image of ``image_shape``, the data set's
+    (`src.training.settings.Network.module_args` checks that they agree). Its layers are Linear:
+    ``model.layer`` is the MLP's alone, a rule the config's schema checks.
+
     Parameters
     ----------
-    n_features : int
-        Input width of a flat row (784 for MNIST): the product of ``image_shape``.
     n_classes : int
         Number of output logits.
     hidden : sequence of int (default=(128,))
@@ -92,8 +94,6 @@ class CNN(nn.Module):
     init : str (default="auto")
         Weight init of every convolution and Linear: a key of `src.model.mlp.INITS`, or ``auto``
         for the activation's recipe.
-    layer : str (default="linear")
-        Only ``linear``: gated layers are the MLP's.
     norm : str (default="none")
         A key of `src.model.norm.NORMS`, between each convolution or head Linear and its activation.
     channels : sequence of int (default=(16, 32))
@@ -106,16 +106,10 @@ class CNN(nn.Module):
         ``(channels, height, width)`` of a row, as the data set gives it.
     """
 
-    def __init__(self, n_features=784, n_classes=10, hidden=(128,), activation="relu", dropout=0.0, init="auto",
-                 layer="linear", norm=NO_NORM, channels=(16, 32), kernel_size=5, pool=2, image_shape=(1, 28, 28)):
+    def __init__(self, n_classes=10, hidden=(128,), activation="relu", dropout=0.0, init="auto", norm=NO_NORM,
+                 channels=(16, 32), kernel_size=5, pool=2, image_shape=(1, 28, 28)):
         super().__init__()
-        if layer != "linear":
-            raise UserError(f"model.layer={layer}: gated layers are the MLP's (model=mlp); the CNN's layers are "
-                            f"model.layer=linear")
         self.image_shape = tuple(int(n) for n in image_shape)
-        if math.prod(self.image_shape) != n_features:
-            raise UserError(f"the CNN reads rows of {n_features} features as {'x'.join(map(str, self.image_shape))} "
-                            f"images, which hold {math.prod(self.image_shape)}")
         entry = activations.entry(activation)
         self.init_scheme = resolve_init(init, activation)
         blocks, width = [], self.image_shape[0]

@@ -2,6 +2,7 @@
 import logging
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.base import clone
@@ -13,7 +14,6 @@ from ..cores import plan_cores
 from ..model import activations, networks
 from ..model.mlp import resolve_init
 from ..params import candidate_label, cell
-from ..defaults import ALPHA, MARGIN
 from ..results import GridResult, SearchRecord
 from ..training import fit_records
 from ..training import rungs
@@ -134,8 +134,10 @@ def weight_inits(plan):
     return {activations.label(spec): resolve_init("auto", spec) for spec in specs}
 
 
-def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, margin):
-    """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``).
+def search_meta(plan, dataset, search, seconds, cost):
+    """What the search's tables and pages need besides ``cv_results_`` (written as ``search.json``): the
+    plan's facts, ``search``'s settings (a `src.modes.search_settings.SearchSettings`), its ``seconds`` and
+    the step ``cost`` (`src.training.cost.step_cost`).
 
     Returns
     -------
@@ -145,14 +147,15 @@ def search_meta(plan, dataset, folds, repeats, seconds, claim, cost, alpha, marg
     return SearchRecord(
         dataset=dataset.name, n_train=int(len(plan.y)), n_test=int(len(dataset.y_test)),
         network=networks.record(plan.net.module, plan.net.get_params_for("module")),
-        n_classes=int(dataset.n_classes), folds=folds, repeats=repeats, seed=plan.net.seed,
+        n_classes=int(dataset.n_classes), folds=search.folds, repeats=search.repeats, seed=plan.net.seed,
         device=str(plan.net.device), n_jobs=plan.cores.n_jobs,
         threads=plan.cores.threads,  # torch threads of each fit (None: torch's default)
         swept=list(plan.params), search_seconds=round(seconds, 3),
         splits=split_records(plan), n_inits=plan.inits, split_seeds=bool(plan.net.split_seeds),
-        fit_keys=plan.fit_keys, refit=None, claim=list(claim) if claim else None, aliases=plan.grid.aliases,
+        fit_keys=plan.fit_keys, refit=None, claim=list(search.claim) if search.claim else None,
+        aliases=plan.grid.aliases,
         step_cost=cost, n_params=param_counts(plan), inits=weight_inits(plan), halving=halving_meta(plan),
-        alpha=alpha, margin=margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
+        alpha=search.alpha, margin=search.margin, protocol="tuned" if nuisance else "fixed", tune=nuisance)
 
 
 def split_records(plan):
@@ -192,50 +195,19 @@ def refit_best(plan, best_params, dataset):
             **test_scores(best, dataset.X_test, dataset.y_test)}
 
 
-def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=True, cores=None,
-             batched=True, backend="threads", scheduler=None, claim=None, alpha=ALPHA, halving=None,
-             margin=MARGIN, inits=1):
-    """Cross-validate every candidate of ``grid``; refit the best one and score it on the test set.
+def run_grid(dataset, net, record_dir, search):
+    """Cross-validate every candidate of ``search.grid``; refit the best one and score it on the test set.
 
     Parameters
     ----------
     dataset : src.data.datasets.Dataset
-    net_kwargs : dict
-        Keyword arguments of `src.training.net.make_net` shared by all candidates.
+    net : src.training.settings.NetSettings
+        The settings that all candidates share.
     record_dir : Path
         Where every fit leaves its record (`src.training.fit_records`): a search run again
         with the same folder loads the fits it finished instead of training them again.
-    grid : src.config.grid.Grid
-        What the search compares. With ``tune`` settings (a tuned study), every candidate
-        is trained at each of their combinations, and on each split its own is chosen on the
-        fits' validation rows (`src.tuning`); without, the fixed protocol.
-    folds, repeats : int
-        Stratified K-fold, repeated ``repeats`` times with different shuffles.
-    refit : bool
-        Refit the best candidate (`src.modes.selection`) on all training data and score it on
-        the test set.
-    cores : src.cores.CorePlan, optional
-        Fits at once and the cores they share (None: one fit at a time, `src.cores.plan_cores`).
-    batched : bool
-        Train the folds of the candidates as stacked models first (`src.training.exhaustive`: one
-        stack for all candidates that differ only in activation, init, dropout or learning
-        rate); GridSearchCV then loads those fits and scores them.
-    backend : {"threads", "local", "dask"}
-        Where the fits run (see `src.modes.backends.joblib_backend`).
-    scheduler : str, optional
-        Address of a running Dask scheduler.
-    claim : list of str, optional
-        A claimed ranking of activations (best first), kept in the result for the summary
-        to test (every pair of the claimed order).
-    alpha : float
-        The significance level of the summary's tests and intervals (kept in the result).
-    margin : float
-        The margin of equivalence in accuracy points (kept in the result).
-    halving : mapping, optional
-        ``{"eta": int, "min_epochs": int}``: successive halving (`src.training.rungs`) instead
-        of training every stackable candidate for every epoch; needs ``batched``.
-    inits : int
-        Seeds per split (``cv.inits``): every split trains at ``inits`` seeds (`src.modes.inits`).
+    search : src.modes.search_settings.SearchSettings
+        The grid, the splits, the cores, the backend and the statistics' settings.
 
     Returns
     -------
@@ -243,26 +215,26 @@ def run_grid(dataset, net_kwargs, record_dir, grid, folds=3, repeats=3, refit=Tr
         ``cv_results_`` as a table, what was searched, and the best mean accuracy;
         `src.reporting.writers.write_grid` turns it into files.
     """
-    cores = cores or plan_cores(net_kwargs.get("threads"), device=net_kwargs["device"])
-    plan = plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving, inits)
+    if search.cores is None:
+        search = replace(search, cores=plan_cores(net.compute.threads, device=net.compute.device))
+    plan = plan_search(dataset, net, record_dir, search)
     announce(plan)
-    specs = [c.get("module__activation", net_kwargs["activation"]) for c in plan.candidates]
-    cost = step_cost(specs, dataset.n_features, dataset.n_classes, net_kwargs["hidden"], net_kwargs["batch_size"],
-                     net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"],
-                     model=net_kwargs.get("model", "mlp"), module_kwargs=net_kwargs.get("module_kwargs"))
+    specs = [c.get("module__activation", net.network.activation) for c in plan.candidates]
+    cost = step_cost(specs, dataset.n_features, dataset.n_classes, net.network, net.training.batch_size,
+                     net.compute.device)
     start = time.perf_counter()
     # the stacks get the rows as the fits do: on Dask they are the copy that every worker holds
     scatter = (plan.rows, plan.y, *(index for split in plan.splits for index in split))
     with joblib_backend(plan.backend, plan.scheduler, n_workers=plan.cores.n_jobs, scatter=scatter):
-        left_to_train = train_stacks(plan) if batched else len(plan.candidates)
-        search = run_search(plan, left_to_train)
-    cv_results = merge_inits(search.cv_results_, plan.inits)
-    meta = search_meta(plan, dataset, folds, repeats, time.perf_counter() - start, claim, cost, alpha, margin)
+        left_to_train = train_stacks(plan) if search.batched else len(plan.candidates)
+        fitted = run_search(plan, left_to_train)
+    cv_results = merge_inits(fitted.cv_results_, plan.inits)
+    meta = search_meta(plan, dataset, search, time.perf_counter() - start, cost)
     nuisance = meta.tune
     check_recorded(meta.fit_keys, plan.record_dir)
     report_failures(meta.fit_keys, plan.record_dir)
     best = best_tuned(plan, cv_results, nuisance) if nuisance else best_fixed(plan, cv_results)
-    if refit:
+    if search.refit:
         meta.refit = refit_best(plan, best, dataset)
     scores = full_budget_scores(plan, cv_results)
     return GridResult(cv_results=cv_results_frame(cv_results), meta=meta,

@@ -131,31 +131,32 @@ class GridPlan:
             for split, k in self.fit_splits] for candidate in self.candidates}
 
 
-def plan_search(dataset, net_kwargs, record_dir, grid, folds, repeats, cores, backend, scheduler, halving=None,
-                inits=1):
+def plan_search(dataset, net, record_dir, search):
     """Work out a grid search: the candidates, the splits, the base net, and where its fits run.
 
-    The arguments are those of `src.modes.grid.run_grid`. The config's values were checked
-    by the schema; this only checks what needs the data (that every fold holds every class).
+    The arguments are those of `src.modes.grid.run_grid` (``search.cores`` planned). The config's
+    values were checked by the schema; this only checks what needs the data (that every fold holds
+    every class).
 
     Returns
     -------
     GridPlan
     """
-    if net_kwargs.get("compile") and backend == "threads" and cores.n_jobs > 1:
+    backend, cores, halving = search.backend, search.cores, search.halving
+    if net.compute.compile and backend == "threads" and cores.n_jobs > 1:
         backend = "local"  # torch.compile is not safe from several threads of one process
     X, y = dataset.X_train, dataset.y_train
-    _check_folds(y, folds, net_kwargs["valid_fraction"])
-    net = make_net(dataset.n_features, dataset.n_classes, **{**net_kwargs, "verbose": 0, "threads": cores.threads})
+    _check_folds(y, search.folds, net.training.valid_fraction)
+    base = make_net(dataset.n_features, dataset.n_classes, net.replace(verbose=0, threads=cores.threads))
     # The refit is done after the search, with every core (the base net has one thread per fit).
-    net.set_params(record_dir=str(record_dir), halving=bool(halving))
+    base.set_params(record_dir=str(record_dir), halving=bool(halving))
     if halving:
-        halving = rungs.Halving(halving["eta"], halving["min_epochs"], grid.tuned)
+        halving = rungs.Halving(halving["eta"], halving["min_epochs"], search.grid.tuned)
     # The splits themselves, not the splitter: every fit of a split then gets the same index
     # arrays, which a Dask backend sends to the workers once (see `src.modes.backends.joblib_backend`).
-    splits = list(make_cv(folds, repeats, net_kwargs["seed"]).split(X, y))
-    return GridPlan(net=net, grid=grid, candidates=list(ParameterGrid(grid.params)), splits=splits,
+    splits = list(make_cv(search.folds, search.repeats, net.training.seed).split(X, y))
+    return GridPlan(net=base, grid=search.grid, candidates=list(ParameterGrid(search.grid.params)), splits=splits,
                     fingerprints=[fit_records.data_fingerprint(X, y, tr) for tr, _ in splits],
                     rows=Rows(X), y=y, record_dir=Path(record_dir), cores=cores, backend=backend,
-                    scheduler=scheduler, halving=halving or None, inits=int(inits),
-                    folds=int(folds))
+                    scheduler=search.scheduler, halving=halving or None, inits=int(search.inits),
+                    folds=int(search.folds))

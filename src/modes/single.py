@@ -30,14 +30,14 @@ def test_scores(net, X_test, y_test):
     }
 
 
-def run_single(dataset, net_kwargs):
+def run_single(dataset, net):
     """Train one network on ``dataset`` and score it on the test set.
 
     Parameters
     ----------
     dataset : src.data.datasets.Dataset
-    net_kwargs : dict
-        Keyword arguments of `src.training.net.make_net` (without the data's shape).
+    net : src.training.settings.NetSettings
+        The network and its training.
 
     Returns
     -------
@@ -45,29 +45,30 @@ def run_single(dataset, net_kwargs):
         The history (with the per-epoch diagnostics of `src.training.diagnostics`) and the
         metrics; `src.reporting.writers.write_single` turns it into files.
     """
-    cost = step_cost([net_kwargs["activation"]], dataset.n_features, dataset.n_classes, net_kwargs["hidden"],
-                     net_kwargs["batch_size"], net_kwargs["init"], net_kwargs["dropout"], net_kwargs["device"],
-                     model=net_kwargs.get("model", "mlp"), module_kwargs=net_kwargs.get("module_kwargs"))
-    net = make_net(dataset.n_features, dataset.n_classes, **net_kwargs)
+    activation = net.network.activation
+    cost = step_cost([activation], dataset.n_features, dataset.n_classes, net.network, net.training.batch_size,
+                     net.compute.device)
+    seed = net.training.seed
+    net = make_net(dataset.n_features, dataset.n_classes, net)
     start = time.perf_counter()
     net.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - start
     history = history_frame(net)
     metrics = {
-        "activation": net_kwargs["activation"],
+        "activation": activation,
         **test_scores(net, dataset.X_test, dataset.y_test),
         "valid_accuracy": float(history["valid_acc"].iloc[-1]) if "valid_acc" in history else None,
         "fit_seconds": round(fit_seconds, 3),
         "n_params": int(sum(p.numel() for p in net.module_.parameters())),
         "epochs": int(len(history)),
-        "seed": net_kwargs["seed"],
+        "seed": seed,
         "dataset": dataset.name,
         "n_train": int(len(dataset.y_train)),
         "device": str(net.device),
         "init": net.module_.init_scheme,
         "threads": torch.get_num_threads(),
         "status": "ok",
-        "step_cost": round(cost["relative"][net_kwargs["activation"]], 4),  # training step time / relu's
+        "step_cost": round(cost["relative"][activation], 4),  # training step time / relu's
         **last_values(history.to_dict("records")),
     }
     return SingleResult(history=history, metrics=metrics)

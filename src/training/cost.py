@@ -17,6 +17,7 @@ from torch import nn
 from ..model import activations
 from ..model.networks import module_class
 from ..model.randomness import seeded_build
+from .settings import Network
 
 REFERENCE = "relu"
 BUDGET = 1.0  # seconds the timed rounds may take, at most (at least 2 rounds of 1 step each)
@@ -28,8 +29,8 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
-def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, init="auto", dropout=0.0,
-              device="cpu", steps=5, rounds=8, seed=0, model="mlp", module_kwargs=None, budget=BUDGET):
+def step_cost(specs, n_features, n_classes, network=None, batch_size=128, device="cpu", steps=5, rounds=8, seed=0,
+              budget=BUDGET):
     """Seconds per training step of the network with each activation, and that time relative to relu.
 
     Parameters
@@ -38,12 +39,10 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         The activations (names, labels or specs).
     n_features, n_classes : int
         The data's input width and number of classes.
-    hidden : sequence of int (default=(128, 64))
-        The configured hidden layers.
+    network : src.training.settings.Network, optional
+        The configured network (None: the default MLP); its activation is replaced by each of ``specs``.
     batch_size : int (default=128)
         The configured mini-batch size.
-    init, dropout
-        As in `src.model.mlp.MLP` (and the other networks).
     device : str (default="cpu")
     steps : int (default=5)
         Steps per round and activation.
@@ -51,10 +50,6 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         Rounds; the fastest counts.
     seed : int (default=0)
         Seed of the random mini-batch and the weights.
-    model : str (default="mlp")
-        A key of `src.model.networks.NETWORKS`.
-    module_kwargs : dict, optional
-        The network's own arguments (`src.training.net.make_net`'s).
     budget : float (default=1.0)
         Seconds the rounds may take: fewer rounds (at least 2), then fewer steps (at least 1),
         where the warm-up steps say that ``rounds`` x ``steps`` would take longer.
@@ -65,6 +60,7 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
         ``reference`` (``"relu"``), ``seconds`` and ``relative`` (activation label -> seconds per
         step, and that divided by relu's), ``hidden``, ``batch_size``, ``device`` and ``threads``.
     """
+    network = network or Network()
     labels = list(dict.fromkeys([REFERENCE, *(activations.label(s) for s in specs)]))
     generator = torch.Generator().manual_seed(seed)
     X = torch.randn(batch_size, n_features, generator=generator).to(device)
@@ -72,9 +68,8 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     loss_fn = nn.CrossEntropyLoss()
     nets = {}
     for label in labels:
-        module = seeded_build(seed, lambda label=label: module_class(model)(
-            n_features=n_features, n_classes=n_classes, hidden=hidden, activation=label, dropout=dropout, init=init,
-            **(module_kwargs or {}))).to(device)
+        args = {**network.module_args(n_features, n_classes), **network.module_kwargs, "activation": label}
+        module = seeded_build(seed, lambda args=args: module_class(network.model)(**args)).to(device)
         nets[label] = (module, torch.optim.SGD(module.parameters(), lr=1e-3))
 
     def step(module, optimizer):
@@ -107,5 +102,5 @@ def step_cost(specs, n_features, n_classes, hidden=(128, 64), batch_size=128, in
     seconds = {label: min(values) for label, values in times.items()}
     return {"reference": REFERENCE, "seconds": seconds,
             "relative": {label: s / seconds[REFERENCE] for label, s in seconds.items()},
-            "hidden": list(hidden), "batch_size": int(batch_size), "device": str(device),
+            "hidden": list(network.hidden), "batch_size": int(batch_size), "device": str(device),
             "threads": 1 if not str(device).startswith("cuda") else threads}

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import Optional
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ def train_to_rung(nets, X, y, train_indices, epochs, labels=None, rows=None, sta
     list of MemberState
         Every member's state, candidate by candidate, fold by fold.
     """
-    run = _train(nets, X, y, train_indices, epochs, labels, rows, start, nets[0].record_dir, fingerprints)
+    run = _train(nets, StackData(X, y, train_indices, rows, fingerprints), epochs, labels, start, nets[0].record_dir)
     return member_states(run.stack, run.optimizer, run.histories, run.seconds, run.rates.scales(), run.generators)
 
 
@@ -85,16 +86,43 @@ def train_and_record(nets, X, y, train_indices, record_dir, labels=None, fingerp
         The record keys written, candidate by candidate, fold by fold.
     """
     fingerprints = fingerprints or [fit_records.data_fingerprint(X, np.asarray(y), idx) for idx in train_indices]
-    run = _train(nets, X, y, train_indices, nets[0].max_epochs, labels, rows, start, record_dir, fingerprints, inits)
+    data = StackData(X, y, train_indices, rows, fingerprints, inits)
+    run = _train(nets, data, nets[0].max_epochs, labels, start, record_dir)
     F_, K = len(train_indices), len(nets) * len(train_indices)
     spent = None if run.checkpoints is None else run.checkpoints.seconds / K
     members = member_nets(nets, inits, F_)
-    keys = [write_record(record_dir, members[m], fingerprints[m % F_], len(train_indices[m % F_]),
-                         run.stack.member_module(m).cpu(), run.histories[m], run.seconds[m], K,
-                         checkpoint_seconds=spent, seed=run.seeds[m % F_]) for m in range(K)]
+    keys = [write_record(record_dir, members[m], run.stack.member_module(m).cpu(),
+                         MemberFit(fingerprints[m % F_], len(train_indices[m % F_]), run.histories[m], run.seconds[m],
+                                   checkpoint_seconds=spent, seed=run.seeds[m % F_]), K) for m in range(K)]
     if run.checkpoints is not None:
         run.checkpoints.remove()
     return keys
+
+
+@dataclass(frozen=True)
+class StackData:
+    """The training data of a stack's folds.
+
+    Attributes
+    ----------
+    X, y : ndarray
+        The whole training set given to GridSearchCV (``X`` may be a `src.data.rows.Rows`).
+    train_indices : list of ndarray
+        Each fold's training rows.
+    rows : list, optional
+        The folds' `src.training.grouping.fold_rows` (computed when None).
+    fingerprints : list of str, optional
+        The folds' `src.training.fit_records.data_fingerprint` values (computed where needed when None).
+    inits : list of int, optional
+        Each fold's init (``cv.inits``; None: every fold at the nets' ``init_index``).
+    """
+
+    X: object
+    y: object
+    train_indices: list
+    rows: Optional[list] = None
+    fingerprints: Optional[list] = None
+    inits: Optional[list] = None
 
 
 @dataclass
@@ -127,13 +155,15 @@ def fold_seeds(net, X, y, train_indices, fingerprints=None, inits=None):
     return [net.seed_for(None if fingerprints is None else fingerprints[f], inits[f]) for f in range(len(inits))]
 
 
-def _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y, inits=None):
-    """The stack's `Checkpoints`, named by its members' fit keys; None when the nets ask for none."""
+def _checkpoints(nets, data, last, labels, record_dir):
+    """The stack's `Checkpoints` (of its `StackData` ``data``), named by its members' fit keys; None when the nets
+    ask for none."""
     every = getattr(nets[0], "checkpoint_every", 0)
     if not every or not record_dir:
         return None
-    fingerprints = fingerprints or [fit_records.data_fingerprint(X, y, idx) for idx in train_indices]
-    members = member_nets(nets, inits, len(fingerprints))
+    fingerprints = data.fingerprints or [fit_records.data_fingerprint(data.X, np.asarray(data.y), idx)
+                                         for idx in data.train_indices]
+    members = member_nets(nets, data.inits, len(fingerprints))
     keys = [fit_records.fit_key(cand, None, None, fingerprints[m % len(fingerprints)]) for m, cand in enumerate(members)]
     what = ", ".join(labels) if labels else f"a stack of {len(keys)} fits"
     return Checkpoints(record_dir, stack_name(keys, last), every, what)
@@ -160,17 +190,18 @@ def _resume(saved, stack, optimizer, folds, generators):
     return saved["epoch"], [[dict(row) for row in h] for h in saved["history"]], list(saved["seconds"])
 
 
-def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None, fingerprints=None, inits=None):
-    """Train the stack of ``nets`` x folds from ``start`` (None: from their first epoch), or from its last
-    checkpoint in ``record_dir`` when that is later, to epoch ``last``."""
+def _train(nets, data, last, labels, start, record_dir=None):
+    """Train the stack of ``nets`` x the folds of ``data`` (a `StackData`) from ``start`` (None: from their first
+    epoch), or from its last checkpoint in ``record_dir`` when that is later, to epoch ``last``."""
     net = nets[0]
+    X, train_indices = data.X, data.train_indices
     if net.threads:
         torch.set_num_threads(int(net.threads))
     torch.set_float32_matmul_precision(net.matmul_precision)
     device = torch.device(net.device)
-    y = np.asarray(y)
-    rows = fold_rows(net, y, train_indices) if rows is None else rows
-    seeds = fold_seeds(net, X, y, train_indices, fingerprints, inits)
+    y = np.asarray(data.y)
+    rows = fold_rows(net, y, train_indices) if data.rows is None else data.rows
+    seeds = fold_seeds(net, X, y, train_indices, data.fingerprints, data.inits)
     folds = [_fold_setup(idx, r, seed) for idx, r, seed in zip(train_indices, rows, seeds)]
     C, F_ = len(nets), len(folds)
     K = C * F_
@@ -193,7 +224,7 @@ def _train(nets, X, y, train_indices, last, labels, rows, start, record_dir=None
             for _ in range(done):
                 torch.randperm(len(fold["fit"]), generator=fold["generator"])
     before = [0.0] * K if start is None else [m.seconds for m in start]  # each member's seconds so far
-    checkpoints = _checkpoints(nets, train_indices, last, labels, record_dir, fingerprints, X, y, inits)
+    checkpoints = _checkpoints(nets, data, last, labels, record_dir)
     saved = None if checkpoints is None else checkpoints.load()
     if saved is not None and saved["epoch"] > done:
         done, histories, before = _resume(saved, stack, optimizer, folds, generators)
@@ -368,26 +399,51 @@ def _progress(labels, epoch, epochs, train_loss, valid_acc, F_, seconds):
     log.info(f"  {name}: epoch {epoch}/{epochs}, train loss {np.nanmean(train_loss):.4f}{valid}, {seconds:.1f}s")
 
 
-def write_record(record_dir, cand, data, n_train, module, history, seconds, batched, halted_at=None,
-                 checkpoint_seconds=None, seed=None):
-    """Write a stacked member's fit record (and weights), as the plain path would; return its key.
+@dataclass
+class MemberFit:
+    """What a stacked member's fit record says about its fit.
 
-    ``halted_at`` (epochs) marks a member that successive halving stopped at a rung (see
-    `src.training.rungs`); its history ends there. ``checkpoint_seconds``: its share of the
-    time its stack spent on checkpoints (kept in the record when given). ``seed``: the fit's own
-    (`src.training.net.Net.seed_for`; computed from ``cand`` and ``data`` when None).
+    Attributes
+    ----------
+    data : str
+        Its training data's `src.training.fit_records.data_fingerprint`.
+    n_train : int
+        Its training rows.
+    history : list of dict
+        Its epochs.
+    seconds : float
+        Its share of its stack's training time.
+    halted_at : int, optional
+        The epochs at which successive halving stopped it at a rung (`src.training.rungs`); its history ends there.
+    checkpoint_seconds : float, optional
+        Its share of the time its stack spent on checkpoints (kept in the record when given).
+    seed : int, optional
+        The fit's own seed (`src.training.net.Net.seed_for`; computed from the candidate and ``data`` when None).
     """
+
+    data: str
+    n_train: int
+    history: list
+    seconds: float
+    halted_at: int = None
+    checkpoint_seconds: float = None
+    seed: int = None
+
+
+def write_record(record_dir, cand, module, fit, batched):
+    """Write a stacked member's fit record (a `MemberFit`) and weights, as the plain path would; return its key."""
+    data, history = fit.data, fit.history
     key = fit_records.fit_key(cand, None, None, data)
     bad = [i for i, h in enumerate(history) if not np.isfinite(h["train_loss"])]
     if bad:  # as the plain path records it: stopped at the first epoch whose loss is not finite
         history = history[:bad[0] + 1]
-    record = {"params": fit_records.fit_params(cand), "n_train": int(n_train), "data": data,
-              "seed": cand.seed_for(data) if seed is None else int(seed), "fit_seconds": seconds, "history": history, "batched": batched,
-              "status": "diverged" if bad else "ok"}
-    if halted_at is not None:
-        record["halted_at"] = int(halted_at)
-    if checkpoint_seconds is not None:
-        record["checkpoint_seconds"] = checkpoint_seconds
+    record = {"params": fit_records.fit_params(cand), "n_train": int(fit.n_train), "data": data,
+              "seed": cand.seed_for(data) if fit.seed is None else int(fit.seed), "fit_seconds": fit.seconds,
+              "history": history, "batched": batched, "status": "diverged" if bad else "ok"}
+    if fit.halted_at is not None:
+        record["halted_at"] = int(fit.halted_at)
+    if fit.checkpoint_seconds is not None:
+        record["checkpoint_seconds"] = fit.checkpoint_seconds
     if bad:
         record["error"] = str(Diverged.at(history[-1]["train_loss"], len(history)))
     fit_records.save(record_dir, key, record, module=None if bad else module)

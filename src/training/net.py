@@ -20,6 +20,7 @@ from .checkpoints import Checkpoints, cpu_copy, running
 from .diagnostics import Diagnostics
 from .loader import TensorLoader
 from .seeds import fit_seed
+from .settings import NetSettings
 
 log = logging.getLogger(__name__)
 
@@ -342,88 +343,56 @@ def callbacks(early_stopping=None, lr_scheduler=None):
     return out
 
 
-def make_net(n_features, n_classes, hidden=(128, 64), activation="relu", dropout=0.0, init="auto", layer="linear",
-             optimizer=torch.optim.SGD, lr=0.01, optimizer_kwargs=None, epochs=25, batch_size=128,
-             valid_fraction=0.2, seed=0, split_seeds=True, device="cpu", threads=None, early_stopping=None,
-             lr_scheduler=None, compile=False, matmul_precision="highest", checkpoint_every=0, verbose=1, model="mlp",
-             module_kwargs=None):
+def make_net(n_features, n_classes, settings=None):
     """Build the skorch classifier for a network of `src.model.networks.NETWORKS` (an `MLP` by default).
 
     Parameters
     ----------
     n_features, n_classes : int
         Input width and number of classes.
-    hidden, activation, dropout, init, layer
-        Passed to the network (as ``module__*`` parameters, so grids can sweep them).
-    optimizer : callable
-        A ``torch.optim`` class; ``optimizer_kwargs`` become ``optimizer__*`` parameters.
-    lr : float
-    epochs, batch_size : int
-    valid_fraction : float
-        Size of the stratified validation split; 0 trains on everything.
-    seed : int
-        The study's seed; also the validation split's.
-    split_seeds : bool
-        See `Net`: each split's fits train from their own seed (True) or from ``seed`` (False).
-    device : {"cpu", "cuda"}
-    threads : int, optional
-    early_stopping : int, optional
-        Patience on the validation loss.
-    lr_scheduler : mapping, optional
-    compile : bool
-        Compile the module with ``torch.compile`` (skorch's ``compile`` option).
-    matmul_precision : {"highest", "high", "medium"}
-        See `Net`; part of every fit's record key.
-    checkpoint_every : int
-        See `Net`; not part of the key.
-    verbose : int
-        1 prints a line per epoch; 0 is silent.
-    model : str (default="mlp")
-        A key of `src.model.networks.NETWORKS`.
-    module_kwargs : dict, optional
-        The network's other arguments (``module__*`` too): a CNN's channels, kernel size,
-        pooling and image shape; a norm (none is left out, so that a fit without one keeps its key).
+    settings : src.training.settings.NetSettings, optional
+        The network, its optimisation, its training and its compute (None: their defaults). The
+        network's and the optimizer's arguments become ``module__*`` and ``optimizer__*``
+        parameters, so that grids can sweep them.
 
     Returns
     -------
     Net
     """
-    split = ValidSplit(valid_fraction, stratified=True, random_state=seed) if valid_fraction else None
-    extra = {f"optimizer__{k}": v for k, v in (optimizer_kwargs or {}).items()}
-    extra.update({f"module__{k}": v for k, v in (module_kwargs or {}).items()})
-    if not verbose:
+    settings = settings or NetSettings()
+    network, opt, train, compute = settings.network, settings.optimization, settings.training, settings.compute
+    split = ValidSplit(train.valid_fraction, stratified=True, random_state=train.seed) if train.valid_fraction else None
+    module = {f"module__{k}": v for k, v in network.module_args(n_features, n_classes).items()}
+    extra = {f"optimizer__{k}": v for k, v in opt.optimizer_kwargs.items()}
+    extra.update({f"module__{k}": v for k, v in network.module_kwargs.items()})
+    if not train.verbose:
         extra["callbacks__print_log"] = None
     else:  # the epoch table goes to the log (the console, and a Hydra job's .log)
         extra["callbacks__print_log__sink"] = log.info
+    device = compute.device
     return Net(
-        module_class(model),
-        module__n_features=n_features,
-        module__n_classes=n_classes,
-        module__hidden=list(hidden),
-        module__activation=activation,
-        module__dropout=dropout,
-        module__init=init,
-        module__layer=layer,
+        module_class(network.model),
+        **module,
         criterion=torch.nn.CrossEntropyLoss,
-        optimizer=optimizer,
-        lr=lr,
-        max_epochs=epochs,
-        batch_size=batch_size,
+        optimizer=opt.optimizer,
+        lr=opt.lr,
+        max_epochs=train.epochs,
+        batch_size=train.batch_size,
         train_split=split,
         iterator_train=TensorLoader,
         iterator_train__shuffle=True,
         iterator_train__device=device,
         iterator_valid=TensorLoader,
         iterator_valid__device=device,
-        iterator_valid__batch_size=max(batch_size, EVAL_BATCH_SIZE),
+        iterator_valid__batch_size=max(train.batch_size, EVAL_BATCH_SIZE),
         device=device,
-        seed=seed,
-        split_seeds=split_seeds,
-        threads=threads,
-        callbacks=callbacks(early_stopping, lr_scheduler),
-        compile=compile,
-        matmul_precision=matmul_precision,
-        checkpoint_every=checkpoint_every,
-        verbose=verbose,
+        seed=train.seed,
+        split_seeds=train.split_seeds,
+        threads=compute.threads,
+        callbacks=callbacks(train.early_stopping, opt.lr_scheduler),
+        compile=compute.compile,
+        matmul_precision=compute.matmul_precision,
+        checkpoint_every=train.checkpoint_every,
+        verbose=train.verbose,
         **extra,
     )

@@ -226,8 +226,8 @@ def _halt(record_dir, unit, states, epochs, train_indices, fingerprints, batched
         if (fit_records.outcome(record_dir, key) or {}).get("halted_at") == epochs:
             continue
         module = load_member(unit.net.module(**module_args), state.params)
-        loop.write_record(record_dir, unit.net, fingerprint, len(fold), module, state.history, state.seconds,
-                          batched, halted_at=epochs)
+        loop.write_record(record_dir, unit.net, module,
+                          loop.MemberFit(fingerprint, len(fold), state.history, state.seconds, halted_at=epochs), batched)
 
 
 def fill_records(net, param_grid, X, y, train_indices, record_dir, settings, cores=SERIAL, fingerprints=None):

@@ -33,7 +33,8 @@ from ..read.study import load
 from ...words import counted
 from .sweep import varying
 from .transfer import transfers
-from .verdict import NAMED_PAIRS, fmt_p, listing
+from .phrases import fmt_p, listing
+from .verdict import NAMED_PAIRS
 
 
 @dataclass

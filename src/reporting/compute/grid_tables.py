@@ -17,8 +17,9 @@ from ...ranking import rank_order
 from ...columns import diagnostic_columns, is_diagnostic, last_values
 from ...defaults import ALPHA, MARGIN
 from ...outcomes import stopped
-from . import halving, power, stats, tuned_study, variance, verdict
-from .summary import EQUIVALENCE_COLUMNS, claimed_ranking, summarize
+from . import design, halving, power, stats, tuned_study, variance, verdict
+from .claims import claimed_ranking
+from .summary import EQUIVALENCE_COLUMNS, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 SCORE = "test_accuracy"  # the fold score the statistics compare
@@ -218,7 +219,7 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
     summary : pandas.DataFrame
         The per-candidate summary (used to leave out failed candidates).
     claim : list of str, optional
-        A claimed ranking, best first (`src.reporting.compute.summary.claimed_ranking`).
+        A claimed ranking, best first (`src.reporting.compute.claims.claimed_ranking`).
     alpha : float
         Significance level; the intervals cover ``1 - alpha``.
     n_classes : int, optional
@@ -237,7 +238,7 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
         ``chance`` and ``at_chance`` (the candidates whose interval reaches down to chance level),
         ``power`` (the difference that would be found with probability ``power``, the
         ``target`` the verdict measures it against, and the ``design`` that would settle what is
-        undecided, `src.reporting.compute.verdict.remedy`), ``verdict`` (sentences) and ``claim``
+        undecided, `src.reporting.compute.design.remedy`), ``verdict`` (sentences) and ``claim``
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
     scored = split_means(scored_folds(folds, summary))
@@ -252,7 +253,7 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
               "chance": table.attrs["chance"], "at_chance": table.attrs["at_chance"],
               "power": {"detectable": table.attrs["detectable"], "target": power.DETECTABLE, "power": power.POWER,
-                        "reach": table.attrs["reach"], "design": verdict.remedy(table, n_folds)},
+                        "reach": table.attrs["reach"], "design": design.remedy(table, n_folds)},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
     result["variance_components"] = variance_components(scored_folds(folds, summary), summary)

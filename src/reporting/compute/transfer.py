@@ -25,7 +25,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ...defaults import ALPHA
-from .verdict import level_text, listing
+from .phrases import level_text, listing
 
 RESAMPLES = 2000  # bootstrap resamples of the splits
 SEED = 0          # of the bootstrap's generator: the same studies give the same interval

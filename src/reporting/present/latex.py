@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...defaults import ALPHA
-from ..compute.verdict import level_text, p_text
+from ..compute.phrases import level_text, p_text
 from . import method
 from .across_page import SHOWN
 from .summary_view import STANDING_TEXT, number, standing
@@ -81,7 +81,7 @@ def _number(value, digits, sign=False):
 
 
 def _p(value, alpha=ALPHA):
-    """`src.reporting.compute.verdict.p_text`'s p-value, its ``<`` in math mode."""
+    """`src.reporting.compute.phrases.p_text`'s p-value, its ``<`` in math mode."""
     return p_text(value, alpha).replace("<", "$<$")
 
 

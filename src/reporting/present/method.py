@@ -1,7 +1,7 @@
 """The method paragraph of a grid's summary: the study, its protocol, the statistics, halving."""
 from ..compute.halving import halving_frame
 from ...model.networks import describe
-from ..compute.verdict import level_text
+from ..compute.phrases import level_text
 
 # weight init scheme (src.model.mlp.INITS) -> how the reports and the depth plot's legend name it
 INIT_NAMES = {"default": "PyTorch's default", "kaiming_normal": "He", "kaiming_uniform": "He uniform",

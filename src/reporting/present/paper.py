@@ -5,7 +5,7 @@ from matplotlib import rc_context
 from matplotlib.text import Text
 
 from ...model.networks import describe
-from ..compute.verdict import level_text
+from ..compute.phrases import level_text
 from .latex import PACKAGES, escape
 
 COLUMN_INCHES = 3.5          # one column of a two-column paper

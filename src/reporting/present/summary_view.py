@@ -12,7 +12,7 @@ import pandas as pd
 
 from ...defaults import ALPHA
 from ...outcomes import stopped
-from ..compute.verdict import level_text, listing, p_text, within_text
+from ..compute.phrases import level_text, listing, p_text, within_text
 from . import method
 
 STANDING_TEXT = {"best": "best", "unseparated": "not separated", "untestable": "untestable", "worse": "worse",
@@ -184,7 +184,7 @@ DECISION_KEYS = (("best", "Best"), ("equivalent", "Equivalent, either will do"),
 
 
 def _design_text(design):
-    """What the study's `src.reporting.compute.verdict.remedy` would tell, as a clause; empty without one."""
+    """What the study's `src.reporting.compute.design.remedy` would tell, as a clause; empty without one."""
     if not design:
         return ""
     aim = ("would usually tell" if design["aim"] == "equivalence" else
@@ -206,7 +206,7 @@ def decision(summary, statistics=None):
 
     Each standing (`standing`) is one line; a candidate's numbers are its table cells (`accuracy`,
     `difference`). The candidates the data cannot tell end with the design that would tell and its cost in
-    fits (``stats.json``'s ``power.design``, `src.reporting.compute.verdict.remedy`). Without a margin
+    fits (``stats.json``'s ``power.design``, `src.reporting.compute.design.remedy`). Without a margin
     (``stats.margin=0``) there is no equivalence: the lines say separated (worse) or not separated.
 
     Parameters
