@@ -74,6 +74,34 @@ def test_the_design_that_would_tell_is_the_power_sentences_with_its_cost_in_fits
            f"{design['fits']} fits for 4 candidates)" in power
 
 
+def test_where_seeds_were_measured_the_design_may_change_cv_inits_and_counts_every_seeds_fits():
+    """Two seeds per split whose spread dwarfs the split's: the design with the fewest fits takes more seeds, and
+    the decision, the power sentence and stats.json name the same one."""
+    rng = np.random.default_rng(3)
+    base = 0.95 + rng.normal(0, 0.004, SPLITS)
+    folds = pd.DataFrame([{"label": label, "candidate": c, "activation": label, "split": s * 2 + k, "repeat": s // 3,
+                           "fold": s % 3, "init": k, "seed": 1000 * s + k, "test_accuracy": acc,
+                           "test_balanced_accuracy": acc, "test_log_loss": 0.3, "fit_time": 1.0, "epochs": 2,
+                           "status": "ok", "error": "", "n_train": 8000, "n_test": N_TEST, "n_fit": N_FIT, "fit": ""}
+                          for c, (label, shift, seed_sd) in enumerate([("a", 0, 0.001), ("b", -0.001, 0.006),
+                                                                       ("c", -0.002, 0.006)])
+                          for s in range(SPLITS) for k in range(2)
+                          for acc in [base[s] + shift + rng.normal(0, seed_sd)]])
+    meta = {**META, "n_inits": 2, "splits": [{**META["splits"][0], "init": k} for _ in range(SPLITS) for k in range(2)]}
+    summary, statistics = tables.summarize_grid(folds, SearchRecord.from_dict(meta), 0.05, margin=0.5)
+    parts = statistics["variance_components"]["mean"]
+    assert parts["seed"] + parts["residual"] > 10 * parts["split"]
+    design = statistics["power"]["design"]
+    folds_n, repeats, inits = design["folds"], design["repeats"], design["inits"]
+    assert inits > 2 and design["fits"] == folds_n * repeats * inits * 3 and design["most_inits"] == 5
+    clause = (f"cv.folds={folds_n} cv.repeats={repeats} cv.inits={inits} would usually tell ({folds_n * repeats} "
+              f"splits at {inits} seeds each, {design['fits']} fits).")
+    assert dict(summary_view.decision(summary, statistics)[1])["Inconclusive, the data cannot tell"].endswith(clause)
+    power = next(line for line in statistics["verdict"] if "would usually be shown equivalent" in line)
+    assert (f"to reach the margin, run cv.folds={folds_n} cv.repeats={repeats} cv.inits={inits} ({folds_n * repeats} "
+            f"splits at {inits} seeds each, {design['fits']} fits for 3 candidates)") in power
+
+
 def test_without_a_margin_the_decision_says_separated_or_not():
     summary, statistics = crafted(margin=0, spreads=(0.0005, 0.004, 0.008))
     heading, lines = summary_view.decision(summary, statistics)

@@ -3,6 +3,9 @@
 The power sentence says what difference the study would usually find (`src.reporting.compute.power`),
 and which ``cv.folds`` x ``cv.repeats`` would find `src.reporting.compute.power.DETECTABLE` or show two
 equally good candidates equivalent within the margin; `remedy` gives that design as data (``stats.json``).
+Where the study trained several seeds per split and so measured the seed's part of the spread
+(``attrs["components"]``, `src.reporting.compute.variance`), the design may also change ``cv.inits``:
+the one with the fewest fits wins.
 """
 import math
 
@@ -16,6 +19,7 @@ from .phrases import amount, listing, the_margin, within_text
 # Fewer splits than this and the t-test has so few degrees of freedom that the power
 # sentence says so first.
 MIN_SPLITS = 5
+MOST_INITS = 5  # the most seeds per split (cv.inits) a design asks for
 def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
     """One sentence on what the comparison could detect, and the remedy when that is too little.
 
@@ -65,7 +69,8 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
         unseen = (f"{head}, differences to the best smaller than about {amount(detectable, percent)} would usually "
                   f"go unseen ({cover})")
     step = folds or j
-    repeats = power.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
+    seeds = folds and len(_seeds(attrs)) > 1  # the seed's part is measured: the design with the fewest fits
+    repeats = None if seeds else power.repeats_needed(target, attrs["diff_sd"], j, attrs["ratio"], n_pairs, step, alpha)
     design = _design(summary, folds, target) if folds and repeats is None else None
     if repeats is None and design is None:
         more = f", nor would {listing(_more_folds(step), 'or')} folds" if folds and _more_folds(step) else ""
@@ -73,8 +78,8 @@ def power_sentence(summary, folds=None, percent=True, target=power.DETECTABLE):
                 f"the difference usually found down to {amount(target, percent)}{more}: the overlap of the training "
                 f"sets limits what more repeats can do." + _equivalence_power(summary, folds, percent))
     if repeats is None:
-        remedy = (f"{_design_text(design, summary)}: with {step} folds the overlap of the training sets limits "
-                  f"what more repeats can do")
+        remedy = _design_text(design, summary) + ("" if design[0] == step else f": with {step} folds the overlap "
+                                                  f"of the training sets limits what more repeats can do")
     else:
         remedy = (f"cv.repeats={repeats} ({step * repeats} splits)" if folds
                   else f"about {step * repeats} splits (cv.repeats=R gives folds x R)")
@@ -85,30 +90,66 @@ def _more_folds(folds):
     return [str(f) for f in power.FOLDS_TRIED if f > folds]
 
 
+def _seeds(attrs):
+    """The seeds per split a design may take: 1 to `MOST_INITS` where the study measured the seed's part of the
+    spread (``attrs["components"]``, squared points), else the study's own (``attrs["inits"]``, 1 by default)."""
+    now, parts = int(attrs.get("inits", 1)), attrs.get("components")
+    if not parts or not all(np.isfinite(parts.get(p, math.nan)) for p in ("split", "seed", "residual")) \
+            or parts["split"] + parts["seed"] + parts["residual"] <= 0:
+        return [now]
+    return list(range(1, MOST_INITS + 1))
+
+
+def spread_at(attrs, inits):
+    """The spread of the split differences at ``inits`` seeds per split: the summary's own (``attrs["diff_sd"]``)
+    at the study's seeds, scaled by the components' variance of a split's mean over ``inits`` seeds,
+    ``split + (seed + residual) / inits`` (`src.reporting.compute.variance.design_variance`)."""
+    now, parts = int(attrs.get("inits", 1)), attrs.get("components")
+    if inits == now:
+        return attrs["diff_sd"]
+    unit = [parts["split"] + (parts["seed"] + parts["residual"]) / k for k in (inits, now)]
+    return attrs["diff_sd"] * math.sqrt(unit[0] / unit[1]) if unit[1] > 0 else math.nan
+
+
 def _design(summary, folds, target, equivalence=False):
-    """`src.reporting.compute.power.design_needed` at the summary's spread of the differences: the ``(folds,
-    repeats)`` that bring the difference usually found (or, with ``equivalence``, the margin usually reached)
-    down to ``target``; None when no design considered does."""
+    """`src.reporting.compute.power.design_needed` at the summary's spread of the differences (at each number of
+    seeds `_seeds` allows, its `spread_at`): the ``(folds, repeats, inits)`` with the fewest fits that brings the
+    difference usually found (or, with ``equivalence``, the margin usually reached) down to ``target``, the
+    study's own seeds first among equals; None when no design considered does."""
     attrs = summary.attrs
-    return power.design_needed(target, attrs["diff_sd"], int(attrs["n_splits"]), attrs["ratio"],
-                               int(attrs["n_pairs"]), folds, attrs.get("alpha", ALPHA), equivalence=equivalence)
+    now, found = int(attrs.get("inits", 1)), []
+    for inits in _seeds(attrs):
+        sd = spread_at(attrs, inits)
+        splits_now = int(attrs["n_splits"]) if inits == now else 0  # more seeds: any number of splits is new
+        design = power.design_needed(target, sd, splits_now, attrs["ratio"], int(attrs["n_pairs"]), folds,
+                                     attrs.get("alpha", ALPHA), equivalence=equivalence) if np.isfinite(sd) else None
+        if design is not None:
+            found.append((*design, inits))
+    return min(found, key=lambda design: (_fits(design, summary), design[2] != now)) if found else None
 
 
 def _fits(design, summary):
-    """The fits a ``(folds, repeats)`` design trains: every candidate at each of its ``attrs["settings"]``
-    (a tuned study's) on every split."""
-    folds, repeats = design
-    return folds * repeats * len(summary) * int(summary.attrs.get("settings", 1))
+    """The fits a ``(folds, repeats[, inits])`` design trains: every candidate at each of its ``attrs["settings"]``
+    (a tuned study's) on every split, at each seed."""
+    folds, repeats, inits = (*design, 1)[:3]
+    return folds * repeats * inits * len(summary) * int(summary.attrs.get("settings", 1))
+
+
+def inits_text(inits, now=1):
+    """`` cv.inits=K`` where a design's seeds per split are not 1 or not the study's (``now``); else empty."""
+    return f" cv.inits={inits}" if inits is not None and (inits != 1 or now != 1) else ""
 
 
 def _design_text(design, summary):
-    """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``; a tuned study trains each
-    candidate at each of its ``attrs["settings"]`` on every split (``..., 240 fits for 3 candidates at 4
-    settings each``)."""
-    folds, repeats = design
+    """``cv.folds=10 cv.repeats=2 (20 splits, 60 fits for 3 candidates)``; with seeds, ``cv.folds=3 cv.repeats=2
+    cv.inits=3 (6 splits at 3 seeds each, 54 fits ...)``; a tuned study trains each candidate at each of its
+    ``attrs["settings"]`` on every split (``..., 240 fits for 3 candidates at 4 settings each``)."""
+    folds, repeats, inits = (*design, 1)[:3]
     candidates, settings = len(summary), int(summary.attrs.get("settings", 1))
     each = f" at {settings} settings each" if settings > 1 else ""
-    return (f"cv.folds={folds} cv.repeats={repeats} ({folds * repeats} splits, {_fits(design, summary)} fits for "
+    seeds = f" at {inits} seeds each" if inits > 1 else ""
+    return (f"cv.folds={folds} cv.repeats={repeats}{inits_text(inits, int(summary.attrs.get('inits', 1)))} "
+            f"({folds * repeats} splits{seeds}, {_fits(design, summary)} fits for "
             f"{counted(candidates, 'candidate')}{each})")
 
 
@@ -132,8 +173,9 @@ def remedy(summary, folds=None):
     -------
     dict or None
         ``aim`` (``"equivalence"`` or ``"difference"``), ``target`` (in the metric's units), ``folds``,
-        ``repeats``, ``splits`` and ``fits``; the last four None when no design up to ``most_folds`` x
-        ``most_repeats`` reaches the target. None when the study already reaches it, or nothing was tested.
+        ``repeats``, ``inits``, ``splits`` and ``fits``; the last five None when no design up to ``most_folds`` x
+        ``most_repeats`` (x ``most_inits`` seeds) reaches the target. None when the study already reaches it, or
+        nothing was tested.
     """
     attrs = summary.attrs
     margin = attrs.get("margin")
@@ -144,10 +186,11 @@ def remedy(summary, folds=None):
             or reached <= target:
         return None
     design = _design(summary, folds, target, equivalence=aim == "equivalence")
-    found = {"folds": None, "repeats": None, "splits": None, "fits": None} if design is None else {
-        "folds": design[0], "repeats": design[1], "splits": design[0] * design[1], "fits": _fits(design, summary)}
+    found = {"folds": None, "repeats": None, "inits": None, "splits": None, "fits": None} if design is None else {
+        "folds": design[0], "repeats": design[1], "inits": design[2], "splits": design[0] * design[1],
+        "fits": _fits(design, summary)}
     return {"aim": aim, "target": float(target), **found, "most_folds": max([folds, *power.FOLDS_TRIED]),
-            "most_repeats": power.MAX_REPEATS}
+            "most_repeats": power.MAX_REPEATS, "most_inits": max(_seeds(attrs))}
 
 
 def _equivalence_power(summary, folds, percent=True):

@@ -248,6 +248,8 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
                       chance=1.0 / n_classes if n_classes else None, margin=margin,
                       order=summary["label"])
     table.attrs["settings"] = settings
+    components = variance_components(scored_folds(folds, summary), summary)
+    table.attrs["inits"], table.attrs["components"] = components["inits"], components["mean"]  # for the designs
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "margin": margin, "n_splits": table.attrs["n_splits"],
               "pairs": table.attrs["pairs"], "unstable": table.attrs["unstable"],
@@ -256,8 +258,8 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
                         "reach": table.attrs["reach"], "design": design.remedy(table, n_folds)},
               "verdict": verdict.verdict(table, "cross-validated accuracy", folds=n_folds),
               "claim": None}
-    result["variance_components"] = variance_components(scored_folds(folds, summary), summary)
-    result["verdict"].append(result["variance_components"]["sentence"])
+    result["variance_components"] = components
+    result["verdict"].append(components["sentence"])
     if claim:
         found = claimed_ranking(table, claim, scored, SCORE, alpha=alpha, margin=margin)
         result["claim"] = {"order": list(claim), "outcome": found.outcome, "text": verdict.claim_text(found, alpha),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...defaults import ALPHA
 from ...outcomes import stopped
+from ..compute.design import inits_text
 from ..compute.phrases import level_text, listing, p_text, within_text
 from . import method
 
@@ -183,17 +184,21 @@ DECISION_KEYS = (("best", "Best"), ("equivalent", "Equivalent, either will do"),
                  ("stopped", "Stopped early"))
 
 
-def _design_text(design):
-    """What the study's `src.reporting.compute.design.remedy` would tell, as a clause; empty without one."""
+def _design_text(design, inits=1):
+    """What the study's `src.reporting.compute.design.remedy` would tell, as a clause (``inits``: the study's seeds
+    per split); empty without one."""
     if not design:
         return ""
     aim = ("would usually tell" if design["aim"] == "equivalence" else
            f"would usually find a difference of {within_text(design['target']).lstrip('±')}")
     if design.get("folds") is None:
-        return (f"; no design up to {design['most_folds']} folds x {design['most_repeats']} repeats "
+        seeds = f" x {design['most_inits']} seeds" if design.get("most_inits", 1) > 1 else ""
+        return (f"; no design up to {design['most_folds']} folds x {design['most_repeats']} repeats{seeds} "
                 f"{aim} at this spread of the splits")
-    return (f"; cv.folds={design['folds']} cv.repeats={design['repeats']} {aim} ({design['splits']} splits, "
-            f"{design['fits']} fits)")
+    found = design.get("inits") or 1
+    seeds = f" at {found} seeds each" if found > 1 else ""
+    return (f"; cv.folds={design['folds']} cv.repeats={design['repeats']}{inits_text(found, inits)} {aim} "
+            f"({design['splits']} splits{seeds}, {design['fits']} fits)")
 
 
 def _named(row):
@@ -234,7 +239,8 @@ def decision(summary, statistics=None):
     heading = (f"{f'{splits} splits; ' if splits else ''}differences to the best in accuracy points with their "
                f"{level_text(alpha)} CIs; {terms}")
     best = groups["best"][0]
-    design = _design_text((statistics.get("power") or {}).get("design"))
+    design = _design_text((statistics.get("power") or {}).get("design"),
+                          (statistics.get("variance_components") or {}).get("inits", 1))
     lines = []
     for found, key in DECISION_KEYS:
         rows = groups.get(found, [])
