@@ -30,13 +30,13 @@ def test_scores(net, X_test, y_test):
     }
 
 
-def run_single(dataset, net):
+def run_single(dataset, settings):
     """Train one network on ``dataset`` and score it on the test set.
 
     Parameters
     ----------
     dataset : src.data.datasets.Dataset
-    net : src.training.settings.NetSettings
+    settings : src.training.settings.NetSettings
         The network and its training.
 
     Returns
@@ -45,11 +45,10 @@ def run_single(dataset, net):
         The history (with the per-epoch diagnostics of `src.training.diagnostics`) and the
         metrics; `src.reporting.writers.write_single` turns it into files.
     """
-    activation = net.network.activation
-    cost = step_cost([activation], dataset.n_features, dataset.n_classes, net.network, net.training.batch_size,
-                     net.compute.device)
-    seed = net.training.seed
-    net = make_net(dataset.n_features, dataset.n_classes, net)
+    activation = settings.network.activation
+    cost = step_cost([activation], dataset.n_features, dataset.n_classes, settings.network,
+                     settings.training.batch_size, settings.compute.device)
+    net = make_net(dataset.n_features, dataset.n_classes, settings)
     start = time.perf_counter()
     net.fit(dataset.X_train, dataset.y_train)
     fit_seconds = time.perf_counter() - start
@@ -61,7 +60,7 @@ def run_single(dataset, net):
         "fit_seconds": round(fit_seconds, 3),
         "n_params": int(sum(p.numel() for p in net.module_.parameters())),
         "epochs": int(len(history)),
-        "seed": seed,
+        "seed": settings.training.seed,
         "dataset": dataset.name,
         "n_train": int(len(dataset.y_train)),
         "device": str(net.device),

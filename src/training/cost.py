@@ -68,7 +68,7 @@ def step_cost(specs, n_features, n_classes, network=None, batch_size=128, device
     loss_fn = nn.CrossEntropyLoss()
     nets = {}
     for label in labels:
-        args = {**network.module_args(n_features, n_classes), **network.module_kwargs, "activation": label}
+        args = {**network.module_args(n_features, n_classes), "activation": label}
         module = seeded_build(seed, lambda args=args: module_class(network.model)(**args)).to(device)
         nets[label] = (module, torch.optim.SGD(module.parameters(), lr=1e-3))
 

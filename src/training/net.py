@@ -364,7 +364,6 @@ def make_net(n_features, n_classes, settings=None):
     split = ValidSplit(train.valid_fraction, stratified=True, random_state=train.seed) if train.valid_fraction else None
     module = {f"module__{k}": v for k, v in network.module_args(n_features, n_classes).items()}
     extra = {f"optimizer__{k}": v for k, v in opt.optimizer_kwargs.items()}
-    extra.update({f"module__{k}": v for k, v in network.module_kwargs.items()})
     if not train.verbose:
         extra["callbacks__print_log"] = None
     else:  # the epoch table goes to the log (the console, and a Hydra job's .log)

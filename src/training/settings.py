@@ -49,8 +49,8 @@ class Network:
     module_kwargs: dict = field(default_factory=dict)
 
     def module_args(self, n_features, n_classes):
-        """The network's arguments among the data's shape and the settings every network may take (skorch's
-        ``module__*`` parameters), those its module takes; ``module_kwargs`` holds its own.
+        """The network's constructor arguments (skorch's ``module__*`` parameters): those of the data's shape and
+        the settings every network may take that its module takes, then its own (``module_kwargs``).
 
         A network that reads a row as an image (a CNN) takes its image shape instead of its width, and
         the two must agree: else a `src.errors.UserError` in one line.
@@ -63,7 +63,7 @@ class Network:
         args = {"n_features": n_features, "n_classes": n_classes, "hidden": list(self.hidden),
                 "activation": self.activation, "dropout": self.dropout, "init": self.init, "layer": self.layer}
         takes = inspect.signature(module).parameters
-        return {name: value for name, value in args.items() if name in takes}
+        return {**{name: value for name, value in args.items() if name in takes}, **self.module_kwargs}
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,12 @@ def _fits(design, summary):
     return folds * repeats * inits * len(summary) * int(summary.attrs.get("settings", 1))
 
 
-def inits_text(inits, now=1):
-    """`` cv.inits=K`` where a design's seeds per split are not 1 or not the study's (``now``); else empty."""
-    return f" cv.inits={inits}" if inits is not None and (inits != 1 or now != 1) else ""
+def design_words(folds, repeats, inits=1, now=1):
+    """A design's settings and its splits in words: ``cv.folds=10 cv.repeats=2 cv.inits=3`` (the seeds named where
+    they are not 1 or not the study's, ``now``) and ``20 splits at 3 seeds each``."""
+    seeds = f" cv.inits={inits}" if inits != 1 or now != 1 else ""
+    each = f" at {inits} seeds each" if inits > 1 else ""
+    return f"cv.folds={folds} cv.repeats={repeats}{seeds}", f"{folds * repeats} splits{each}"
 
 
 def _design_text(design, summary):
@@ -147,10 +150,8 @@ def _design_text(design, summary):
     folds, repeats, inits = (*design, 1)[:3]
     candidates, settings = len(summary), int(summary.attrs.get("settings", 1))
     each = f" at {settings} settings each" if settings > 1 else ""
-    seeds = f" at {inits} seeds each" if inits > 1 else ""
-    return (f"cv.folds={folds} cv.repeats={repeats}{inits_text(inits, int(summary.attrs.get('inits', 1)))} "
-            f"({folds * repeats} splits{seeds}, {_fits(design, summary)} fits for "
-            f"{counted(candidates, 'candidate')}{each})")
+    setting, splits = design_words(folds, repeats, inits, int(summary.attrs.get("inits", 1)))
+    return f"{setting} ({splits}, {_fits(design, summary)} fits for {counted(candidates, 'candidate')}{each})"
 
 
 def remedy(summary, folds=None):

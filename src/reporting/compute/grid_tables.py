@@ -19,7 +19,7 @@ from ...defaults import ALPHA, MARGIN
 from ...outcomes import stopped
 from . import design, halving, power, stats, tuned_study, variance, verdict
 from .claims import claimed_ranking
-from .summary import EQUIVALENCE_COLUMNS, summarize
+from .summary import EQUIVALENCE_COLUMNS, nadeau_bengio_ratio, summarize
 
 METRICS = ("accuracy", "balanced_accuracy", "log_loss")
 SCORE = "test_accuracy"  # the fold score the statistics compare
@@ -201,11 +201,11 @@ def variance_components(folds, summary):
     step = None
     if mean is not None:
         folds_n, repeats = int(folds["fold"].max()) + 1, int(folds["repeat"].max()) + 1
-        ratio = float((folds["n_test"] / folds["n_fit"]).mean())
+        ratio = nadeau_bengio_ratio(folds)
         share = float((folds["n_fit"] / folds["n_train"]).mean())
         step = variance.remedy(mean, folds_n, repeats, inits, ratio, share, int(folds["label"].nunique()))
     return {"inits": inits, "units": "squared accuracy points", "pairs": pairs, "mean": mean, "remedy": step,
-            "sentence": variance.sentence(known, inits, step)}
+            "sentence": variance.sentence(mean, inits, step)}
 
 
 def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, margin=MARGIN,
@@ -241,14 +241,15 @@ def grid_statistics(folds, summary, claim=None, alpha=ALPHA, n_classes=None, mar
         undecided, `src.reporting.compute.design.remedy`), ``verdict`` (sentences) and ``claim``
         (None, or ``order``, ``outcome``, ``text`` and ``pairs``).
     """
-    scored = split_means(scored_folds(folds, summary))
+    kept = scored_folds(folds, summary)
+    scored = split_means(kept)
     n_test = int(folds["n_test"].max()) if len(folds) else None
     margin = margin / 100 if margin else None  # 0: no equivalence, no outcomes, no TOST or Bayesian columns
     table = summarize(scored, SCORE, alpha=alpha, bounds=(0.0, 1.0), n_test=n_test,
                       chance=1.0 / n_classes if n_classes else None, margin=margin,
                       order=summary["label"])
     table.attrs["settings"] = settings
-    components = variance_components(scored_folds(folds, summary), summary)
+    components = variance_components(kept, summary)
     table.attrs["inits"], table.attrs["components"] = components["inits"], components["mean"]  # for the designs
     n_folds = int(folds["fold"].max()) + 1 if "fold" in folds and len(folds) else None
     result = {"metric": SCORE, "alpha": alpha, "margin": margin, "n_splits": table.attrs["n_splits"],

@@ -40,7 +40,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ...ranking import best_along
-from .floor import constant, floored_variance, rows_floor
+from .floor import constant, floored_variance
 
 # The outcomes of a candidate against the best (`outcomes`).
 

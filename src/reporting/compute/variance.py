@@ -129,13 +129,13 @@ def remedy(parts, folds, repeats, inits, ratio, fit_share, candidates):
     return {"what": what, "setting": setting, "fits": int(fits), "narrower": float(1 - np.sqrt(after / now))}
 
 
-def sentence(found, inits, step):
-    """The report's sentence on the variance components (the mean over the pairs with the best) and ``step``."""
+def sentence(means, inits, step):
+    """The report's sentence on the variance components ``means`` (each part's mean over the pairs with the best
+    whose parts are all known; None when no pair's are) and ``step``."""
     if inits < 2:
         return ("The seed's part of the differences' spread is not measured: every split trained at one seed "
                 "(cv.inits=1); cv.inits=2 or more measures it.")
-    means = {part: float(np.nanmean([f[part] for f in found])) if found else float("nan") for part in PARTS}
-    if not found or not all(np.isfinite(v) for v in means.values()):
+    if means is None:
         return "The differences vary too little over the splits and seeds to split their spread into parts."
     total = sum(means.values())
     dominant = max(PARTS, key=lambda part: means[part])

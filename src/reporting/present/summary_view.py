@@ -12,7 +12,7 @@ import pandas as pd
 
 from ...defaults import ALPHA
 from ...outcomes import stopped
-from ..compute.design import inits_text
+from ..compute.design import design_words
 from ..compute.phrases import level_text, listing, p_text, within_text
 from . import method
 
@@ -195,10 +195,8 @@ def _design_text(design, inits=1):
         seeds = f" x {design['most_inits']} seeds" if design.get("most_inits", 1) > 1 else ""
         return (f"; no design up to {design['most_folds']} folds x {design['most_repeats']} repeats{seeds} "
                 f"{aim} at this spread of the splits")
-    found = design.get("inits") or 1
-    seeds = f" at {found} seeds each" if found > 1 else ""
-    return (f"; cv.folds={design['folds']} cv.repeats={design['repeats']}{inits_text(found, inits)} {aim} "
-            f"({design['splits']} splits{seeds}, {design['fits']} fits)")
+    setting, splits = design_words(design["folds"], design["repeats"], design.get("inits") or 1, inits)
+    return f"; {setting} {aim} ({splits}, {design['fits']} fits)"
 
 
 def _named(row):
